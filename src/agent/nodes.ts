@@ -1,0 +1,87 @@
+/** The steps of the persona_agent graph; graphs/persona_agent.ts wires them. */
+import { randomUUID } from "node:crypto";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { ToolNode } from "@langchain/langgraph/prebuilt";
+import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
+import { UserError } from "../errors.js";
+import { servicesFor, type Services } from "../services.js";
+import { initializeTools } from "../tools/index.js";
+import { userNamespace } from "../users.js";
+import type { RetrievedMemory } from "../memory/episodic.js";
+import type { PersonaAgentStateType, PersonaAgentUpdate } from "./state.js";
+
+/** Longer queries are refused rather than silently cut: the caller must decide. */
+export const MAX_QUERY_CHARS = 32_000;
+
+export function validateQuery(query: string): string {
+  const trimmed = query.trim();
+  if (!trimmed) throw new UserError("the query is empty");
+  if (trimmed.length > MAX_QUERY_CHARS) {
+    throw new UserError(`the query is too long (${trimmed.length} characters, at most ${MAX_QUERY_CHARS})`);
+  }
+  return trimmed;
+}
+
+function lastHumanIndex(messages: BaseMessage[]): number {
+  return messages.findLastIndex((m) => HumanMessage.isInstance(m));
+}
+
+export async function loadPersona(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
+  const { config: cfg, personas } = servicesFor(config);
+  const human = state.messages[lastHumanIndex(state.messages)];
+  validateQuery(human?.text ?? "");
+  if (state.persona) return { userId: cfg.userId, personaVersion: state.personaVersion ?? 0 };
+  const current = await personas.current(cfg.userId);
+  if (!current) {
+    throw new UserError(`unknown user "${cfg.userId}": ingest a history first (persona-agent ingest --user ... --file ...)`);
+  }
+  return { userId: cfg.userId, persona: current.persona, personaVersion: current.version };
+}
+
+function tools(services: Services) {
+  const { config, memory } = services;
+  return initializeTools({ userId: config.userId, memory, k: config.k, wikipediaBaseUrl: config.wikipediaBaseUrl, timeoutMs: config.timeoutMs });
+}
+
+/** Tool-calling turns since the user's question. */
+function toolSteps(messages: BaseMessage[]): number {
+  return messages.slice(lastHumanIndex(messages) + 1).filter((m) => AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0).length;
+}
+
+export async function callAgent(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
+  const services = servicesFor(config);
+  const { model, config: cfg } = services;
+  // Past the tool budget the model gets no tools, so the loop always ends with an answer.
+  const runnable = toolSteps(state.messages) < cfg.maxToolSteps ? model.bindTools!(tools(services)) : model;
+  const reply = await runnable.invoke([new SystemMessage(state.persona), ...state.messages], config);
+  const calls = (reply as AIMessage).tool_calls ?? [];
+  return { messages: [reply], toolCalls: calls.map((c) => ({ name: c.name, args: c.args })) };
+}
+
+export function routeAfterAgent(state: PersonaAgentStateType): "tools" | "record" {
+  const last = state.messages.at(-1);
+  return last && AIMessage.isInstance(last) && (last.tool_calls?.length ?? 0) > 0 ? "tools" : "record";
+}
+
+export async function runTools(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
+  const node = new ToolNode(tools(servicesFor(config)));
+  const { messages } = (await node.invoke({ messages: state.messages }, config)) as { messages: ToolMessage[] };
+  const retrieved = messages.flatMap((m) => (Array.isArray(m.artifact) ? (m.artifact as RetrievedMemory[]) : []));
+  return { messages, retrieved };
+}
+
+export async function recordInteraction(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
+  const { config: cfg, store } = servicesFor(config);
+  const answer = state.messages.at(-1)?.text.trim() ?? "";
+  if (cfg.record) {
+    const query = state.messages[lastHumanIndex(state.messages)]?.text ?? "";
+    await store.put(userNamespace(cfg.userId, "interactions"), randomUUID(), {
+      query,
+      answer,
+      personaVersion: state.personaVersion,
+      toolCalls: state.toolCalls.map((c) => c.name),
+      createdAt: new Date().toISOString(),
+    });
+  }
+  return { answer };
+}

@@ -1,0 +1,205 @@
+/**
+ * `persona-agent` command line. The contract (commands, options, `--json` shapes) is in
+ * DESIGN.md and the README; settings come from PERSONA_AGENT_* variables and `.env`,
+ * each overridable by an option.
+ */
+import { join } from "node:path";
+import { Command, Option } from "commander";
+import { SingleBar, Presets } from "cli-progress";
+import { HumanMessage } from "@langchain/core/messages";
+import { builder as personaAgentBuilder } from "../../graphs/persona_agent.js";
+import { UserError } from "../errors.js";
+import { describeProviderError } from "../models/chat.js";
+import { parseNumber, settingsFromEnv, type Settings } from "../settings.js";
+import { servicesFor, type Services } from "../services.js";
+import { openLocalStore } from "../store/open.js";
+import { readHistoryFile } from "../memory/history.js";
+import { ingestHistory } from "../memory/ingest.js";
+import { PROFILE_TASKS, parseProfileTask } from "../memory/semantic.js";
+import { validateQuery } from "../agent/nodes.js";
+import { forgetUser } from "../forget.js";
+import { validateUserId } from "../users.js";
+import type { Configuration } from "../configuration.js";
+import type { SqliteStore } from "../store/sqlite-store.js";
+
+interface GlobalOptions {
+  model?: string;
+  embeddings?: string;
+  dataDir?: string;
+}
+
+/** Settings from the environment, overridden by the global options. */
+function resolveSettings(command: Command): Settings {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  const settings = settingsFromEnv();
+  return {
+    ...settings,
+    model: options.model ?? settings.model,
+    embeddings: options.embeddings ?? settings.embeddings,
+    dataDir: options.dataDir ?? settings.dataDir,
+  };
+}
+
+/** Opens the embedded store, runs `fn` with the user's services, and always closes the store. */
+async function withUser<T>(
+  command: Command,
+  userId: string,
+  overrides: Partial<Configuration>,
+  fn: (services: Services, store: SqliteStore) => Promise<T>,
+): Promise<T> {
+  const settings = resolveSettings(command);
+  validateUserId(userId);
+  const store = openLocalStore(settings.dataDir);
+  try {
+    const configurable: Partial<Configuration> = {
+      userId,
+      model: settings.model,
+      embeddings: settings.embeddings,
+      indexDir: join(settings.dataDir, "indexes"),
+      ...overrides,
+    };
+    return await fn(servicesFor({ configurable, store }), store);
+  } finally {
+    store.close();
+  }
+}
+
+function print(json: boolean, value: unknown, text: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+}
+
+const intOption = (name: string, min: number) => (raw: string) => parseNumber(raw, name, { min, integer: true });
+
+export function buildProgram(): Command {
+  const program = new Command("persona-agent")
+    .description("Personalized LLM agents with test-time persona alignment (PersonaAgent).")
+    .option("--model <provider:name>", "chat model (env PERSONA_AGENT_MODEL), e.g. openai:gpt-4o-mini, bedrock:<model-id>")
+    .option("--embeddings <provider:name>", "embedding model (env PERSONA_AGENT_EMBEDDINGS), default local:universal-sentence-encoder")
+    .option("--data-dir <dir>", "where the store and indexes live (env PERSONA_AGENT_DATA_DIR), default ./.persona-agent")
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command("ingest")
+    .description("add a JSONL history to the user's memory, (re)build the profile, initialize the persona if none")
+    .requiredOption("--user <id>", "user id")
+    .requiredOption("--file <path>", 'JSONL file, one {"query", "response", "timestamp"?, "metadata"?} per line')
+    .addOption(new Option("--task <task>", "which profile summarization prompt to use").choices(PROFILE_TASKS).default("general"))
+    .option("--json", "print the result as JSON")
+    .action(async (opts: { user: string; file: string; task: string; json?: boolean }, command: Command) => {
+      const task = parseProfileTask(opts.task);
+      const entries = await readHistoryFile(opts.file);
+      const bar = new SingleBar({ format: "embedding {bar} {value}/{total} entries | ETA {eta}s", stream: process.stderr }, Presets.shades_classic);
+      let started = false;
+      const result = await withUser(command, opts.user, {}, async (services) => {
+        try {
+          return await ingestHistory(services, opts.user, entries, {
+            task,
+            onProgress: (done, total) => {
+              if (!started) bar.start(total, 0);
+              started = true;
+              bar.update(done);
+            },
+          });
+        } finally {
+          if (started) bar.stop();
+        }
+      });
+      print(
+        Boolean(opts.json),
+        { user: opts.user, ...result },
+        `${result.added} new entries (${result.skipped} already known); profile ${result.profileUpdated ? "updated" : "unchanged"}; ` +
+          `persona v${result.personaVersion}${result.personaCreated ? " created" : ""}`,
+      );
+    });
+
+  program
+    .command("ask")
+    .description("ask the user's persona agent a question")
+    .requiredOption("--user <id>", "user id")
+    .option("--k <n>", "memories per retrieval (env PERSONA_AGENT_K, default 4)", intOption("--k", 1))
+    .option("--max-tool-steps <n>", "tool-calling turns before the agent must answer (default 4)", intOption("--max-tool-steps", 0))
+    .option("--json", 'print {"answer", "personaVersion", "toolCalls"}')
+    .argument("<query>", "the question")
+    .action(async (query: string, opts: { user: string; k?: number; maxToolSteps?: number; json?: boolean }, command: Command) => {
+      validateQuery(query);
+      const overrides: Partial<Configuration> = {
+        ...(opts.k !== undefined ? { k: opts.k } : {}),
+        ...(opts.maxToolSteps !== undefined ? { maxToolSteps: opts.maxToolSteps } : {}),
+      };
+      const result = await withUser(command, opts.user, overrides, async (services, store) => {
+        const graph = personaAgentBuilder.compile({ store });
+        return graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...services.config } });
+      });
+      print(
+        Boolean(opts.json),
+        { answer: result.answer, personaVersion: result.personaVersion, toolCalls: result.toolCalls },
+        result.answer,
+      );
+    });
+
+  program
+    .command("persona")
+    .description("show the user's current persona (and its versions)")
+    .requiredOption("--user <id>", "user id")
+    .option("--history", "show every version")
+    .option("--json", 'print {"version", "persona", "history": [{"version", "createdAt", "persona"}]}')
+    .action(async (opts: { user: string; history?: boolean; json?: boolean }, command: Command) => {
+      const { current, history } = await withUser(command, opts.user, {}, async ({ personas }) => ({
+        current: await personas.current(opts.user),
+        history: await personas.history(opts.user),
+      }));
+      if (!current) throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
+      const versions = history.map(({ version, createdAt, persona, origin }) => ({ version, createdAt, origin, persona }));
+      const text = opts.history
+        ? versions.map((v) => `--- v${v.version} (${v.origin}, ${v.createdAt})\n${v.persona}`).join("\n\n")
+        : `v${current.version} (${current.origin}, ${current.createdAt})\n${current.persona}`;
+      print(Boolean(opts.json), { version: current.version, persona: current.persona, history: versions }, text);
+    });
+
+  program
+    .command("forget")
+    .description("delete every record of the user (memories, profile, personas, interactions, indexes)")
+    .requiredOption("--user <id>", "user id")
+    .option("--json", "print the result as JSON")
+    .action(async (opts: { user: string; json?: boolean }, command: Command) => {
+      const deleted = await withUser(command, opts.user, {}, ({ memory }, store) => forgetUser(store, memory, opts.user));
+      print(
+        Boolean(opts.json),
+        { user: opts.user, deleted },
+        deleted > 0 ? `deleted ${deleted} records of user "${opts.user}"` : `no records of user "${opts.user}"`,
+      );
+    });
+
+  return program;
+}
+
+/** One line on stderr and a non-zero exit for anything a user can fix; a trace only for bugs. */
+export function reportError(error: unknown): number {
+  const e = error as { code?: string; exitCode?: number; message?: string };
+  if (e?.code?.startsWith("commander.")) {
+    // commander already printed help/version or its own one-line error
+    return e.exitCode ?? 1;
+  }
+  if (error instanceof UserError) {
+    process.stderr.write(`persona-agent: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const provider = describeProviderError(error);
+  if (provider) {
+    process.stderr.write(`persona-agent: ${provider}\n`);
+    return 3;
+  }
+  if (process.env.PERSONA_AGENT_DEBUG) console.error(error);
+  else process.stderr.write(`persona-agent: unexpected error: ${e?.message ?? String(error)} (set PERSONA_AGENT_DEBUG=1 for details)\n`);
+  return 1;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    return reportError(error);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Per-run configuration of the graphs (LangGraph `configurable`). Anything not given per run
+ * falls back to the process settings (environment / `.env`).
+ */
+import { join } from "node:path";
+import { Annotation, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { settingsFromEnv } from "./settings.js";
+import { validateUserId } from "./users.js";
+
+export const ConfigurationAnnotation = Annotation.Root({
+  /** Whose persona and memory this run uses. Required. */
+  userId: Annotation<string>(),
+  /** `provider:name`, or a LangChain chat model object when called from code. */
+  model: Annotation<string | BaseChatModel>(),
+  embeddings: Annotation<string>(),
+  /** Memories returned by one retrieval (the paper's K). */
+  k: Annotation<number>(),
+  /** Agent turns that may call tools before it must answer. */
+  maxToolSteps: Annotation<number>(),
+  temperature: Annotation<number>(),
+  timeoutMs: Annotation<number>(),
+  maxRetries: Annotation<number>(),
+  wikipediaBaseUrl: Annotation<string>(),
+  /** Where FAISS indexes are persisted; unset on hosts without a writable disk. */
+  indexDir: Annotation<string | undefined>(),
+  /** Record the run in the user's interaction log (off for simulations and evaluation). */
+  record: Annotation<boolean>(),
+});
+
+export type Configuration = typeof ConfigurationAnnotation.State;
+
+export function ensureConfiguration(config?: LangGraphRunnableConfig): Configuration {
+  const given = (config?.configurable ?? {}) as Partial<Configuration>;
+  const settings = settingsFromEnv();
+  return {
+    userId: validateUserId(given.userId),
+    model: given.model ?? settings.model,
+    embeddings: given.embeddings ?? settings.embeddings,
+    k: given.k ?? settings.k,
+    maxToolSteps: given.maxToolSteps ?? settings.maxToolSteps,
+    temperature: given.temperature ?? settings.temperature,
+    timeoutMs: given.timeoutMs ?? settings.timeoutMs,
+    maxRetries: given.maxRetries ?? settings.maxRetries,
+    wikipediaBaseUrl: given.wikipediaBaseUrl ?? settings.wikipediaBaseUrl,
+    indexDir: "indexDir" in given ? given.indexDir : join(settings.dataDir, "indexes"),
+    record: given.record ?? true,
+  };
+}

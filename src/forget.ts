@@ -1,0 +1,21 @@
+import type { BaseStore } from "@langchain/langgraph";
+import type { EpisodicMemory } from "./memory/episodic.js";
+import { listAll } from "./store/list.js";
+import { userNamespace } from "./users.js";
+
+/**
+ * Deletes every record of a user: all store namespaces under the user's prefix and the
+ * derived FAISS index. Works on any BaseStore. Returns how many store items were deleted.
+ */
+export async function forgetUser(store: BaseStore, memory: EpisodicMemory, userId: string): Promise<number> {
+  let deleted = 0;
+  const namespaces = await store.listNamespaces({ prefix: userNamespace(userId), limit: 10_000 });
+  for (const namespace of namespaces) {
+    const items = await listAll(store, namespace);
+    if (items.length === 0) continue;
+    await store.batch(items.map((item) => ({ namespace, key: item.key, value: null })));
+    deleted += items.length;
+  }
+  await memory.dropIndex(userId);
+  return deleted;
+}

@@ -1,0 +1,69 @@
+/** Semantic memory: an LLM-written profile of the user, summarized from episodic memory. */
+import type { BaseStore } from "@langchain/langgraph";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { HumanMessage } from "@langchain/core/messages";
+import { renderPrompt } from "../prompts.js";
+import { UserError } from "../errors.js";
+import { userNamespace } from "../users.js";
+import type { EpisodicEntry } from "./episodic.js";
+
+/** The tasks with a summarization prompt of their own in `prompts/profile/`. */
+export const PROFILE_TASKS = ["general", "lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const;
+export type ProfileTask = (typeof PROFILE_TASKS)[number];
+
+export interface SemanticProfile {
+  text: string;
+  task: ProfileTask;
+  /** How many episodic entries the summary saw. */
+  basedOn: number;
+  createdAt: string;
+}
+
+/** Keeps the summarization prompt within a model's context on long histories. */
+const HISTORY_BUDGET_CHARS = 16_000;
+const ENTRY_CHARS = 600;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** The most recent entries that fit the budget, oldest first. */
+export function formatHistory(entries: EpisodicEntry[], budget = HISTORY_BUDGET_CHARS): string {
+  const lines: string[] = [];
+  let used = 0;
+  for (const e of [...entries].reverse()) {
+    const line = `- Query: ${clip(e.query, ENTRY_CHARS)}\n  Response: ${clip(e.response, ENTRY_CHARS)}`;
+    if (used + line.length > budget && lines.length > 0) break;
+    lines.push(line);
+    used += line.length;
+  }
+  return lines.reverse().join("\n");
+}
+
+export function parseProfileTask(task: string): ProfileTask {
+  if (!(PROFILE_TASKS as readonly string[]).includes(task)) {
+    throw new UserError(`unknown task "${task}": use one of ${PROFILE_TASKS.join(", ")}`);
+  }
+  return task as ProfileTask;
+}
+
+export async function summarizeProfile(model: BaseChatModel, entries: EpisodicEntry[], task: ProfileTask): Promise<string> {
+  const prompt = await renderPrompt(`profile/${task}`, { history: formatHistory(entries) });
+  const reply = await model.invoke([new HumanMessage(prompt)]);
+  const text = reply.text.trim();
+  if (!text) throw new UserError("the model returned an empty profile; nothing was changed");
+  return text;
+}
+
+export class SemanticMemory {
+  constructor(private readonly store: BaseStore) {}
+
+  async get(userId: string): Promise<SemanticProfile | undefined> {
+    const item = await this.store.get(userNamespace(userId, "profile"), "current");
+    return item?.value as SemanticProfile | undefined;
+  }
+
+  async put(userId: string, profile: SemanticProfile): Promise<void> {
+    await this.store.put(userNamespace(userId, "profile"), "current", { ...profile });
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The parts a graph run needs, built from its configuration and the store LangGraph hands
+ * it (the CLI's SQLite store, PostgreSQL, or LangGraph Platform's own). Episodic memories
+ * are cached per store and embedding model, so FAISS indexes stay loaded between runs.
+ */
+import type { BaseStore, LangGraphRunnableConfig } from "@langchain/langgraph";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { ensureConfiguration, type Configuration } from "./configuration.js";
+import { createChatModel } from "./models/chat.js";
+import { createEmbeddings } from "./models/embeddings.js";
+import { EpisodicMemory } from "./memory/episodic.js";
+import { SemanticMemory } from "./memory/semantic.js";
+import { PersonaStore } from "./persona/persona.js";
+
+export interface Services {
+  config: Configuration;
+  store: BaseStore;
+  memory: EpisodicMemory;
+  semantic: SemanticMemory;
+  personas: PersonaStore;
+  model: BaseChatModel;
+}
+
+const memories = new WeakMap<BaseStore, Map<string, EpisodicMemory>>();
+
+export function episodicMemoryFor(store: BaseStore, config: Pick<Configuration, "embeddings" | "indexDir" | "timeoutMs" | "maxRetries">): EpisodicMemory {
+  let byModel = memories.get(store);
+  if (!byModel) memories.set(store, (byModel = new Map()));
+  const key = `${config.embeddings}\u0000${config.indexDir ?? ""}`;
+  let memory = byModel.get(key);
+  if (!memory) {
+    const embeddings = createEmbeddings(config.embeddings, config);
+    memory = new EpisodicMemory(store, embeddings, { embeddingsId: config.embeddings, indexDir: config.indexDir });
+    byModel.set(key, memory);
+  }
+  return memory;
+}
+
+export function chatModelFor(config: Configuration): BaseChatModel {
+  return typeof config.model === "string" ? createChatModel(config.model, config) : config.model;
+}
+
+export function servicesFor(runConfig: LangGraphRunnableConfig): Services {
+  const store = runConfig.store;
+  if (!store) throw new Error("persona-agent graphs need a LangGraph store: compile them with { store } or run them on LangGraph Platform");
+  const config = ensureConfiguration(runConfig);
+  return {
+    config,
+    store,
+    memory: episodicMemoryFor(store, config),
+    semantic: new SemanticMemory(store),
+    personas: new PersonaStore(store),
+    model: chatModelFor(config),
+  };
+}

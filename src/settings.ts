@@ -1,0 +1,79 @@
+/**
+ * Process-wide settings from environment variables (and `.env`), each documented in
+ * `.env.example`. CLI options override them; graph runs override them per run through
+ * `configurable` (see configuration.ts).
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { UserError } from "./errors.js";
+
+export interface Settings {
+  /** Chat model, `provider:name` (openai:gpt-4o-mini, bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0). */
+  model: string;
+  /** Embedding model, `provider:name`; the default runs offline from an npm package. */
+  embeddings: string;
+  /** Where the embedded store and the FAISS indexes live. */
+  dataDir: string;
+  temperature: number;
+  /** Per-request timeout of every model call. */
+  timeoutMs: number;
+  /** Retries of a failed model call (rate limits, 5xx, timeouts) before giving up. */
+  maxRetries: number;
+  /** Memories returned by one retrieval. */
+  k: number;
+  /** Agent turns that may call tools before the agent must answer. */
+  maxToolSteps: number;
+  /** Wikipedia API endpoint (a mirror can be set). */
+  wikipediaBaseUrl: string;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  model: "openai:gpt-4o-mini",
+  embeddings: "local:universal-sentence-encoder",
+  dataDir: "./.persona-agent",
+  temperature: 0.1,
+  timeoutMs: 60_000,
+  maxRetries: 3,
+  k: 4,
+  maxToolSteps: 4,
+  wikipediaBaseUrl: "https://en.wikipedia.org/w/api.php",
+};
+
+let envFileLoaded = false;
+/** Reads `./.env` once, if present; variables already set in the environment win. */
+export function loadEnvFile(path = ".env"): void {
+  if (envFileLoaded) return;
+  envFileLoaded = true;
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+function numberFrom(name: string, fallback: number, { min, integer }: { min: number; integer: boolean }): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  return parseNumber(raw, name, { min, integer });
+}
+
+/** Parses a numeric setting or option; a bad value is a user mistake, not a crash. */
+export function parseNumber(raw: string, name: string, { min, integer }: { min: number; integer: boolean }): number {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new UserError(`${name} must be ${integer ? "an integer" : "a number"} >= ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function settingsFromEnv(): Settings {
+  loadEnvFile();
+  const env = process.env;
+  return {
+    model: env.PERSONA_AGENT_MODEL || DEFAULT_SETTINGS.model,
+    embeddings: env.PERSONA_AGENT_EMBEDDINGS || DEFAULT_SETTINGS.embeddings,
+    dataDir: resolve(env.PERSONA_AGENT_DATA_DIR || DEFAULT_SETTINGS.dataDir),
+    temperature: numberFrom("PERSONA_AGENT_TEMPERATURE", DEFAULT_SETTINGS.temperature, { min: 0, integer: false }),
+    timeoutMs: numberFrom("PERSONA_AGENT_TIMEOUT_MS", DEFAULT_SETTINGS.timeoutMs, { min: 1, integer: true }),
+    maxRetries: numberFrom("PERSONA_AGENT_MAX_RETRIES", DEFAULT_SETTINGS.maxRetries, { min: 0, integer: true }),
+    k: numberFrom("PERSONA_AGENT_K", DEFAULT_SETTINGS.k, { min: 1, integer: true }),
+    maxToolSteps: numberFrom("PERSONA_AGENT_MAX_TOOL_STEPS", DEFAULT_SETTINGS.maxToolSteps, { min: 0, integer: true }),
+    wikipediaBaseUrl: env.PERSONA_AGENT_WIKIPEDIA_URL || DEFAULT_SETTINGS.wikipediaBaseUrl,
+  };
+}

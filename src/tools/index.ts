@@ -1,0 +1,96 @@
+/**
+ * The agent's personalized actions: general knowledge (Wikipedia) and the user's own
+ * episodic memory. Tools close over one user's id, so the model cannot ask for anyone
+ * else's data whatever it writes in the arguments.
+ */
+import { tool, type StructuredToolInterface } from "@langchain/core/tools";
+import { WikipediaQueryRun } from "@langchain/community/tools/wikipedia_query_run";
+import { z } from "zod";
+import { loadPrompt } from "../prompts.js";
+import type { EpisodicMemory, RetrievedMemory } from "../memory/episodic.js";
+
+export const WIKIPEDIA_TOOL = "wikipedia_search";
+export const MEMORY_TOOL = "memory_retrieval";
+
+/** A tool query longer than this is cut: tools need keywords, not documents. */
+const MAX_TOOL_QUERY_CHARS = 1_000;
+const MEMORY_FIELD_CHARS = 1_500;
+
+const querySchema = z.object({
+  query: z.string().describe("A short search query."),
+});
+
+function cleanQuery(query: string): string {
+  return query.trim().slice(0, MAX_TOOL_QUERY_CHARS);
+}
+
+function reason(error: unknown): string {
+  const e = error as { message?: string; cause?: { code?: string } };
+  return [e?.message ?? String(error), e?.cause?.code].filter(Boolean).join(" ");
+}
+
+export function formatMemories(memories: RetrievedMemory[]): string {
+  if (memories.length === 0) return "No past interactions of this user match the query.";
+  return memories
+    .map(
+      (m, i) =>
+        `[${i + 1}] (${m.timestamp.slice(0, 10)}) Query: ${m.query.slice(0, MEMORY_FIELD_CHARS)}\n    User's response: ${m.response.slice(0, MEMORY_FIELD_CHARS)}`,
+    )
+    .join("\n");
+}
+
+/** WikipediaQueryRun's fetch has no timeout of its own; a hung server must not hang the agent. */
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+export interface ToolContext {
+  userId: string;
+  timeoutMs: number;
+  memory: EpisodicMemory;
+  k: number;
+  wikipediaBaseUrl: string;
+}
+
+export function initializeTools(ctx: ToolContext): StructuredToolInterface[] {
+  const wikipedia = new WikipediaQueryRun({ topKResults: 2, maxDocContentLength: 2_000, baseUrl: ctx.wikipediaBaseUrl });
+
+  const wikipediaSearch = tool(
+    async ({ query }) => {
+      const q = cleanQuery(query);
+      if (!q) return "Wikipedia search needs a non-empty query.";
+      try {
+        return await withTimeout(wikipedia.invoke(q), ctx.timeoutMs, "no answer in time");
+      } catch (error) {
+        // The agent can still answer from memory: report, do not crash the run.
+        return `Wikipedia search failed (${reason(error)}). Answer without it.`;
+      }
+    },
+    { name: WIKIPEDIA_TOOL, description: loadPrompt("tools/wikipedia_search"), schema: querySchema },
+  );
+
+  const memoryRetrieval = tool(
+    async ({ query }): Promise<[string, RetrievedMemory[]]> => {
+      const q = cleanQuery(query);
+      if (!q) return ["Memory retrieval needs a non-empty query.", []];
+      try {
+        const memories = await ctx.memory.retrieve(ctx.userId, q, ctx.k);
+        return [formatMemories(memories), memories];
+      } catch (error) {
+        return [`Memory retrieval failed (${reason(error)}).`, []];
+      }
+    },
+    {
+      name: MEMORY_TOOL,
+      description: loadPrompt("tools/memory_retrieval"),
+      schema: querySchema,
+      responseFormat: "content_and_artifact",
+    },
+  );
+
+  return [wikipediaSearch, memoryRetrieval];
+}
