@@ -18,7 +18,8 @@ export interface Services {
   memory: EpisodicMemory;
   semantic: SemanticMemory;
   personas: PersonaStore;
-  model: BaseChatModel;
+  /** The run's chat model, created on first use (reading a persona needs no model or key). */
+  chatModel(): Promise<BaseChatModel>;
 }
 
 const memories = new WeakMap<BaseStore, Map<string, EpisodicMemory>>();
@@ -29,14 +30,13 @@ export function episodicMemoryFor(store: BaseStore, config: Pick<Configuration, 
   const key = `${config.embeddings}\u0000${config.indexDir ?? ""}`;
   let memory = byModel.get(key);
   if (!memory) {
-    const embeddings = createEmbeddings(config.embeddings, config);
-    memory = new EpisodicMemory(store, embeddings, { embeddingsId: config.embeddings, indexDir: config.indexDir });
+    memory = new EpisodicMemory(store, () => createEmbeddings(config.embeddings, config), { embeddingsId: config.embeddings, indexDir: config.indexDir });
     byModel.set(key, memory);
   }
   return memory;
 }
 
-export function chatModelFor(config: Configuration): BaseChatModel {
+export async function chatModelFor(config: Configuration): Promise<BaseChatModel> {
   return typeof config.model === "string" ? createChatModel(config.model, config) : config.model;
 }
 
@@ -50,6 +50,6 @@ export function servicesFor(runConfig: LangGraphRunnableConfig): Services {
     memory: episodicMemoryFor(store, config),
     semantic: new SemanticMemory(store),
     personas: new PersonaStore(store),
-    model: chatModelFor(config),
+    chatModel: () => chatModelFor(config),
   };
 }

@@ -50,7 +50,8 @@ function toolSteps(messages: BaseMessage[]): number {
 
 export async function callAgent(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
   const services = servicesFor(config);
-  const { model, config: cfg } = services;
+  const { config: cfg } = services;
+  const model = await services.chatModel();
   // Past the tool budget the model gets no tools, so the loop always ends with an answer.
   const runnable = toolSteps(state.messages) < cfg.maxToolSteps ? model.bindTools!(tools(services)) : model;
   const reply = await runnable.invoke([new SystemMessage(state.persona), ...state.messages], config);

