@@ -6,4 +6,5 @@ export default {
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   testMatch: ["<rootDir>/tests/**/*.test.ts"],
   testTimeout: 60000,
+  reporters: ["default", "<rootDir>/tests/support/summary-reporter.cjs"],
 };
