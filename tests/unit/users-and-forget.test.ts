@@ -1,0 +1,59 @@
+import { readdirSync } from "node:fs";
+import { InMemoryStore } from "@langchain/langgraph";
+import { EpisodicMemory } from "../../src/memory/episodic.js";
+import { SemanticMemory } from "../../src/memory/semantic.js";
+import { PersonaStore } from "../../src/persona/persona.js";
+import { forgetUser } from "../../src/forget.js";
+import { userFileKey, userNamespace, validateUserId } from "../../src/users.js";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../support/fixtures.js";
+
+describe("user ids", () => {
+  test("any printable id maps to one namespace label, dots included", () => {
+    expect(userNamespace("alice", "persona")).toEqual(["users", "alice", "persona"]);
+    expect(userNamespace("a.b@example.com")).toEqual(["users", "a%2Eb%40example%2Ecom"]);
+    expect(userNamespace("a.b")).not.toEqual(userNamespace("a%2Eb"));
+  });
+
+  test.each([[""], ["   "], ["x".repeat(129)], ["tab\there"], [undefined], [42]])("rejects %p", (id) => {
+    expect(() => validateUserId(id)).toThrow(/invalid user id/);
+  });
+
+  test("file keys do not reveal the id", () => {
+    expect(userFileKey("alice")).toMatch(/^[0-9a-f]{32}$/);
+    expect(userFileKey("alice")).not.toContain("alice");
+  });
+});
+
+describe.each([
+  ["InMemoryStore", () => new InMemoryStore()],
+  ["SqliteStore", () => new SqliteStore(":memory:")],
+])("forgetUser on %s", (_name, makeStore) => {
+  test("deletes every record and the index of one user, and nothing of another", async () => {
+    const store = makeStore();
+    const indexDir = tempDir();
+    const memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: "local:universal-sentence-encoder", indexDir });
+    const semantic = new SemanticMemory(store);
+    const personas = new PersonaStore(store);
+    for (const [user, history] of [["alice", ALICE_HISTORY], ["alice.x", BOB_HISTORY], ["bob", BOB_HISTORY]] as const) {
+      await memory.add(user, [...history]);
+      await semantic.put(user, { text: `${user} profile`, task: "general", basedOn: history.length, createdAt: "2024-01-01T00:00:00Z" });
+      await personas.save(user, `${user} persona`, "initialized");
+    }
+    expect(readdirSync(indexDir)).toHaveLength(3);
+
+    const deleted = await forgetUser(store, memory, "alice");
+    // 4 entries + profile + persona version + 2 meta records (episodic revision, persona head)
+    expect(deleted).toBe(4 + 1 + 1 + 2);
+    // (InMemoryStore keeps listing emptied namespaces; what matters is that no item is left)
+    expect(await store.search(userNamespace("alice"), { limit: 1000 })).toEqual([]);
+    expect(await memory.retrieve("alice", "wormhole", 4)).toEqual([]);
+    expect(await personas.current("alice")).toBeUndefined();
+    expect(readdirSync(indexDir).sort()).toEqual([userFileKey("alice.x"), userFileKey("bob")].sort());
+
+    // a user whose id starts with "alice" is untouched
+    expect(await memory.count("alice.x")).toBe(3);
+    expect((await personas.current("bob"))!.persona).toBe("bob persona");
+    expect(await forgetUser(store, memory, "alice")).toBe(0);
+  });
+});
