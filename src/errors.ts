@@ -12,3 +12,10 @@ export class UserError extends Error {
     this.name = "UserError";
   }
 }
+
+/** "cannot read <path>: no such file" and friends, for any failed file read. */
+export function fileReadError(path: string, error: unknown): UserError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (error as Error).message;
+  return new UserError(`cannot read ${path}: ${why}`);
+}

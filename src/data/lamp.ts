@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { UserError } from "../errors.js";
+import { fileReadError, UserError } from "../errors.js";
 import type { HistoryEntry } from "../memory/history.js";
 
 export type LampTask = "lamp-1" | "lamp-2m" | "lamp-2n" | "lamp-3";
@@ -65,9 +65,7 @@ async function readJson(path: string): Promise<unknown> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
-    throw new UserError(`cannot read ${path}: ${why}`);
+    throw fileReadError(path, err);
   }
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ""));

@@ -5,7 +5,7 @@
 import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { z } from "zod";
-import { UserError } from "../errors.js";
+import { fileReadError, UserError } from "../errors.js";
 
 export interface HistoryEntry {
   query: string;
@@ -92,9 +92,7 @@ export async function readHistoryFile(path: string): Promise<HistoryEntry[]> {
     if ((await handle.stat()).isDirectory()) throw Object.assign(new Error(), { code: "EISDIR" });
   } catch (err) {
     await handle?.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
-    throw new UserError(`cannot read ${path}: ${why}`);
+    throw fileReadError(path, err);
   }
   const stream = handle.createReadStream({ encoding: "utf8" }); // closes the handle when done
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
