@@ -3,8 +3,9 @@
  * `.env.example`. CLI options override them; graph runs override them per run through
  * `configurable` (see configuration.ts).
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { parseEnv } from "node:util";
 import { UserError } from "./errors.js";
 
 export interface Settings {
@@ -39,12 +40,21 @@ export const DEFAULT_SETTINGS: Settings = {
   wikipediaBaseUrl: "https://en.wikipedia.org/w/api.php",
 };
 
-let envFileLoaded = false;
-/** Reads `./.env` once, if present; variables already set in the environment win. */
+const loadedEnvFiles = new Set<string>();
+/**
+ * Reads `./.env` (relative to the working directory) once per resolved path, if present;
+ * variables already set in the environment win, even when empty (as with `node --env-file`).
+ * Parsed with util.parseEnv and assigned through `process.env` rather than process.loadEnvFile,
+ * which writes the native environment behind any replaced `process.env` (Jest's sandbox).
+ */
 export function loadEnvFile(path = ".env"): void {
-  if (envFileLoaded) return;
-  envFileLoaded = true;
-  if (existsSync(path)) process.loadEnvFile(path);
+  const absolute = resolve(path);
+  if (loadedEnvFiles.has(absolute)) return;
+  loadedEnvFiles.add(absolute);
+  if (!existsSync(absolute)) return;
+  for (const [name, value] of Object.entries(parseEnv(readFileSync(absolute, "utf8")))) {
+    if (value !== undefined && !(name in process.env)) process.env[name] = value;
+  }
 }
 
 function numberFrom(name: string, fallback: number, { min, integer }: { min: number; integer: boolean }): number {

@@ -2,18 +2,25 @@ import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { UserError } from "../errors.js";
 
+/** AWS_REGION (or AWS_DEFAULT_REGION); a UserError when neither is set. */
+export function bedrockRegion(): string {
+  const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new UserError("AWS_REGION is not set: Bedrock models need a region (e.g. AWS_REGION=us-east-1)");
+  return region;
+}
+
 /**
  * One Bedrock runtime client with bounded attempts and timeouts. LangChain's Bedrock classes
  * ignore `clientOptions.endpoint` in places and retry for minutes by default, so we build
- * the client ourselves. The SDK still honours AWS_ENDPOINT_URL_BEDROCK_RUNTIME and the
- * usual credential chain.
+ * the client ourselves. The SDK still honours AWS_ENDPOINT_URL_BEDROCK_RUNTIME (and
+ * AWS_ENDPOINT_URL) and the usual credential chain; plain http:// endpoints work.
  */
 export function createBedrockClient({ timeoutMs, maxRetries }: { timeoutMs: number; maxRetries: number }) {
-  const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new UserError("AWS_REGION is not set: Bedrock models need a region (e.g. AWS_REGION=us-east-1)");
+  const region = bedrockRegion();
   return new BedrockRuntimeClient({
     region,
     maxAttempts: maxRetries + 1,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(timeoutMs, 10_000), requestTimeout: timeoutMs }),
+    // Without throwOnRequestTimeout the handler only logs a warning and keeps waiting.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(timeoutMs, 10_000), requestTimeout: timeoutMs, throwOnRequestTimeout: true }),
   });
 }

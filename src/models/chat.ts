@@ -36,11 +36,15 @@ export async function createChatModel(spec: string, options: ChatModelOptions): 
       });
     }
     case "bedrock": {
-      const [{ ChatBedrockConverse }, { createBedrockClient }] = await Promise.all([import("@langchain/aws"), import("./aws.js")]);
+      const [{ ChatBedrockConverse }, { bedrockRegion, createBedrockClient }] = await Promise.all([import("@langchain/aws"), import("./aws.js")]);
+      const client = createBedrockClient(options);
+      // ChatBedrockConverse insists on a region of its own (it reads only AWS_DEFAULT_REGION),
+      // even when given a client: pass ours, so AWS_REGION alone is enough.
       return new ChatBedrockConverse({
         model: name,
         temperature: options.temperature,
-        client: createBedrockClient(options),
+        region: bedrockRegion(),
+        client,
       });
     }
     default:
@@ -48,29 +52,53 @@ export async function createChatModel(spec: string, options: ChatModelOptions): 
   }
 }
 
+const CONNECTION_CODES = ["ECONNREFUSED", "ENOTFOUND", "ECONNRESET", "ETIMEDOUT", "EAI_AGAIN"];
+
 /**
- * Turns a provider failure into a one-line message a user can act on; returns undefined
- * for errors that are not about reaching or authenticating with a provider.
+ * Turns a provider failure (unreachable, timed out, credentials, unknown model, rate limit,
+ * 5xx) into a one-line message a user can act on; returns undefined for any other error.
  */
 export function describeProviderError(error: unknown): string | undefined {
-  const e = error as { name?: string; message?: string; status?: number; code?: string; cause?: { code?: string; cause?: { code?: string } } };
-  const code = e?.code ?? e?.cause?.code ?? e?.cause?.cause?.code;
-  const name = e?.constructor?.name !== "Error" ? e?.constructor?.name : e?.name;
-  const message = String(e?.message ?? "").split("\n")[0] ?? "";
-  if (name === "APIConnectionError" || name === "APIConnectionTimeoutError" || /^fetch failed|^Connection error/.test(message) || ["ECONNREFUSED", "ENOTFOUND", "ECONNRESET", "ETIMEDOUT"].includes(code ?? "")) {
+  if (error === null || typeof error !== "object") return undefined;
+  const e = error as {
+    name?: string;
+    message?: string;
+    status?: number;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+    cause?: { code?: string; cause?: { code?: string } };
+  };
+  // OpenAI errors carry their kind in the class name, AWS SDK errors in `name` (an
+  // unmodelled AWS exception is a BedrockRuntimeServiceException named after the error type).
+  const names = [e.constructor?.name, e.name];
+  const is = (...kinds: string[]) => kinds.some((kind) => names.includes(kind));
+  const status = e.status ?? e.$metadata?.httpStatusCode;
+  const message = String(e.message ?? "").split("\n")[0] ?? "";
+  // The AWS SDK wraps errors it cannot recognise as such ("AWS SDK error wrapper for Error: connect
+  // ECONNREFUSED ...", e.g. from another realm), dropping `code`: fall back to the message.
+  const code = e.code ?? e.cause?.code ?? e.cause?.cause?.code ?? CONNECTION_CODES.find((c) => message.includes(c));
+  // Before "cannot reach": a request timeout from the AWS SDK also has code ETIMEDOUT.
+  if (is("TimeoutError", "APIConnectionTimeoutError") || /\btimed? out\b/i.test(message)) {
+    const detail = message.replace(/^@smithy\/\S+ - \[\w+\] /, ""); // the AWS SDK's log-style prefix
+    return `the model call timed out (${detail}); raise PERSONA_AGENT_TIMEOUT_MS or check the provider`;
+  }
+  if (is("APIConnectionError") || /^fetch failed|^Connection error/.test(message) || CONNECTION_CODES.includes(code ?? "")) {
     return `cannot reach the model provider (${code ?? message}); check OPENAI_BASE_URL / AWS_REGION and your network`;
   }
-  if (e?.status === 401 || name === "AuthenticationError" || name === "UnrecognizedClientException") {
+  if (status === 401 || is("AuthenticationError", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException")) {
     return `the model provider rejected the credentials: ${message}`;
   }
-  if (e?.status === 404 || name === "NotFoundError" || name === "ResourceNotFoundException") {
+  if (status === 403 || is("PermissionDeniedError", "AccessDeniedException")) {
+    return `the model provider denied access (check the credentials' permissions and model access): ${message}`;
+  }
+  if (status === 404 || is("NotFoundError", "ResourceNotFoundException")) {
     return `the model provider does not know this model: ${message}`;
   }
-  if (e?.status === 429 || name === "RateLimitError" || name === "ThrottlingException") {
+  if (status === 429 || is("RateLimitError", "ThrottlingException")) {
     return `the model provider is rate-limiting requests (retries exhausted): ${message}`;
   }
-  if (name === "TimeoutError" || /timed? ?out/i.test(message)) {
-    return `the model call timed out: ${message}`;
+  if ((status !== undefined && status >= 500) || is("InternalServerError", "InternalServerException", "ServiceUnavailableException")) {
+    return `the model provider failed${status ? ` with HTTP ${status}` : ""} (retries exhausted): ${message}`;
   }
   return undefined;
 }

@@ -1,0 +1,152 @@
+/** settingsFromEnv: defaults, each PERSONA_AGENT_* variable, bad numbers, and `.env` loading. */
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UserError } from "../src/errors.js";
+import { DEFAULT_SETTINGS, loadEnvFile, parseNumber, settingsFromEnv } from "../src/settings.js";
+import { isolateEnv, SETTINGS_ENV } from "./models/helpers.js";
+
+const DOTENV_ONLY = "PERSONA_AGENT_TEST_FROM_DOTENV"; // set only by the .env files below
+isolateEnv([...SETTINGS_ENV, DOTENV_ONLY]);
+
+// Every test runs in a fresh empty directory, so `./.env` is whatever the test writes there.
+const originalCwd = process.cwd();
+let dir: string;
+beforeEach(() => {
+  dir = realpathSync(mkdtempSync(join(tmpdir(), "persona-agent-settings-")));
+  process.chdir(dir);
+});
+afterEach(() => {
+  process.chdir(originalCwd);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("defaults, with the data dir resolved against the working directory", () => {
+  expect(settingsFromEnv()).toEqual({ ...DEFAULT_SETTINGS, dataDir: join(dir, ".persona-agent") });
+  expect(DEFAULT_SETTINGS).toMatchObject({
+    model: "openai:gpt-4o-mini",
+    embeddings: "local:universal-sentence-encoder",
+    temperature: 0.1,
+    timeoutMs: 60_000,
+    maxRetries: 3,
+    k: 4,
+    maxToolSteps: 4,
+  });
+});
+
+test("each PERSONA_AGENT_* variable sets its setting", () => {
+  Object.assign(process.env, {
+    PERSONA_AGENT_MODEL: "bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0",
+    PERSONA_AGENT_EMBEDDINGS: "openai:text-embedding-3-small",
+    PERSONA_AGENT_DATA_DIR: "state/here",
+    PERSONA_AGENT_TEMPERATURE: "0",
+    PERSONA_AGENT_TIMEOUT_MS: "1500",
+    PERSONA_AGENT_MAX_RETRIES: "0",
+    PERSONA_AGENT_K: "7",
+    PERSONA_AGENT_MAX_TOOL_STEPS: "0",
+    PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9999/w/api.php",
+  });
+  expect(settingsFromEnv()).toEqual({
+    model: "bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0",
+    embeddings: "openai:text-embedding-3-small",
+    dataDir: join(dir, "state/here"),
+    temperature: 0,
+    timeoutMs: 1500,
+    maxRetries: 0,
+    k: 7,
+    maxToolSteps: 0,
+    wikipediaBaseUrl: "http://127.0.0.1:9999/w/api.php",
+  });
+});
+
+test("an absolute data dir is kept; fractional temperatures and padded numbers parse", () => {
+  process.env.PERSONA_AGENT_DATA_DIR = "/var/lib/persona-agent";
+  process.env.PERSONA_AGENT_TEMPERATURE = "0.7";
+  process.env.PERSONA_AGENT_K = " 12 ";
+  expect(settingsFromEnv()).toMatchObject({ dataDir: "/var/lib/persona-agent", temperature: 0.7, k: 12 });
+});
+
+test("empty or blank variables fall back to the defaults", () => {
+  for (const name of SETTINGS_ENV) process.env[name] = name.endsWith("_K") || name.includes("_MS") ? "  " : "";
+  expect(settingsFromEnv()).toEqual({ ...DEFAULT_SETTINGS, dataDir: join(dir, ".persona-agent") });
+});
+
+test.each([
+  ["PERSONA_AGENT_TEMPERATURE", "hot", 'PERSONA_AGENT_TEMPERATURE must be a number >= 0, got "hot"'],
+  ["PERSONA_AGENT_TEMPERATURE", "-0.1", 'PERSONA_AGENT_TEMPERATURE must be a number >= 0, got "-0.1"'],
+  ["PERSONA_AGENT_TEMPERATURE", "Infinity", 'PERSONA_AGENT_TEMPERATURE must be a number >= 0, got "Infinity"'],
+  ["PERSONA_AGENT_TIMEOUT_MS", "0", 'PERSONA_AGENT_TIMEOUT_MS must be an integer >= 1, got "0"'],
+  ["PERSONA_AGENT_TIMEOUT_MS", "1.5", 'PERSONA_AGENT_TIMEOUT_MS must be an integer >= 1, got "1.5"'],
+  ["PERSONA_AGENT_TIMEOUT_MS", "60s", 'PERSONA_AGENT_TIMEOUT_MS must be an integer >= 1, got "60s"'],
+  ["PERSONA_AGENT_MAX_RETRIES", "-1", 'PERSONA_AGENT_MAX_RETRIES must be an integer >= 0, got "-1"'],
+  ["PERSONA_AGENT_MAX_RETRIES", "three", 'PERSONA_AGENT_MAX_RETRIES must be an integer >= 0, got "three"'],
+  ["PERSONA_AGENT_K", "0", 'PERSONA_AGENT_K must be an integer >= 1, got "0"'],
+  ["PERSONA_AGENT_K", "2.5", 'PERSONA_AGENT_K must be an integer >= 1, got "2.5"'],
+  ["PERSONA_AGENT_MAX_TOOL_STEPS", "-2", 'PERSONA_AGENT_MAX_TOOL_STEPS must be an integer >= 0, got "-2"'],
+  ["PERSONA_AGENT_MAX_TOOL_STEPS", "NaN", 'PERSONA_AGENT_MAX_TOOL_STEPS must be an integer >= 0, got "NaN"'],
+])("%s=%j is a UserError naming the variable", (name, value, message) => {
+  process.env[name] = value;
+  expect(() => settingsFromEnv()).toThrow(UserError);
+  expect(() => settingsFromEnv()).toThrow(message);
+});
+
+test("parseNumber, as used for command options", () => {
+  expect(parseNumber("3", "--k", { min: 1, integer: true })).toBe(3);
+  expect(parseNumber("0.25", "--temperature", { min: 0, integer: false })).toBe(0.25);
+  expect(() => parseNumber("", "--k", { min: 1, integer: true })).toThrow('--k must be an integer >= 1, got ""');
+  expect(() => parseNumber("abc", "--temperature", { min: 0, integer: false })).toThrow(UserError);
+});
+
+describe(".env loading", () => {
+  test("settingsFromEnv reads ./.env; variables already in the environment win", () => {
+    writeFileSync(
+      join(dir, ".env"),
+      ["# a comment", "PERSONA_AGENT_MODEL=bedrock:amazon.nova-lite-v1:0", "PERSONA_AGENT_K=9", `${DOTENV_ONLY}=yes`, ""].join("\n"),
+    );
+    process.env.PERSONA_AGENT_K = "5";
+
+    const settings = settingsFromEnv();
+    expect(settings.model).toBe("bedrock:amazon.nova-lite-v1:0");
+    expect(settings.k).toBe(5);
+    expect(process.env[DOTENV_ONLY]).toBe("yes");
+  });
+
+  test("a variable set to empty in the environment also wins over .env (as with node --env-file)", () => {
+    writeFileSync(join(dir, ".env"), "PERSONA_AGENT_MODEL=bedrock:amazon.nova-lite-v1:0\nPERSONA_AGENT_K=9\n");
+    process.env.PERSONA_AGENT_MODEL = "";
+    const settings = settingsFromEnv();
+    expect(settings.model).toBe(DEFAULT_SETTINGS.model);
+    expect(settings.k).toBe(9);
+  });
+
+  test("./.env is read once: later edits to the same file are not picked up", () => {
+    const file = join(dir, ".env");
+    writeFileSync(file, `PERSONA_AGENT_MAX_TOOL_STEPS=2\n`);
+    expect(settingsFromEnv().maxToolSteps).toBe(2);
+
+    writeFileSync(file, `PERSONA_AGENT_MAX_TOOL_STEPS=2\nPERSONA_AGENT_TIMEOUT_MS=1234\n`);
+    delete process.env.PERSONA_AGENT_MAX_TOOL_STEPS;
+    const again = settingsFromEnv();
+    expect(again.timeoutMs).toBe(DEFAULT_SETTINGS.timeoutMs);
+    expect(again.maxToolSteps).toBe(DEFAULT_SETTINGS.maxToolSteps);
+  });
+
+  test("a bad number in .env is a UserError naming the variable", () => {
+    writeFileSync(join(dir, ".env"), "PERSONA_AGENT_TEMPERATURE=warm\n");
+    expect(() => settingsFromEnv()).toThrow(new UserError('PERSONA_AGENT_TEMPERATURE must be a number >= 0, got "warm"'));
+  });
+
+  test("no .env is fine, and loadEnvFile(path) loads an explicit file once", () => {
+    expect(() => loadEnvFile()).not.toThrow();
+    expect(() => loadEnvFile(join(dir, "missing.env"))).not.toThrow();
+
+    const file = join(dir, "custom.env");
+    writeFileSync(file, `${DOTENV_ONLY}=custom\n`);
+    loadEnvFile(file);
+    expect(process.env[DOTENV_ONLY]).toBe("custom");
+
+    delete process.env[DOTENV_ONLY];
+    loadEnvFile(file);
+    expect(process.env[DOTENV_ONLY]).toBeUndefined();
+  });
+});
