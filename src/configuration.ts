@@ -26,6 +26,8 @@ export const ConfigurationAnnotation = Annotation.Root({
   indexDir: Annotation<string | undefined>(),
   /** Record the run in the user's interaction log (off for simulations and evaluation). */
   record: Annotation<boolean>(),
+  /** Episodic entry ids retrieval must skip (alignment simulations exclude the entry they replay). */
+  excludeIds: Annotation<string[]>(),
 });
 
 export type Configuration = typeof ConfigurationAnnotation.State;
@@ -45,5 +47,6 @@ export function ensureConfiguration(config?: LangGraphRunnableConfig): Configura
     wikipediaBaseUrl: given.wikipediaBaseUrl ?? settings.wikipediaBaseUrl,
     indexDir: "indexDir" in given ? given.indexDir : join(settings.dataDir, "indexes"),
     record: given.record ?? true,
+    excludeIds: given.excludeIds ?? [],
   };
 }

@@ -10,7 +10,7 @@ import { createChatModel } from "./models/chat.js";
 import { createEmbeddings } from "./models/embeddings.js";
 import { EpisodicMemory } from "./memory/episodic.js";
 import { SemanticMemory } from "./memory/semantic.js";
-import { PersonaStore } from "./persona/persona.js";
+import { PersonaStore, unwrapStore } from "./persona/persona.js";
 
 export interface Services {
   config: Configuration;
@@ -24,7 +24,9 @@ export interface Services {
 
 const memories = new WeakMap<BaseStore, Map<string, EpisodicMemory>>();
 
-export function episodicMemoryFor(store: BaseStore, config: Pick<Configuration, "embeddings" | "indexDir" | "timeoutMs" | "maxRetries">): EpisodicMemory {
+export function episodicMemoryFor(given: BaseStore, config: Pick<Configuration, "embeddings" | "indexDir" | "timeoutMs" | "maxRetries">): EpisodicMemory {
+  // Every (sub)graph run wraps the store anew; keying on the wrapper would reload the index each run.
+  const store = unwrapStore(given);
   let byModel = memories.get(store);
   if (!byModel) memories.set(store, (byModel = new Map()));
   const key = `${config.embeddings}\u0000${config.indexDir ?? ""}`;

@@ -40,7 +40,7 @@ export async function loadPersona(state: PersonaAgentStateType, config: LangGrap
 
 function tools(services: Services) {
   const { config, memory } = services;
-  return initializeTools({ userId: config.userId, memory, k: config.k, wikipediaBaseUrl: config.wikipediaBaseUrl, timeoutMs: config.timeoutMs });
+  return initializeTools({ userId: config.userId, memory, k: config.k, wikipediaBaseUrl: config.wikipediaBaseUrl, timeoutMs: config.timeoutMs, excludeIds: config.excludeIds });
 }
 
 /** Tool-calling turns since the user's question. */

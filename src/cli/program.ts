@@ -8,6 +8,11 @@ import { Command, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { HumanMessage } from "@langchain/core/messages";
 import { builder as personaAgentBuilder } from "../../graphs/persona_agent.js";
+import { builder as alignmentBuilder } from "../../graphs/alignment.js";
+import { FeedbackLog } from "../alignment/feedback-log.js";
+import { describeAlignment, summarizeAlignment, type AlignmentSummary } from "../alignment/run.js";
+import { DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "../alignment/configuration.js";
+import { lineDiff } from "../persona/persona.js";
 import { UserError } from "../errors.js";
 import { describeProviderError } from "../models/chat.js";
 import { parseNumber, settingsFromEnv, type Settings } from "../settings.js";
@@ -69,6 +74,26 @@ function print(json: boolean, value: unknown, text: string): void {
 }
 
 const intOption = (name: string, min: number) => (raw: string) => parseNumber(raw, name, { min, integer: true });
+
+interface AlignOptions {
+  batch?: number;
+  iterations?: number;
+  validate?: boolean;
+}
+
+/** Runs the alignment graph on the embedded store with the command's settings. */
+async function align(services: Services, store: SqliteStore, opts: AlignOptions): Promise<AlignmentSummary> {
+  const graph = alignmentBuilder.compile({ store });
+  const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
+  return summarizeAlignment(await graph.invoke({ userId: services.config.userId }, { configurable }));
+}
+
+function addAlignOptions(command: Command): Command {
+  return command
+    .option("--batch <n>", `latest interactions re-run per iteration (default ${DEFAULT_BATCH_SIZE})`, intOption("--batch", 1))
+    .option("--iterations <n>", `alignment iterations (default ${DEFAULT_ITERATIONS})`, intOption("--iterations", 1))
+    .option("--validate", "keep the new persona only if it matches at least as many held-out true responses (exact match) as the old one");
+}
 
 export function buildProgram(): Command {
   const program = new Command("persona-agent")
@@ -151,11 +176,59 @@ export function buildProgram(): Command {
       }));
       if (!current) throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
       const versions = history.map(({ version, createdAt, persona, origin }) => ({ version, createdAt, origin, persona }));
+      // Each version with its time, origin and what changed against the one before.
       const text = opts.history
-        ? versions.map((v) => `--- v${v.version} (${v.origin}, ${v.createdAt})\n${v.persona}`).join("\n\n")
+        ? versions
+            .map((v, i) => {
+              const changes = i === 0 ? v.persona : lineDiff(versions[i - 1]!.persona, v.persona).join("\n") || "(no change)";
+              return `--- v${v.version} (${v.origin}, ${v.createdAt})\n${changes}`;
+            })
+            .join("\n\n")
         : `v${current.version} (${current.origin}, ${current.createdAt})\n${current.persona}`;
       print(Boolean(opts.json), { version: current.version, persona: current.persona, history: versions }, text);
     });
+
+  addAlignOptions(
+    program
+      .command("feedback")
+      .description("record the user's true response to a query; every --align-every feedbacks, align the persona")
+      .requiredOption("--user <id>", "user id")
+      .requiredOption("--query <text>", "the query")
+      .requiredOption("--truth <text>", "the user's true response")
+      .option("--align-every <n>", "run alignment after this many new feedbacks (default 3)", intOption("--align-every", 1), 3)
+      .option("--json", 'print {"user", "sinceAlignment", "alignment": {...} | null}'),
+  ).action(async (opts: AlignOptions & { user: string; query: string; truth: string; alignEvery: number; json?: boolean }, command: Command) => {
+    const query = validateQuery(opts.query);
+    const truth = opts.truth.trim();
+    if (!truth) throw new UserError("the true response (--truth) is empty");
+    const out = await withUser(command, opts.user, {}, async (services, store) => {
+      if (!(await services.personas.current(opts.user))) {
+        throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
+      }
+      await services.memory.add(opts.user, [{ query, response: truth, timestamp: new Date().toISOString() }]);
+      const sinceAlignment = await new FeedbackLog(store).add(opts.user);
+      const alignment = sinceAlignment >= opts.alignEvery ? await align(services, store, opts) : null;
+      return { user: opts.user, sinceAlignment, alignment };
+    });
+    print(
+      Boolean(opts.json),
+      out,
+      out.alignment
+        ? `feedback recorded; ${out.sinceAlignment} since the last alignment, so ${describeAlignment(out.alignment)}`
+        : `feedback recorded (${out.sinceAlignment} of ${opts.alignEvery} before the next alignment)`,
+    );
+  });
+
+  addAlignOptions(
+    program
+      .command("align")
+      .description("run test-time alignment of the user's persona now (Algorithm 1)")
+      .requiredOption("--user <id>", "user id")
+      .option("--json", 'print {"user", "fromVersion", "toVersion", "iterations": [{"version", "kept", "feedback"}], "validated"?}'),
+  ).action(async (opts: AlignOptions & { user: string; json?: boolean }, command: Command) => {
+    const summary = await withUser(command, opts.user, {}, (services, store) => align(services, store, opts));
+    print(Boolean(opts.json), summary, describeAlignment(summary));
+  });
 
   program
     .command("forget")

@@ -132,14 +132,22 @@ export class EpisodicMemory {
     return (await this.list(userId)).slice(-n);
   }
 
-  /** Top-`k` entries of this user most similar to `query`. */
-  async retrieve(userId: string, query: string, k: number): Promise<RetrievedMemory[]> {
+  /**
+   * Top-`k` entries of this user most similar to `query`. `excludeIds` are never returned
+   * (alignment re-runs the agent on stored interactions and must not retrieve the answer).
+   */
+  async retrieve(userId: string, query: string, k: number, options: { excludeIds?: readonly string[] } = {}): Promise<RetrievedMemory[]> {
     const index = await this.ensureIndex(userId);
     if (!index) return [];
+    const exclude = new Set(options.excludeIds ?? []);
     const vector = await (await this.embedder()).embedQuery(query);
-    const hits = await index.faiss.similaritySearchVectorWithScore(vector, Math.min(k, index.faiss.index.ntotal()));
+    // Each excluded id occupies at most one hit, so k + |exclude| hits still leave k after filtering.
+    const hits = await index.faiss.similaritySearchVectorWithScore(vector, Math.min(k + exclude.size, index.faiss.index.ntotal()));
     // FAISS returns squared L2 distance; for unit vectors cosine = 1 - d/2.
-    return hits.map(([doc, distance]) => ({ ...(doc.metadata as EpisodicEntry), similarity: 1 - distance / 2 }));
+    return hits
+      .map(([doc, distance]) => ({ ...(doc.metadata as EpisodicEntry), similarity: 1 - distance / 2 }))
+      .filter((m) => !exclude.has(m.id))
+      .slice(0, k);
   }
 
   /** Drops the user's derived index from memory and disk (the store copy is the caller's). */

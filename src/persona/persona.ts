@@ -2,8 +2,13 @@
  * Personas: each user's own system prompt, kept as numbered versions. A version record is
  * written before the head that points at it, so a crash in between leaves the previous
  * persona current and never exposes a half-written one.
+ *
+ * Saving never overwrites a version and, given `basedOn`, refuses to save when the head has
+ * moved since the persona was derived (another alignment won): retrying onto the new head
+ * would silently discard what that other run learned.
  */
-import type { BaseStore } from "@langchain/langgraph";
+import type { BaseStore, Item } from "@langchain/langgraph";
+import { UserError } from "../errors.js";
 import { renderPrompt } from "../prompts.js";
 import { listAll } from "../store/list.js";
 import { userNamespace } from "../users.js";
@@ -21,12 +26,57 @@ export interface PersonaVersion {
 const HEAD_KEY = "persona";
 const versionKey = (version: number) => `v${String(version).padStart(8, "0")}`;
 
+/** The head moved (or the version exists) between reading the persona and saving its successor. */
+export class PersonaConflictError extends UserError {
+  constructor(userId: string, basedOn: number, head: number) {
+    super(`the persona of user "${userId}" changed while this run worked on v${basedOn} (now v${head}); nothing was saved, run it again`);
+    this.name = "PersonaConflictError";
+  }
+}
+
+/** A store with synchronous reads and writes inside an exclusive transaction (SqliteStore). */
+interface TransactionalStore extends BaseStore {
+  transaction<T>(fn: () => T): T;
+  getSync(namespace: string[], key: string): Item | null;
+  putSync(namespace: string[], key: string, value: Record<string, unknown> | null): void;
+}
+
+const isTransactional = (store: BaseStore): store is TransactionalStore =>
+  typeof (store as Partial<TransactionalStore>).transaction === "function" && typeof (store as Partial<TransactionalStore>).getSync === "function";
+
+/**
+ * Inside graph nodes LangGraph hands out an AsyncBatchedStore wrapping the real store; it only
+ * queues get/put/search, so the real store is needed for transactions. Reads and writes still
+ * go to the same database, so bypassing the queue changes nothing else.
+ */
+export function unwrapStore(store: BaseStore): BaseStore {
+  const wrapper = store as BaseStore & { lg_name?: string; store?: BaseStore };
+  return wrapper.lg_name === "AsyncBatchedStore" && wrapper.store ? wrapper.store : store;
+}
+
 export async function initialPersona(profile: string): Promise<string> {
   return renderPrompt("persona_init", { profile });
 }
 
+/** Saves queue per store and user within this process; only other processes can still race. */
+const saveQueues = new WeakMap<BaseStore, Map<string, Promise<unknown>>>();
+
+function serialized<T>(store: BaseStore, userId: string, fn: () => Promise<T>): Promise<T> {
+  let queues = saveQueues.get(store);
+  if (!queues) saveQueues.set(store, (queues = new Map()));
+  const run = (queues.get(userId) ?? Promise.resolve()).then(fn, fn);
+  const tail = run.catch(() => undefined);
+  queues.set(userId, tail);
+  void tail.then(() => queues.get(userId) === tail && queues.delete(userId));
+  return run;
+}
+
 export class PersonaStore {
-  constructor(private readonly store: BaseStore) {}
+  private readonly store: BaseStore;
+
+  constructor(store: BaseStore) {
+    this.store = unwrapStore(store);
+  }
 
   async current(userId: string): Promise<PersonaVersion | undefined> {
     const head = await this.store.get(userNamespace(userId, "meta"), HEAD_KEY);
@@ -46,11 +96,64 @@ export class PersonaStore {
       .sort((a, b) => a.version - b.version);
   }
 
-  async save(userId: string, persona: string, origin: PersonaVersion["origin"], details?: Record<string, unknown>): Promise<PersonaVersion> {
-    const version = ((await this.current(userId))?.version ?? 0) + 1;
-    const record: PersonaVersion = { version, persona, createdAt: new Date().toISOString(), origin, ...(details ? { details } : {}) };
-    await this.store.put(userNamespace(userId, "persona"), versionKey(version), { ...record });
-    await this.store.put(userNamespace(userId, "meta"), HEAD_KEY, { version });
-    return record;
+  /**
+   * Stores `persona` as the next version and makes it current. With `basedOn`, fails with
+   * PersonaConflictError unless the head is still that version. On SqliteStore the check and
+   * both writes are one BEGIN IMMEDIATE transaction, safe across processes. On other stores it
+   * is check-then-put, serialized within this process; two processes that both read the same
+   * head between one's check and its put can still both write the same version key (the later wins).
+   */
+  async save(
+    userId: string,
+    persona: string,
+    origin: PersonaVersion["origin"],
+    details?: Record<string, unknown>,
+    options: { basedOn?: number } = {},
+  ): Promise<PersonaVersion> {
+    const personaNs = userNamespace(userId, "persona");
+    const metaNs = userNamespace(userId, "meta");
+    const next = (head: number, exists: (version: number) => boolean): PersonaVersion => {
+      if (options.basedOn !== undefined && head !== options.basedOn) throw new PersonaConflictError(userId, options.basedOn, head);
+      if (exists(head + 1)) throw new PersonaConflictError(userId, head, head + 1);
+      return { version: head + 1, persona, createdAt: new Date().toISOString(), origin, ...(details ? { details } : {}) };
+    };
+    const store = this.store;
+    if (isTransactional(store)) {
+      return store.transaction(() => {
+        const head = (store.getSync(metaNs, HEAD_KEY)?.value.version as number | undefined) ?? 0;
+        const record = next(head, (v) => store.getSync(personaNs, versionKey(v)) !== null);
+        store.putSync(personaNs, versionKey(record.version), { ...record });
+        store.putSync(metaNs, HEAD_KEY, { version: record.version });
+        return record;
+      });
+    }
+    return serialized(store, userId, async () => {
+      const head = ((await store.get(metaNs, HEAD_KEY))?.value.version as number | undefined) ?? 0;
+      const taken = (await store.get(personaNs, versionKey(head + 1))) !== null;
+      const record = next(head, () => taken);
+      await store.put(personaNs, versionKey(record.version), { ...record });
+      await store.put(metaNs, HEAD_KEY, { version: record.version });
+      return record;
+    });
   }
+}
+
+/** What changed between two persona texts, as `- old line` / `+ new line` (LCS over lines; personas are short). */
+export function lineDiff(before: string, after: string): string[] {
+  const a = before.split("\n");
+  const b = after.split("\n");
+  // lcs[i][j]: length of the longest common subsequence of a[i..] and b[j..]
+  const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  }
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) (i++, j++);
+    else if (j < b.length && (i === a.length || lcs[i]![j + 1]! > lcs[i + 1]![j]!)) out.push(`+ ${b[j++]}`);
+    else out.push(`- ${a[i++]}`);
+  }
+  return out;
 }

@@ -54,6 +54,8 @@ export interface ToolContext {
   memory: EpisodicMemory;
   k: number;
   wikipediaBaseUrl: string;
+  /** Episodic entries the memory tool must not return (see EpisodicMemory.retrieve). */
+  excludeIds?: readonly string[];
 }
 
 export function initializeTools(ctx: ToolContext): StructuredToolInterface[] {
@@ -78,7 +80,7 @@ export function initializeTools(ctx: ToolContext): StructuredToolInterface[] {
       const q = cleanQuery(query);
       if (!q) return ["Memory retrieval needs a non-empty query.", []];
       try {
-        const memories = await ctx.memory.retrieve(ctx.userId, q, ctx.k);
+        const memories = await ctx.memory.retrieve(ctx.userId, q, ctx.k, { excludeIds: ctx.excludeIds });
         return [formatMemories(memories), memories];
       } catch (error) {
         return [`Memory retrieval failed (${reason(error)}).`, []];

@@ -1,0 +1,41 @@
+/**
+ * alignment (Algorithm 1 of PersonaAgent): select_batch -> simulate (Send, one per interaction)
+ * -> feedback (Send, LLM_grad, one per interaction) -> update (LLM_update, all feedback at once)
+ * -> [validate] -> checkpoint (new persona version) -> simulate again for E iterations, or END.
+ */
+import { END, START, StateGraph } from "@langchain/langgraph";
+import { AlignmentConfigurationAnnotation } from "../src/alignment/configuration.js";
+import { AlignmentState } from "../src/alignment/state.js";
+import {
+  checkpointNode,
+  feedbackNode,
+  nextIteration,
+  routeAfterUpdate,
+  selectBatch,
+  simulateNode,
+  updateNode,
+  validateNode,
+  type PersonaAgentRunnable,
+} from "../src/alignment/nodes.js";
+import { builder as personaAgentBuilder } from "./persona_agent.js";
+
+// Simulations are throwaway runs: no checkpoints of their own, even under a checkpointed parent
+// (validation runs several in one task, which would collide on one checkpoint namespace).
+const personaAgent = personaAgentBuilder.compile({ checkpointer: false }) as unknown as PersonaAgentRunnable;
+
+export const builder = new StateGraph(AlignmentState, AlignmentConfigurationAnnotation)
+  .addNode("select_batch", selectBatch)
+  .addNode("simulate", simulateNode(personaAgent), { ends: ["feedback"] })
+  .addNode("feedback", feedbackNode)
+  .addNode("update", updateNode)
+  .addNode("validate", validateNode(personaAgent))
+  .addNode("checkpoint", checkpointNode)
+  .addEdge(START, "select_batch")
+  .addConditionalEdges("select_batch", nextIteration, ["simulate", END])
+  .addEdge("feedback", "update")
+  .addConditionalEdges("update", routeAfterUpdate, ["validate", "checkpoint"])
+  .addEdge("validate", "checkpoint")
+  .addConditionalEdges("checkpoint", nextIteration, ["simulate", END]);
+
+export const graph = builder.compile();
+graph.name = "alignment";

@@ -1,0 +1,61 @@
+/**
+ * Counts the feedbacks (true responses) a user gave since their last alignment, in the user's
+ * meta namespace: `feedback` holds a running total, `alignment` the total seen when the last
+ * alignment started. Two keys, so recording feedback never races with finishing an alignment.
+ */
+import type { BaseStore } from "@langchain/langgraph";
+import { unwrapStore } from "../persona/persona.js";
+import { userNamespace } from "../users.js";
+
+const TOTAL_KEY = "feedback";
+const ALIGNED_KEY = "alignment";
+
+interface TransactionalStore extends BaseStore {
+  transaction<T>(fn: () => T): T;
+  getSync(namespace: string[], key: string): { value: Record<string, any> } | null;
+  putSync(namespace: string[], key: string, value: Record<string, unknown> | null): void;
+}
+
+export class FeedbackLog {
+  private readonly store: BaseStore;
+
+  constructor(store: BaseStore) {
+    this.store = unwrapStore(store);
+  }
+
+  /** Adds one feedback; returns how many there are since the last alignment. */
+  async add(userId: string): Promise<number> {
+    const ns = userNamespace(userId, "meta");
+    const store = this.store as Partial<TransactionalStore> & BaseStore;
+    let total: number;
+    if (store.transaction && store.getSync && store.putSync) {
+      // One transaction: concurrent `feedback` processes never lose a count.
+      total = store.transaction(() => {
+        const next = ((store.getSync!(ns, TOTAL_KEY)?.value.total as number | undefined) ?? 0) + 1;
+        store.putSync!(ns, TOTAL_KEY, { total: next });
+        return next;
+      });
+    } else {
+      total = (await this.total(userId)) + 1; // other stores: read-modify-write, may undercount under races
+      await store.put(ns, TOTAL_KEY, { total });
+    }
+    return total - (await this.alignedAt(userId));
+  }
+
+  async total(userId: string): Promise<number> {
+    return ((await this.store.get(userNamespace(userId, "meta"), TOTAL_KEY))?.value.total as number | undefined) ?? 0;
+  }
+
+  async sinceAlignment(userId: string): Promise<number> {
+    return (await this.total(userId)) - (await this.alignedAt(userId));
+  }
+
+  /** Marks that an alignment saw every feedback up to `total`. */
+  async markAligned(userId: string, total: number): Promise<void> {
+    await this.store.put(userNamespace(userId, "meta"), ALIGNED_KEY, { feedbackTotal: total, at: new Date().toISOString() });
+  }
+
+  private async alignedAt(userId: string): Promise<number> {
+    return ((await this.store.get(userNamespace(userId, "meta"), ALIGNED_KEY))?.value.feedbackTotal as number | undefined) ?? 0;
+  }
+}

@@ -1,0 +1,79 @@
+import { Annotation } from "@langchain/langgraph";
+import type { EpisodicEntry } from "../memory/episodic.js";
+import type { ToolCallRecord } from "../agent/state.js";
+
+/** The agent's answer to one stored interaction, replayed with the candidate persona. */
+export interface Simulation {
+  entryId: string;
+  answer: string;
+  toolCalls: ToolCallRecord[];
+}
+
+/** LLM_grad's textual gradient for one interaction. */
+export interface Feedback {
+  entryId: string;
+  query: string;
+  expected: string;
+  simulated: string;
+  feedback: string;
+}
+
+/** Outcome of the validation gate: exact-match accuracy on held-out interactions. */
+export interface Validation {
+  kept: boolean;
+  oldScore: number;
+  newScore: number;
+  heldOut: number;
+}
+
+export interface IterationRecord {
+  /** The persona version current after this iteration (unchanged when the gate rejected it). */
+  version: number;
+  kept: boolean;
+  feedback: Feedback[];
+  validation?: Validation;
+}
+
+/**
+ * Fan-in channels keyed by interaction id: parallel tasks each add their own key, and `null`
+ * clears the map so one iteration's results never leak into the next.
+ */
+const byInteraction = <T>() =>
+  Annotation<Record<string, T>, Record<string, T> | null>({
+    reducer: (left, right) => (right === null ? {} : { ...left, ...right }),
+    default: () => ({}),
+  });
+
+export const AlignmentState = Annotation.Root({
+  userId: Annotation<string>(),
+  /** The latest n interactions (oldest first); the same batch is used by every iteration. */
+  batch: Annotation<EpisodicEntry[]>(),
+  /** Interactions just before the batch, for the validation gate (empty unless validating). */
+  heldOut: Annotation<EpisodicEntry[]>(),
+  /** The current persona and its stored version. */
+  persona: Annotation<string>(),
+  version: Annotation<number>(),
+  /** Feedbacks recorded when the run started; marked as aligned when it ends. */
+  feedbackTotal: Annotation<number>(),
+  /** The version the run started from. */
+  fromVersion: Annotation<number>(),
+  /** LLM_update's output, not yet checkpointed. */
+  candidate: Annotation<string>(),
+  simulations: byInteraction<Simulation>(),
+  feedbacks: byInteraction<Feedback>(),
+  validation: Annotation<Validation | undefined>(),
+  iterations: Annotation<IterationRecord[]>({ reducer: (left, right) => left.concat(right), default: () => [] }),
+});
+
+export type AlignmentStateType = typeof AlignmentState.State;
+export type AlignmentUpdate = typeof AlignmentState.Update;
+
+/** What `Send` hands one simulate / feedback task. */
+export interface SimulateInput {
+  entry: EpisodicEntry;
+  persona: string;
+  version: number;
+}
+export interface FeedbackInput extends SimulateInput {
+  simulation: Simulation;
+}
