@@ -5,7 +5,6 @@
  */
 import { join } from "node:path";
 import { Command, Option } from "commander";
-import { SingleBar, Presets } from "cli-progress";
 import { HumanMessage } from "@langchain/core/messages";
 import { builder as personaAgentBuilder } from "../../graphs/persona_agent.js";
 import { builder as alignmentBuilder } from "../../graphs/alignment.js";
@@ -15,7 +14,6 @@ import { DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "../alignment/configurati
 import { lineDiff } from "../persona/persona.js";
 import { UserError } from "../errors.js";
 import { describeProviderError } from "../models/chat.js";
-import { parseNumber, settingsFromEnv, type Settings } from "../settings.js";
 import { servicesFor, type Services } from "../services.js";
 import { openLocalStore } from "../store/open.js";
 import { readHistoryFile } from "../memory/history.js";
@@ -26,24 +24,8 @@ import { forgetUser } from "../forget.js";
 import { validateUserId } from "../users.js";
 import type { Configuration } from "../configuration.js";
 import type { SqliteStore } from "../store/sqlite-store.js";
-
-interface GlobalOptions {
-  model?: string;
-  embeddings?: string;
-  dataDir?: string;
-}
-
-/** Settings from the environment, overridden by the global options. */
-function resolveSettings(command: Command): Settings {
-  const options = command.optsWithGlobals<GlobalOptions>();
-  const settings = settingsFromEnv();
-  return {
-    ...settings,
-    model: options.model ?? settings.model,
-    embeddings: options.embeddings ?? settings.embeddings,
-    dataDir: options.dataDir ?? settings.dataDir,
-  };
-}
+import { registerEvalCommands } from "./eval-command.js";
+import { intOption, print, progress, resolveSettings } from "./shared.js";
 
 /** Opens the embedded store, runs `fn` with the user's services, and always closes the store. */
 async function withUser<T>(
@@ -69,11 +51,6 @@ async function withUser<T>(
   }
 }
 
-function print(json: boolean, value: unknown, text: string): void {
-  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
-}
-
-const intOption = (name: string, min: number) => (raw: string) => parseNumber(raw, name, { min, integer: true });
 
 interface AlignOptions {
   batch?: number;
@@ -114,22 +91,10 @@ export function buildProgram(): Command {
     .action(async (opts: { user: string; file: string; task: string; json?: boolean }, command: Command) => {
       const task = parseProfileTask(opts.task);
       const entries = await readHistoryFile(opts.file);
-      const bar = new SingleBar({ format: "embedding {bar} {value}/{total} entries | ETA {eta}s", stream: process.stderr }, Presets.shades_classic);
-      let started = false;
-      const result = await withUser(command, opts.user, {}, async (services) => {
-        try {
-          return await ingestHistory(services, opts.user, entries, {
-            task,
-            onProgress: (done, total) => {
-              if (!started) bar.start(total, 0);
-              started = true;
-              bar.update(done);
-            },
-          });
-        } finally {
-          if (started) bar.stop();
-        }
-      });
+      const bar = progress("embedding {bar} {value}/{total} entries | ETA {eta_formatted}");
+      const result = await withUser(command, opts.user, {}, (services) =>
+        ingestHistory(services, opts.user, entries, { task, onProgress: (done, total) => bar.update(done, total) }).finally(() => bar.stop()),
+      );
       print(
         Boolean(opts.json),
         { user: opts.user, ...result },
@@ -244,6 +209,7 @@ export function buildProgram(): Command {
       );
     });
 
+  registerEvalCommands(program);
   return program;
 }
 

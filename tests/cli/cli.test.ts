@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
-import { lastUserText, systemText, toolCall } from "../support/scripted-chat.js";
+import { lastUserText, systemText } from "../support/scripted-chat.js";
 import type { ScriptedReply } from "../support/scripted-chat.js";
 import { runCli, unreachableUrl } from "../support/cli.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../support/fixtures.js";
