@@ -10,7 +10,8 @@ import { createChatModel } from "./models/chat.js";
 import { createEmbeddings } from "./models/embeddings.js";
 import { EpisodicMemory } from "./memory/episodic.js";
 import { SemanticMemory } from "./memory/semantic.js";
-import { PersonaStore, unwrapStore } from "./persona/persona.js";
+import { PersonaStore } from "./persona/persona.js";
+import { unwrapStore } from "./store/transactional.js";
 
 export interface Services {
   config: Configuration;

@@ -15,6 +15,8 @@ export interface Settings {
   embeddings: string;
   /** Where the embedded store and the FAISS indexes live. */
   dataDir: string;
+  /** PostgreSQL for the store and checkpointer (production); unset: SQLite files in dataDir. */
+  databaseUrl?: string;
   temperature: number;
   /** Per-request timeout of every model call. */
   timeoutMs: number;
@@ -79,6 +81,7 @@ export function settingsFromEnv(): Settings {
     model: env.PERSONA_AGENT_MODEL || DEFAULT_SETTINGS.model,
     embeddings: env.PERSONA_AGENT_EMBEDDINGS || DEFAULT_SETTINGS.embeddings,
     dataDir: resolve(env.PERSONA_AGENT_DATA_DIR || DEFAULT_SETTINGS.dataDir),
+    databaseUrl: env.PERSONA_AGENT_DATABASE_URL || undefined,
     temperature: numberFrom("PERSONA_AGENT_TEMPERATURE", DEFAULT_SETTINGS.temperature, { min: 0, integer: false }),
     timeoutMs: numberFrom("PERSONA_AGENT_TIMEOUT_MS", DEFAULT_SETTINGS.timeoutMs, { min: 1, integer: true }),
     maxRetries: numberFrom("PERSONA_AGENT_MAX_RETRIES", DEFAULT_SETTINGS.maxRetries, { min: 0, integer: true }),

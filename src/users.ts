@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { UserError } from "./errors.js";
 
 /** Every kind of per-user record; `forget` deletes all of them. */
-export type UserRecordKind = "episodic" | "profile" | "persona" | "interactions" | "meta";
+export type UserRecordKind = "episodic" | "profile" | "persona" | "interactions" | "threads" | "meta";
 
 export function validateUserId(userId: unknown): string {
   // eslint-disable-next-line no-control-regex
@@ -13,12 +13,17 @@ export function validateUserId(userId: unknown): string {
   return userId;
 }
 
+/** Ids that are their own namespace label; anything else is hex-encoded behind a "~". */
+const PLAIN_ID = /^[A-Za-z0-9@+-]+$/;
+
 /**
- * Store namespace of one user's records. The id is percent-encoded (dots too, which
- * LangGraph forbids in namespace labels), so any id maps to exactly one label.
+ * Store namespace of one user's records. Labels may not contain "." (LangGraph), nor "%", "_"
+ * or "\\" (PostgresStore's prefix search), so ids with other characters are hex-encoded; the
+ * "~" marks the encoded form, which no plain id can take, so every id maps to one label.
  */
 export function userNamespace(userId: string, kind?: UserRecordKind): string[] {
-  const label = encodeURIComponent(validateUserId(userId)).replaceAll(".", "%2E");
+  const id = validateUserId(userId);
+  const label = PLAIN_ID.test(id) ? id : `~${Buffer.from(id, "utf8").toString("hex")}`;
   return kind ? ["users", label, kind] : ["users", label];
 }
 

@@ -1,6 +1,6 @@
 /** The steps of the persona_agent graph; graphs/persona_agent.ts wires them. */
 import { randomUUID } from "node:crypto";
-import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { UserError } from "../errors.js";
@@ -30,12 +30,16 @@ export async function loadPersona(state: PersonaAgentStateType, config: LangGrap
   const { config: cfg, personas } = servicesFor(config);
   const human = state.messages[lastHumanIndex(state.messages)];
   validateQuery(human?.text ?? "");
-  if (state.persona) return { userId: cfg.userId, personaVersion: state.personaVersion ?? 0 };
+  // Each turn of a continued thread reports only its own tool calls and memories.
+  const turn = { userId: cfg.userId, toolCalls: new Overwrite([]), retrieved: new Overwrite([]) };
+  // A persona given in the input (alignment candidates, baselines) has no version; one loaded
+  // on an earlier turn of this thread is reloaded, so a newer aligned version takes effect.
+  if (state.persona && !state.personaVersion) return { ...turn, personaVersion: 0 };
   const current = await personas.current(cfg.userId);
   if (!current) {
     throw new UserError(`unknown user "${cfg.userId}": ingest a history first (persona-agent ingest --user ... --file ...)`);
   }
-  return { userId: cfg.userId, persona: current.persona, personaVersion: current.version };
+  return { ...turn, persona: current.persona, personaVersion: current.version };
 }
 
 function tools(services: Services) {

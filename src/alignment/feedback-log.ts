@@ -4,17 +4,11 @@
  * alignment started. Two keys, so recording feedback never races with finishing an alignment.
  */
 import type { BaseStore } from "@langchain/langgraph";
-import { unwrapStore } from "../persona/persona.js";
+import { isTransactional, unwrapStore } from "../store/transactional.js";
 import { userNamespace } from "../users.js";
 
 const TOTAL_KEY = "feedback";
 const ALIGNED_KEY = "alignment";
-
-interface TransactionalStore extends BaseStore {
-  transaction<T>(fn: () => T): T;
-  getSync(namespace: string[], key: string): { value: Record<string, any> } | null;
-  putSync(namespace: string[], key: string, value: Record<string, unknown> | null): void;
-}
 
 export class FeedbackLog {
   private readonly store: BaseStore;
@@ -26,13 +20,13 @@ export class FeedbackLog {
   /** Adds one feedback; returns how many there are since the last alignment. */
   async add(userId: string): Promise<number> {
     const ns = userNamespace(userId, "meta");
-    const store = this.store as Partial<TransactionalStore> & BaseStore;
+    const store = this.store;
     let total: number;
-    if (store.transaction && store.getSync && store.putSync) {
+    if (isTransactional(store)) {
       // One transaction: concurrent `feedback` processes never lose a count.
       total = store.transaction(() => {
-        const next = ((store.getSync!(ns, TOTAL_KEY)?.value.total as number | undefined) ?? 0) + 1;
-        store.putSync!(ns, TOTAL_KEY, { total: next });
+        const next = ((store.getSync(ns, TOTAL_KEY)?.value.total as number | undefined) ?? 0) + 1;
+        store.putSync(ns, TOTAL_KEY, { total: next });
         return next;
       });
     } else {

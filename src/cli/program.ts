@@ -3,6 +3,7 @@
  * DESIGN.md and the README; settings come from PERSONA_AGENT_* variables and `.env`,
  * each overridable by an option.
  */
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { HumanMessage } from "@langchain/core/messages";
@@ -15,28 +16,28 @@ import { lineDiff } from "../persona/persona.js";
 import { UserError } from "../errors.js";
 import { describeProviderError } from "../models/chat.js";
 import { servicesFor, type Services } from "../services.js";
-import { openLocalStore } from "../store/open.js";
+import { openPersistence, type Persistence } from "../store/open.js";
 import { readHistoryFile } from "../memory/history.js";
 import { ingestHistory } from "../memory/ingest.js";
 import { PROFILE_TASKS, parseProfileTask } from "../memory/semantic.js";
 import { validateQuery } from "../agent/nodes.js";
 import { forgetUser } from "../forget.js";
-import { validateUserId } from "../users.js";
+import { userFileKey, userNamespace, validateUserId } from "../users.js";
 import type { Configuration } from "../configuration.js";
-import type { SqliteStore } from "../store/sqlite-store.js";
 import { registerEvalCommands } from "./eval-command.js";
 import { intOption, print, progress, resolveSettings } from "./shared.js";
 
-/** Opens the embedded store, runs `fn` with the user's services, and always closes the store. */
+/** Opens the store and checkpointer, runs `fn` with the user's services, and always closes them. */
 async function withUser<T>(
   command: Command,
   userId: string,
   overrides: Partial<Configuration>,
-  fn: (services: Services, store: SqliteStore) => Promise<T>,
+  fn: (services: Services, persistence: Persistence) => Promise<T>,
 ): Promise<T> {
   const settings = resolveSettings(command);
   validateUserId(userId);
-  const store = openLocalStore(settings.dataDir);
+  const persistence = await openPersistence(settings);
+  const { store } = persistence;
   try {
     const configurable: Partial<Configuration> = {
       userId,
@@ -45,9 +46,9 @@ async function withUser<T>(
       indexDir: join(settings.dataDir, "indexes"),
       ...overrides,
     };
-    return await fn(servicesFor({ configurable, store }), store);
+    return await fn(servicesFor({ configurable, store }), persistence);
   } finally {
-    store.close();
+    await persistence.close();
   }
 }
 
@@ -59,7 +60,7 @@ interface AlignOptions {
 }
 
 /** Runs the alignment graph on the embedded store with the command's settings. */
-async function align(services: Services, store: SqliteStore, opts: AlignOptions): Promise<AlignmentSummary> {
+async function align(services: Services, { store }: Persistence, opts: AlignOptions): Promise<AlignmentSummary> {
   const graph = alignmentBuilder.compile({ store });
   const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
   return summarizeAlignment(await graph.invoke({ userId: services.config.userId }, { configurable }));
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
     .option("--model <provider:name>", "chat model (env PERSONA_AGENT_MODEL), e.g. openai:gpt-4o-mini, bedrock:<model-id>")
     .option("--embeddings <provider:name>", "embedding model (env PERSONA_AGENT_EMBEDDINGS), default local:universal-sentence-encoder")
     .option("--data-dir <dir>", "where the store and indexes live (env PERSONA_AGENT_DATA_DIR), default ./.persona-agent")
+    .option("--database-url <url>", "PostgreSQL for the store and checkpointer (env PERSONA_AGENT_DATABASE_URL); default: SQLite in the data dir")
     .showHelpAfterError()
     .exitOverride();
 
@@ -109,21 +111,27 @@ export function buildProgram(): Command {
     .requiredOption("--user <id>", "user id")
     .option("--k <n>", "memories per retrieval (env PERSONA_AGENT_K, default 4)", intOption("--k", 1))
     .option("--max-tool-steps <n>", "tool-calling turns before the agent must answer (default 4)", intOption("--max-tool-steps", 0))
-    .option("--json", 'print {"answer", "personaVersion", "toolCalls"}')
+    .option("--thread <id>", "continue this conversation (its earlier turns are kept); default: a new one")
+    .option("--json", 'print {"answer", "personaVersion", "toolCalls", "thread"}')
     .argument("<query>", "the question")
-    .action(async (query: string, opts: { user: string; k?: number; maxToolSteps?: number; json?: boolean }, command: Command) => {
+    .action(async (query: string, opts: { user: string; k?: number; maxToolSteps?: number; thread?: string; json?: boolean }, command: Command) => {
       validateQuery(query);
       const overrides: Partial<Configuration> = {
         ...(opts.k !== undefined ? { k: opts.k } : {}),
         ...(opts.maxToolSteps !== undefined ? { maxToolSteps: opts.maxToolSteps } : {}),
       };
-      const result = await withUser(command, opts.user, overrides, async (services, store) => {
-        const graph = personaAgentBuilder.compile({ store });
-        return graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...services.config } });
+      const thread = opts.thread ?? randomUUID();
+      const result = await withUser(command, opts.user, overrides, async (services, { store, checkpointer }) => {
+        // Thread ids are scoped to the user, so no one can continue another user's conversation;
+        // registering them lets `forget` delete the checkpoints too.
+        const threadId = `${userFileKey(opts.user)}:${thread}`;
+        await store.put(userNamespace(opts.user, "threads"), threadId, { thread, createdAt: new Date().toISOString() });
+        const graph = personaAgentBuilder.compile({ store, checkpointer });
+        return graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...services.config, thread_id: threadId } });
       });
       print(
         Boolean(opts.json),
-        { answer: result.answer, personaVersion: result.personaVersion, toolCalls: result.toolCalls },
+        { answer: result.answer, personaVersion: result.personaVersion, toolCalls: result.toolCalls, thread },
         result.answer,
       );
     });
@@ -166,13 +174,13 @@ export function buildProgram(): Command {
     const query = validateQuery(opts.query);
     const truth = opts.truth.trim();
     if (!truth) throw new UserError("the true response (--truth) is empty");
-    const out = await withUser(command, opts.user, {}, async (services, store) => {
+    const out = await withUser(command, opts.user, {}, async (services, persistence) => {
       if (!(await services.personas.current(opts.user))) {
         throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
       }
       await services.memory.add(opts.user, [{ query, response: truth, timestamp: new Date().toISOString() }]);
-      const sinceAlignment = await new FeedbackLog(store).add(opts.user);
-      const alignment = sinceAlignment >= opts.alignEvery ? await align(services, store, opts) : null;
+      const sinceAlignment = await new FeedbackLog(persistence.store).add(opts.user);
+      const alignment = sinceAlignment >= opts.alignEvery ? await align(services, persistence, opts) : null;
       return { user: opts.user, sinceAlignment, alignment };
     });
     print(
@@ -191,17 +199,17 @@ export function buildProgram(): Command {
       .requiredOption("--user <id>", "user id")
       .option("--json", 'print {"user", "fromVersion", "toVersion", "iterations": [{"version", "kept", "feedback"}], "validated"?}'),
   ).action(async (opts: AlignOptions & { user: string; json?: boolean }, command: Command) => {
-    const summary = await withUser(command, opts.user, {}, (services, store) => align(services, store, opts));
+    const summary = await withUser(command, opts.user, {}, (services, persistence) => align(services, persistence, opts));
     print(Boolean(opts.json), summary, describeAlignment(summary));
   });
 
   program
     .command("forget")
-    .description("delete every record of the user (memories, profile, personas, interactions, indexes)")
+    .description("delete every record of the user (memories, profile, personas, interactions, conversation threads, indexes)")
     .requiredOption("--user <id>", "user id")
     .option("--json", "print the result as JSON")
     .action(async (opts: { user: string; json?: boolean }, command: Command) => {
-      const deleted = await withUser(command, opts.user, {}, ({ memory }, store) => forgetUser(store, memory, opts.user));
+      const deleted = await withUser(command, opts.user, {}, ({ memory }, { store, checkpointer }) => forgetUser(store, memory, opts.user, checkpointer));
       print(
         Boolean(opts.json),
         { user: opts.user, deleted },

@@ -5,13 +5,14 @@ import { parseNumber, settingsFromEnv, type Settings } from "../settings.js";
 
 /** Settings from the environment, overridden by the global options. */
 export function resolveSettings(command: Command): Settings {
-  const options = command.optsWithGlobals<{ model?: string; embeddings?: string; dataDir?: string }>();
+  const options = command.optsWithGlobals<{ model?: string; embeddings?: string; dataDir?: string; databaseUrl?: string }>();
   const settings = settingsFromEnv();
   return {
     ...settings,
     model: options.model ?? settings.model,
     embeddings: options.embeddings ?? settings.embeddings,
     dataDir: options.dataDir ?? settings.dataDir,
+    databaseUrl: options.databaseUrl ?? settings.databaseUrl,
   };
 }
 

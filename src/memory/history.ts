@@ -57,8 +57,13 @@ function entryFromLine(line: string, source: string, lineNo: number): HistoryEnt
   } catch (err) {
     throw fail(`invalid JSON (${(err as Error).message})`);
   }
+  return validateHistoryEntry(value, `${source}:${lineNo}`);
+}
+
+/** Validates one entry object (a parsed JSONL line, or an item of the ingest graph's input); `where` prefixes the error. */
+export function validateHistoryEntry(value: unknown, where: string): HistoryEntry {
   const parsed = entrySchema.safeParse(value);
-  if (!parsed.success) throw fail(parsed.error.issues[0]?.message ?? "invalid entry");
+  if (!parsed.success) throw new UserError(`${where}: ${parsed.error.issues[0]?.message ?? "invalid entry"}`);
   const { query, response, timestamp, metadata } = parsed.data;
   // Optional keys are left out rather than set to undefined, so entries compare cleanly.
   const entry: HistoryEntry = { query, response };

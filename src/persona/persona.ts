@@ -7,11 +7,12 @@
  * moved since the persona was derived (another alignment won): retrying onto the new head
  * would silently discard what that other run learned.
  */
-import type { BaseStore, Item } from "@langchain/langgraph";
+import type { BaseStore } from "@langchain/langgraph";
 import { UserError } from "../errors.js";
 import { renderPrompt } from "../prompts.js";
 import { listAll } from "../store/list.js";
 import { userNamespace } from "../users.js";
+import { isTransactional, unwrapStore } from "../store/transactional.js";
 
 export interface PersonaVersion {
   version: number;
@@ -32,26 +33,6 @@ export class PersonaConflictError extends UserError {
     super(`the persona of user "${userId}" changed while this run worked on v${basedOn} (now v${head}); nothing was saved, run it again`);
     this.name = "PersonaConflictError";
   }
-}
-
-/** A store with synchronous reads and writes inside an exclusive transaction (SqliteStore). */
-interface TransactionalStore extends BaseStore {
-  transaction<T>(fn: () => T): T;
-  getSync(namespace: string[], key: string): Item | null;
-  putSync(namespace: string[], key: string, value: Record<string, unknown> | null): void;
-}
-
-const isTransactional = (store: BaseStore): store is TransactionalStore =>
-  typeof (store as Partial<TransactionalStore>).transaction === "function" && typeof (store as Partial<TransactionalStore>).getSync === "function";
-
-/**
- * Inside graph nodes LangGraph hands out an AsyncBatchedStore wrapping the real store; it only
- * queues get/put/search, so the real store is needed for transactions. Reads and writes still
- * go to the same database, so bypassing the queue changes nothing else.
- */
-export function unwrapStore(store: BaseStore): BaseStore {
-  const wrapper = store as BaseStore & { lg_name?: string; store?: BaseStore };
-  return wrapper.lg_name === "AsyncBatchedStore" && wrapper.store ? wrapper.store : store;
 }
 
 export async function initialPersona(profile: string): Promise<string> {

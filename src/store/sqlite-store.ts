@@ -106,6 +106,8 @@ export class SqliteStore extends BaseStore {
     // busy_timeout first so even switching to WAL waits for another process's lock.
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma("journal_mode = WAL");
+    // Deleted rows are zeroed on disk, so a forgotten user's text does not linger in free pages.
+    this.db.pragma("secure_delete = ON");
     this.db.exec(`CREATE TABLE IF NOT EXISTS store_items (
       namespace TEXT NOT NULL,
       key TEXT NOT NULL,

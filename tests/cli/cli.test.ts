@@ -2,13 +2,38 @@
  * The CLI contract of DESIGN.md, driven as a user would: the real executable, the real
  * ChatOpenAI client, a scripted OpenAI-compatible server on 127.0.0.1.
  */
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import pg from "pg";
 import { join } from "node:path";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
 import { lastUserText, systemText } from "../support/scripted-chat.js";
 import type { ScriptedReply } from "../support/scripted-chat.js";
 import { runCli, unreachableUrl } from "../support/cli.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../support/fixtures.js";
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
+
+/**
+ * Everything the backends hold, as text: every file under the data dir (SQLite store and
+ * checkpoints byte for byte, FAISS indexes) and, on PostgreSQL, every row of every table.
+ */
+async function backendText(dataDir: string, databaseUrl?: string): Promise<string> {
+  const files = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+  let text = files.map((f) => readFileSync(join(f.parentPath, f.name)).toString("latin1")).join("\n");
+  if (databaseUrl) {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const tables = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+      for (const { table_name } of tables.rows) {
+        const rows = await client.query(`SELECT * FROM "${table_name}"`);
+        text += rows.rows.map((r) => JSON.stringify(r, (_k, v) => (Buffer.isBuffer(v) ? v.toString("latin1") : v))).join("\n");
+      }
+    } finally {
+      await client.end();
+    }
+  }
+  return text;
+}
 
 const toJsonl = (entries: object[]) => entries.map((e) => JSON.stringify(e)).join("\n") + "\n";
 
@@ -31,13 +56,18 @@ function scriptedProvider(req: RecordedChatRequest): ScriptedReply {
   return { content: memories.includes("sci-fi") ? "sci-fi" : "romance" };
 }
 
-describe("persona-agent CLI", () => {
+/** The same behaviour on the embedded store and on PostgreSQL. */
+const backends: [string, boolean][] = [["SQLite", false], ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : [])];
+
+describe.each(backends)("persona-agent CLI on %s", (_backend, usePostgres) => {
   let server: OpenAITestServer;
   let dataDir: string;
   let env: Record<string, string>;
   let files: string;
+  let database: TestDatabase | undefined;
 
   beforeAll(async () => {
+    database = usePostgres ? await createTestDatabase() : undefined;
     server = await startOpenAIServer(scriptedProvider);
     dataDir = tempDir();
     files = tempDir();
@@ -50,10 +80,14 @@ describe("persona-agent CLI", () => {
       PERSONA_AGENT_DATA_DIR: dataDir,
       PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9/w/api.php", // unreachable: the tool must cope
       PERSONA_AGENT_MAX_RETRIES: "0",
+      ...(database ? { PERSONA_AGENT_DATABASE_URL: database.url } : {}),
     };
   });
 
-  afterAll(() => server.close());
+  afterAll(async () => {
+    await server.close();
+    await database?.drop();
+  });
 
   test("ingest builds memory, profile and persona; re-ingest adds nothing", async () => {
     const first = await runCli(["ingest", "--user", "alice", "--file", join(files, "alice.jsonl"), "--task", "lamp-2m", "--json"], env);
@@ -103,7 +137,22 @@ describe("persona-agent CLI", () => {
     for (const e of ALICE_HISTORY) expect(sent).not.toContain(e.query);
   });
 
+  test("ask --thread continues a conversation; new asks start fresh", async () => {
+    const first = JSON.parse((await runCli(["ask", "--user", "alice", "--json", "--thread", "t1", "Tag this movie: a lighthouse keeper meets a mermaid"], env)).stdout);
+    expect(first.thread).toBe("t1");
+    const before = server.requests.length;
+    const second = JSON.parse((await runCli(["ask", "--user", "alice", "--json", "--thread", "t1", "Tag this movie: a space station orbits a black hole"], env)).stdout);
+    expect(second.toolCalls).toHaveLength(2); // this turn's calls only
+    const sent = server.requests[before]!.messages.map((m: { content: unknown }) => JSON.stringify(m.content)).join("\n");
+    expect(sent).toContain("lighthouse keeper"); // the earlier turn is part of the conversation
+    const fresh = JSON.parse((await runCli(["ask", "--user", "alice", "--json", "Tag this movie: a clockwork heart"], env)).stdout);
+    expect(fresh.thread).not.toBe("t1");
+    expect(JSON.stringify(server.requests.at(-1)!.messages)).not.toContain("lighthouse keeper");
+  });
+
   test("forget deletes everything of the user and nothing of others", async () => {
+    // Bob's conversation reaches the checkpointer too.
+    expect((await runCli(["ask", "--user", "bob", "--thread", "b1", "Tag this movie: a baker's secret diary"], env)).code).toBe(0);
     const result = await runCli(["forget", "--user", "bob", "--json"], env);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).deleted).toBeGreaterThanOrEqual(3 + 1 + 1);
@@ -112,6 +161,12 @@ describe("persona-agent CLI", () => {
     expect(gone.stderr).toBe('persona-agent: unknown user "bob": no persona yet (run persona-agent ingest first)\n');
     expect((await runCli(["persona", "--user", "alice", "--json"], env)).code).toBe(0);
     expect(JSON.parse((await runCli(["forget", "--user", "bob", "--json"], env)).stdout).deleted).toBe(0);
+
+    // Search every backend for Bob's words: store, checkpoints, indexes, and the raw database files.
+    const bobWords = ["baker and a florist", "baker's secret diary", "BOB"];
+    const text = await backendText(dataDir, database?.url);
+    for (const words of bobWords) expect(text.includes(words)).toBe(false);
+    expect(text).toContain("wormhole"); // Alice's data is still there, so the search does see data
   });
 
   test.each([

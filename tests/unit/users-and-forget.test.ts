@@ -1,5 +1,7 @@
 import { readdirSync } from "node:fs";
-import { InMemoryStore } from "@langchain/langgraph";
+import { InMemoryStore, type BaseStore } from "@langchain/langgraph";
+import { PostgresStore } from "@langchain/langgraph-checkpoint-postgres/store";
+import { createTestDatabase, TEST_DATABASE_URL } from "../support/postgres.js";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { SemanticMemory } from "../../src/memory/semantic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
@@ -11,8 +13,12 @@ import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../supp
 describe("user ids", () => {
   test("any printable id maps to one namespace label, dots included", () => {
     expect(userNamespace("alice", "persona")).toEqual(["users", "alice", "persona"]);
-    expect(userNamespace("a.b@example.com")).toEqual(["users", "a%2Eb%40example%2Ecom"]);
-    expect(userNamespace("a.b")).not.toEqual(userNamespace("a%2Eb"));
+    expect(userNamespace("user-42@example+x")).toEqual(["users", "user-42@example+x"]);
+    expect(userNamespace("a.b_c")).toEqual(["users", `~${Buffer.from("a.b_c").toString("hex")}`]);
+    expect(userNamespace("a.b")).not.toEqual(userNamespace("~612e62"));
+    for (const id of ["a.b", "x_y", "50%", "back\\slash", "eval:lamp-1:7", "名前"]) {
+      expect(userNamespace(id)[1]).toMatch(/^[A-Za-z0-9@+~-]+$/);
+    }
   });
 
   test.each([[""], ["   "], ["x".repeat(129)], ["tab\there"], [undefined], [42]])("rejects %p", (id) => {
@@ -25,12 +31,33 @@ describe("user ids", () => {
   });
 });
 
-describe.each([
-  ["InMemoryStore", () => new InMemoryStore()],
-  ["SqliteStore", () => new SqliteStore(":memory:")],
-])("forgetUser on %s", (_name, makeStore) => {
+const stores: [string, () => Promise<BaseStore>][] = [
+  ["InMemoryStore", async () => new InMemoryStore()],
+  ["SqliteStore", async () => new SqliteStore(":memory:")],
+];
+if (TEST_DATABASE_URL) {
+  stores.push([
+    "PostgresStore",
+    async () => {
+      const db = await createTestDatabase();
+      const store = PostgresStore.fromConnString(db.url);
+      await store.setup();
+      cleanups.push(async () => {
+        await store.stop();
+        await db.drop();
+      });
+      return store;
+    },
+  ]);
+}
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+
+describe.each(stores)("forgetUser on %s", (_name, makeStore) => {
   test("deletes every record and the index of one user, and nothing of another", async () => {
-    const store = makeStore();
+    const store = await makeStore();
     const indexDir = tempDir();
     const memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: "local:universal-sentence-encoder", indexDir });
     const semantic = new SemanticMemory(store);

@@ -1,0 +1,27 @@
+/**
+ * Read-modify-write safety for stores that offer it. SqliteStore runs a synchronous function
+ * inside one exclusive transaction, so two processes never interleave a read and its write;
+ * other stores fall back to plain get/put (callers document what that leaves open).
+ */
+import type { BaseStore, Item } from "@langchain/langgraph";
+
+export interface TransactionalStore extends BaseStore {
+  transaction<T>(fn: () => T): T;
+  getSync(namespace: string[], key: string): Item | null;
+  putSync(namespace: string[], key: string, value: Record<string, unknown> | null): void;
+}
+
+export function isTransactional(store: BaseStore): store is TransactionalStore {
+  const s = store as Partial<TransactionalStore>;
+  return typeof s.transaction === "function" && typeof s.getSync === "function" && typeof s.putSync === "function";
+}
+
+/**
+ * Inside graph nodes LangGraph hands out an AsyncBatchedStore wrapping the real store; it only
+ * queues get/put/search, so the real store is needed for transactions. Reads and writes still
+ * go to the same database, so bypassing the queue changes nothing else.
+ */
+export function unwrapStore(store: BaseStore): BaseStore {
+  const wrapper = store as BaseStore & { lg_name?: string; store?: BaseStore };
+  return wrapper.lg_name === "AsyncBatchedStore" && wrapper.store ? wrapper.store : store;
+}
