@@ -1,0 +1,150 @@
+/**
+ * Custom auth for LangGraph Platform / `langgraphjs dev` (registered in langgraph.json).
+ *
+ * Authentication: `Authorization: Bearer <token>`. Tokens are configured in the environment as
+ * PERSONA_AGENT_API_TOKENS='{"<token>": "<userId>", ...}'; each token must be at least 32
+ * characters (generate with `openssl rand -hex 32`). The token's user id becomes the caller's
+ * identity. A missing, unknown or malformed token is a 401; so is every request when no tokens
+ * are configured (default deny).
+ *
+ * Authorization: a caller sees and changes only its own user's data.
+ * - threads, runs (they live on threads) and assistants carry `metadata.owner` = identity and are
+ *   filtered by it;
+ * - a run always runs as its caller: `configurable.userId` is set to the identity, and a run
+ *   naming another user is refused (403) rather than silently rewritten;
+ * - settings that reach the server's files, network or bill (model, embeddings, indexDir,
+ *   wikipediaBaseUrl, timeouts, retries) stay with the operator: runs and assistants setting them are refused;
+ * - store operations are limited to namespaces under ["users", <encoded identity>];
+ * - crons and anything not listed here are refused.
+ *
+ * Local development only: PERSONA_AGENT_AUTH=off registers no handlers at all (every request is
+ * allowed, as without custom auth). Never set it on a deployment.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Auth, HTTPException, isStudioUser } from "@langchain/langgraph-sdk/auth";
+import { userNamespace, validateUserId } from "./users.js";
+
+/** Configurable keys only the operator may set (environment), never a caller. */
+export const OPERATOR_ONLY_KEYS = ["model", "embeddings", "indexDir", "wikipediaBaseUrl", "timeoutMs", "maxRetries"] as const;
+const MIN_TOKEN_LENGTH = 32;
+
+const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
+
+interface TokenTable {
+  raw: string;
+  entries: { hash: Buffer; userId: string }[];
+}
+let table: TokenTable | undefined;
+
+/** Parses PERSONA_AGENT_API_TOKENS (re-read when it changes); a bad table is a server error, not an open door. */
+function tokenTable(): TokenTable["entries"] {
+  const raw = process.env.PERSONA_AGENT_API_TOKENS ?? "";
+  if (table?.raw === raw) return table.entries;
+  let parsed: unknown = {};
+  try {
+    if (raw.trim() !== "") parsed = JSON.parse(raw);
+  } catch {
+    throw new HTTPException(500, { message: "auth misconfigured: PERSONA_AGENT_API_TOKENS is not valid JSON" });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new HTTPException(500, { message: 'auth misconfigured: PERSONA_AGENT_API_TOKENS must be a JSON object {"token": "userId"}' });
+  }
+  const entries = Object.entries(parsed).map(([token, userId]) => {
+    if (token.length < MIN_TOKEN_LENGTH) throw new HTTPException(500, { message: `auth misconfigured: every token must have at least ${MIN_TOKEN_LENGTH} characters` });
+    try {
+      return { hash: digest(token), userId: validateUserId(userId) };
+    } catch {
+      throw new HTTPException(500, { message: "auth misconfigured: a token maps to an invalid user id" });
+    }
+  });
+  table = { raw, entries };
+  return entries;
+}
+
+/** The user id of a token, comparing fixed-size digests in constant time against every entry. */
+export function userForToken(token: string): string | undefined {
+  const given = digest(token);
+  let found: string | undefined;
+  for (const entry of tokenTable()) {
+    // No early exit: the time taken does not depend on which entry (if any) matches.
+    if (timingSafeEqual(given, entry.hash) && found === undefined) found = entry.userId;
+  }
+  return found;
+}
+
+const deny = (message: string): never => {
+  throw new HTTPException(403, { message });
+};
+
+/** Refuses a config/context object that names another user or sets operator-only keys; then pins the user. */
+function pinUser(target: Record<string, unknown>, identity: string, what: string): void {
+  if (target.userId !== undefined && target.userId !== identity) deny(`${what} may only use your own user id`);
+  for (const key of OPERATOR_ONLY_KEYS) if (target[key] !== undefined) deny(`${what} may not set "${key}"`);
+  target.userId = identity;
+}
+
+type Config = { configurable?: Record<string, unknown> | null } | null | undefined;
+
+function pinConfig(holder: { config?: Config }, identity: string, what: string): void {
+  holder.config ??= {};
+  pinUser((holder.config.configurable ??= {}), identity, what);
+}
+
+/** Namespaces the caller may touch: its own user prefix and below. */
+function ownsNamespace(namespace: readonly string[] | null | undefined, identity: string): boolean {
+  const [root, label] = userNamespace(identity);
+  return Array.isArray(namespace) && namespace[0] === root && namespace[1] === label;
+}
+
+function setOwner(value: { metadata?: Record<string, unknown> | null }, identity: string): void {
+  value.metadata = { ...value.metadata, owner: identity };
+}
+
+function buildAuth() {
+  return (
+    new Auth()
+      .authenticate((request: Request) => {
+        const header = request.headers.get("authorization") ?? "";
+        const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+        if (!match) throw new HTTPException(401, { message: "missing bearer token", headers: { "WWW-Authenticate": "Bearer" } });
+        const userId = userForToken(match[1]!);
+        if (userId === undefined) throw new HTTPException(401, { message: "invalid token", headers: { "WWW-Authenticate": "Bearer" } });
+        return { identity: userId, permissions: [] };
+      })
+      // Catch-all first in spirit: anything without a more specific handler below is refused.
+      .on("*", ({ user }) => {
+        void user;
+        return false;
+      })
+      .on("threads", ({ event, value, user }) => {
+        // Studio's LangSmith login is disabled in langgraph.json; refuse it here too in case that is undone.
+        if (isStudioUser(user)) return false;
+        if (event === "threads:create" || event === "threads:update") setOwner(value as { metadata?: Record<string, unknown> | null }, user.identity);
+        if (event === "threads:create_run") {
+          const run = value as { metadata?: Record<string, unknown> | null; kwargs: { config?: Config; context?: unknown } };
+          setOwner(run, user.identity); // a run without a thread creates one: it is the caller's
+          pinConfig(run.kwargs, user.identity, "a run");
+          if (typeof run.kwargs.context === "object" && run.kwargs.context !== null) pinUser(run.kwargs.context as Record<string, unknown>, user.identity, "a run's context");
+        }
+        return { owner: user.identity };
+      })
+      .on("assistants", ({ event, value, user }) => {
+        if (isStudioUser(user)) return false;
+        if (event === "assistants:create" || event === "assistants:update") {
+          const assistant = value as { metadata?: Record<string, unknown> | null; config?: Config };
+          setOwner(assistant, user.identity);
+          pinConfig(assistant, user.identity, "an assistant");
+        }
+        // The graphs' default assistants have no owner: callers run them by graph name, never list or change them.
+        return { owner: user.identity };
+      })
+      .on("store", ({ value, user }) => {
+        if (isStudioUser(user)) return false;
+        const namespace = (value as { namespace?: string[] | null }).namespace;
+        if (!ownsNamespace(namespace, user.identity)) deny(`store access is limited to ${JSON.stringify(userNamespace(user.identity))}`);
+        return true;
+      })
+  );
+}
+
+export const auth = process.env.PERSONA_AGENT_AUTH === "off" ? new Auth() : buildAuth();
