@@ -1,6 +1,6 @@
 import type { BaseStore } from "@langchain/langgraph";
 import type { EpisodicMemory } from "./memory/episodic.js";
-import { listAll } from "./store/list.js";
+import { hasPrefix, listAll } from "./store/list.js";
 import { userNamespace } from "./users.js";
 
 /** What forget needs of a checkpointer: every saver LangGraph ships has it. */
@@ -19,7 +19,8 @@ export async function forgetUser(store: BaseStore, memory: EpisodicMemory, userI
     for (const thread of await listAll(store, userNamespace(userId, "threads"))) await checkpointer.deleteThread(thread.key);
   }
   let deleted = 0;
-  const namespaces = await store.listNamespaces({ prefix: userNamespace(userId), limit: 10_000 });
+  const prefix = userNamespace(userId);
+  const namespaces = (await store.listNamespaces({ prefix, limit: 10_000 })).filter((ns) => hasPrefix(ns, prefix));
   for (const namespace of namespaces) {
     const items = await listAll(store, namespace);
     if (items.length === 0) continue;

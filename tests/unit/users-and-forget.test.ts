@@ -6,6 +6,7 @@ import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { SemanticMemory } from "../../src/memory/semantic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { forgetUser } from "../../src/forget.js";
+import { hasPrefix } from "../../src/store/list.js";
 import { userFileKey, userNamespace, validateUserId } from "../../src/users.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../support/fixtures.js";
@@ -62,24 +63,27 @@ describe.each(stores)("forgetUser on %s", (_name, makeStore) => {
     const memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: "local:universal-sentence-encoder", indexDir });
     const semantic = new SemanticMemory(store);
     const personas = new PersonaStore(store);
-    for (const [user, history] of [["alice", ALICE_HISTORY], ["alice.x", BOB_HISTORY], ["bob", BOB_HISTORY]] as const) {
+    for (const [user, history] of [["alice", ALICE_HISTORY], ["alice.x", BOB_HISTORY], ["alice2", BOB_HISTORY], ["bob", BOB_HISTORY]] as const) {
       await memory.add(user, [...history]);
       await semantic.put(user, { text: `${user} profile`, task: "general", basedOn: history.length, createdAt: "2024-01-01T00:00:00Z" });
       await personas.save(user, `${user} persona`, "initialized");
     }
-    expect(readdirSync(indexDir)).toHaveLength(3);
+    expect(readdirSync(indexDir)).toHaveLength(4);
 
     const deleted = await forgetUser(store, memory, "alice");
     // 4 entries + profile + persona version + 2 meta records (episodic revision, persona head)
     expect(deleted).toBe(4 + 1 + 1 + 2);
     // (InMemoryStore keeps listing emptied namespaces; what matters is that no item is left)
-    expect(await store.search(userNamespace("alice"), { limit: 1000 })).toEqual([]);
+    const left = await store.search(userNamespace("alice"), { limit: 1000 });
+    expect(left.filter((item) => hasPrefix(item.namespace, userNamespace("alice")))).toEqual([]);
     expect(await memory.retrieve("alice", "wormhole", 4)).toEqual([]);
     expect(await personas.current("alice")).toBeUndefined();
-    expect(readdirSync(indexDir).sort()).toEqual([userFileKey("alice.x"), userFileKey("bob")].sort());
+    expect(readdirSync(indexDir).sort()).toEqual([userFileKey("alice.x"), userFileKey("alice2"), userFileKey("bob")].sort());
 
-    // a user whose id starts with "alice" is untouched
+    // users whose ids start with "alice" are untouched (PostgresStore matches prefixes as strings)
     expect(await memory.count("alice.x")).toBe(3);
+    expect((await memory.list("alice2")).map((e) => e.response)).toEqual(["romance", "romance", "romance"]);
+    expect((await personas.current("alice2"))!.persona).toBe("alice2 persona");
     expect((await personas.current("bob"))!.persona).toBe("bob persona");
     expect(await forgetUser(store, memory, "alice")).toBe(0);
   });
