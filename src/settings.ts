@@ -9,7 +9,7 @@ import { parseEnv } from "node:util";
 import { UserError } from "./errors.js";
 
 export interface Settings {
-  /** Chat model, `provider:name` (openai:gpt-4o-mini, bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0). */
+  /** Chat model, `provider:name` (local:<gguf>, openai:gpt-4o-mini, bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0). */
   model: string;
   /** Embedding model, `provider:name`; the default runs offline from an npm package. */
   embeddings: string;
@@ -31,7 +31,8 @@ export interface Settings {
 }
 
 export const DEFAULT_SETTINGS: Settings = {
-  model: "openai:gpt-4o-mini",
+  // The embedded default: in-process llama.cpp, no server and no key (downloaded once, ~1 GB).
+  model: "local:hf:Qwen/Qwen2.5-1.5B-Instruct-GGUF/qwen2.5-1.5b-instruct-q4_k_m.gguf",
   embeddings: "local:universal-sentence-encoder",
   dataDir: "./.persona-agent",
   temperature: 0.1,

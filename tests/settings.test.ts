@@ -24,7 +24,7 @@ afterEach(() => {
 test("defaults, with the data dir resolved against the working directory", () => {
   expect(settingsFromEnv()).toEqual({ ...DEFAULT_SETTINGS, dataDir: join(dir, ".persona-agent") });
   expect(DEFAULT_SETTINGS).toMatchObject({
-    model: "openai:gpt-4o-mini",
+    model: "local:hf:Qwen/Qwen2.5-1.5B-Instruct-GGUF/qwen2.5-1.5b-instruct-q4_k_m.gguf",
     embeddings: "local:universal-sentence-encoder",
     temperature: 0.1,
     timeoutMs: 60_000,

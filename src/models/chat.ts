@@ -25,15 +25,29 @@ export async function createChatModel(spec: string, options: ChatModelOptions): 
   switch (provider) {
     case "openai": {
       const { apiKey, baseURL } = openAIConnection();
-      const { ChatOpenAI } = await import("@langchain/openai");
-      return new ChatOpenAI({
+      const { ChatOpenAI, ChatOpenAICompletions } = await import("@langchain/openai");
+      /** A body that is not a chat completion (truncated or invalid JSON, no choices) gets a name of its own. */
+      class CheckedCompletions extends ChatOpenAICompletions {
+        override async _generate(...args: Parameters<InstanceType<typeof ChatOpenAICompletions>["_generate"]>) {
+          try {
+            return await super._generate(...args);
+          } catch (error) {
+            // By name: the error may come from another realm (undici's fetch under Jest).
+            const name = (error as Error)?.name;
+            throw name === "SyntaxError" || name === "TypeError" ? new InvalidProviderResponseError(error as Error) : error;
+          }
+        }
+      }
+      const fields = {
         model: name,
         temperature: options.temperature,
         maxRetries: options.maxRetries,
         timeout: options.timeoutMs,
         apiKey,
         configuration: { baseURL },
-      });
+      };
+      // Passed as a field, so the copies bindTools/withConfig make keep it.
+      return new ChatOpenAI({ ...fields, completions: new CheckedCompletions(fields) });
     }
     case "bedrock": {
       const [{ ChatBedrockConverse }, { bedrockRegion, createBedrockClient }] = await Promise.all([import("@langchain/aws"), import("./aws.js")]);
@@ -47,8 +61,33 @@ export async function createChatModel(spec: string, options: ChatModelOptions): 
         client,
       });
     }
+    case "local": {
+      // In-process llama.cpp: the native binding loads only when a local model is asked for.
+      const { createLocalChatModel } = await import("./local/index.js");
+      return createLocalChatModel(name, options);
+    }
     default:
       throw new UserError(`unsupported model provider "${provider}"`);
+  }
+}
+
+/**
+ * An LLM step failed (provider error after retries, or an unusable answer). The CLI reports it
+ * in one line (exit 3) like any UserError; batch runs (eval) record it for the one query and go on.
+ */
+export class ModelError extends UserError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 3);
+    this.name = "ModelError";
+    if (options && "cause" in options) this.cause = options.cause;
+  }
+}
+
+/** The provider answered, but not with a usable completion (after the client's retries). */
+export class InvalidProviderResponseError extends Error {
+  constructor(cause: Error) {
+    super(`the model provider sent an invalid response (${cause.message.split("\n")[0]})`, { cause });
+    this.name = "InvalidProviderResponseError";
   }
 }
 
@@ -85,6 +124,7 @@ export function describeProviderError(error: unknown): string | undefined {
   if (is("APIConnectionError") || /^fetch failed|^Connection error/.test(message) || CONNECTION_CODES.includes(code ?? "")) {
     return `cannot reach the model provider (${code ?? message}); check OPENAI_BASE_URL / AWS_REGION and your network`;
   }
+  if (is("InvalidProviderResponseError")) return `${message}; check that OPENAI_BASE_URL points at an OpenAI-compatible server`;
   if (status === 401 || is("AuthenticationError", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException")) {
     return `the model provider rejected the credentials: ${message}`;
   }

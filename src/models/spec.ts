@@ -1,6 +1,6 @@
 import { UserError } from "../errors.js";
 
-export const CHAT_PROVIDERS = ["openai", "bedrock"] as const;
+export const CHAT_PROVIDERS = ["openai", "bedrock", "local"] as const;
 export const EMBEDDING_PROVIDERS = ["local", "openai", "bedrock"] as const;
 
 export interface ModelSpec {

@@ -8,7 +8,7 @@ import { isolateEnv, PROVIDER_ENV } from "./helpers.js";
 isolateEnv(PROVIDER_ENV);
 
 const options = { temperature: 0.1, timeoutMs: 1000, maxRetries: 0 };
-const chatHint = "expected provider:name with provider one of openai, bedrock (e.g. openai:...)";
+const chatHint = "expected provider:name with provider one of openai, bedrock, local (e.g. openai:...)";
 const embeddingsHint = "expected provider:name with provider one of local, openai, bedrock (e.g. local:...)";
 
 test("valid specs split at the first colon; Bedrock ids keep theirs", () => {
@@ -23,13 +23,14 @@ test("valid specs split at the first colon; Bedrock ids keep theirs", () => {
   });
   expect(parseModelSpec("local:universal-sentence-encoder", EMBEDDING_PROVIDERS, "embeddings").provider).toBe("local");
   expect(parseModelSpec("openai: gpt-4o ", CHAT_PROVIDERS, "model").name).toBe("gpt-4o"); // the name is trimmed
+  // local: chat models are GGUF paths or hf: URIs, which keep their own colons.
+  expect(parseModelSpec("local:hf:Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M", CHAT_PROVIDERS, "model")).toEqual({ provider: "local", name: "hf:Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M" });
 });
 
 test.each([
   ["gpt-4o-mini", "no provider"],
   [":gpt-4o-mini", "empty provider"],
   ["azure:gpt-4o", "unknown provider"],
-  ["local:universal-sentence-encoder", "an embeddings-only provider"],
   ["OpenAI:gpt-4o", "provider names are case-sensitive"],
   ["openai:", "empty name"],
   ["openai:   ", "blank name"],

@@ -1,0 +1,80 @@
+/**
+ * `npm run demo`: the whole PersonaAgent loop on the bundled sample history, through the real
+ * `persona-agent` command line: ingest -> persona -> ask twice -> feedback (which aligns the
+ * persona) -> persona again.
+ *
+ * Model: PERSONA_AGENT_MODEL if set, else `local:` with DEFAULT_LOCAL_MODEL (downloaded once
+ * into the model cache on a machine with internet). Data goes to PERSONA_AGENT_DEMO_DIR or a
+ * fresh temporary folder, never to your own ./.persona-agent.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UserError } from "../src/errors.js";
+import { DEFAULT_LOCAL_MODEL, modelCacheDir, resolveLocalModel } from "../src/models/local/resolve.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const BIN = join(ROOT, "bin", "persona-agent.js");
+const HISTORY = join(ROOT, "examples", "movie-fan.jsonl");
+const USER = "movie-fan";
+const QUESTIONS = [
+  "Which tag fits this movie? A retired astronaut is called back to stop an asteroid.",
+  "Which tag fits this movie? Two rival chefs fall in love while running a food truck.",
+];
+const FEEDBACK = [
+  { query: "Which tag fits this movie? An AI assistant slowly takes over a smart city.", truth: "dystopia" },
+  { query: "Which tag fits this movie? Explorers find an ancient alien signal on Europa.", truth: "sci-fi" },
+];
+
+function stop(message: string, code = 2): never {
+  process.stderr.write(`demo: ${message}\n`);
+  process.exit(code);
+}
+
+const model = process.env.PERSONA_AGENT_MODEL || `local:${DEFAULT_LOCAL_MODEL}`;
+const dataDir = process.env.PERSONA_AGENT_DEMO_DIR || mkdtempSync(join(tmpdir(), "persona-agent-demo-"));
+// The model cache stays where it would be without the demo, so a model downloaded once is reused.
+const env = { ...process.env, PERSONA_AGENT_MODEL: model, PERSONA_AGENT_DATA_DIR: dataDir, PERSONA_AGENT_MODEL_CACHE: modelCacheDir() };
+
+/** Runs one CLI command; its own one-line error (on stderr) is the demo's last word. */
+function cli(args: string[]): string {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  if (r.status !== 0) stop(`stopped at "persona-agent ${args[0]}" (model ${model})`, r.status ?? 1);
+  return r.stdout;
+}
+
+function section(title: string, body: string) {
+  process.stdout.write(`\n=== ${title} ===\n${body.trim()}\n`);
+}
+
+// Get the model first (with a download progress bar when needed), so a missing model is
+// one line naming what to set, before any work is done.
+if (model.startsWith("local:")) {
+  try {
+    await resolveLocalModel(model.slice("local:".length), env.PERSONA_AGENT_MODEL_CACHE);
+  } catch (error) {
+    if (error instanceof UserError) stop(error.message);
+    throw error;
+  }
+}
+
+process.stdout.write(`PersonaAgent demo: model ${model}, data in ${dataDir}\n`);
+section("ingest examples/movie-fan.jsonl (lamp-2m)", cli(["ingest", "--user", USER, "--task", "lamp-2m", "--file", HISTORY]));
+const before = JSON.parse(cli(["persona", "--user", USER, "--json"])) as { version: number; persona: string };
+section(`persona before (v${before.version})`, before.persona);
+
+for (const question of QUESTIONS) {
+  const reply = JSON.parse(cli(["ask", "--user", USER, "--json", question])) as { answer: string; toolCalls: { name: string; args: unknown }[] };
+  const tools = reply.toolCalls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join(", ") || "none";
+  section(`ask: ${question}`, `${reply.answer}\n(tools: ${tools})`);
+}
+
+// The second feedback reaches --align-every, so it runs test-time alignment (one short iteration).
+for (const { query, truth } of FEEDBACK) {
+  section(`feedback: ${truth}`, cli(["feedback", "--user", USER, "--query", query, "--truth", truth, "--align-every", String(FEEDBACK.length), "--iterations", "1", "--batch", String(FEEDBACK.length)]));
+}
+
+const after = JSON.parse(cli(["persona", "--user", USER, "--json"])) as { version: number; persona: string };
+section(`persona after (v${after.version})`, after.persona);
