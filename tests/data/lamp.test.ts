@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { UserError } from "../../src/errors.js";
 import {
   LAMP_LABELS,
@@ -11,7 +12,8 @@ import {
   type LampProfileItem,
 } from "../../src/data/lamp.js";
 
-const SAMPLES = "/work/shared/data/lamp-samples";
+/** The real LaMP records in ../shared beside the repository (as CI lays it out). */
+const SAMPLES = fileURLToPath(new URL("../../../shared/data/lamp-samples/", import.meta.url));
 const L1_Q = join(SAMPLES, "LaMP_1_train_questions.json");
 const L1_O = join(SAMPLES, "LaMP_1_train_outputs.json");
 const L2N_Q = join(SAMPLES, "LaMP_2N_train_questions.json");
