@@ -1,18 +1,21 @@
 /**
  * Episodic memory: each user's interactions with their true responses. The store holds the
  * durable copy; a FAISS index per user is derived from it, persisted under `indexDir`, and
- * rebuilt (incrementally where it can) whenever it no longer matches the store.
+ * rebuilt (incrementally where it can) whenever it no longer matches the store. Entry vectors
+ * are cached beside the index (embedding-cache.ts), so a rebuild embeds only texts never seen.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import type { BaseStore } from "@langchain/langgraph";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { BaseStore, Item } from "@langchain/langgraph";
 import type { Embeddings } from "@langchain/core/embeddings";
 import { Document } from "@langchain/core/documents";
 import { FaissStore } from "@langchain/community/vectorstores/faiss";
 import type { HistoryEntry } from "./history.js";
 import { listAll } from "../store/list.js";
+import { EMBEDDING_CACHE_FILE, EmbeddingCache } from "./embedding-cache.js";
 import { userFileKey, userNamespace } from "../users.js";
+import { isTransactional, unwrapStore } from "../store/transactional.js";
 
 export interface EpisodicEntry {
   id: string;
@@ -67,6 +70,50 @@ export function byTime(a: EpisodicEntry, b: EpisodicEntry): number {
   return a.timestamp.localeCompare(b.timestamp) || a.seq - b.seq;
 }
 
+/** Temp dirs of index writers that died (killed mid-save); live writers' temps are kept. */
+async function removeAbandonedTemps(dir: string): Promise<void> {
+  const prefix = `${basename(dir)}.tmp-`;
+  const siblings = await readdir(dirname(dir)).catch(() => [] as string[]);
+  for (const name of siblings.filter((n) => n.startsWith(prefix))) {
+    const pid = Number(name.slice(prefix.length).split("-")[0]);
+    if (!isAlive(pid)) await rm(join(dirname(dir), name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * What FaissStore.addVectors does, in one FAISS call per batch and O(1) per document: its
+ * docstore copies every known id to check each new one, which makes building an n-entry index
+ * O(n²) (≈ 100 s for 100k entries; see bench/RESULTS.md).
+ */
+export async function addToFaissStore(store: FaissStore, vectors: number[][], docs: Document[], ids: string[]): Promise<void> {
+  if (vectors.length === 0) return;
+  if (vectors.length !== docs.length || ids.length !== docs.length) throw new Error("vectors, documents and ids must have the same length");
+  const dim = vectors[0]!.length;
+  let index = store._index;
+  if (!index) {
+    const { IndexFlatL2 } = await FaissStore.importFaiss();
+    store._index = index = new IndexFlatL2(dim);
+  }
+  if (index.getDimension() !== dim) throw new Error(`vectors have ${dim} dimensions, the index ${index.getDimension()}`);
+  const known = store.docstore._docs;
+  if (ids.some((id) => known.has(id)) || new Set(ids).size !== ids.length) throw new Error("an id is already in the index");
+  const base = index.ntotal();
+  index.add(vectors.flat());
+  ids.forEach((id, i) => {
+    store._mapping[base + i] = id;
+    known.set(id, docs[i]!);
+  });
+}
+
 export class EpisodicMemory {
   private readonly indexes = new Map<string, LoadedIndex>();
   private readonly building = new Map<string, Promise<LoadedIndex | undefined>>();
@@ -82,6 +129,13 @@ export class EpisodicMemory {
       indexDir?: string;
       /** Users whose index stays in memory; the least recently used is evicted first. */
       maxCachedIndexes?: number;
+      /**
+       * Vectors (summed over users) the indexes kept in memory may hold; least recently used
+       * indexes are evicted past it (the one just used always stays). Unbounded if unset.
+       */
+      maxCachedVectors?: number;
+      /** Cache entry vectors in the user's index directory (on by default with an indexDir). */
+      embeddingCache?: boolean;
     },
   ) {}
 
@@ -90,31 +144,49 @@ export class EpisodicMemory {
     return this.embeddingsReady;
   }
 
+  /**
+   * Adds the entries the user does not have yet. The meta record is the commit: an entry is
+   * visible only once the meta count covers its seq, so an add killed halfway shows nothing on
+   * stores whose batches are not atomic (PostgresStore writes a batch's puts one by one), and
+   * its orphans are overwritten by the next add. On SqliteStore the whole add is one
+   * transaction, so concurrent adds from several processes never lose entries either.
+   */
   async add(userId: string, entries: HistoryEntry[], onProgress?: Progress): Promise<{ added: number; skipped: number }> {
     const ns = userNamespace(userId, "episodic");
-    const unique = new Map(entries.map((e) => [entryId(e), e]));
-    const existing = await this.store.batch([...unique.keys()].map((key) => ({ namespace: ns, key })));
-    const fresh = [...unique].filter((_, i) => existing[i] === null);
-    if (fresh.length > 0) {
-      const meta = await this.meta(userId);
-      const now = new Date().toISOString();
+    const metaNs = userNamespace(userId, "meta");
+    const unique = [...new Map(entries.map((e) => [entryId(e), e]))];
+    const now = new Date().toISOString();
+    const plan = (meta: EpisodicMeta | undefined, existing: (Item | null)[]) => {
+      const count = meta?.count ?? 0;
+      const fresh = unique.filter((_, i) => !((existing[i]?.value.seq as number | undefined) !== undefined && (existing[i]!.value.seq as number) < count));
       const puts = fresh.map(([id, e], i) => {
-        const value: EpisodicEntry = {
-          id,
-          seq: (meta?.count ?? 0) + i,
-          query: e.query,
-          response: e.response,
-          timestamp: e.timestamp ?? now,
-          metadata: e.metadata ?? {},
-        };
+        const value: EpisodicEntry = { id, seq: count + i, query: e.query, response: e.response, timestamp: e.timestamp ?? now, metadata: e.metadata ?? {} };
         return { namespace: ns, key: id, value: { ...value } };
       });
-      const nextMeta: EpisodicMeta = { count: (meta?.count ?? 0) + fresh.length, revision: randomUUID() };
-      // One batch: the entries and the new revision become visible together.
-      await this.store.batch([...puts, { namespace: userNamespace(userId, "meta"), key: META_KEY, value: { ...nextMeta } }]);
+      return { puts, meta: { count: count + fresh.length, revision: randomUUID() } satisfies EpisodicMeta };
+    };
+
+    const store = unwrapStore(this.store);
+    let added: number;
+    if (isTransactional(store)) {
+      added = store.transaction(() => {
+        const meta = store.getSync(metaNs, META_KEY)?.value as EpisodicMeta | undefined;
+        const { puts, meta: next } = plan(meta, unique.map(([id]) => store.getSync(ns, id)));
+        for (const put of puts) store.putSync(put.namespace, put.key, put.value);
+        if (puts.length > 0) store.putSync(metaNs, META_KEY, { ...next });
+        return puts.length;
+      });
+    } else {
+      const meta = await this.meta(userId);
+      const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
+      if (puts.length > 0) {
+        await store.batch(puts);
+        await store.put(metaNs, META_KEY, { ...next }); // strictly after every entry is written
+      }
+      added = puts.length;
     }
     await this.ensureIndex(userId, onProgress);
-    return { added: fresh.length, skipped: entries.length - fresh.length };
+    return { added, skipped: entries.length - added };
   }
 
   async count(userId: string): Promise<number> {
@@ -123,8 +195,11 @@ export class EpisodicMemory {
 
   /** Every entry of the user, oldest first. */
   async list(userId: string): Promise<EpisodicEntry[]> {
-    const items = await listAll(this.store, userNamespace(userId, "episodic"));
-    return items.map((item) => item.value as unknown as EpisodicEntry).sort(byTime);
+    const [count, items] = await Promise.all([this.count(userId), listAll(this.store, userNamespace(userId, "episodic"))]);
+    return items
+      .map((item) => item.value as unknown as EpisodicEntry)
+      .filter((e) => e.seq < count) // uncommitted orphans of an interrupted add stay invisible
+      .sort(byTime);
   }
 
   /** The user's `n` most recent entries, oldest first. */
@@ -150,7 +225,7 @@ export class EpisodicMemory {
       .slice(0, k);
   }
 
-  /** Drops the user's derived index from memory and disk (the store copy is the caller's). */
+  /** Drops the user's derived index and embedding cache from memory and disk (the store copy is the caller's). */
   async dropIndex(userId: string): Promise<void> {
     await this.building.get(userId)?.catch(() => undefined);
     this.indexes.delete(userId);
@@ -196,11 +271,16 @@ export class EpisodicMemory {
     const embeddings = await this.embedder();
     const faiss = reusable ? previous : new FaissStore(embeddings, {});
     const missing = entries.filter((e) => !(reusable && indexed.has(e.id)));
+    const cache =
+      missing.length > 0 && this.options.indexDir && this.options.embeddingCache !== false
+        ? await EmbeddingCache.open(this.indexPath(userId), this.options.embeddingsId)
+        : undefined;
     for (let start = 0; start < missing.length; start += EMBED_BATCH) {
       const batch = missing.slice(start, start + EMBED_BATCH);
-      const vectors = await embeddings.embedDocuments(batch.map(entryText));
+      const texts = batch.map(entryText);
+      const vectors = cache ? (await cache.embed(texts, embeddings)).vectors : await embeddings.embedDocuments(texts);
       const docs = batch.map((e) => new Document({ pageContent: entryText(e), metadata: { ...e } }));
-      await faiss.addVectors(vectors, docs, { ids: batch.map((e) => e.id) });
+      await addToFaissStore(faiss, vectors, docs, batch.map((e) => e.id));
       onProgress?.(start + batch.length, missing.length);
     }
     return { faiss, revision };
@@ -222,11 +302,16 @@ export class EpisodicMemory {
   private async persist(userId: string, index: LoadedIndex): Promise<void> {
     if (!this.options.indexDir) return;
     const dir = this.indexPath(userId);
+    await removeAbandonedTemps(dir);
     const tmp = `${dir}.tmp-${process.pid}-${randomUUID()}`;
     await mkdir(tmp, { recursive: true });
     await index.faiss.save(tmp);
     const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId };
     await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest));
+    // The embedding cache outlives the index it fed: carry it into the new directory.
+    for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => EMBEDDING_CACHE_FILE.test(n))) {
+      await rename(join(dir, name), join(tmp, name)).catch(() => undefined);
+    }
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
   }
@@ -235,9 +320,18 @@ export class EpisodicMemory {
     this.indexes.delete(userId);
     this.indexes.set(userId, index);
     const max = this.options.maxCachedIndexes ?? 64;
-    for (const oldest of this.indexes.keys()) {
-      if (this.indexes.size <= max) break;
+    const maxVectors = this.options.maxCachedVectors ?? Infinity;
+    let vectors = 0;
+    for (const loaded of this.indexes.values()) vectors += loaded.faiss.index.ntotal();
+    for (const [oldest, loaded] of this.indexes) {
+      if (oldest === userId || (this.indexes.size <= max && vectors <= maxVectors)) break;
+      vectors -= loaded.faiss.index.ntotal();
       this.indexes.delete(oldest);
     }
+  }
+
+  /** Users whose index is loaded in memory, least recently used first (for tests and benchmarks). */
+  cachedIndexes(): string[] {
+    return [...this.indexes.keys()];
   }
 }

@@ -1,0 +1,153 @@
+import { appendFileSync, existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { InMemoryStore } from "@langchain/langgraph";
+import { Embeddings } from "@langchain/core/embeddings";
+import { EpisodicMemory } from "../../src/memory/episodic.js";
+import { EmbeddingCache, embeddingCacheFile } from "../../src/memory/embedding-cache.js";
+import { userFileKey } from "../../src/users.js";
+import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../support/fixtures.js";
+
+const EMB = "local:universal-sentence-encoder";
+
+/** Deterministic 8-d unit vectors from the text's characters; counts what it embeds. */
+class TinyEmbeddings extends Embeddings {
+  embedded: string[] = [];
+  constructor() {
+    super({});
+  }
+  async embedDocuments(texts: string[]): Promise<number[][]> {
+    this.embedded.push(...texts);
+    return texts.map((t) => this.vector(t));
+  }
+  async embedQuery(text: string): Promise<number[]> {
+    return this.vector(text);
+  }
+  private vector(text: string): number[] {
+    const v = Array.from({ length: 8 }, (_, i) => 1 + [...text].reduce((s, c, j) => s + (c.charCodeAt(0) * (i + 1) * (j + 1)) % 97, 0));
+    const norm = Math.hypot(...v);
+    return v.map((x) => x / norm);
+  }
+}
+
+const cacheFiles = (dir: string) => readdirSync(dir, { recursive: true }).map(String).filter((f) => f.includes("embeddings-"));
+
+describe("embedding cache", () => {
+  test("a lost index is rebuilt from cached vectors without embedding again", async () => {
+    const indexDir = tempDir();
+    const store = new InMemoryStore();
+    const first = new CountingEmbeddings();
+    await new EpisodicMemory(store, first, { embeddingsId: EMB, indexDir }).add("alice", ALICE_HISTORY);
+    expect(first.embedded).toBe(4);
+    const userDir = join(indexDir, userFileKey("alice"));
+    expect(existsSync(join(userDir, embeddingCacheFile(EMB)))).toBe(true);
+
+    // the FAISS files are gone (or unreadable): the next process rebuilds the index
+    rmSync(join(userDir, "faiss.index"));
+    const second = new CountingEmbeddings();
+    const hits = await new EpisodicMemory(store, second, { embeddingsId: EMB, indexDir }).retrieve("alice", "robots in love", 1);
+    expect(second.embedded).toBe(0);
+    expect(hits[0]!.query).toContain("robot falls in love");
+    expect(existsSync(join(userDir, "faiss.index"))).toBe(true);
+  });
+
+  test("survives incremental index rewrites and holds every entry once", async () => {
+    const indexDir = tempDir();
+    const store = new InMemoryStore();
+    const emb = new TinyEmbeddings();
+    const memory = new EpisodicMemory(store, emb, { embeddingsId: "test:tiny", indexDir });
+    await memory.add("alice", ALICE_HISTORY.slice(0, 2));
+    await memory.add("alice", ALICE_HISTORY.slice(2));
+    await memory.add("alice", ALICE_HISTORY); // nothing new: nothing embedded
+    expect(emb.embedded).toHaveLength(4);
+    const cache = await EmbeddingCache.open(join(indexDir, userFileKey("alice")), "test:tiny");
+    expect(cache.size).toBe(4);
+
+    rmSync(join(indexDir, userFileKey("alice"), "manifest.json"));
+    const again = new TinyEmbeddings();
+    expect(await new EpisodicMemory(store, again, { embeddingsId: "test:tiny", indexDir }).retrieve("alice", "wormhole", 4)).toHaveLength(4);
+    expect(again.embedded).toEqual([]);
+  });
+
+  test("another embedding model id misses, and each model keeps its own vectors", async () => {
+    const indexDir = tempDir();
+    const store = new InMemoryStore();
+    await new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: "test:a", indexDir }).add("bob", BOB_HISTORY);
+    const b = new TinyEmbeddings();
+    await new EpisodicMemory(store, b, { embeddingsId: "test:b", indexDir }).retrieve("bob", "love", 1);
+    expect(b.embedded).toHaveLength(3);
+    // switching back to the first model rebuilds its index from its own cached vectors
+    const a = new TinyEmbeddings();
+    await new EpisodicMemory(store, a, { embeddingsId: "test:a", indexDir }).retrieve("bob", "love", 1);
+    expect(a.embedded).toEqual([]);
+    expect(cacheFiles(indexDir)).toHaveLength(2);
+  });
+
+  test("is per user: another user's identical texts are embedded for them, not shared", async () => {
+    const indexDir = tempDir();
+    const emb = new TinyEmbeddings();
+    const memory = new EpisodicMemory(new InMemoryStore(), emb, { embeddingsId: "test:tiny", indexDir });
+    await memory.add("alice", BOB_HISTORY);
+    await memory.add("bob", BOB_HISTORY);
+    expect(emb.embedded).toHaveLength(6);
+  });
+
+  test("forgetting a user (dropIndex) removes their cached vectors and no one else's", async () => {
+    const indexDir = tempDir();
+    const memory = new EpisodicMemory(new InMemoryStore(), new TinyEmbeddings(), { embeddingsId: "test:tiny", indexDir });
+    await memory.add("alice", ALICE_HISTORY);
+    await memory.add("bob", BOB_HISTORY);
+    expect(cacheFiles(indexDir)).toHaveLength(2);
+    await memory.dropIndex("alice");
+    expect(cacheFiles(indexDir)).toEqual([join(userFileKey("bob"), embeddingCacheFile("test:tiny"))]);
+    expect(existsSync(join(indexDir, userFileKey("alice")))).toBe(false);
+  });
+
+  test("a record cut by a crash is dropped; the rest still hit", async () => {
+    const dir = tempDir();
+    const emb = new TinyEmbeddings();
+    const cache = await EmbeddingCache.open(dir, "test:tiny");
+    const first = await cache.embed(["a", "b", "a"], emb);
+    expect(first.hits).toBe(0);
+    expect(emb.embedded).toEqual(["a", "b"]); // a duplicate in one batch is embedded once
+    const path = join(dir, embeddingCacheFile("test:tiny"));
+    const size = statSync(path).size;
+    appendFileSync(path, Buffer.alloc(17, 7)); // half a record
+    const reopened = await EmbeddingCache.open(dir, "test:tiny");
+    expect(statSync(path).size).toBe(size);
+    const second = await reopened.embed(["b", "c", "a"], emb);
+    expect(second.hits).toBe(2);
+    expect(emb.embedded).toEqual(["a", "b", "c"]);
+    expect(second.vectors[0]![0]).toBeCloseTo(first.vectors[1]![0]!, 6);
+    expect((await EmbeddingCache.open(dir, "test:tiny")).size).toBe(3);
+  });
+});
+
+describe("index memory bounds", () => {
+  test("indexes load lazily and the least recently used are evicted past maxCachedIndexes", async () => {
+    const store = new InMemoryStore();
+    const memory = new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: "test:tiny", indexDir: tempDir(), maxCachedIndexes: 2 });
+    for (const user of ["u1", "u2", "u3"]) await memory.add(user, BOB_HISTORY);
+    expect(memory.cachedIndexes()).toEqual(["u2", "u3"]);
+    await memory.retrieve("u2", "love", 1);
+    expect(memory.cachedIndexes()).toEqual(["u3", "u2"]);
+    // an evicted user's index comes back from disk on use
+    expect(await memory.retrieve("u1", "love", 3)).toHaveLength(3);
+    expect(memory.cachedIndexes()).toEqual(["u2", "u1"]);
+
+    const reopened = new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: "test:tiny", indexDir: tempDir() });
+    expect(reopened.cachedIndexes()).toEqual([]);
+  });
+
+  test("maxCachedVectors bounds the vectors held in memory; the index in use always stays", async () => {
+    const memory = new EpisodicMemory(new InMemoryStore(), new TinyEmbeddings(), { embeddingsId: "test:tiny", maxCachedVectors: 7 });
+    await memory.add("a", ALICE_HISTORY); // 4
+    await memory.add("b", BOB_HISTORY); // 3: 7 in all
+    expect(memory.cachedIndexes()).toEqual(["a", "b"]);
+    await memory.add("c", ALICE_HISTORY.slice(0, 1)); // 8 > 7: "a" goes
+    expect(memory.cachedIndexes()).toEqual(["b", "c"]);
+    const big = new EpisodicMemory(new InMemoryStore(), new TinyEmbeddings(), { embeddingsId: "test:tiny", maxCachedVectors: 2 });
+    await big.add("a", ALICE_HISTORY);
+    expect(big.cachedIndexes()).toEqual(["a"]);
+    expect(await big.retrieve("a", "love", 2)).toHaveLength(2);
+  });
+});
