@@ -25,7 +25,16 @@ export interface Services {
 
 const memories = new WeakMap<BaseStore, Map<string, EpisodicMemory>>();
 
-export function episodicMemoryFor(given: BaseStore, config: Pick<Configuration, "embeddings" | "indexDir" | "timeoutMs" | "maxRetries">): EpisodicMemory {
+/** Memory bounds of the loaded FAISS indexes; fixed by the first call for a store and model. */
+export interface IndexBounds {
+  maxCachedIndexes?: number;
+  maxCachedVectors?: number;
+}
+
+export function episodicMemoryFor(
+  given: BaseStore,
+  config: Pick<Configuration, "embeddings" | "indexDir" | "timeoutMs" | "maxRetries"> & IndexBounds,
+): EpisodicMemory {
   // Every (sub)graph run wraps the store anew; keying on the wrapper would reload the index each run.
   const store = unwrapStore(given);
   let byModel = memories.get(store);
@@ -33,7 +42,12 @@ export function episodicMemoryFor(given: BaseStore, config: Pick<Configuration, 
   const key = `${config.embeddings}\u0000${config.indexDir ?? ""}`;
   let memory = byModel.get(key);
   if (!memory) {
-    memory = new EpisodicMemory(store, () => createEmbeddings(config.embeddings, config), { embeddingsId: config.embeddings, indexDir: config.indexDir });
+    memory = new EpisodicMemory(store, () => createEmbeddings(config.embeddings, config), {
+      embeddingsId: config.embeddings,
+      indexDir: config.indexDir,
+      maxCachedIndexes: config.maxCachedIndexes,
+      maxCachedVectors: config.maxCachedVectors,
+    });
     byModel.set(key, memory);
   }
   return memory;
