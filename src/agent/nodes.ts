@@ -52,14 +52,38 @@ function toolSteps(messages: BaseMessage[]): number {
   return messages.slice(lastHumanIndex(messages) + 1).filter((m) => AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0).length;
 }
 
+/**
+ * Tool calls whose arguments did not parse (ChatOpenAI keeps them in `invalid_tool_calls`) become
+ * ordinary calls with empty arguments, so the turn goes to the tools node, which answers each
+ * with an error message and the model can try again within maxToolSteps; the parse errors ride
+ * along in `invalid_tool_calls`. Past the tool budget any call is dropped: the run must end.
+ */
+function normalizeReply(reply: AIMessage, toolsAllowed: boolean): AIMessage {
+  const invalid = reply.invalid_tool_calls ?? [];
+  if (toolsAllowed && invalid.length === 0) return reply;
+  if (!toolsAllowed && (reply.tool_calls?.length ?? 0) === 0 && invalid.length === 0) return reply;
+  const named = invalid.map((c) => ({ ...c, id: c.id ?? `call_${randomUUID()}`, name: c.name ?? "unnamed_tool" }));
+  const toolCalls = toolsAllowed ? [...(reply.tool_calls ?? []), ...named.map((c) => ({ id: c.id, name: c.name, args: {}, type: "tool_call" as const }))] : [];
+  return new AIMessage({
+    content: reply.content,
+    id: reply.id,
+    tool_calls: toolCalls,
+    invalid_tool_calls: toolsAllowed ? named : [],
+    response_metadata: reply.response_metadata,
+    usage_metadata: reply.usage_metadata,
+  });
+}
+
 export async function callAgent(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
   const services = servicesFor(config);
   const { config: cfg } = services;
   const model = await services.chatModel();
   // Past the tool budget the model gets no tools, so the loop always ends with an answer.
-  const runnable = toolSteps(state.messages) < cfg.maxToolSteps ? model.bindTools!(tools(services)) : model;
-  const reply = await runnable.invoke([new SystemMessage(state.persona), ...state.messages], config);
-  const calls = (reply as AIMessage).tool_calls ?? [];
+  const toolsAllowed = toolSteps(state.messages) < cfg.maxToolSteps;
+  const runnable = toolsAllowed ? model.bindTools!(tools(services)) : model;
+  const reply = normalizeReply((await runnable.invoke([new SystemMessage(state.persona), ...state.messages], config)) as AIMessage, toolsAllowed);
+  const invalid = new Set(reply.invalid_tool_calls?.map((c) => c.id));
+  const calls = (reply.tool_calls ?? []).filter((c) => !invalid.has(c.id));
   return { messages: [reply], toolCalls: calls.map((c) => ({ name: c.name, args: c.args })) };
 }
 
@@ -69,10 +93,27 @@ export function routeAfterAgent(state: PersonaAgentStateType): "tools" | "record
 }
 
 export async function runTools(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
-  const node = new ToolNode(tools(servicesFor(config)));
-  const { messages } = (await node.invoke({ messages: state.messages }, config)) as { messages: ToolMessage[] };
+  const last = state.messages.at(-1) as AIMessage;
+  const invalid = new Map((last.invalid_tool_calls ?? []).map((c) => [c.id!, c]));
+  // Calls whose arguments did not parse are answered here; ToolNode runs the rest.
+  const errors = [...invalid.values()].map(
+    (c) =>
+      new ToolMessage({
+        tool_call_id: c.id!,
+        name: c.name,
+        status: "error",
+        content: `Error: the arguments of this ${c.name} call are not valid JSON (${String(c.error ?? "").split("\n").find((l) => l.startsWith("Error:"))?.slice(7) ?? "parse error"}): ${String(c.args ?? "").slice(0, 200)}\nCall the tool again with a JSON object such as {"query": "..."}.`,
+      }),
+  );
+  const valid = (last.tool_calls ?? []).filter((c) => !invalid.has(c.id!));
+  let messages: ToolMessage[] = [];
+  if (valid.length > 0) {
+    const node = new ToolNode(tools(servicesFor(config)));
+    const call = new AIMessage({ content: last.content, id: last.id, tool_calls: valid });
+    ({ messages } = (await node.invoke({ messages: [...state.messages.slice(0, -1), call] }, config)) as { messages: ToolMessage[] });
+  }
   const retrieved = messages.flatMap((m) => (Array.isArray(m.artifact) ? (m.artifact as RetrievedMemory[]) : []));
-  return { messages, retrieved };
+  return { messages: [...messages, ...errors], retrieved };
 }
 
 export async function recordInteraction(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {

@@ -8,7 +8,7 @@ import { Command, END, Send, type LangGraphRunnableConfig } from "@langchain/lan
 import type { Runnable } from "@langchain/core/runnables";
 import { HumanMessage } from "@langchain/core/messages";
 import { UserError } from "../errors.js";
-import { describeProviderError } from "../models/chat.js";
+import { describeProviderError, ModelError } from "../models/chat.js";
 import { renderPrompt } from "../prompts.js";
 import { servicesFor } from "../services.js";
 import type { EpisodicEntry } from "../memory/episodic.js";
@@ -25,7 +25,7 @@ export type PersonaAgentRunnable = Runnable<Record<string, unknown>, { answer: s
 function stepFailed(step: string, version: number, error: unknown): UserError {
   if (error instanceof UserError) return error;
   const why = describeProviderError(error) ?? (error as Error)?.message ?? String(error);
-  return new UserError(`alignment failed: ${step}: ${why}; the persona stays at v${version}`, 3);
+  return new ModelError(`alignment failed: ${step}: ${why}; the persona stays at v${version}`, { cause: error });
 }
 
 async function complete(prompt: string, config: LangGraphRunnableConfig, step: string, version: number): Promise<string> {
@@ -36,7 +36,7 @@ async function complete(prompt: string, config: LangGraphRunnableConfig, step: s
   } catch (error) {
     throw stepFailed(step, version, error);
   }
-  if (!text) throw new UserError(`alignment failed: ${step} returned empty text; the persona stays at v${version}`, 3);
+  if (!text) throw new ModelError(`alignment failed: ${step} returned empty text; the persona stays at v${version}`);
   return text;
 }
 

@@ -180,7 +180,15 @@ export function buildProgram(): Command {
       }
       await services.memory.add(opts.user, [{ query, response: truth, timestamp: new Date().toISOString() }]);
       const sinceAlignment = await new FeedbackLog(persistence.store).add(opts.user);
-      const alignment = sinceAlignment >= opts.alignEvery ? await align(services, persistence, opts) : null;
+      // The feedback is stored before alignment runs: if alignment fails, say so, so that the
+      // user retries the alignment and not the feedback (which would store it twice).
+      const alignment =
+        sinceAlignment >= opts.alignEvery
+          ? await align(services, persistence, opts).catch((error: unknown) => {
+              const reason = error instanceof UserError ? error.message : (describeProviderError(error) ?? String((error as Error)?.message ?? error));
+              throw new UserError(`feedback recorded, but alignment failed: ${reason.replace(/^alignment failed: /, "")} (retry with persona-agent align --user ${opts.user})`, 3);
+            })
+          : null;
       return { user: opts.user, sinceAlignment, alignment };
     });
     print(

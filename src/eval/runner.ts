@@ -13,6 +13,7 @@ import type { LLMResult } from "@langchain/core/outputs";
 import type { AIMessage } from "@langchain/core/messages";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { UserError } from "../errors.js";
+import { describeProviderError, ModelError } from "../models/chat.js";
 import type { Configuration } from "../configuration.js";
 import type { Settings } from "../settings.js";
 import type { LampExample, LampTask } from "../data/lamp.js";
@@ -127,9 +128,10 @@ export async function readResults(path: string): Promise<Map<string, QueryRecord
 }
 
 function retryDelay(error: unknown, attempt: number, backoffMs: number): number | undefined {
-  const e = error as { status?: number; name?: string; code?: string; headers?: Record<string, string>; message?: string };
+  // An alignment step wraps the provider's error; its cause says whether it is transient.
+  const e = (error instanceof ModelError && error.cause ? error.cause : error) as { status?: number; name?: string; code?: string; headers?: Record<string, string>; message?: string };
   const transient =
-    e?.status === 429 || (e?.status ?? 0) >= 500 || ["RateLimitError", "ThrottlingException", "APIConnectionTimeoutError", "InternalServerError"].includes(e?.name ?? "") || /rate limit|429/i.test(e?.message ?? "");
+    e?.status === 429 || (e?.status ?? 0) >= 500 || ["RateLimitError", "ThrottlingException", "APIConnectionTimeoutError", "TimeoutError", "APIConnectionError", "InternalServerError"].includes(e?.name ?? "") || /rate limit|429/i.test(e?.message ?? "");
   if (!transient) return undefined;
   const retryAfter = Number(e?.headers?.["retry-after"]) * 1000;
   return Math.max(backoffMs * 2 ** attempt * (0.75 + Math.random() / 2), Number.isFinite(retryAfter) ? retryAfter : 0);
@@ -198,8 +200,9 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
         const result = await withRetries(() => query.invoke(undefined, { callbacks: [counter] }), options.retries, options.backoffMs);
         record = { key: keyOf(example.id), id: example.id, answer: result.answer, gold: example.output, ok: true, calls: counter.calls, tokens: counter.tokens, ms: Date.now() - started, ...(result.persona ? { persona: result.persona } : {}) };
       } catch (error) {
-        if (error instanceof UserError) throw error; // a setup mistake: every query would fail the same way
-        const message = (error as Error)?.message ?? String(error);
+        // A setup mistake fails every query the same way; a model failure is this query's own.
+        if (error instanceof UserError && !(error instanceof ModelError)) throw error;
+        const message = describeProviderError(error) ?? (error as Error)?.message ?? String(error);
         record = { key: keyOf(example.id), id: example.id, answer: "", gold: example.output, ok: false, error: message.split("\n")[0]!, calls: counter.calls, tokens: counter.tokens, ms: Date.now() - started };
       }
       await appendFile(path, `${JSON.stringify(record)}\n`);

@@ -29,14 +29,22 @@ function reason(error: unknown): string {
   return [e?.message ?? String(error), e?.cause?.code].filter(Boolean).join(" ");
 }
 
-export function formatMemories(memories: RetrievedMemory[]): string {
+/** All memories of one retrieval together: however large k is, the tool result fits the model's context. */
+export const MEMORY_BUDGET_CHARS = 12_000;
+
+export function formatMemories(memories: RetrievedMemory[], budget = MEMORY_BUDGET_CHARS): string {
   if (memories.length === 0) return "No past interactions of this user match the query.";
-  return memories
-    .map(
-      (m, i) =>
-        `[${i + 1}] (${m.timestamp.slice(0, 10)}) Query: ${m.query.slice(0, MEMORY_FIELD_CHARS)}\n    User's response: ${m.response.slice(0, MEMORY_FIELD_CHARS)}`,
-    )
-    .join("\n");
+  const blocks: string[] = [];
+  let used = 0;
+  for (const [i, m] of memories.entries()) {
+    const block = `[${i + 1}] (${m.timestamp.slice(0, 10)}) Query: ${m.query.slice(0, MEMORY_FIELD_CHARS)}\n    User's response: ${m.response.slice(0, MEMORY_FIELD_CHARS)}`;
+    // The most similar memories come first; the first always fits (its fields are clipped).
+    if (blocks.length > 0 && used + block.length > budget) break;
+    blocks.push(block);
+    used += block.length + 1;
+  }
+  const left = memories.length - blocks.length;
+  return blocks.join("\n") + (left > 0 ? `\n(${left} less similar memories left out to fit the context)` : "");
 }
 
 /** WikipediaQueryRun's fetch has no timeout of its own; a hung server must not hang the agent. */
