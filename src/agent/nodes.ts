@@ -4,6 +4,7 @@ import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { UserError } from "../errors.js";
+import { unstorableText } from "../memory/history.js";
 import { servicesFor, type Services } from "../services.js";
 import { initializeTools } from "../tools/index.js";
 import { userNamespace } from "../users.js";
@@ -19,6 +20,8 @@ export function validateQuery(query: string): string {
   if (trimmed.length > MAX_QUERY_CHARS) {
     throw new UserError(`the query is too long (${trimmed.length} characters, at most ${MAX_QUERY_CHARS})`);
   }
+  const why = unstorableText(trimmed);
+  if (why) throw new UserError(`the query ${why}`);
   return trimmed;
 }
 

@@ -4,8 +4,8 @@
  * alignment started. Two keys, so recording feedback never races with finishing an alignment.
  */
 import type { BaseStore } from "@langchain/langgraph";
-import { isTransactional, unwrapStore } from "../store/transactional.js";
-import { userNamespace } from "../users.js";
+import { isTransactional, unwrapStore, withStoreLock } from "../store/transactional.js";
+import { userFileKey, userNamespace } from "../users.js";
 
 const TOTAL_KEY = "feedback";
 const ALIGNED_KEY = "alignment";
@@ -30,8 +30,12 @@ export class FeedbackLog {
         return next;
       });
     } else {
-      total = (await this.total(userId)) + 1; // other stores: read-modify-write, may undercount under races
-      await store.put(ns, TOTAL_KEY, { total });
+      // PostgreSQL: under its advisory lock; other stores: read-modify-write, may undercount under races.
+      total = await withStoreLock(store, `feedback:${userFileKey(userId)}`, async () => {
+        const next = (await this.total(userId)) + 1;
+        await store.put(ns, TOTAL_KEY, { total: next });
+        return next;
+      });
     }
     return total - (await this.alignedAt(userId));
   }

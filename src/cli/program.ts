@@ -17,7 +17,7 @@ import { UserError } from "../errors.js";
 import { describeProviderError } from "../models/chat.js";
 import { servicesFor, type Services } from "../services.js";
 import { openPersistence, type Persistence } from "../store/open.js";
-import { readHistoryFile } from "../memory/history.js";
+import { readHistoryFile, unstorableText } from "../memory/history.js";
 import { ingestHistory } from "../memory/ingest.js";
 import { PROFILE_TASKS, parseProfileTask } from "../memory/semantic.js";
 import { validateQuery } from "../agent/nodes.js";
@@ -124,6 +124,10 @@ export function buildProgram(): Command {
       const result = await withUser(command, opts.user, overrides, async (services, { store, checkpointer }) => {
         // Thread ids are scoped to the user, so no one can continue another user's conversation;
         // registering them lets `forget` delete the checkpoints too.
+        // An unknown user is refused before anything is written (the graph would refuse it too).
+        if (!(await services.personas.current(opts.user))) {
+          throw new UserError(`unknown user "${opts.user}": ingest a history first (persona-agent ingest --user ... --file ...)`);
+        }
         const threadId = `${userFileKey(opts.user)}:${thread}`;
         await store.put(userNamespace(opts.user, "threads"), threadId, { thread, createdAt: new Date().toISOString() });
         const graph = personaAgentBuilder.compile({ store, checkpointer });
@@ -174,6 +178,8 @@ export function buildProgram(): Command {
     const query = validateQuery(opts.query);
     const truth = opts.truth.trim();
     if (!truth) throw new UserError("the true response (--truth) is empty");
+    const unstorable = unstorableText(truth);
+    if (unstorable) throw new UserError(`the true response (--truth) ${unstorable}`);
     const out = await withUser(command, opts.user, {}, async (services, persistence) => {
       if (!(await services.personas.current(opts.user))) {
         throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);

@@ -15,7 +15,7 @@ import type { HistoryEntry } from "./history.js";
 import { listAll } from "../store/list.js";
 import { EMBEDDING_CACHE_FILE, EmbeddingCache } from "./embedding-cache.js";
 import { userFileKey, userNamespace } from "../users.js";
-import { isTransactional, unwrapStore } from "../store/transactional.js";
+import { isTransactional, unwrapStore, withStoreLock } from "../store/transactional.js";
 
 export interface EpisodicEntry {
   id: string;
@@ -177,13 +177,17 @@ export class EpisodicMemory {
         return puts.length;
       });
     } else {
-      const meta = await this.meta(userId);
-      const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
-      if (puts.length > 0) {
-        await store.batch(puts);
-        await store.put(metaNs, META_KEY, { ...next }); // strictly after every entry is written
-      }
-      added = puts.length;
+      // Under the store's cross-process lock where it has one (PostgreSQL): two processes adding
+      // for the same user would otherwise both take the same seqs and one's entries would be lost.
+      added = await withStoreLock(store, `episodic:${userFileKey(userId)}`, async () => {
+        const meta = await this.meta(userId);
+        const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
+        if (puts.length > 0) {
+          await store.batch(puts);
+          await store.put(metaNs, META_KEY, { ...next }); // strictly after every entry is written
+        }
+        return puts.length;
+      });
     }
     await this.ensureIndex(userId, onProgress);
     return { added, skipped: entries.length - added };

@@ -14,6 +14,37 @@ export interface HistoryEntry {
   metadata?: Record<string, unknown>;
 }
 
+/** A history query or response longer than this is refused (a memory is a past interaction, not a document). */
+export const MAX_HISTORY_FIELD_CHARS = 100_000;
+
+/**
+ * Why `text` cannot be stored, or undefined: PostgreSQL's JSONB refuses NUL characters and
+ * unpaired UTF-16 surrogates (e.g. a JSON "\ud800" escape), so they are refused at the input
+ * on every backend rather than failing halfway through a write on one.
+ */
+export function unstorableText(text: string): string | undefined {
+  if (text.includes("\u0000")) return "contains a NUL character (U+0000)";
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text)) return "contains an unpaired UTF-16 surrogate (invalid Unicode)";
+  return undefined;
+}
+
+/** The first string (value or key) inside a JSON value that cannot be stored, described. */
+function unstorableJson(value: unknown): string | undefined {
+  if (typeof value === "string") return unstorableText(value);
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const why = unstorableJson(v);
+      if (why) return why;
+    }
+  } else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      const why = unstorableText(k) ?? unstorableJson(v);
+      if (why) return why;
+    }
+  }
+  return undefined;
+}
+
 const nonEmptyString = (field: string) =>
   z
     .string({
@@ -21,7 +52,15 @@ const nonEmptyString = (field: string) =>
       invalid_type_error: `"${field}" must be a non-empty string`,
     })
     // Whitespace-only text would become an empty memory, so it counts as empty.
-    .refine((s) => s.trim() !== "", `"${field}" must be a non-empty string`);
+    .refine((s) => s.trim() !== "", `"${field}" must be a non-empty string`)
+    .superRefine((s, ctx) => {
+      if (s.length > MAX_HISTORY_FIELD_CHARS) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${field}" is too long (${s.length} characters, at most ${MAX_HISTORY_FIELD_CHARS})` });
+        return;
+      }
+      const why = unstorableText(s);
+      if (why) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${field}" ${why}` });
+    });
 
 // Only the shape of an ISO-8601 date or date-time: Date.parse alone also accepts
 // engine-specific formats such as "March 7" that would be misread silently.
@@ -41,10 +80,27 @@ const entrySchema = z.object(
     metadata: z
       .record(z.unknown(), { invalid_type_error: `"metadata" must be a JSON object` })
       .nullish()
+      .superRefine((m, ctx) => {
+        if (m == null) return;
+        const size = JSON.stringify(m).length;
+        if (size > MAX_HISTORY_FIELD_CHARS) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"metadata" is too large (${size} characters as JSON, at most ${MAX_HISTORY_FIELD_CHARS})` });
+          return;
+        }
+        const why = unstorableJson(m);
+        if (why) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"metadata" ${why}` });
+      })
       .transform((m) => m ?? undefined),
   },
   { invalid_type_error: "expected a JSON object" },
 );
+
+/**
+ * A history file larger than this is refused before reading: ingest holds the entries, their
+ * store records and the index's documents in memory (a 50 MB file of 26k entries peaks at
+ * ~1.1 GB RSS), so larger histories are split into several files, each ingested in turn.
+ */
+export const MAX_HISTORY_FILE_BYTES = 32 * 1024 * 1024;
 
 /** Validates one line; undefined for a blank line. Shared by the string and the streaming reader. */
 function entryFromLine(line: string, source: string, lineNo: number): HistoryEntry | undefined {
@@ -94,8 +150,15 @@ export async function readHistoryFile(path: string): Promise<HistoryEntry[]> {
   try {
     handle = await open(path);
     // open() succeeds on a directory on Linux; the read would then fail with a less clear error.
-    if ((await handle.stat()).isDirectory()) throw Object.assign(new Error(), { code: "EISDIR" });
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw Object.assign(new Error(), { code: "EISDIR" });
+    if (stat.size > MAX_HISTORY_FILE_BYTES) {
+      await handle.close();
+      const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+      throw new UserError(`${path}: the history is too large (${mb(stat.size)}, at most ${mb(MAX_HISTORY_FILE_BYTES)} per ingest); split it into several files and ingest each`);
+    }
   } catch (err) {
+    if (err instanceof UserError) throw err;
     await handle?.close();
     throw fileReadError(path, err);
   }

@@ -11,8 +11,8 @@ import type { BaseStore } from "@langchain/langgraph";
 import { UserError } from "../errors.js";
 import { renderPrompt } from "../prompts.js";
 import { listAll } from "../store/list.js";
-import { userNamespace } from "../users.js";
-import { isTransactional, unwrapStore } from "../store/transactional.js";
+import { userFileKey, userNamespace } from "../users.js";
+import { isTransactional, unwrapStore, withStoreLock } from "../store/transactional.js";
 
 export interface PersonaVersion {
   version: number;
@@ -80,9 +80,11 @@ export class PersonaStore {
   /**
    * Stores `persona` as the next version and makes it current. With `basedOn`, fails with
    * PersonaConflictError unless the head is still that version. On SqliteStore the check and
-   * both writes are one BEGIN IMMEDIATE transaction, safe across processes. On other stores it
-   * is check-then-put, serialized within this process; two processes that both read the same
-   * head between one's check and its put can still both write the same version key (the later wins).
+   * both writes are one BEGIN IMMEDIATE transaction, safe across processes; on PostgreSQL (as
+   * opened by openPersistence) they run under an advisory lock, also safe across processes. On
+   * other stores it is check-then-put, serialized within this process; two processes that both
+   * read the same head between one's check and its put can still both write the same version
+   * key (the later wins).
    */
   async save(
     userId: string,
@@ -108,14 +110,16 @@ export class PersonaStore {
         return record;
       });
     }
-    return serialized(store, userId, async () => {
-      const head = ((await store.get(metaNs, HEAD_KEY))?.value.version as number | undefined) ?? 0;
-      const taken = (await store.get(personaNs, versionKey(head + 1))) !== null;
-      const record = next(head, () => taken);
-      await store.put(personaNs, versionKey(record.version), { ...record });
-      await store.put(metaNs, HEAD_KEY, { version: record.version });
-      return record;
-    });
+    return serialized(store, userId, () =>
+      withStoreLock(store, `persona:${userFileKey(userId)}`, async () => {
+        const head = ((await store.get(metaNs, HEAD_KEY))?.value.version as number | undefined) ?? 0;
+        const taken = (await store.get(personaNs, versionKey(head + 1))) !== null;
+        const record = next(head, () => taken);
+        await store.put(personaNs, versionKey(record.version), { ...record });
+        await store.put(metaNs, HEAD_KEY, { version: record.version });
+        return record;
+      }),
+    );
   }
 }
 

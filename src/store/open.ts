@@ -7,7 +7,9 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph";
 import { UserError } from "../errors.js";
+import pg from "pg";
 import { SqliteStore } from "./sqlite-store.js";
+import type { LockingStore } from "./transactional.js";
 
 export interface Persistence {
   backend: "sqlite" | "postgres";
@@ -45,11 +47,14 @@ async function openPostgres(url: string): Promise<Persistence> {
   ]);
   const store = PostgresStore.fromConnString(url);
   const checkpointer = PostgresSaver.fromConnString(url);
+  const locks = new pg.Pool({ connectionString: url, max: 2 });
+  locks.on("error", () => undefined); // an idle lock connection dropped: the next lock opens another
+  Object.assign(store, { withLock: advisoryLock(locks) } satisfies Pick<LockingStore, "withLock">);
   try {
     // Creates or migrates the tables; idempotent, so every process may call it.
     await Promise.all([store.setup(), checkpointer.setup()]);
   } catch (error) {
-    await Promise.allSettled([store.stop(), checkpointer.end()]);
+    await Promise.allSettled([store.stop(), checkpointer.end(), locks.end()]);
     const reason = (error as Error).message || (error as { code?: string }).code || String(error);
     throw new UserError(`cannot use the database at PERSONA_AGENT_DATABASE_URL: ${reason}`, 3);
   }
@@ -58,7 +63,28 @@ async function openPostgres(url: string): Promise<Persistence> {
     store,
     checkpointer,
     close: async () => {
-      await Promise.allSettled([store.stop(), checkpointer.end()]);
+      await Promise.allSettled([store.stop(), checkpointer.end(), locks.end()]);
     },
+  };
+}
+
+/**
+ * A lock shared by every process on the database: a session advisory lock held on its own
+ * connection while `fn` runs (fn's reads and writes use the store's pool as usual).
+ */
+function advisoryLock(pool: pg.Pool) {
+  return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [`persona-agent:${key}`]);
+      try {
+        return await fn();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [`persona-agent:${key}`]).catch((error: Error) => (broken = error));
+      }
+    } finally {
+      client.release(broken); // a connection that could not unlock is closed, which releases the lock
+    }
   };
 }

@@ -25,3 +25,22 @@ export function unwrapStore(store: BaseStore): BaseStore {
   const wrapper = store as BaseStore & { lg_name?: string; store?: BaseStore };
   return wrapper.lg_name === "AsyncBatchedStore" && wrapper.store ? wrapper.store : store;
 }
+
+/**
+ * Stores that can hold a named lock across processes (openPersistence gives PostgreSQL stores
+ * one, on an advisory lock): read-modify-writes that SqliteStore runs in one transaction run
+ * under it instead.
+ */
+export interface LockingStore extends BaseStore {
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+export function isLocking(store: BaseStore): store is LockingStore {
+  return typeof (store as Partial<LockingStore>).withLock === "function";
+}
+
+/** Runs `fn` under the store's cross-process lock named `key`, or as is on stores without one. */
+export function withStoreLock<T>(store: BaseStore, key: string, fn: () => Promise<T>): Promise<T> {
+  const real = unwrapStore(store);
+  return isLocking(real) ? real.withLock(key, fn) : fn();
+}

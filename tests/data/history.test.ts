@@ -60,8 +60,13 @@ describe("parseHistoryJsonl", () => {
 
   it("keeps Unicode and control characters inside strings", () => {
     const query = "naïve café 日本語 😀 tab\there\nnewline\u0001 \u2028sep";
-    const [entry] = parseHistoryJsonl(line({ query, response: "ok \u0000 null char" }), "h.jsonl");
-    expect(entry).toEqual({ query, response: "ok \u0000 null char" });
+    const [entry] = parseHistoryJsonl(line({ query, response: "ok \u001f unit separator" }), "h.jsonl");
+    expect(entry).toEqual({ query, response: "ok \u001f unit separator" });
+  });
+
+  it("refuses NUL characters and unpaired surrogates, which PostgreSQL's JSONB cannot store", () => {
+    expect(() => parseHistoryJsonl(line({ query: "q", response: "ok \u0000 null char" }), "h.jsonl")).toThrow('h.jsonl:1: "response" contains a NUL character (U+0000)');
+    expect(() => parseHistoryJsonl(line({ query: "q\ud800", response: "r" }), "h.jsonl")).toThrow('h.jsonl:1: "query" contains an unpaired UTF-16 surrogate');
   });
 
   it("drops unknown keys", () => {
