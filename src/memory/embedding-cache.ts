@@ -119,14 +119,20 @@ export class EmbeddingCache {
       for (let j = 0; j < dim; j++) out.writeFloatLE(stored[j]!, at + KEY_BYTES + j * 4);
       this.vectors.set(key, stored);
     });
-    await mkdir(join(this.path, ".."), { recursive: true });
-    // One write per batch, appended (O_APPEND): a crash can cut only the last record.
-    const file = await open(this.path, this.fresh ? "w" : "a");
     try {
-      await file.write(out);
-    } finally {
-      await file.close();
+      await mkdir(join(this.path, ".."), { recursive: true });
+      // One write per batch, appended (O_APPEND): a crash can cut only the last record.
+      const file = await open(this.path, this.fresh ? "w" : "a");
+      try {
+        await file.write(out);
+      } finally {
+        await file.close();
+      }
+      this.fresh = false;
+    } catch {
+      // A cache is derived data: when another process is replacing the index directory, skip
+      // this write (the vectors stay in memory) and start the file over next time.
+      this.fresh = true;
     }
-    this.fresh = false;
   }
 }

@@ -302,22 +302,31 @@ export class EpisodicMemory {
     }
   }
 
-  /** Written beside, then renamed into place: readers never see a half-written index. */
+  /**
+   * Written beside, then renamed into place: readers never see a half-written index. The index
+   * is derived data, so a failed write (another process replacing the same directory at that
+   * moment, a full disk) never fails the caller: the index stays in memory and the next run
+   * rebuilds or reloads it.
+   */
   private async persist(userId: string, index: LoadedIndex): Promise<void> {
     if (!this.options.indexDir) return;
     const dir = this.indexPath(userId);
-    await removeAbandonedTemps(dir);
     const tmp = `${dir}.tmp-${process.pid}-${randomUUID()}`;
-    await mkdir(tmp, { recursive: true });
-    await index.faiss.save(tmp);
-    const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId };
-    await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest));
-    // The embedding cache outlives the index it fed: carry it into the new directory.
-    for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => EMBEDDING_CACHE_FILE.test(n))) {
-      await rename(join(dir, name), join(tmp, name)).catch(() => undefined);
+    try {
+      await removeAbandonedTemps(dir);
+      await mkdir(tmp, { recursive: true });
+      await index.faiss.save(tmp);
+      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId };
+      await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest));
+      // The embedding cache outlives the index it fed: carry it into the new directory.
+      for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => EMBEDDING_CACHE_FILE.test(n))) {
+        await rename(join(dir, name), join(tmp, name)).catch(() => undefined);
+      }
+      await rm(dir, { recursive: true, force: true });
+      await rename(tmp, dir);
+    } catch {
+      await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     }
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
   }
 
   private remember(userId: string, index: LoadedIndex): void {

@@ -41,3 +41,23 @@ test("interleaved adds through three connections to one SQLite file never lose e
   expect(all).toHaveLength(30);
   expect(new Set(all.map((e) => e.seq)).size).toBe(30);
 });
+
+test("two writers rebuilding and saving one user's index at once both succeed (derived data never fails a command)", async () => {
+  const { mkdtempSync, readdirSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const root = mkdtempSync(join(tmpdir(), "episodic-race-"));
+  const indexDir = join(root, "indexes");
+  const file = join(root, "store.sqlite");
+  // Separate instances stand for separate processes: each has its own index cache and writes
+  // the same index directory.
+  for (let round = 0; round < 5; round++) {
+    const writers = [0, 1, 2].map(() => new EpisodicMemory(new SqliteStore(file), new CountingEmbeddings(), { embeddingsId: EMB, indexDir }));
+    const batches = writers.map((_, w) => Array.from({ length: 40 }, (_, i) => ({ query: `round ${round} writer ${w} item ${i}`, response: "r", timestamp: "2024-01-01T00:00:00Z" })));
+    await expect(Promise.all(writers.map((m, w) => m.add("dora", batches[w]!)))).resolves.toHaveLength(3);
+  }
+  const reader = new EpisodicMemory(new SqliteStore(file), new CountingEmbeddings(), { embeddingsId: EMB, indexDir });
+  expect(await reader.count("dora")).toBe(5 * 3 * 40);
+  expect(await reader.retrieve("dora", "round 4 writer 2 item 7", 1)).toHaveLength(1);
+  expect(readdirSync(indexDir).filter((n) => n.includes(".tmp-"))).toEqual([]);
+});
