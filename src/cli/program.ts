@@ -172,7 +172,7 @@ export function buildProgram(): Command {
       .requiredOption("--user <id>", "user id")
       .requiredOption("--query <text>", "the query")
       .requiredOption("--truth <text>", "the user's true response")
-      .option("--align-every <n>", "run alignment after this many new feedbacks (default 3)", intOption("--align-every", 1), 3)
+      .option("--align-every <n>", "run alignment after this many new feedbacks", intOption("--align-every", 1), 3)
       .option("--json", 'print {"user", "sinceAlignment", "alignment": {...} | null}'),
   ).action(async (opts: AlignOptions & { user: string; query: string; truth: string; alignEvery: number; json?: boolean }, command: Command) => {
     const query = validateQuery(opts.query);
