@@ -7,7 +7,7 @@ import { closeSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
 import { lastUserText, systemText, toolResults, type ScriptedReply } from "../support/scripted-chat.js";
-import { runCli, type CliResult } from "../support/cli.js";
+import { runCli, type CliResult, scriptedEnv } from "../support/cli.js";
 import { tempDir } from "../support/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 import { MAX_HISTORY_FIELD_CHARS, MAX_HISTORY_FILE_BYTES } from "../../src/memory/history.js";
@@ -199,16 +199,7 @@ describe.each(backends)("Unicode and control characters round-trip on %s", (_bac
   beforeAll(async () => {
     server = await startOpenAIServer(reply);
     database = usePostgres ? await createTestDatabase() : undefined;
-    env = {
-      OPENAI_BASE_URL: server.url,
-      OPENAI_API_KEY: "test-key",
-      PERSONA_AGENT_MODEL: "openai:x",
-      PERSONA_AGENT_EMBEDDINGS: "openai:emb",
-      PERSONA_AGENT_DATA_DIR: tempDir("faults-unicode-"),
-      PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9/w/api.php",
-      PERSONA_AGENT_MAX_RETRIES: "0",
-      ...(database ? { PERSONA_AGENT_DATABASE_URL: database.url } : {}),
-    };
+    env = scriptedEnv(server.url, tempDir("faults-unicode-"), { PERSONA_AGENT_DATABASE_URL: database?.url });
   });
   afterAll(async () => {
     await server.close();

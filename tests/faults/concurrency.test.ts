@@ -7,7 +7,7 @@
  */
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
 import { lastUserText, type ScriptedReply } from "../support/scripted-chat.js";
-import { runCli, type CliResult } from "../support/cli.js";
+import { runCli, type CliResult, scriptedEnv } from "../support/cli.js";
 import { ALICE_HISTORY, tempDir } from "../support/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 import { snapshot, writeJsonl } from "./support.js";
@@ -43,16 +43,7 @@ describe.each(backends)("concurrent processes on one user on %s", (_backend, use
     server = await startOpenAIServer(reply);
     dataDir = tempDir("faults-race-");
     database = usePostgres ? await createTestDatabase() : undefined;
-    env = {
-      OPENAI_BASE_URL: server.url,
-      OPENAI_API_KEY: "test-key",
-      PERSONA_AGENT_MODEL: "openai:x",
-      PERSONA_AGENT_EMBEDDINGS: "openai:emb",
-      PERSONA_AGENT_DATA_DIR: dataDir,
-      PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9/w/api.php",
-      PERSONA_AGENT_MAX_RETRIES: "0",
-      ...(database ? { PERSONA_AGENT_DATABASE_URL: database.url } : {}),
-    };
+    env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database?.url });
     const setup = await runCli(["ingest", "--user", USER, "--file", writeJsonl(dataDir, "base.jsonl", ALICE_HISTORY)], env);
     if (setup.code !== 0) throw new Error(`setup ingest failed: ${setup.stderr}`);
   });

@@ -43,7 +43,7 @@ export function writeJsonl(dir: string, name: string, entries: object[]): string
 
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
 import { lastUserText, toolResults, type ScriptedReply } from "../support/scripted-chat.js";
-import { runCli } from "../support/cli.js";
+import { runCli, scriptedEnv } from "../support/cli.js";
 import { ALICE_HISTORY, tempDir } from "../support/fixtures.js";
 
 export type Fault = (req: RecordedChatRequest) => ScriptedReply | Promise<ScriptedReply>;
@@ -71,16 +71,7 @@ export async function startFaultyCli(prefix: string): Promise<FaultyCli> {
   let fault: Fault | undefined;
   const server = await startOpenAIServer((req) => (fault ? fault(req) : healthy(req)));
   const dataDir = tempDir(prefix);
-  const env = {
-    OPENAI_BASE_URL: server.url,
-    OPENAI_API_KEY: "test-key",
-    PERSONA_AGENT_MODEL: "openai:x",
-    PERSONA_AGENT_EMBEDDINGS: "openai:emb",
-    PERSONA_AGENT_DATA_DIR: dataDir,
-    PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9/w/api.php",
-    PERSONA_AGENT_TIMEOUT_MS: "500",
-    PERSONA_AGENT_MAX_RETRIES: "1",
-  };
+  const env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_TIMEOUT_MS: "500", PERSONA_AGENT_MAX_RETRIES: "1" });
   const ingest = await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env);
   if (ingest.code !== 0) throw new Error(`setup ingest failed: ${ingest.stderr}`);
   return { server, env, dataDir, setFault: (f) => (fault = f) };

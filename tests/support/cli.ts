@@ -42,3 +42,21 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
   return { child, exited };
 }
+
+/**
+ * The environment of a CLI run against a scripted OpenAI-compatible server: its model and
+ * embeddings, a data dir, an unreachable Wikipedia, no retries — overridable per suite.
+ */
+export function scriptedEnv(serverUrl: string, dataDir: string, overrides: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    OPENAI_BASE_URL: serverUrl,
+    OPENAI_API_KEY: "test-key",
+    PERSONA_AGENT_MODEL: "openai:x",
+    PERSONA_AGENT_EMBEDDINGS: "openai:emb",
+    PERSONA_AGENT_DATA_DIR: dataDir,
+    PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9/w/api.php",
+    PERSONA_AGENT_MAX_RETRIES: "0",
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
