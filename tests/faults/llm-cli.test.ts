@@ -6,22 +6,11 @@
  */
 import { hang, rateLimited, rawJson, serverError, truncatedCompletion } from "../support/fault-server.js";
 import { runCli } from "../support/cli.js";
-import { healthy, snapshot, startFaultyCli, type Fault, type FaultyCli } from "./support.js";
+import { healthy, type Fault, useFaultyCli } from "./support.js";
 
 describe("LLM faults in ask through the CLI (real ChatOpenAI, fault-injecting server)", () => {
-  let cli: FaultyCli;
-  let env: Record<string, string>;
-  let dataDir: string;
-  const chat = () => cli.server.requests.length;
-  const state = () => snapshot("alice", { dataDir });
-  const setFault = (f: Fault | undefined) => cli.setFault(f);
-
-  beforeAll(async () => {
-    cli = await startFaultyCli("faults-llm-");
-    ({ env, dataDir } = cli);
-  });
-  afterEach(() => setFault(undefined));
-  afterAll(() => cli.server.close());
+  const suite = useFaultyCli("faults-llm-");
+  const { chat, state, setFault } = suite;
 
   const cases: [string, Fault, RegExp][] = [
     ["a hung connection (accepted, never answered)", () => hang(), /^persona-agent: the model call timed out \(Request timed out\.\); raise PERSONA_AGENT_TIMEOUT_MS/],
@@ -35,7 +24,7 @@ describe("LLM faults in ask through the CLI (real ChatOpenAI, fault-injecting se
     const before = await state();
     const sent = chat();
     setFault(f);
-    const res = await runCli(["ask", "--user", "alice", "Tag this movie: a colony ship drifts past Jupiter"], env);
+    const res = await runCli(["ask", "--user", "alice", "Tag this movie: a colony ship drifts past Jupiter"], suite.env);
     expect(res.stderr).toMatch(message);
     expect(res.stderr.trim().split("\n")).toHaveLength(1);
     expect(res).toMatchObject({ code: 3, stdout: "" });
@@ -46,7 +35,7 @@ describe("LLM faults in ask through the CLI (real ChatOpenAI, fault-injecting se
   test("a transient 500 is retried and the ask succeeds", async () => {
     let failed = 0;
     setFault((req) => (failed++ === 0 ? serverError(500) : healthy(req)));
-    const res = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: a robot on Mars"], env);
+    const res = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: a robot on Mars"], suite.env);
     expect(res.stderr).toBe("");
     expect(JSON.parse(res.stdout)).toMatchObject({ answer: "sci-fi", personaVersion: 1 });
   });
@@ -54,7 +43,7 @@ describe("LLM faults in ask through the CLI (real ChatOpenAI, fault-injecting se
   test("the retry waits as long as the 429's retry-after asks", async () => {
     const times: number[] = [];
     setFault((req) => (times.push(Date.now()), times.length === 1 ? rateLimited(3) : healthy(req)));
-    const res = await runCli(["ask", "--user", "alice", "Tag this movie: a time loop on a space station"], env);
+    const res = await runCli(["ask", "--user", "alice", "Tag this movie: a time loop on a space station"], suite.env);
     expect(res).toMatchObject({ code: 0, stdout: "sci-fi\n" });
     // p-retry's own backoff is at most 2 s for the first retry: 3 s can only come from the header.
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(2_900);

@@ -8,22 +8,11 @@ import { lastUserText, toolResults } from "../support/scripted-chat.js";
 import { hang, rawToolCalls, serverError, truncatedCompletion } from "../support/fault-server.js";
 import { runCli } from "../support/cli.js";
 import { ALICE_HISTORY } from "../support/fixtures.js";
-import { healthy, snapshot, startFaultyCli, writeJsonl, type Fault, type FaultyCli } from "./support.js";
+import { healthy, snapshot, writeJsonl, type Fault, useFaultyCli } from "./support.js";
 
 describe("LLM faults in align, feedback, ingest and tool calls through the CLI (real ChatOpenAI, fault-injecting server)", () => {
-  let cli: FaultyCli;
-  let env: Record<string, string>;
-  let dataDir: string;
-  const chat = () => cli.server.requests.length;
-  const state = () => snapshot("alice", { dataDir });
-  const setFault = (f: Fault | undefined) => cli.setFault(f);
-
-  beforeAll(async () => {
-    cli = await startFaultyCli("faults-llm-");
-    ({ env, dataDir } = cli);
-  });
-  afterEach(() => setFault(undefined));
-  afterAll(() => cli.server.close());
+  const suite = useFaultyCli("faults-llm-");
+  const { chat, state, setFault } = suite;
 
   test.each([
     ["hung", () => hang(), /the model call timed out/],
@@ -32,7 +21,7 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
   ] as [string, Fault, RegExp][])("align: a %s feedback call fails the run in one line; the persona stays", async (_name, f, message) => {
     const before = await state();
     setFault((req) => (!req.tools && lastUserText(req).includes("Profile: a sci-fi fan") ? f(req) : healthy(req)));
-    const res = await runCli(["align", "--user", "alice", "--batch", "2"], env);
+    const res = await runCli(["align", "--user", "alice", "--batch", "2"], suite.env);
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/^persona-agent: alignment failed: .*the persona stays at v1\n$/);
     expect(res.stderr).toMatch(message);
@@ -42,7 +31,7 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
   test("feedback whose alignment fails keeps the persona and records the feedback exactly once", async () => {
     const before = await state();
     setFault((req) => (!req.tools ? serverError(500) : healthy(req)));
-    const res = await runCli(["feedback", "--user", "alice", "--query", "Tag this movie: a lighthouse keeper sees ghosts", "--truth", "horror", "--align-every", "1"], env);
+    const res = await runCli(["feedback", "--user", "alice", "--query", "Tag this movie: a lighthouse keeper sees ghosts", "--truth", "horror", "--align-every", "1"], suite.env);
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/^persona-agent: feedback recorded, but alignment failed: .*HTTP 500.*the persona stays at v1 \(retry with persona-agent align --user alice\)\n$/);
     const after = await state();
@@ -52,16 +41,16 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
   });
 
   test("ingest of a new user whose profile call fails: no persona, and a re-run finishes the job", async () => {
-    const file = writeJsonl(dataDir, "carol.jsonl", ALICE_HISTORY.slice(0, 2));
+    const file = writeJsonl(suite.dataDir, "carol.jsonl", ALICE_HISTORY.slice(0, 2));
     setFault(() => hang());
-    const failed = await runCli(["ingest", "--user", "carol", "--file", file], env);
+    const failed = await runCli(["ingest", "--user", "carol", "--file", file], suite.env);
     expect(failed.code).toBe(3);
     expect(failed.stderr).toMatch(/^persona-agent: the model call timed out/);
-    expect((await snapshot("carol", { dataDir })).versions).toEqual([]);
+    expect((await snapshot("carol", { dataDir: suite.dataDir })).versions).toEqual([]);
     setFault(undefined);
-    const rerun = await runCli(["ingest", "--user", "carol", "--file", file, "--json"], env);
+    const rerun = await runCli(["ingest", "--user", "carol", "--file", file, "--json"], suite.env);
     expect(JSON.parse(rerun.stdout)).toMatchObject({ added: 0, skipped: 2, personaVersion: 1, personaCreated: true });
-    expect(await snapshot("carol", { dataDir })).toMatchObject({ versions: [1], memories: 2 });
+    expect(await snapshot("carol", { dataDir: suite.dataDir })).toMatchObject({ versions: [1], memories: 2 });
   });
 
   test("tool-call arguments that are not JSON get an error tool message; the model retries and answers", async () => {
@@ -73,13 +62,13 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
       if (results.length === 1) return { toolCalls: [{ name: "memory_retrieval", args: { query: "space movies" }, id: "call_good" }] };
       return { content: "sci-fi" };
     });
-    const res = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: an astronaut stranded on Mars"], env);
+    const res = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: an astronaut stranded on Mars"], suite.env);
     expect(res.code).toBe(0);
     expect(res.stderr).not.toMatch(/persona-agent:/); // LangChain's own warnings may appear
     const out = JSON.parse(res.stdout);
     expect(out.answer).toBe("sci-fi");
     expect(out.toolCalls).toEqual([{ name: "memory_retrieval", args: { query: "space movies" } }]);
-    const last = cli.server.requests.at(-1)!;
+    const last = suite.server.requests.at(-1)!;
     const [bad, good] = toolResults(last);
     expect(bad).toMatchObject({ toolCallId: "call_bad" });
     expect(bad!.content).toMatch(/^Error: the arguments of this memory_retrieval call are not valid JSON .*\{"query": "sci/);
@@ -95,11 +84,11 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
       if (!req.tools) return healthy(req);
       return toolResults(req).length === 0 ? { toolCalls: [{ name: "delete_all_users", args: { confirm: true }, id: "call_x" }] } : { content: "sci-fi" };
     });
-    const res = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: aliens land in a cornfield"], env);
+    const res = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: aliens land in a cornfield"], suite.env);
     expect(res.code).toBe(0);
     expect(res.stderr).not.toMatch(/persona-agent:/); // LangChain's own warnings may appear
     expect(JSON.parse(res.stdout).answer).toBe("sci-fi");
-    const [result] = toolResults(cli.server.requests.at(-1)!);
+    const [result] = toolResults(suite.server.requests.at(-1)!);
     expect(result).toMatchObject({ toolCallId: "call_x" });
     expect(result!.content).toMatch(/Tool "delete_all_users" not found/);
   });
@@ -111,7 +100,7 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
         ? { content: "still looking", toolCalls: [{ name: "memory_retrieval", args: { query: "more" } }] }
         : healthy(req));
     const sent = chat();
-    const res = await runCli(["ask", "--user", "alice", "--json", "--max-tool-steps", "2", "Tag this movie: a submarine crew hears whales sing"], env);
+    const res = await runCli(["ask", "--user", "alice", "--json", "--max-tool-steps", "2", "Tag this movie: a submarine crew hears whales sing"], suite.env);
     expect(res.code).toBe(0);
     expect(res.stderr).not.toMatch(/persona-agent:/); // LangChain's own warnings may appear
     const out = JSON.parse(res.stdout);
@@ -123,7 +112,7 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
   test("arguments broken on every try: bounded by maxToolSteps, then an answer without tools", async () => {
     setFault((req) => (req.tools ? rawToolCalls([{ name: "memory_retrieval", arguments: "query=sci-fi" }]) : { content: "sci-fi (no memories)" }));
     const sent = chat();
-    const res = await runCli(["ask", "--user", "alice", "--json", "--max-tool-steps", "2", "Tag this movie: a space heist"], env);
+    const res = await runCli(["ask", "--user", "alice", "--json", "--max-tool-steps", "2", "Tag this movie: a space heist"], suite.env);
     expect(res.code).toBe(0);
     expect(res.stderr).not.toMatch(/persona-agent:/); // LangChain's own warnings may appear
     expect(JSON.parse(res.stdout)).toMatchObject({ answer: "sci-fi (no memories)", toolCalls: [] });

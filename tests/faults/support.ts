@@ -76,3 +76,32 @@ export async function startFaultyCli(prefix: string): Promise<FaultyCli> {
   if (ingest.code !== 0) throw new Error(`setup ingest failed: ${ingest.stderr}`);
   return { server, env, dataDir, setFault: (f) => (fault = f) };
 }
+
+/**
+ * Registers a describe block's hooks around one faulty CLI setup (alice ingested, healthy
+ * replies between tests) and returns its accessors, valid inside tests.
+ */
+export function useFaultyCli(prefix: string) {
+  let cli: FaultyCli;
+  beforeAll(async () => {
+    cli = await startFaultyCli(prefix);
+  });
+  afterEach(() => cli.setFault(undefined));
+  afterAll(() => cli.server.close());
+  return {
+    get env() {
+      return cli.env;
+    },
+    get dataDir() {
+      return cli.dataDir;
+    },
+    get server() {
+      return cli.server;
+    },
+    /** Chat requests the server has received so far. */
+    chat: () => cli.server.requests.length,
+    /** Alice's persona, memory and interaction counts, read from the store. */
+    state: () => snapshot("alice", { dataDir: cli.dataDir }),
+    setFault: (fault: Fault | undefined) => cli.setFault(fault),
+  };
+}
