@@ -43,6 +43,8 @@ interface EpisodicMeta {
 interface IndexManifest {
   revision: string;
   embeddings: string;
+  /** Vectors stored at unit length (indexes written before were not, and are rebuilt). */
+  unit?: boolean;
 }
 
 interface LoadedIndex {
@@ -78,6 +80,15 @@ async function removeAbandonedTemps(dir: string): Promise<void> {
     const pid = Number(name.slice(prefix.length).split("-")[0]);
     if (!isAlive(pid)) await rm(join(dirname(dir), name), { recursive: true, force: true });
   }
+}
+
+/**
+ * `vector` scaled to length 1, so squared L2 distance d gives cosine similarity 1 - d/2 for any
+ * embedding model (OpenAI and Bedrock vectors are not all unit length). A zero vector stays zero.
+ */
+export function unitVector(vector: number[]): number[] {
+  const norm = Math.hypot(...vector);
+  return norm > 0 ? vector.map((x) => x / norm) : vector;
 }
 
 function isAlive(pid: number): boolean {
@@ -219,10 +230,10 @@ export class EpisodicMemory {
     const index = await this.ensureIndex(userId);
     if (!index) return [];
     const exclude = new Set(options.excludeIds ?? []);
-    const vector = await (await this.embedder()).embedQuery(query);
+    const vector = unitVector(await (await this.embedder()).embedQuery(query));
     // Each excluded id occupies at most one hit, so k + |exclude| hits still leave k after filtering.
     const hits = await index.faiss.similaritySearchVectorWithScore(vector, Math.min(k + exclude.size, index.faiss.index.ntotal()));
-    // FAISS returns squared L2 distance; for unit vectors cosine = 1 - d/2.
+    // FAISS returns squared L2 distance; both sides are unit vectors, so cosine = 1 - d/2.
     return hits
       .map(([doc, distance]) => ({ ...(doc.metadata as EpisodicEntry), similarity: 1 - distance / 2 }))
       .filter((m) => !exclude.has(m.id))
@@ -284,7 +295,7 @@ export class EpisodicMemory {
       const texts = batch.map(entryText);
       const vectors = cache ? (await cache.embed(texts, embeddings)).vectors : await embeddings.embedDocuments(texts);
       const docs = batch.map((e) => new Document({ pageContent: entryText(e), metadata: { ...e } }));
-      await addToFaissStore(faiss, vectors, docs, batch.map((e) => e.id));
+      await addToFaissStore(faiss, vectors.map(unitVector), docs, batch.map((e) => e.id));
       onProgress?.(start + batch.length, missing.length);
     }
     return { faiss, revision };
@@ -295,7 +306,7 @@ export class EpisodicMemory {
     const dir = this.indexPath(userId);
     try {
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as IndexManifest;
-      if (manifest.embeddings !== this.options.embeddingsId) return undefined;
+      if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit) return undefined;
       return { faiss: await FaissStore.load(dir, await this.embedder()), revision: manifest.revision };
     } catch {
       return undefined; // missing or unreadable: derived data, rebuilt from the store
@@ -316,7 +327,7 @@ export class EpisodicMemory {
       await removeAbandonedTemps(dir);
       await mkdir(tmp, { recursive: true });
       await index.faiss.save(tmp);
-      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId };
+      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true };
       await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest));
       // The embedding cache outlives the index it fed: carry it into the new directory.
       for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => EMBEDDING_CACHE_FILE.test(n))) {
