@@ -1,7 +1,8 @@
 /**
- * alignment (Algorithm 1 of PersonaAgent): select_batch -> simulate (Send, one per interaction)
- * -> feedback (Send, LLM_grad, one per interaction) -> update (LLM_update, all feedback at once)
- * -> [validate] -> checkpoint (new persona version) -> simulate again for E iterations, or END.
+ * alignment (Algorithm 1 of PersonaAgent): load_persona -> select_batch (line 13, every iteration)
+ * -> simulate (Send, one per interaction, with the current persona) -> feedback (Send, LLM_grad,
+ * one per interaction) -> update (LLM_update, all feedback at once) -> [validate] -> checkpoint
+ * (new persona version) -> select_batch again for E iterations, or END.
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
 import { AlignmentConfigurationAnnotation } from "../src/alignment/configuration.js";
@@ -9,9 +10,11 @@ import { AlignmentState } from "../src/alignment/state.js";
 import {
   checkpointNode,
   feedbackNode,
+  loadPersona,
   nextIteration,
   routeAfterUpdate,
   selectBatch,
+  simulateEach,
   simulateNode,
   updateNode,
   validateNode,
@@ -24,18 +27,20 @@ import { builder as personaAgentBuilder } from "./persona_agent.js";
 const personaAgent = personaAgentBuilder.compile({ checkpointer: false }) as unknown as PersonaAgentRunnable;
 
 export const builder = new StateGraph(AlignmentState, AlignmentConfigurationAnnotation)
+  .addNode("load_persona", loadPersona)
   .addNode("select_batch", selectBatch)
   .addNode("simulate", simulateNode(personaAgent), { ends: ["feedback"] })
   .addNode("feedback", feedbackNode)
   .addNode("update", updateNode)
   .addNode("validate", validateNode(personaAgent))
   .addNode("checkpoint", checkpointNode)
-  .addEdge(START, "select_batch")
-  .addConditionalEdges("select_batch", nextIteration, ["simulate", END])
+  .addEdge(START, "load_persona")
+  .addEdge("load_persona", "select_batch")
+  .addConditionalEdges("select_batch", simulateEach, ["simulate"])
   .addEdge("feedback", "update")
   .addConditionalEdges("update", routeAfterUpdate, ["validate", "checkpoint"])
   .addEdge("validate", "checkpoint")
-  .addConditionalEdges("checkpoint", nextIteration, ["simulate", END]);
+  .addConditionalEdges("checkpoint", nextIteration, ["select_batch", END]);
 
 export const graph = builder.compile();
 graph.name = "alignment";

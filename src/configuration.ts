@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { Annotation, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { settingsFromEnv } from "./settings.js";
+import { parsePromptSet, settingsFromEnv, type PromptSet } from "./settings.js";
 import { validateUserId } from "./users.js";
 
 export const ConfigurationAnnotation = Annotation.Root({
@@ -28,6 +28,8 @@ export const ConfigurationAnnotation = Annotation.Root({
   record: Annotation<boolean>(),
   /** Episodic entry ids retrieval must skip (alignment simulations exclude the entry they replay). */
   excludeIds: Annotation<string[]>(),
+  /** Prompt set (`paper` or `tuned`) of persona initialization, tool descriptions and alignment. */
+  promptSet: Annotation<PromptSet>(),
 });
 
 export type Configuration = typeof ConfigurationAnnotation.State;
@@ -48,5 +50,6 @@ export function ensureConfiguration(config?: LangGraphRunnableConfig): Configura
     indexDir: "indexDir" in given ? given.indexDir : join(settings.dataDir, "indexes"),
     record: given.record ?? true,
     excludeIds: given.excludeIds ?? [],
+    promptSet: given.promptSet === undefined ? settings.promptSet : parsePromptSet(given.promptSet, "promptSet"),
   };
 }

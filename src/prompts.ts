@@ -2,15 +2,18 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PromptTemplate } from "@langchain/core/prompts";
+import type { PromptSet } from "./settings.js";
 
 const PROMPTS_DIR = fileURLToPath(new URL("../prompts/", import.meta.url));
 const cache = new Map<string, string>();
+/** A file may open with an HTML comment saying where its text comes from; it never reaches a model. */
+const HEADER = /^\s*<!--[\s\S]*?-->\s*\n/;
 
-/** Raw text of `prompts/<name>.md`, e.g. `loadPrompt("tools/wikipedia_search")`. */
+/** Raw text of `prompts/<name>.md` without its header comment, e.g. `loadPrompt("lamp/lamp-2m")`. */
 export function loadPrompt(name: string): string {
   let text = cache.get(name);
   if (text === undefined) {
-    text = readFileSync(`${PROMPTS_DIR}${name}.md`, "utf8").trim();
+    text = readFileSync(`${PROMPTS_DIR}${name}.md`, "utf8").replace(HEADER, "").trim();
     cache.set(name, text);
   }
   return text;
@@ -20,3 +23,17 @@ export function loadPrompt(name: string): string {
 export async function renderPrompt(name: string, values: Record<string, string>): Promise<string> {
   return PromptTemplate.fromTemplate(loadPrompt(name)).format(values);
 }
+
+/** The prompts that exist in every prompt set (`prompts/paper/`, `prompts/tuned/`). */
+export const SET_PROMPTS = ["persona_init", "tools/wikipedia_search", "tools/memory_retrieval", "feedback", "update"] as const;
+export type SetPrompt = (typeof SET_PROMPTS)[number];
+
+/** Text of one prompt of a set, e.g. `setPrompt("paper", "tools/wikipedia_search")`. */
+export function setPrompt(set: PromptSet, name: SetPrompt): string {
+  return loadPrompt(`${set}/${name}`);
+}
+
+export async function renderSetPrompt(set: PromptSet, name: SetPrompt, values: Record<string, string>): Promise<string> {
+  return renderPrompt(`${set}/${name}`, values);
+}
+

@@ -66,7 +66,7 @@ export function servicesFor(runConfig: LangGraphRunnableConfig): Services {
     store,
     memory: episodicMemoryFor(store, config),
     semantic: new SemanticMemory(store),
-    personas: new PersonaStore(store),
+    personas: new PersonaStore(store, config.promptSet),
     chatModel: () => chatModelFor(config),
   };
 }

@@ -8,6 +8,18 @@ import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { UserError } from "./errors.js";
 
+/**
+ * Prompt sets (prompts/<set>/): `paper` is the published text of the paper's Appendices A-C,
+ * verbatim; `tuned` is this project's rewrite (docs/PROMPTS.md says what it changes).
+ */
+export const PROMPT_SETS = ["paper", "tuned"] as const;
+export type PromptSet = (typeof PROMPT_SETS)[number];
+
+export function parsePromptSet(raw: string, name = "PERSONA_AGENT_PROMPTS"): PromptSet {
+  if (!(PROMPT_SETS as readonly string[]).includes(raw)) throw new UserError(`${name} must be one of ${PROMPT_SETS.join(", ")}, got "${raw}"`);
+  return raw as PromptSet;
+}
+
 export interface Settings {
   /** Chat model, `provider:name` (local:<gguf>, openai:gpt-4o-mini, bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0). */
   model: string;
@@ -28,6 +40,8 @@ export interface Settings {
   maxToolSteps: number;
   /** Wikipedia API endpoint (a mirror can be set). */
   wikipediaBaseUrl: string;
+  /** Which prompt set the agent, persona initialization and alignment use (default: the paper's). */
+  promptSet: PromptSet;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -41,6 +55,7 @@ export const DEFAULT_SETTINGS: Settings = {
   k: 4,
   maxToolSteps: 4,
   wikipediaBaseUrl: "https://en.wikipedia.org/w/api.php",
+  promptSet: "paper",
 };
 
 const loadedEnvFiles = new Set<string>();
@@ -89,5 +104,6 @@ export function settingsFromEnv(): Settings {
     k: numberFrom("PERSONA_AGENT_K", DEFAULT_SETTINGS.k, { min: 1, integer: true }),
     maxToolSteps: numberFrom("PERSONA_AGENT_MAX_TOOL_STEPS", DEFAULT_SETTINGS.maxToolSteps, { min: 0, integer: true }),
     wikipediaBaseUrl: env.PERSONA_AGENT_WIKIPEDIA_URL || DEFAULT_SETTINGS.wikipediaBaseUrl,
+    promptSet: env.PERSONA_AGENT_PROMPTS?.trim() ? parsePromptSet(env.PERSONA_AGENT_PROMPTS.trim()) : DEFAULT_SETTINGS.promptSet,
   };
 }

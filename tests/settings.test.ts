@@ -31,6 +31,7 @@ test("defaults, with the data dir resolved against the working directory", () =>
     maxRetries: 3,
     k: 4,
     maxToolSteps: 4,
+    promptSet: "paper",
   });
 });
 
@@ -45,6 +46,7 @@ test("each PERSONA_AGENT_* variable sets its setting", () => {
     PERSONA_AGENT_K: "7",
     PERSONA_AGENT_MAX_TOOL_STEPS: "0",
     PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9999/w/api.php",
+    PERSONA_AGENT_PROMPTS: "tuned",
   });
   expect(settingsFromEnv()).toEqual({
     model: "bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0",
@@ -56,6 +58,7 @@ test("each PERSONA_AGENT_* variable sets its setting", () => {
     k: 7,
     maxToolSteps: 0,
     wikipediaBaseUrl: "http://127.0.0.1:9999/w/api.php",
+    promptSet: "tuned",
   });
 });
 
@@ -84,6 +87,7 @@ test.each([
   ["PERSONA_AGENT_K", "2.5", 'PERSONA_AGENT_K must be an integer >= 1, got "2.5"'],
   ["PERSONA_AGENT_MAX_TOOL_STEPS", "-2", 'PERSONA_AGENT_MAX_TOOL_STEPS must be an integer >= 0, got "-2"'],
   ["PERSONA_AGENT_MAX_TOOL_STEPS", "NaN", 'PERSONA_AGENT_MAX_TOOL_STEPS must be an integer >= 0, got "NaN"'],
+  ["PERSONA_AGENT_PROMPTS", "paper-v2", 'PERSONA_AGENT_PROMPTS must be one of paper, tuned, got "paper-v2"'],
 ])("%s=%j is a UserError naming the variable", (name, value, message) => {
   process.env[name] = value;
   expect(() => settingsFromEnv()).toThrow(UserError);

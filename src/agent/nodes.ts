@@ -47,7 +47,8 @@ export async function loadPersona(state: PersonaAgentStateType, config: LangGrap
 
 function tools(services: Services) {
   const { config, memory } = services;
-  return initializeTools({ userId: config.userId, memory, k: config.k, wikipediaBaseUrl: config.wikipediaBaseUrl, timeoutMs: config.timeoutMs, excludeIds: config.excludeIds });
+  const { userId, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet } = config;
+  return initializeTools({ userId, memory, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet });
 }
 
 /** Tool-calling turns since the user's question. */
@@ -77,14 +78,38 @@ function normalizeReply(reply: AIMessage, toolsAllowed: boolean): AIMessage {
   });
 }
 
+/**
+ * The history with every tool call and tool result written as ordinary text messages. A model
+ * called without tools must not be sent tool blocks: Bedrock refuses toolUse/toolResult content
+ * without a toolConfig (ValidationException), so the budget's last turn reads them as text.
+ */
+export function toolBlocksAsText(messages: BaseMessage[]): BaseMessage[] {
+  const out: BaseMessage[] = [];
+  let afterResult = false;
+  for (const m of messages) {
+    if (ToolMessage.isInstance(m)) {
+      const result = `[${m.name ?? "tool"} returned]\n${m.text}`;
+      // Consecutive results share one message, so user and assistant turns still alternate.
+      out.push(new HumanMessage(afterResult ? `${out.pop()!.text}\n\n${result}` : result));
+      afterResult = true;
+      continue;
+    }
+    afterResult = false;
+    const calls = AIMessage.isInstance(m) ? (m.tool_calls ?? []) : [];
+    out.push(calls.length === 0 ? m : new AIMessage([m.text, ...calls.map((c) => `[called ${c.name} ${JSON.stringify(c.args)}]`)].filter(Boolean).join("\n")));
+  }
+  return out;
+}
+
 export async function callAgent(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
   const services = servicesFor(config);
   const { config: cfg } = services;
   const model = await services.chatModel();
-  // Past the tool budget the model gets no tools, so the loop always ends with an answer.
+  // Past the tool budget the model gets no tools (and the history as text), so the loop always ends with an answer.
   const toolsAllowed = toolSteps(state.messages) < cfg.maxToolSteps;
   const runnable = toolsAllowed ? model.bindTools!(tools(services)) : model;
-  const reply = normalizeReply((await runnable.invoke([new SystemMessage(state.persona), ...state.messages], config)) as AIMessage, toolsAllowed);
+  const history = toolsAllowed ? state.messages : toolBlocksAsText(state.messages);
+  const reply = normalizeReply((await runnable.invoke([new SystemMessage(state.persona), ...history], config)) as AIMessage, toolsAllowed);
   const invalid = new Set(reply.invalid_tool_calls?.map((c) => c.id));
   const calls = (reply.tool_calls ?? []).filter((c) => !invalid.has(c.id));
   return { messages: [reply], toolCalls: calls.map((c) => ({ name: c.name, args: c.args })) };

@@ -9,8 +9,9 @@ import type { Runnable } from "@langchain/core/runnables";
 import { HumanMessage } from "@langchain/core/messages";
 import { UserError } from "../errors.js";
 import { describeProviderError, ModelError } from "../models/chat.js";
-import { renderPrompt } from "../prompts.js";
-import { servicesFor } from "../services.js";
+import { renderSetPrompt } from "../prompts.js";
+import { servicesFor, type Services } from "../services.js";
+import type { PromptSet } from "../settings.js";
 import type { EpisodicEntry } from "../memory/episodic.js";
 import type { ToolCallRecord } from "../agent/state.js";
 import { ensureAlignmentConfiguration } from "./configuration.js";
@@ -28,10 +29,10 @@ function stepFailed(step: string, version: number, error: unknown): UserError {
   return new ModelError(`alignment failed: ${step}: ${why}; the persona stays at v${version}`, { cause: error });
 }
 
-async function complete(prompt: string, config: LangGraphRunnableConfig, step: string, version: number): Promise<string> {
+async function complete(services: Services, prompt: string, config: LangGraphRunnableConfig, step: string, version: number): Promise<string> {
   let text: string;
   try {
-    const model = await servicesFor(config).chatModel();
+    const model = await services.chatModel();
     text = (await model.invoke([new HumanMessage(prompt)], config)).text.trim();
   } catch (error) {
     throw stepFailed(step, version, error);
@@ -40,27 +41,50 @@ async function complete(prompt: string, config: LangGraphRunnableConfig, step: s
   return text;
 }
 
-export async function selectBatch(state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
-  const cfg = ensureAlignmentConfiguration(config);
-  const { memory, personas } = servicesFor(config);
+/** Once per run: the persona Algorithm 1 starts from, and the feedback count the run will mark as aligned. */
+export async function loadPersona(_state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
+  const { config: cfg, personas, store } = servicesFor(config);
   const current = await personas.current(cfg.userId);
   if (!current) throw new UserError(`unknown user "${cfg.userId}": no persona yet (run persona-agent ingest first)`);
-  const feedbackTotal = await new FeedbackLog(servicesFor(config).store).total(cfg.userId);
-  const wanted = cfg.batchSize + (cfg.validate ? cfg.validationSize : 0);
-  const recent = await memory.latest(cfg.userId, wanted);
-  if (recent.length === 0) throw new UserError(`user "${cfg.userId}" has no interactions with a true response to align on`);
-  const batch = recent.slice(-cfg.batchSize);
-  const heldOut = cfg.validate ? recent.slice(0, -cfg.batchSize) : [];
-  if (cfg.validate && heldOut.length === 0) {
-    throw new UserError(`--validate needs interactions older than the batch of ${cfg.batchSize}: user "${cfg.userId}" has only ${recent.length}`);
-  }
-  return { userId: cfg.userId, batch, heldOut, persona: current.persona, version: current.version, fromVersion: current.version, feedbackTotal };
+  const feedbackTotal = await new FeedbackLog(store).total(cfg.userId);
+  return { userId: cfg.userId, persona: current.persona, version: current.version, fromVersion: current.version, feedbackTotal };
 }
 
-/** After select_batch and each checkpoint: one simulate task per interaction, or END after E iterations. */
-export function nextIteration(state: AlignmentStateType, config: LangGraphRunnableConfig): Send[] | typeof END {
-  if (state.iterations.length >= ensureAlignmentConfiguration(config).iterations) return END;
+/**
+ * Which interactions iteration `iteration` (0-based) aligns on; Algorithm 1 (line 13) obtains a
+ * batch in every iteration but leaves open which. Iteration 0 takes the latest `batchSize`
+ * interactions, each further iteration the `batchSize` before the previous batch, wrapping to
+ * the latest when no full batch is left; so E = 1 is the paper's setting and larger E sees more
+ * of the user's history. With validation, the `validationSize` interactions just before a batch
+ * are its held-out set, so every batch leaves at least one older interaction.
+ */
+export function batchFor(entries: EpisodicEntry[], iteration: number, batchSize: number, validationSize: number): { batch: EpisodicEntry[]; heldOut: EpisodicEntry[] } {
+  const reserved = validationSize > 0 ? 1 : 0;
+  const fullBatches = Math.max(1, Math.floor((entries.length - reserved) / batchSize));
+  const end = entries.length - (iteration % fullBatches) * batchSize;
+  const start = Math.max(0, end - batchSize);
+  return { batch: entries.slice(start, end), heldOut: validationSize > 0 ? entries.slice(Math.max(0, start - validationSize), start) : [] };
+}
+
+/** Algorithm 1, line 13: this iteration's batch (and held-out interactions when validating), read from the user's memory. */
+export async function selectBatch(state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
+  const cfg = ensureAlignmentConfiguration(config);
+  const entries = await servicesFor(config).memory.list(cfg.userId);
+  if (entries.length === 0) throw new UserError(`user "${cfg.userId}" has no interactions with a true response to align on`);
+  if (cfg.validate && entries.length <= cfg.batchSize) {
+    throw new UserError(`--validate needs interactions older than the batch of ${cfg.batchSize}: user "${cfg.userId}" has only ${entries.length}`);
+  }
+  return batchFor(entries, state.iterations.length, cfg.batchSize, cfg.validate ? cfg.validationSize : 0);
+}
+
+/** Map step of the iteration: one simulate task per interaction of the batch, each with the current persona. */
+export function simulateEach(state: AlignmentStateType): Send[] {
   return state.batch.map((entry) => new Send("simulate", { entry, persona: state.persona, version: state.version } satisfies SimulateInput));
+}
+
+/** After each checkpoint: the next iteration, or END after E iterations. */
+export function nextIteration(state: AlignmentStateType, config: LangGraphRunnableConfig): "select_batch" | typeof END {
+  return state.iterations.length >= ensureAlignmentConfiguration(config).iterations ? END : "select_batch";
 }
 
 /** Replays one stored interaction with `persona`, never retrieving that interaction itself. */
@@ -82,25 +106,23 @@ export function simulateNode(agent: PersonaAgentRunnable) {
     const simulation = await replay(agent, input.entry, input.persona, config).catch((error: unknown) => {
       throw stepFailed(`simulating interaction ${input.entry.id}`, input.version, error);
     });
-    return new Command({
-      update: { simulations: { [input.entry.id]: simulation } },
-      goto: new Send("feedback", { ...input, simulation } satisfies FeedbackInput),
-    });
+    return new Command({ goto: new Send("feedback", { ...input, simulation } satisfies FeedbackInput) });
   };
 }
 
-/** LLM_grad: a textual gradient for one interaction. */
+/**
+ * LLM_grad: a textual gradient for one interaction. The paper's prompt gets exactly Algorithm 1's
+ * (q, r̂, r_gt); the tuned one also sees the current persona and the agent's tool calls.
+ */
 export async function feedbackNode(input: FeedbackInput, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
+  const services = servicesFor(config);
   const { entry, simulation } = input;
+  const gradient = { question: entry.query, response: simulation.answer, truth: entry.response };
   const toolCalls = simulation.toolCalls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join("\n") || "(none)";
-  const prompt = await renderPrompt("feedback", {
-    persona: input.persona,
-    query: entry.query,
-    tool_calls: toolCalls,
-    simulated: simulation.answer,
-    expected: entry.response,
-  });
-  const text = await complete(prompt, config, `feedback (LLM_grad) on interaction ${entry.id}`, input.version);
+  const set = services.config.promptSet;
+  const values = set === "paper" ? gradient : { ...gradient, persona: input.persona, tool_calls: toolCalls };
+  const prompt = await renderSetPrompt(set, "feedback", values);
+  const text = await complete(services, prompt, config, `feedback (LLM_grad) on interaction ${entry.id}`, input.version);
   const feedback: Feedback = { entryId: entry.id, query: entry.query, expected: entry.response, simulated: simulation.answer, feedback: text };
   return { feedbacks: { [entry.id]: feedback } };
 }
@@ -110,13 +132,21 @@ function orderedFeedback(state: AlignmentStateType): Feedback[] {
   return state.batch.map((e) => state.feedbacks[e.id]).filter((f): f is Feedback => f !== undefined);
 }
 
-/** LLM_update: one call that sees every feedback of the iteration and rewrites the persona. */
+/**
+ * The aggregated feedback LLM_update reads. Paper: the feedback texts alone, numbered (Algorithm 1
+ * hands LLM_update nothing else). Tuned: each feedback with its question, simulated and true answer.
+ */
+export function aggregateFeedback(set: PromptSet, feedback: Feedback[]): string {
+  const item = set === "paper" ? (f: Feedback) => f.feedback : (f: Feedback) => `Question: ${f.query}\nAssistant's answer: ${f.simulated}\nUser's true answer: ${f.expected}\nFeedback: ${f.feedback}`;
+  return feedback.map((f, i) => `[${i + 1}] ${item(f)}`).join("\n\n");
+}
+
+/** LLM_update: one call that sees every feedback of the iteration and the current persona, and rewrites the persona. */
 export async function updateNode(state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
-  const feedback = orderedFeedback(state)
-    .map((f, i) => `[${i + 1}] Question: ${f.query}\nAssistant's answer: ${f.simulated}\nUser's true answer: ${f.expected}\nFeedback: ${f.feedback}`)
-    .join("\n\n");
-  const prompt = await renderPrompt("update", { persona: state.persona, feedback });
-  return { candidate: await complete(prompt, config, "persona update (LLM_update)", state.version) };
+  const services = servicesFor(config);
+  const set = services.config.promptSet;
+  const prompt = await renderSetPrompt(set, "update", { persona: state.persona, feedback: aggregateFeedback(set, orderedFeedback(state)) });
+  return { candidate: await complete(services, prompt, config, "persona update (LLM_update)", state.version) };
 }
 
 export function routeAfterUpdate(_state: AlignmentStateType, config: LangGraphRunnableConfig): "validate" | "checkpoint" {
@@ -160,7 +190,6 @@ export async function checkpointNode(state: AlignmentStateType, config: LangGrap
     persona,
     version,
     iterations: [{ version, kept, feedback, ...(state.validation ? { validation: state.validation } : {}) }],
-    simulations: null,
     feedbacks: null,
     validation: undefined,
   };

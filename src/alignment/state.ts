@@ -46,9 +46,9 @@ const byInteraction = <T>() =>
 
 export const AlignmentState = Annotation.Root({
   userId: Annotation<string>(),
-  /** The latest n interactions (oldest first); the same batch is used by every iteration. */
+  /** This iteration's n interactions (oldest first), obtained anew by every iteration (see batchFor). */
   batch: Annotation<EpisodicEntry[]>(),
-  /** Interactions just before the batch, for the validation gate (empty unless validating). */
+  /** Interactions just before this iteration's batch, for the validation gate (empty unless validating). */
   heldOut: Annotation<EpisodicEntry[]>(),
   /** The current persona and its stored version. */
   persona: Annotation<string>(),
@@ -59,7 +59,6 @@ export const AlignmentState = Annotation.Root({
   fromVersion: Annotation<number>(),
   /** LLM_update's output, not yet checkpointed. */
   candidate: Annotation<string>(),
-  simulations: byInteraction<Simulation>(),
   feedbacks: byInteraction<Feedback>(),
   validation: Annotation<Validation | undefined>(),
   iterations: Annotation<IterationRecord[]>({ reducer: (left, right) => left.concat(right), default: () => [] }),

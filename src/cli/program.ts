@@ -24,6 +24,7 @@ import { validateQuery } from "../agent/nodes.js";
 import { forgetUser } from "../forget.js";
 import { userFileKey, userNamespace, validateUserId } from "../users.js";
 import type { Configuration } from "../configuration.js";
+import { PROMPT_SETS } from "../settings.js";
 import { registerEvalCommands } from "./eval-command.js";
 import { intOption, print, progress, resolveSettings } from "./shared.js";
 
@@ -44,6 +45,7 @@ async function withUser<T>(
       model: settings.model,
       embeddings: settings.embeddings,
       indexDir: join(settings.dataDir, "indexes"),
+      promptSet: settings.promptSet,
       ...overrides,
     };
     return await fn(servicesFor({ configurable, store }), persistence);
@@ -80,6 +82,7 @@ export function buildProgram(): Command {
     .option("--embeddings <provider:name>", "embedding model (env PERSONA_AGENT_EMBEDDINGS), default local:universal-sentence-encoder")
     .option("--data-dir <dir>", "where the store and indexes live (env PERSONA_AGENT_DATA_DIR), default ./.persona-agent")
     .option("--database-url <url>", "PostgreSQL for the store and checkpointer (env PERSONA_AGENT_DATABASE_URL); default: SQLite in the data dir")
+    .addOption(new Option("--prompts <set>", "prompt set (env PERSONA_AGENT_PROMPTS): paper = the paper's Appendices A-C verbatim (default), tuned = this project's rewrite").choices(PROMPT_SETS))
     .showHelpAfterError()
     .exitOverride();
 

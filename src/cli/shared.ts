@@ -1,11 +1,11 @@
 /** Pieces every command uses: settings with the global options applied, output, progress. */
 import type { Command } from "commander";
 import { SingleBar, Presets } from "cli-progress";
-import { parseNumber, settingsFromEnv, type Settings } from "../settings.js";
+import { parseNumber, settingsFromEnv, type PromptSet, type Settings } from "../settings.js";
 
 /** Settings from the environment, overridden by the global options. */
 export function resolveSettings(command: Command): Settings {
-  const options = command.optsWithGlobals<{ model?: string; embeddings?: string; dataDir?: string; databaseUrl?: string }>();
+  const options = command.optsWithGlobals<{ model?: string; embeddings?: string; dataDir?: string; databaseUrl?: string; prompts?: PromptSet }>();
   const settings = settingsFromEnv();
   return {
     ...settings,
@@ -13,6 +13,7 @@ export function resolveSettings(command: Command): Settings {
     embeddings: options.embeddings ?? settings.embeddings,
     dataDir: options.dataDir ?? settings.dataDir,
     databaseUrl: options.databaseUrl ?? settings.databaseUrl,
+    promptSet: options.prompts ?? settings.promptSet,
   };
 }
 

@@ -14,7 +14,7 @@ import type { Configuration } from "../configuration.js";
 import { servicesFor, type Services } from "../services.js";
 import { LAMP_LABELS, profileItemToHistoryEntry, type LampExample, type LampTask } from "../data/lamp.js";
 import { ingestHistory } from "../memory/ingest.js";
-import type { EpisodicEntry } from "../memory/episodic.js";
+import { unitVector, type EpisodicEntry } from "../memory/episodic.js";
 import { initialPersona } from "../persona/persona.js";
 import { createEmbeddings } from "../models/embeddings.js";
 import { memoryBankRetrieve } from "./membank.js";
@@ -143,7 +143,7 @@ const METHOD_IMPL: Record<MethodName, Method> = {
     const entries = await services.memory.list(userId);
     const embeddings = await createEmbeddings(services.config.embeddings, services.config);
     const [vectors, query] = await Promise.all([embeddings.embedDocuments(entries.map((e) => `${e.query}\n${e.response}`)), embeddings.embedQuery(example.input)]);
-    const picked = memoryBankRetrieve(vectors.map(unit), unit(query), 4).map((i) => entries[i]!);
+    const picked = memoryBankRetrieve(vectors.map(unitVector), unitVector(query), 4).map((i) => entries[i]!);
     const context = await examplesContext(ctx.task, picked);
     return { answer: await askModel(services, await taskPrompt(ctx.task, example.input, context)) };
   },
@@ -156,16 +156,11 @@ const METHOD_IMPL: Record<MethodName, Method> = {
     return { answer: await runAgent(ctx, await taskPrompt(ctx.task, example.input), { persona: loadPrompt("lamp/generic_agent") }) };
   },
   // No memory at all: nothing ingested (the memory tool finds nothing), a persona with no user data.
-  "persona-agent-no-memory": async (ctx, example) => {
-    const persona = await initialPersona(loadPrompt("lamp/no_profile"));
+  "persona-agent-no-memory": async (ctx, example, services) => {
+    const persona = await initialPersona(loadPrompt("lamp/no_profile"), services.config.promptSet);
     return { answer: await runAgent(ctx, await taskPrompt(ctx.task, example.input), { persona }), persona };
   },
 };
-
-function unit(vector: number[]): number[] {
-  const norm = Math.hypot(...vector) || 1;
-  return vector.map((x) => x / norm);
-}
 
 export function parseMethod(name: string): MethodName {
   if (!(METHODS as readonly string[]).includes(name)) throw new UserError(`unknown method "${name}": use one of ${METHODS.join(", ")}`);

@@ -15,7 +15,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { UserError } from "../errors.js";
 import { describeProviderError, ModelError } from "../models/chat.js";
 import type { Configuration } from "../configuration.js";
-import type { Settings } from "../settings.js";
+import type { PromptSet, Settings } from "../settings.js";
 import type { LampExample, LampTask } from "../data/lamp.js";
 import { scoreTask, type LampMetrics } from "./metrics.js";
 import { graphAligner, runMethod, type Aligner, type MethodName, type MethodParams } from "./methods.js";
@@ -31,7 +31,7 @@ export interface EvalOptions {
   /** `provider:name`, or a chat model object (tests); `modelId` names it in the cache key. */
   model: string | BaseChatModel;
   modelId: string;
-  settings: Pick<Settings, "embeddings" | "temperature" | "timeoutMs" | "maxRetries" | "maxToolSteps" | "wikipediaBaseUrl">;
+  settings: Pick<Settings, "embeddings" | "temperature" | "timeoutMs" | "maxRetries" | "maxToolSteps" | "wikipediaBaseUrl" | "promptSet">;
   params: MethodParams;
   /** Attempts per query on rate limits and transient provider errors. */
   retries: number;
@@ -60,6 +60,8 @@ export interface EvalSummary {
   task: LampTask;
   method: MethodName;
   model: string;
+  /** The prompt set of persona initialization, tool descriptions and alignment (docs/PROMPTS.md). */
+  promptSet: PromptSet;
   params: MethodParams;
   n: number;
   metrics: LampMetrics;
@@ -103,8 +105,8 @@ export function resultsPath(outDir: string, task: LampTask, method: MethodName):
   return join(outDir, "results", `${task}.${method}.jsonl`);
 }
 
-export function cacheKey(task: LampTask, method: MethodName, model: string, params: MethodParams, id: string): string {
-  return JSON.stringify([task, method, model, params.k, params.batch, params.iterations, id]);
+export function cacheKey(task: LampTask, method: MethodName, model: string, params: MethodParams, id: string, promptSet: PromptSet): string {
+  return JSON.stringify([task, method, model, params.k, params.batch, params.iterations, id, promptSet]);
 }
 
 /** The last record of every key; a line cut by a crash is skipped. */
@@ -164,7 +166,7 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   const path = resultsPath(options.outDir, task, method);
   await mkdir(join(options.outDir, "results"), { recursive: true });
   const cached = await readResults(path);
-  const keyOf = (id: string) => cacheKey(task, method, options.modelId, params, id);
+  const keyOf = (id: string) => cacheKey(task, method, options.modelId, params, id, settings.promptSet);
   // Failures are tried again on resume: they are usually transient.
   const todo = selected.filter((q) => !cached.get(keyOf(q.id))?.ok);
   const store = new InMemoryStore(); // eval data never reaches the user's own store
@@ -189,6 +191,7 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
         timeoutMs: settings.timeoutMs,
         maxRetries: settings.maxRetries,
         wikipediaBaseUrl: settings.wikipediaBaseUrl,
+        promptSet: settings.promptSet,
         indexDir: undefined,
         record: false,
       };
@@ -222,6 +225,7 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
     task,
     method,
     model: options.modelId,
+    promptSet: settings.promptSet,
     params,
     n,
     metrics,

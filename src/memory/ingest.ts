@@ -38,7 +38,7 @@ export async function ingestHistory(
   let persona = await personas.current(userId);
   const personaCreated = persona === undefined;
   if (!persona) {
-    persona = await personas.save(userId, await initialPersona(profile!.text), "initialized", { profileCreatedAt: profile!.createdAt });
+    persona = await personas.save(userId, await initialPersona(profile!.text, personas.promptSet), "initialized", { profileCreatedAt: profile!.createdAt });
   }
   return { added, skipped, profileUpdated, personaVersion: persona.version, personaCreated };
 }

@@ -9,7 +9,8 @@
  */
 import type { BaseStore } from "@langchain/langgraph";
 import { UserError } from "../errors.js";
-import { renderPrompt } from "../prompts.js";
+import { renderSetPrompt } from "../prompts.js";
+import { DEFAULT_SETTINGS, type PromptSet } from "../settings.js";
 import { listAll } from "../store/list.js";
 import { userFileKey, userNamespace } from "../users.js";
 import { isTransactional, unwrapStore, withStoreLock } from "../store/transactional.js";
@@ -20,6 +21,8 @@ export interface PersonaVersion {
   createdAt: string;
   /** Why this version exists: "initialized" from the profile, or "aligned" at test time. */
   origin: "initialized" | "aligned";
+  /** The prompt set it was made with (persona initialization or LLM_grad/LLM_update). */
+  promptSet?: PromptSet;
   /** Free-form details of how it was made (e.g. the feedback that produced it). */
   details?: Record<string, unknown>;
 }
@@ -35,8 +38,9 @@ export class PersonaConflictError extends UserError {
   }
 }
 
-export async function initialPersona(profile: string): Promise<string> {
-  return renderPrompt("persona_init", { profile });
+/** The first persona: the set's persona initialization prompt (the paper's Appendix B) filled with the profile. */
+export async function initialPersona(profile: string, set: PromptSet): Promise<string> {
+  return renderSetPrompt(set, "persona_init", { profile });
 }
 
 /** Saves queue per store and user within this process; only other processes can still race. */
@@ -55,7 +59,11 @@ function serialized<T>(store: BaseStore, userId: string, fn: () => Promise<T>): 
 export class PersonaStore {
   private readonly store: BaseStore;
 
-  constructor(store: BaseStore) {
+  /** `promptSet`: the prompt set of this run, recorded with every version it saves. */
+  constructor(
+    store: BaseStore,
+    readonly promptSet: PromptSet = DEFAULT_SETTINGS.promptSet,
+  ) {
     this.store = unwrapStore(store);
   }
 
@@ -98,7 +106,7 @@ export class PersonaStore {
     const next = (head: number, exists: (version: number) => boolean): PersonaVersion => {
       if (options.basedOn !== undefined && head !== options.basedOn) throw new PersonaConflictError(userId, options.basedOn, head);
       if (exists(head + 1)) throw new PersonaConflictError(userId, head, head + 1);
-      return { version: head + 1, persona, createdAt: new Date().toISOString(), origin, ...(details ? { details } : {}) };
+      return { version: head + 1, persona, createdAt: new Date().toISOString(), origin, promptSet: this.promptSet, ...(details ? { details } : {}) };
     };
     const store = this.store;
     if (isTransactional(store)) {

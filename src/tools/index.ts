@@ -6,7 +6,8 @@
 import { tool, type StructuredToolInterface } from "@langchain/core/tools";
 import { WikipediaQueryRun } from "@langchain/community/tools/wikipedia_query_run";
 import { z } from "zod";
-import { loadPrompt } from "../prompts.js";
+import { setPrompt } from "../prompts.js";
+import type { PromptSet } from "../settings.js";
 import type { EpisodicMemory, RetrievedMemory } from "../memory/episodic.js";
 
 export const WIKIPEDIA_TOOL = "wikipedia_search";
@@ -64,6 +65,8 @@ export interface ToolContext {
   wikipediaBaseUrl: string;
   /** Episodic entries the memory tool must not return (see EpisodicMemory.retrieve). */
   excludeIds?: readonly string[];
+  /** Whose tool descriptions the model sees (the paper's Appendix C, or the tuned ones). */
+  promptSet: PromptSet;
 }
 
 export function initializeTools(ctx: ToolContext): StructuredToolInterface[] {
@@ -80,7 +83,7 @@ export function initializeTools(ctx: ToolContext): StructuredToolInterface[] {
         return `Wikipedia search failed (${reason(error)}). Answer without it.`;
       }
     },
-    { name: WIKIPEDIA_TOOL, description: loadPrompt("tools/wikipedia_search"), schema: querySchema },
+    { name: WIKIPEDIA_TOOL, description: setPrompt(ctx.promptSet, "tools/wikipedia_search"), schema: querySchema },
   );
 
   const memoryRetrieval = tool(
@@ -96,7 +99,7 @@ export function initializeTools(ctx: ToolContext): StructuredToolInterface[] {
     },
     {
       name: MEMORY_TOOL,
-      description: loadPrompt("tools/memory_retrieval"),
+      description: setPrompt(ctx.promptSet, "tools/memory_retrieval"),
       schema: querySchema,
       responseFormat: "content_and_artifact",
     },

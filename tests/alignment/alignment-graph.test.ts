@@ -3,18 +3,26 @@ import { ToolMessage } from "@langchain/core/messages";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { UserError } from "../../src/errors.js";
 import { ALICE_HISTORY } from "../support/fixtures.js";
-import { align, aliceStore, roleOf, scriptedModel, section } from "./harness.js";
+import type { EpisodicEntry } from "../../src/memory/episodic.js";
+import { batchFor } from "../../src/alignment/nodes.js";
+import { initialPersona } from "../../src/persona/persona.js";
+import { PROMPT_SETS } from "../../src/settings.js";
+import { align, aliceStore, filled, roleOf, scriptedModel } from "./harness.js";
 
 const calls = (model: ReturnType<typeof scriptedModel>, role: string) => model.calls.filter((c) => roleOf(c.messages) === role);
 
-describe("alignment graph", () => {
+describe.each(PROMPT_SETS)("alignment graph, %s prompts", (set) => {
+  const alignWith = (store: Parameters<typeof align>[0], model: Parameters<typeof align>[1], configurable: Record<string, unknown> = {}) =>
+    align(store, model, { promptSet: set, ...configurable });
+
   test("batch 3: 3 simulations without leakage, 3 concurrent LLM_grad calls, 1 LLM_update with all feedback, +1 version", async () => {
-    const store = await aliceStore();
+    const store = await aliceStore(undefined, set);
     const personas = new PersonaStore(store);
     const before = (await personas.current("alice"))!;
+    expect(before.persona).toBe(await initialPersona("ALICE PROFILE", set));
     const model = scriptedModel({ update: () => "ALIGNED PERSONA 1" }, 100);
 
-    const result = await align(store, model, { batchSize: 3 });
+    const result = await alignWith(store, model, { batchSize: 3 });
 
     const latest3 = ALICE_HISTORY.slice(-3);
     // Simulations: one agent run (retrieve + answer) per interaction of the batch, with the old persona.
@@ -32,29 +40,40 @@ describe("alignment graph", () => {
     }
 
     // LLM_grad: one per interaction, each with its question, truth and simulated answer; all in flight at once.
+    // The paper's prompt gets exactly Algorithm 1's (q, r̂, r_gt); the tuned one also the persona and tool calls.
     const grads = calls(model, "grad");
     expect(grads).toHaveLength(3);
-    expect(grads.map((g) => section(g.messages, "question")).sort()).toEqual(latest3.map((e) => e.query).sort());
+    expect(grads.map((g) => filled(g.messages).question).sort()).toEqual(latest3.map((e) => e.query).sort());
     for (const g of grads) {
-      const entry = latest3.find((e) => e.query === section(g.messages, "question"))!;
-      expect(section(g.messages, "expected_answer")).toBe(entry.response);
-      expect(section(g.messages, "simulated_answer")).toBe("simulated");
-      expect(section(g.messages, "persona")).toBe(before.persona);
+      const values = filled(g.messages);
+      const entry = latest3.find((e) => e.query === values.question)!;
+      expect(values.truth).toBe(entry.response);
+      expect(values.response).toBe("simulated");
+      if (set === "paper") expect(Object.keys(values).sort()).toEqual(["question", "response", "truth"]);
+      else expect(values).toMatchObject({ persona: before.persona, tool_calls: `memory_retrieval({"query":${JSON.stringify(entry.query)}})` });
     }
     const lastStart = Math.max(...grads.map((g) => g.startedAt));
     const firstEnd = Math.min(...grads.map((g) => g.endedAt!));
     expect(lastStart).toBeLessThan(firstEnd); // every call started before any finished (each takes 100 ms)
 
-    // LLM_update: exactly one, seeing the current persona and all three feedbacks.
+    // LLM_update: exactly one, seeing the current persona and all three feedbacks (in batch order).
     const updates = calls(model, "update");
     expect(updates).toHaveLength(1);
-    expect(section(updates[0]!.messages, "persona")).toBe(before.persona);
-    for (const e of latest3) expect(section(updates[0]!.messages, "feedback")).toContain(`FEEDBACK for ${e.query}`);
+    const update = filled(updates[0]!.messages);
+    expect(update.persona).toBe(before.persona);
+    if (set === "paper") {
+      // Algorithm 1: LLM_update(aggregated feedback, P), nothing else: no question, answer or truth.
+      expect(update.feedback).toBe(latest3.map((e, i) => `[${i + 1}] FEEDBACK for ${e.query}`).join("\n\n"));
+    } else {
+      for (const e of latest3) expect(update.feedback).toContain(`Feedback: FEEDBACK for ${e.query}`);
+      for (const e of latest3) expect(update.feedback).toContain(`Question: ${e.query}\nAssistant's answer: simulated\nUser's true answer: ${e.response}`);
+    }
     expect(updates[0]!.startedAt).toBeGreaterThanOrEqual(Math.max(...grads.map((g) => g.endedAt!)));
 
-    // Checkpoint: the update's output is the new current version, with the feedback that produced it.
+    // Checkpoint: the update's output is the new current version, with the feedback that produced it and the prompt set.
     const after = (await personas.current("alice"))!;
-    expect(after).toMatchObject({ version: before.version + 1, persona: "ALIGNED PERSONA 1", origin: "aligned" });
+    expect(after).toMatchObject({ version: before.version + 1, persona: "ALIGNED PERSONA 1", origin: "aligned", promptSet: set });
+    expect(before.promptSet).toBe(set);
     expect(after.details).toMatchObject({ basedOn: before.version, iteration: 1 });
     expect((after.details!.feedback as { feedback: string }[]).map((f) => f.feedback).sort()).toEqual(latest3.map((e) => `FEEDBACK for ${e.query}`).sort());
     expect(result).toMatchObject({ fromVersion: 1, version: 2, persona: "ALIGNED PERSONA 1" });
@@ -62,32 +81,52 @@ describe("alignment graph", () => {
     expect(result.iterations[0]!.feedback.map((f) => f.query)).toEqual(latest3.map((e) => e.query)); // batch order
   });
 
-  test("E=2: two versions, the second iteration simulates with the first iteration's persona", async () => {
-    const store = await aliceStore();
+  test("E=2: a batch obtained in each iteration; the second simulates with the first iteration's persona", async () => {
+    const store = await aliceStore(undefined, set);
     let n = 0;
     const model = scriptedModel({ update: () => `ALIGNED PERSONA ${++n}` });
-    const result = await align(store, model, { batchSize: 2, iterations: 2 });
+    const result = await alignWith(store, model, { batchSize: 2, iterations: 2 });
 
     const history = await new PersonaStore(store).history("alice");
-    expect(history.map((v) => [v.version, v.persona])).toEqual([
-      [1, expect.any(String)],
-      [2, "ALIGNED PERSONA 1"],
-      [3, "ALIGNED PERSONA 2"],
+    expect(history.map((v) => [v.version, v.persona, v.promptSet])).toEqual([
+      [1, expect.any(String), set],
+      [2, "ALIGNED PERSONA 1", set],
+      [3, "ALIGNED PERSONA 2", set],
     ]);
     expect(result.iterations.map((i) => i.version)).toEqual([2, 3]);
     expect(calls(model, "grad")).toHaveLength(4);
     expect(calls(model, "update")).toHaveLength(2);
-    const personasSeen = calls(model, "agent").map((c) => c.messages[0]!.text);
-    expect(personasSeen.slice(-4)).toEqual(Array(4).fill("ALIGNED PERSONA 1"));
+    // Algorithm 1 line 13: iteration 1 takes the latest 2 interactions, iteration 2 the 2 before them.
+    expect(result.iterations.map((i) => i.feedback.map((f) => f.query))).toEqual([
+      ALICE_HISTORY.slice(2).map((e) => e.query),
+      ALICE_HISTORY.slice(0, 2).map((e) => e.query),
+    ]);
+    // Iteration 2 replays its own batch with the persona iteration 1 produced.
+    const replays = calls(model, "agent").filter((c) => c.messages.length === 2);
+    expect(replays.slice(0, 2).map((c) => c.messages[0]!.text)).toEqual(Array(2).fill(history[0]!.persona));
+    expect(replays.slice(-2).map((c) => [c.messages[0]!.text, c.messages[1]!.text]).sort()).toEqual(ALICE_HISTORY.slice(0, 2).map((e) => ["ALIGNED PERSONA 1", e.query]).sort());
     // the second update refines the first iteration's persona
-    expect(section(calls(model, "update")[1]!.messages, "persona")).toBe("ALIGNED PERSONA 1");
+    expect(filled(calls(model, "update")[1]!.messages).persona).toBe("ALIGNED PERSONA 1");
   });
 
+  test("LLM_update's request holds no true answer in the paper set", async () => {
+    const store = await aliceStore(undefined, set);
+    // A truth no feedback mentions: only the tuned aggregation shows it to LLM_update.
+    const model = scriptedModel({ grad: () => "prefer the user's own tags", update: () => "NEXT" });
+    await alignWith(store, model, { batchSize: 4 });
+    const prompt = calls(model, "update")[0]!.messages.at(-1)!.text;
+    const truths = ["sci-fi", "dystopia"];
+    if (set === "paper") for (const truth of truths) expect(prompt).not.toContain(truth);
+    else for (const truth of truths) expect(prompt).toContain(`User's true answer: ${truth}`);
+  });
+});
+
+describe("alignment graph", () => {
   test("a failing LLM_grad call fails the run clearly and saves nothing", async () => {
     const store = await aliceStore();
     const model = scriptedModel({
       grad: (m) => {
-        if (section(m, "question") === ALICE_HISTORY[2]!.query) throw new Error("model overloaded");
+        if (filled(m).question === ALICE_HISTORY[2]!.query) throw new Error("model overloaded");
         return "fine";
       },
     });
@@ -116,4 +155,20 @@ describe("alignment graph", () => {
     const store = new InMemoryStore();
     await expect(align(store, scriptedModel({}))).rejects.toThrow('unknown user "alice": no persona yet');
   });
+});
+
+test("batchFor: latest n first, then the n before them, wrapping when no full batch is left; held-out just before the batch", () => {
+  const entries = Array.from({ length: 7 }, (_, i) => ({ id: `e${i}` }) as EpisodicEntry);
+  const ids = (xs: EpisodicEntry[]) => xs.map((e) => e.id);
+  const batches = (validationSize: number) => [0, 1, 2, 3].map((i) => batchFor(entries, i, 3, validationSize));
+  expect(batches(0).map((b) => ids(b.batch))).toEqual([["e4", "e5", "e6"], ["e1", "e2", "e3"], ["e4", "e5", "e6"], ["e1", "e2", "e3"]]);
+  expect(batches(0).every((b) => b.heldOut.length === 0)).toBe(true);
+  expect(batches(2).map((b) => [ids(b.batch), ids(b.heldOut)])).toEqual([
+    [["e4", "e5", "e6"], ["e2", "e3"]],
+    [["e1", "e2", "e3"], ["e0"]],
+    [["e4", "e5", "e6"], ["e2", "e3"]],
+    [["e1", "e2", "e3"], ["e0"]],
+  ]);
+  // Fewer interactions than n: every iteration takes them all.
+  expect(ids(batchFor(entries.slice(0, 2), 1, 3, 0).batch)).toEqual(["e0", "e1"]);
 });

@@ -8,8 +8,9 @@ import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } fr
 import { lastUserText, systemText, type ScriptedReply } from "../support/scripted-chat.js";
 import { runCli } from "../support/cli.js";
 import { ALICE_HISTORY, tempDir } from "../support/fixtures.js";
+import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
 
-const tag = (text: string, name: string) => text.slice(text.indexOf(`<${name}>`) + name.length + 2, text.indexOf(`</${name}>`)).trim();
+const filled = (req: RecordedChatRequest) => parseAlignmentPrompt(lastUserText(req))!.values;
 
 describe("alignment CLI", () => {
   let server: OpenAITestServer;
@@ -17,8 +18,7 @@ describe("alignment CLI", () => {
   let file: string;
   /** What the next LLM_update returns. */
   let nextPersona = "";
-  const role = (req: RecordedChatRequest) =>
-    req.tools ? "agent" : lastUserText(req).includes("<expected_answer>") ? "grad" : lastUserText(req).includes("<feedback>") ? "update" : "summary";
+  const role = (req: RecordedChatRequest) => (req.tools ? "agent" : (parseAlignmentPrompt(lastUserText(req))?.step ?? "summary"));
   const requests = (from: number, r: string) => server.requests.slice(from).filter((req) => role(req) === r);
 
   beforeAll(async () => {
@@ -28,7 +28,7 @@ describe("alignment CLI", () => {
         case "summary":
           return { content: "Profile: a sci-fi fan" };
         case "grad":
-          return { content: `GRAD[${tag(user, "question")}]` };
+          return { content: `GRAD[${filled(req).question}]` };
         case "update":
           return { content: nextPersona };
         default:
@@ -64,7 +64,7 @@ describe("alignment CLI", () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toBe('feedback recorded; 2 since the last alignment, so aligned user "alice" in 1 iteration(s): persona v1 -> v2\n');
     // the batch is the latest 3 interactions: the two feedbacks and the newest ingested one
-    const grads = requests(start, "grad").map((r) => tag(lastUserText(r), "question")).sort();
+    const grads = requests(start, "grad").map((r) => filled(r).question).sort();
     expect(grads).toEqual([ALICE_HISTORY[3]!.query, "Tag this movie: a colony on Mars", "Tag this movie: a ghost in a lighthouse"].sort());
     const updates = requests(start, "update");
     expect(updates).toHaveLength(1);
@@ -86,6 +86,8 @@ describe("alignment CLI", () => {
       { entryId: expect.any(String), query: "Tag this movie: a ghost in a lighthouse", expected: "horror", simulated: "sci-fi", feedback: "GRAD[Tag this movie: a ghost in a lighthouse]" },
       { entryId: expect.any(String), query: "Tag this movie: a heist", expected: "thriller", simulated: "sci-fi", feedback: "GRAD[Tag this movie: a heist]" },
     ]);
+    // Algorithm 1 line 13: the second iteration obtains its own batch, the 2 interactions before the first one's.
+    expect(out.iterations[1].feedback.map((f: { query: string }) => f.query)).toEqual([ALICE_HISTORY[3]!.query, "Tag this movie: a colony on Mars"]);
     expect(out.validated).toBeUndefined();
     expect(requests(start, "grad")).toHaveLength(4);
     expect(requests(start, "update")).toHaveLength(2);
@@ -143,5 +145,25 @@ describe("alignment CLI", () => {
     const badBatch = await runCli(["align", "--user", "alice", "--batch", "0"], env);
     expect(badBatch.code).not.toBe(0);
     expect(badBatch.stderr).toMatch(/--batch must be an integer >= 1/);
+  });
+
+  test("the paper's prompts by default; --prompts tuned or PERSONA_AGENT_PROMPTS=tuned selects the tuned ones; a bad set is a one-line error", async () => {
+    const sets = (from: number) => server.requests.slice(from).flatMap((r) => parseAlignmentPrompt(lastUserText(r))?.set ?? []);
+    nextPersona = "ALIGNED BY SET";
+    let start = server.requests.length;
+    expect((await runCli(["align", "--user", "alice", "--batch", "1"], env)).code).toBe(0);
+    expect(sets(start)).toEqual(["paper", "paper"]);
+    start = server.requests.length;
+    expect((await runCli(["--prompts", "tuned", "align", "--user", "alice", "--batch", "1"], env)).code).toBe(0);
+    expect(sets(start)).toEqual(["tuned", "tuned"]);
+    start = server.requests.length;
+    expect((await runCli(["align", "--user", "alice", "--batch", "1"], { ...env, PERSONA_AGENT_PROMPTS: "tuned" })).code).toBe(0);
+    expect(sets(start)).toEqual(["tuned", "tuned"]);
+
+    const badOption = await runCli(["--prompts", "nope", "align", "--user", "alice"], env);
+    expect(badOption.code).not.toBe(0); // commander's usage error, like --batch 0 above
+    expect(badOption.stderr).toMatch(/--prompts.*nope.*paper, tuned/);
+    const badEnv = await runCli(["align", "--user", "alice"], { ...env, PERSONA_AGENT_PROMPTS: "nope" });
+    expect(badEnv).toMatchObject({ code: 2, stderr: 'persona-agent: PERSONA_AGENT_PROMPTS must be one of paper, tuned, got "nope"\n' });
   });
 });

@@ -9,25 +9,25 @@ import { ingestHistory } from "../../src/memory/ingest.js";
 import { episodicMemoryFor } from "../../src/services.js";
 import { ScriptedChatModel } from "../support/scripted-model.js";
 import { ALICE_HISTORY } from "../support/fixtures.js";
+import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
+import type { PromptSet } from "../../src/settings.js";
 
 export const EMB = "local:universal-sentence-encoder";
 export const UNREACHABLE_WIKI = "http://127.0.0.1:9/w/api.php";
 
 export type Role = "agent" | "grad" | "update" | "other";
 
-/** Which step a model call belongs to, from what it was sent. */
+/** Which step a model call belongs to, from what it was sent (LLM_grad/LLM_update of either prompt set). */
 export function roleOf(messages: BaseMessage[]): Role {
   if (SystemMessage.isInstance(messages[0])) return "agent";
-  const text = messages.at(-1)?.text ?? "";
-  if (text.includes("<expected_answer>")) return "grad";
-  if (text.includes("<feedback>")) return "update";
-  return "other";
+  return parseAlignmentPrompt(messages.at(-1)?.text ?? "")?.step ?? "other";
 }
 
-/** The `<tag>...</tag>` section of a prompt. */
-export function section(messages: BaseMessage[], tag: string): string {
-  const text = messages.at(-1)?.text ?? "";
-  return text.slice(text.indexOf(`<${tag}>`) + tag.length + 2, text.indexOf(`</${tag}>`)).trim();
+/** The values filled into an LLM_grad or LLM_update prompt (`question`, `truth`, `response`, `persona`, `feedback`, ...). */
+export function filled(messages: BaseMessage[]): Record<string, string> {
+  const parsed = parseAlignmentPrompt(messages.at(-1)?.text ?? "");
+  if (!parsed) throw new Error(`not an alignment prompt: ${messages.at(-1)?.text.slice(0, 80)}`);
+  return parsed.values;
 }
 
 export interface Handlers {
@@ -50,7 +50,7 @@ export function scriptedModel(handlers: Handlers, delayMs = 0): ScriptedChatMode
           return (handlers.agent ?? (() => "simulated"))(messages[0]!.text, question);
         }
         case "grad":
-          return (handlers.grad ?? ((m) => `FEEDBACK for ${section(m, "question")}`))(messages);
+          return (handlers.grad ?? ((m) => `FEEDBACK for ${filled(m).question}`))(messages);
         case "update":
           return (handlers.update ?? (() => "NEW PERSONA v-next"))(messages);
         default:
@@ -61,11 +61,11 @@ export function scriptedModel(handlers: Handlers, delayMs = 0): ScriptedChatMode
   );
 }
 
-export async function aliceStore(store: BaseStore = new InMemoryStore()): Promise<BaseStore> {
+export async function aliceStore(store: BaseStore = new InMemoryStore(), promptSet: PromptSet = "paper"): Promise<BaseStore> {
   // The same EpisodicMemory the graph's services will use (cached per store), so the index is built once.
   const memory: EpisodicMemory = episodicMemoryFor(store, { embeddings: EMB, indexDir: undefined, timeoutMs: 60_000, maxRetries: 0 });
   await ingestHistory(
-    { memory, semantic: new SemanticMemory(store), personas: new PersonaStore(store), chatModel: async () => new ScriptedChatModel(() => "ALICE PROFILE") },
+    { memory, semantic: new SemanticMemory(store), personas: new PersonaStore(store, promptSet), chatModel: async () => new ScriptedChatModel(() => "ALICE PROFILE") },
     "alice",
     ALICE_HISTORY,
     { task: "lamp-2m" },

@@ -7,6 +7,7 @@ import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langcha
 import { LAMP_LABELS, type LampTask } from "../../src/data/lamp.js";
 import { MEMORY_TOOL } from "../../src/tools/index.js";
 import type { Script } from "../support/scripted-model.js";
+import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
 
 const EVIDENCE = [/answer here is "([^"]+)"/g, /is "([^"]+)"/g, /User's response: ([^\n]+)/g, /Response: ([^\n]+)/g, /mostly answers "([^"]+)"/g, /^(\d) is the score/gm];
 
@@ -28,13 +29,12 @@ export function lampScript(task: LampTask): Script {
   return (messages: BaseMessage[], { tools }) => {
     const human = messages.findLast((m) => HumanMessage.isInstance(m))?.text ?? "";
     if (/^Below are /.test(human)) return `The user mostly answers "${majority([human], labels) ?? labels[0]}".`;
-    // The alignment graph's LLM_grad and LLM_update prompts (prompts/feedback.md, prompts/update.md).
-    const expected = /<expected_answer>\s*([\s\S]*?)\s*<\/expected_answer>/.exec(human)?.[1];
-    if (expected !== undefined) return `This user's true answer here is "${expected}".`;
-    if (human.includes("<feedback>")) {
-      const persona = /<persona>\s*([\s\S]*?)\s*<\/persona>/.exec(human)?.[1] ?? "";
-      const feedback = /<feedback>([\s\S]*?)<\/feedback>/.exec(human)?.[1] ?? "";
-      return `${persona}\nAfter alignment: this user mostly answers "${majority([feedback], labels) ?? labels[0]}".`;
+    // The alignment graph's LLM_grad and LLM_update prompts (prompts/<set>/feedback.md, update.md).
+    const step = parseAlignmentPrompt(human);
+    if (step?.step === "grad") return `This user's true answer here is "${step.values.truth!.trim()}".`;
+    if (step?.step === "update") {
+      const { persona, feedback } = step.values;
+      return `${persona!.trim()}\nAfter alignment: this user mostly answers "${majority([feedback!], labels) ?? labels[0]}".`;
     }
     const afterHuman = messages.slice(messages.findLastIndex((m) => HumanMessage.isInstance(m)) + 1);
     if (tools.includes(MEMORY_TOOL) && !afterHuman.some((m) => ToolMessage.isInstance(m))) {

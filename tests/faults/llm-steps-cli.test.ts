@@ -7,6 +7,7 @@
 import { lastUserText, toolResults } from "../support/scripted-chat.js";
 import { hang, rawToolCalls, serverError, truncatedCompletion } from "../support/fault-server.js";
 import { runCli } from "../support/cli.js";
+import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
 import { ALICE_HISTORY } from "../support/fixtures.js";
 import { healthy, snapshot, writeJsonl, type Fault, useFaultyCli } from "./support.js";
 
@@ -20,7 +21,7 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
     ["truncated", () => truncatedCompletion(), /sent an invalid response/],
   ] as [string, Fault, RegExp][])("align: a %s feedback call fails the run in one line; the persona stays", async (_name, f, message) => {
     const before = await state();
-    setFault((req) => (!req.tools && lastUserText(req).includes("Profile: a sci-fi fan") ? f(req) : healthy(req)));
+    setFault((req) => (parseAlignmentPrompt(lastUserText(req))?.step === "grad" ? f(req) : healthy(req)));
     const res = await runCli(["align", "--user", "alice", "--batch", "2"], suite.env);
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/^persona-agent: alignment failed: .*the persona stays at v1\n$/);
@@ -94,9 +95,9 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
   });
 
   test("a model that never stops calling tools is cut off at the budget with its answer, not a recursion error", async () => {
-    // Even without tools offered it keeps calling (misbehaving local servers do).
+    // Even without tools offered it keeps calling (misbehaving local servers do): every agent turn (persona as system prompt).
     setFault((req) =>
-      req.tools || req.messages.some((m: any) => m.role === "tool")
+      req.messages[0]?.role === "system"
         ? { content: "still looking", toolCalls: [{ name: "memory_retrieval", args: { query: "more" } }] }
         : healthy(req));
     const sent = chat();

@@ -54,7 +54,7 @@ describe("persona_agent graph on a local llama.cpp model", () => {
       { configurable: { userId: "alice", model: spec, temperature, embeddings: EMB, indexDir: undefined, wikipediaBaseUrl: wiki.url, maxToolSteps: 2, record: false } },
     );
 
-    const schemas = new Map(initializeTools({ userId: "alice", memory, k: 4, wikipediaBaseUrl: wiki.url, timeoutMs: 1000 }).map((t) => [t.name, t.schema]));
+    const schemas = new Map(initializeTools({ userId: "alice", memory, k: 4, wikipediaBaseUrl: wiki.url, timeoutMs: 1000, promptSet: "paper" }).map((t) => [t.name, t.schema]));
     const replies = result.messages.filter((m: unknown): m is AIMessage => AIMessage.isInstance(m));
     expect(replies.length).toBeGreaterThanOrEqual(1);
     for (const reply of replies) {

@@ -16,13 +16,13 @@ import { lastUserText, systemText, type ScriptedReply } from "../support/scripte
 import { unreachableUrl } from "../support/cli.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../support/fixtures.js";
 import { userNamespace } from "../../src/users.js";
+import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const STARTUP_LIMIT_MS = 60_000;
 const started = Date.now();
 
-const role = (req: RecordedChatRequest) =>
-  req.tools ? "agent" : lastUserText(req).includes("<expected_answer>") ? "grad" : lastUserText(req).includes("<feedback>") ? "update" : "summary";
+const role = (req: RecordedChatRequest) => (req.tools ? "agent" : (parseAlignmentPrompt(lastUserText(req))?.step ?? "summary"));
 
 /** Summaries name their user; agent turns call memory + Wikipedia, then answer from the memories. */
 function scriptedProvider(req: RecordedChatRequest): ScriptedReply {

@@ -1,11 +1,11 @@
 /** Drives the real ChatBedrockConverse / BedrockEmbeddings against the scripted Bedrock server. */
-import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import { BedrockRuntimeClient, ConverseCommand } from "@aws-sdk/client-bedrock-runtime";
 import { BedrockEmbeddings, ChatBedrockConverse } from "@langchain/aws";
-import { AIMessageChunk, HumanMessage, SystemMessage } from "@langchain/core/messages";
+import { AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { z } from "zod";
-import { startBedrockServer, type BedrockTestServer } from "./bedrock-server.js";
+import { startBedrockServer, TOOL_CONFIG_REQUIRED, type BedrockTestServer } from "./bedrock-server.js";
 import { fakeEmbedding } from "./openai-server.js";
 import { lastUserText, respondWith, systemText, toolCall, toolResults } from "./scripted-chat.js";
 
@@ -113,4 +113,19 @@ test("BedrockEmbeddings (Titan invoke): deterministic vectors of the right dims"
 
   const defaults = new BedrockEmbeddings({ model: "amazon.titan-embed-text-v1", client: client(server) });
   expect(await defaults.embedQuery("alpha")).toEqual(fakeEmbedding("alpha", 16));
+});
+
+test("Converse: toolUse/toolResult blocks without a toolConfig are a 400 ValidationException, as on Bedrock", async () => {
+  server = await startBedrockServer([{ content: "never sent" }]);
+  const question = new HumanMessage("Weather in Lyon?");
+  const call = new AIMessage({ content: "", tool_calls: [{ id: "tooluse_1", name: "get_weather", args: { city: "Lyon" } }] });
+  const result = new ToolMessage({ tool_call_id: "tooluse_1", content: "Sunny in Lyon" });
+  // ChatBedrockConverse sends no toolConfig when no tools are bound.
+  await expect(chatModel(server).invoke([question, call, result])).rejects.toMatchObject({ name: "ValidationException", message: TOOL_CONFIG_REQUIRED });
+  const raw = await client(server)
+    .send(new ConverseCommand({ modelId: MODEL, messages: [{ role: "user", content: [{ toolResult: { toolUseId: "t", content: [{ text: "x" }] } }] }] }))
+    .catch((error: unknown) => error);
+  expect(raw).toMatchObject({ name: "ValidationException", $metadata: { httpStatusCode: 400 } });
+  // With the tools bound, the same history is accepted.
+  expect((await chatModel(server).bindTools([weather]).invoke([question, call, result])).content).toBe("never sent");
 });

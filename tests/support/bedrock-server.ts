@@ -46,6 +46,9 @@ const ERROR_TYPES: Record<number, string> = {
   503: "ServiceUnavailableException",
 };
 
+/** What Bedrock answers (HTTP 400 ValidationException) to toolUse/toolResult blocks sent without a toolConfig. */
+export const TOOL_CONFIG_REQUIRED = "The toolConfig field must be defined when using toolUse and toolResult content blocks.";
+
 const awsError = (res: ServerResponse, status: number, message: string) =>
   sendJson(res, status, { message }, { "x-amzn-errortype": ERROR_TYPES[status] ?? "InternalServerException" });
 
@@ -69,6 +72,10 @@ export function startBedrockServer(
       body,
     };
     requests.push(req);
+    // Bedrock's own check, before any model runs: a history with tool blocks needs the tool config.
+    if (!body.toolConfig && req.messages.some((m: any) => (m.content ?? []).some((c: any) => "toolUse" in c || "toolResult" in c))) {
+      return awsError(res, 400, TOOL_CONFIG_REQUIRED);
+    }
     const reply = await settle(await respond(req));
     if ("status" in reply) {
       const payload = reply.body ?? { message: `scripted error ${reply.status}` };

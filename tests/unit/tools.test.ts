@@ -1,7 +1,8 @@
 import { InMemoryStore } from "@langchain/langgraph";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { formatMemories, initializeTools, MEMORY_TOOL, WIKIPEDIA_TOOL } from "../../src/tools/index.js";
-import { loadPrompt } from "../../src/prompts.js";
+import { setPrompt } from "../../src/prompts.js";
+import { PROMPT_SETS, type PromptSet } from "../../src/settings.js";
 import { startWikipediaServer } from "../support/wikipedia-server.js";
 import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings } from "../support/fixtures.js";
 import { createServer } from "node:http";
@@ -15,13 +16,13 @@ describe("agent tools", () => {
     await memory.add("bob", BOB_HISTORY);
   });
 
-  const toolsFor = (userId: string, wikipediaBaseUrl = "http://127.0.0.1:9/", timeoutMs = 5_000) =>
-    Object.fromEntries(initializeTools({ userId, memory, k: 2, wikipediaBaseUrl, timeoutMs }).map((t) => [t.name, t]));
+  const toolsFor = (userId: string, wikipediaBaseUrl = "http://127.0.0.1:9/", timeoutMs = 5_000, promptSet: PromptSet = "paper") =>
+    Object.fromEntries(initializeTools({ userId, memory, k: 2, wikipediaBaseUrl, timeoutMs, promptSet }).map((t) => [t.name, t]));
 
-  test("use the paper's descriptions from prompts/", () => {
-    const tools = toolsFor("alice");
-    expect(tools[WIKIPEDIA_TOOL]!.description).toBe(loadPrompt("tools/wikipedia_search"));
-    expect(tools[MEMORY_TOOL]!.description).toBe(loadPrompt("tools/memory_retrieval"));
+  test.each(PROMPT_SETS)("use the %s set's descriptions from prompts/", (set) => {
+    const tools = toolsFor("alice", undefined, undefined, set);
+    expect(tools[WIKIPEDIA_TOOL]!.description).toBe(setPrompt(set, "tools/wikipedia_search"));
+    expect(tools[MEMORY_TOOL]!.description).toBe(setPrompt(set, "tools/memory_retrieval"));
   });
 
   test("memory retrieval returns k of the bound user's memories, whatever the arguments say", async () => {
