@@ -13,6 +13,7 @@ import { lastUserText, systemText, toolCall, toolResults } from "../support/scri
 import { runCli } from "../support/cli.js";
 import { ALICE_HISTORY, tempDir } from "../support/fixtures.js";
 import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
+import { promptSetDiff } from "../../scripts/prompt-diff.js";
 
 const PAPER = readFileSync(fileURLToPath(new URL("../../../shared/docs/PAPER.md", import.meta.url)), "utf8");
 const PROMPTS_DIR = fileURLToPath(new URL("../../prompts/", import.meta.url));
@@ -67,6 +68,12 @@ test("the tuned set has the same prompts, each with a header saying what it repl
     expect(setPrompt("tuned", name)).not.toContain("<!--");
     expect(setPrompt("tuned", name)).not.toBe(setPrompt("paper", name));
   }
+});
+
+test("docs/PROMPTS.md holds the current line diff of the two sets", () => {
+  const doc = readFileSync(fileURLToPath(new URL("../../docs/PROMPTS.md", import.meta.url)), "utf8");
+  const embedded = doc.slice(doc.indexOf("<!-- prompt-diff:start -->\n") + 27, doc.indexOf("<!-- prompt-diff:end -->"));
+  expect(embedded).toBe(promptSetDiff("paper", "tuned"));
 });
 
 describe("requests on Bedrock (scripted server) through the CLI", () => {
