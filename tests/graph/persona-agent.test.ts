@@ -103,6 +103,12 @@ describe("persona_agent graph", () => {
     const result = await run("alice", "Tag this movie: a time loop", model, { maxToolSteps: 2 });
     expect(result.answer).toBe("final");
     expect(model.calls.map((c) => c.tools.length > 0)).toEqual([true, true, false]);
+    // The tool-less call gets the tool calls and results as text: no provider sees tool blocks without tools.
+    const last = model.calls.at(-1)!.messages;
+    expect(last.some((m) => ToolMessage.isInstance(m) || (AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0))).toBe(false);
+    expect(last.map((m) => m.getType())).toEqual(["system", "human", "ai", "human", "ai", "human"]);
+    expect(last[2]!.text).toBe('[called memory_retrieval {"query":"x"}]');
+    expect(last[3]!.text).toMatch(/^\[memory_retrieval returned\]\n\[1\] /);
   });
 
   test("a failing tool becomes a message to the agent, not a crashed run", async () => {
