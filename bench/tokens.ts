@@ -24,6 +24,7 @@ import type { LampExample, LampTask } from "../src/data/lamp.js";
 import type { Configuration } from "../src/configuration.js";
 import { lampScript } from "../tests/eval/lamp-script.js";
 import type { Script } from "../tests/support/scripted-model.js";
+import { parseAlignmentPrompt } from "../tests/support/alignment-prompts.js";
 import { fmt, table } from "./lib.js";
 
 const { values } = parseArgs({
@@ -110,8 +111,8 @@ type Kind = "ingest" | "simulate" | "grad" | "update" | "answer";
 function kindOf(call: Call): Kind {
   const text = call.messages.at(-1)?.text ?? "";
   if (/^Below are /.test(call.messages.findLast((m) => m.getType() === "human")?.text ?? "")) return "ingest";
-  if (text.includes("<expected_answer>")) return "grad";
-  if (text.includes("<feedback>")) return "update";
+  const step = parseAlignmentPrompt(text)?.step; // LLM_grad / LLM_update of either prompt set
+  if (step) return step;
   if (call.phase === "align" && SystemMessage.isInstance(call.messages[0])) return "simulate";
   return "answer";
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
 import { lastUserText, type ScriptedReply } from "../support/scripted-chat.js";
 import { tempDir } from "../support/fixtures.js";
+import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -12,8 +13,9 @@ function provider(req: RecordedChatRequest): ScriptedReply {
   if (req.tools) {
     return req.messages.at(-1)?.role === "tool" ? { content: "sci-fi" } : { toolCalls: [{ name: "memory_retrieval", args: { query: text } }] };
   }
-  if (text.includes("Rewrite the persona")) return { content: "ALIGNED: this user tags almost everything sci-fi or dystopia." };
-  if (text.includes("Act as a gradient")) return { content: "Prefer dystopia for stories about machines in control." };
+  const step = parseAlignmentPrompt(text)?.step; // LLM_grad / LLM_update of either prompt set
+  if (step === "update") return { content: "ALIGNED: this user tags almost everything sci-fi or dystopia." };
+  if (step === "grad") return { content: "Prefer dystopia for stories about machines in control." };
   return { content: "PROFILE: a science-fiction fan." };
 }
 

@@ -10,6 +10,7 @@ import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } fr
 import { lastUserText, type ScriptedReply } from "../support/scripted-chat.js";
 import { runCli, spawnCli } from "../support/cli.js";
 import { tempDir } from "../support/fixtures.js";
+import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { listAll } from "../../src/store/list.js";
@@ -23,10 +24,8 @@ const ENTRIES = 300;
 type Kind = "summary" | "agent" | "feedback" | "update";
 function kindOf(req: RecordedChatRequest): Kind {
   if (req.tools) return "agent";
-  const text = lastUserText(req);
-  if (text.includes("Rewrite the persona")) return "update";
-  if (text.includes("Act as a gradient")) return "feedback";
-  return "summary";
+  const step = parseAlignmentPrompt(lastUserText(req))?.step; // LLM_grad / LLM_update of either prompt set
+  return step === "grad" ? "feedback" : (step ?? "summary");
 }
 
 const backends: [string, boolean][] = [["SQLite", false], ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : [])];

@@ -11,6 +11,7 @@ import { runCli, type CliResult, scriptedEnv } from "../support/cli.js";
 import { ALICE_HISTORY, tempDir } from "../support/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 import { snapshot, writeJsonl } from "./support.js";
+import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
 
 const USER = "race-user";
 
@@ -19,8 +20,9 @@ function reply(req: RecordedChatRequest): ScriptedReply {
   // A little latency everywhere, so the processes' steps interleave.
   const later = (r: ScriptedReply): ScriptedReply => ({ delayMs: 20 + Math.floor(Math.random() * 60), then: r });
   if (req.tools) return later(req.messages.at(-1)?.role === "tool" ? { content: "sci-fi" } : { toolCalls: [{ name: "memory_retrieval", args: { query: text } }] });
-  if (text.includes("Rewrite the persona")) return later({ content: `ALIGNED PERSONA ${Math.random()}` });
-  if (text.includes("Act as a gradient")) return later({ content: "Say sci-fi more often." });
+  const step = parseAlignmentPrompt(text)?.step; // LLM_grad / LLM_update of either prompt set
+  if (step === "update") return later({ content: `ALIGNED PERSONA ${Math.random()}` });
+  if (step === "grad") return later({ content: "Say sci-fi more often." });
   return later({ content: "Profile: tags most films sci-fi" });
 }
 

@@ -14,6 +14,7 @@ import { startOpenAIServer, type OpenAITestServer } from "../support/openai-serv
 import { respondWith, textOf, toolResults } from "../support/scripted-chat.js";
 import { hang, serverError } from "../support/fault-server.js";
 import { majority } from "../eval/lamp-script.js";
+import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
 
 const dir = tempDir("faults-eval-");
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -29,7 +30,7 @@ describe("eval with LLM faults", () => {
         const text = req.messages.map((m) => textOf(m.content)).join("\n");
         const question = text.split("Which tag")[1] ?? "";
         const user = /of user (\d+)/.exec(question)?.[1] ?? /of user (\d+)/.exec(text)?.[1] ?? "";
-        if (text.includes("Act as a gradient") && user === "3") return serverError(500); // alignment's LLM_grad
+        if (parseAlignmentPrompt(text)?.step === "grad" && user === "3") return serverError(500); // alignment's LLM_grad
         if (req.tools && toolResults(req).length === 0) return { toolCalls: [{ name: "memory_retrieval", args: { query: "story" } }] };
         if (!question) return { content: `The user mostly answers "${majority([text], LAMP_LABELS["lamp-2m"]!) ?? "sci-fi"}".` };
         if (user === "0") return "banana"; // not a lamp-2m tag
