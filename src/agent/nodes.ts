@@ -83,7 +83,7 @@ function normalizeReply(reply: AIMessage, toolsAllowed: boolean): AIMessage {
  * called without tools must not be sent tool blocks: Bedrock refuses toolUse/toolResult content
  * without a toolConfig (ValidationException), so the budget's last turn reads them as text.
  */
-export function toolBlocksAsText(messages: BaseMessage[]): BaseMessage[] {
+function toolBlocksAsText(messages: BaseMessage[]): BaseMessage[] {
   const out: BaseMessage[] = [];
   let afterResult = false;
   for (const m of messages) {
