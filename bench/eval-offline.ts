@@ -13,6 +13,7 @@ import { METHODS } from "../src/eval/methods.js";
 import { writeReport } from "../src/eval/report.js";
 import { DEFAULT_SETTINGS } from "../src/settings.js";
 import type { LampTask } from "../src/data/lamp.js";
+import { lampToUsers } from "../src/data/oppu.js";
 import { ScriptedChatModel } from "../tests/support/scripted-model.js";
 import { lampScript } from "../tests/eval/lamp-script.js";
 
@@ -21,12 +22,13 @@ const TASKS: LampTask[] = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"];
 const USERS = 5;
 
 for (const task of TASKS) {
-  const { questions, outputs } = generateLamp(task, { users: USERS, items: 6 });
-  const examples = questions.map((q) => ({ ...q, output: outputs.golds.find((g) => g.id === q.id)!.output }));
+  const { questions, outputs } = generateLamp(task, { users: USERS, items: 6, queries: 2, dated: true });
+  const users = lampToUsers(questions.map((q) => ({ ...q, output: outputs.golds.find((g) => g.id === q.id)!.output })), "time");
   for (const method of METHODS) {
     const started = Date.now();
     const s = await runEval({
-      task, method, examples, users: USERS, concurrency: 4, outDir: out,
+      task, method, users, userCount: USERS, concurrency: 4, outDir: out,
+      run: { data: ["generated"], split: "time", promptSet: "paper", seed: 0 },
       model: new ScriptedChatModel(lampScript(task)), modelId: "scripted",
       settings: DEFAULT_SETTINGS, params: { k: 4, batch: 3, iterations: 1 }, retries: 0, backoffMs: 1,
     });

@@ -19,7 +19,8 @@ import { Tiktoken } from "js-tiktoken/lite";
 import o200k from "js-tiktoken/ranks/o200k_base";
 import cl100k from "js-tiktoken/ranks/cl100k_base";
 import { generateLamp } from "../src/eval/synthetic.js";
-import { graphAligner, METHODS, runMethod, type Aligner, type MethodName } from "../src/eval/methods.js";
+import { graphAligner, METHODS, prepareMethod, type Aligner, type MethodName } from "../src/eval/methods.js";
+import { profileInteractions } from "../src/data/lamp.js";
 import type { LampExample, LampTask } from "../src/data/lamp.js";
 import type { Configuration } from "../src/configuration.js";
 import { lampScript } from "../tests/eval/lamp-script.js";
@@ -139,7 +140,10 @@ for (const task of TASKS) {
       indexDir: undefined,
       record: false,
     };
-    await runMethod(method, { task, store: new InMemoryStore(), configurable, params: { k: K, batch: BATCH, iterations: 1 }, aligner }, example);
+    // LaMP-1 interactions need another user's paper as the negative reference.
+    const interactions = await profileInteractions(task, example.id, example.profile, { otherPapers: [["other", "An unrelated paper"]] });
+    const answer = await prepareMethod(method, { task, store: new InMemoryStore(), configurable, params: { k: K, batch: BATCH, iterations: 1 }, aligner }, { interactions, demonstrations: interactions.slice(0, 3) });
+    await answer(example);
     const by = new Map<Kind, { calls: number; tokens: number }>();
     for (const call of log.calls) {
       const k = kindOf(call);

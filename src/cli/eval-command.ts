@@ -6,20 +6,25 @@ import { join } from "node:path";
 import { Command, Option } from "commander";
 import { UserError } from "../errors.js";
 import { intOption, progress, resolveSettings } from "./shared.js";
-import { LAMP_LABELS, loadLamp, type LampTask } from "../data/lamp.js";
+import { mkdir, writeFile } from "node:fs/promises";
+import { LAMP_LABELS, loadLamp, loadLampOutputs, populationPapers, profileInteractions, type LampTask } from "../data/lamp.js";
+import { checkUsers, lampToUsers, loadOppuUsers, selectActiveUsers, SPLITS, type EvalUser, type Split } from "../data/oppu.js";
 import { downloadLamp, LAMP_SPLITS, lampBaseUrl, type LampSplit } from "../eval/download.js";
 import { METHODS, parseMethod } from "../eval/methods.js";
-import { runEval } from "../eval/runner.js";
+import { dataFileId, runEval } from "../eval/runner.js";
 import { writeReport } from "../eval/report.js";
 
 const TASKS = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const satisfies readonly LampTask[];
 
 interface EvalOpts {
   task?: LampTask;
-  questions?: string;
-  outputs?: string;
+  questions: string[];
+  outputs: string[];
+  oppu?: string;
+  split: Split;
   method?: string;
   users: number;
+  seed: number;
   concurrency: number;
   out: string;
   k: number;
@@ -30,60 +35,86 @@ interface EvalOpts {
   json?: boolean;
 }
 
-function formatMetrics(metrics: object): string {
-  return Object.entries(metrics).map(([name, value]) => `${name} ${(value as number).toFixed(4)}`).join(", ");
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function formatMetrics(metrics: object, failures: number): string {
+  const failed = failures > 0 ? ` (${failures} failed)` : "";
+  return Object.entries(metrics).map(([name, value]) => `${name} ${(value as number).toFixed(4)}${failed}`).join(", ");
+}
+
+/** The population from LaMP question/output file pairs or an OPPU per-user file, and the files' ids for the run key. */
+async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask): Promise<{ users: EvalUser[]; data: string[] }> {
+  if (opts.oppu && opts.questions.length > 0) throw new UserError("give either --oppu or --questions/--outputs, not both");
+  if (opts.oppu) {
+    if (opts.outputs.length > 1) throw new UserError("--oppu takes at most one --outputs (its golds)");
+    const golds = opts.outputs[0] ? (await loadLampOutputs(opts.outputs[0])).golds : undefined;
+    const users = await loadOppuUsers(opts.oppu, golds);
+    return { users, data: await Promise.all([opts.oppu, ...opts.outputs].map(dataFileId)) };
+  }
+  if (opts.questions.length === 0 || opts.questions.length !== opts.outputs.length) {
+    throw new UserError("eval needs --oppu FILE, or --questions and --outputs in pairs (one --outputs per --questions)");
+  }
+  const examples = (await Promise.all(opts.questions.map((q, i) => loadLamp(q, opts.outputs[i]!)))).flat();
+  const labels = LAMP_LABELS[task]!;
+  const stray = examples.find((e) => !labels.includes(e.output.trim()));
+  if (stray) throw new UserError(`gold "${stray.output}" of question "${stray.id}" is not a ${task} label; is --task right?`);
+  return { users: lampToUsers(examples, opts.split), data: await Promise.all([...opts.questions, ...opts.outputs].map(dataFileId)) };
 }
 
 export function registerEvalCommands(program: Command): void {
   const evalCommand = program
     .command("eval")
-    .description("evaluate a method on LaMP (official questions/outputs files); `eval report` tabulates runs")
+    .description("evaluate a method on LaMP (the paper's protocol: most active users, every test query); `eval report` tabulates runs")
     // Not requiredOption: commander would demand them from `eval report` too.
     .addOption(new Option("--task <task>", "LaMP task").choices(TASKS))
-    .option("--questions <path>", "LaMP *_questions.json")
-    .option("--outputs <path>", "LaMP *_outputs.json")
+    .option("--questions <path>", "LaMP *_questions.json (repeat for every file of the split)", collect, [])
+    .option("--outputs <path>", "LaMP *_outputs.json, one per --questions in the same order (or the golds of --oppu)", collect, [])
+    .option("--oppu <path>", "OPPU's per-user file [{user_id, profile, query: [{id, input, gold?}]}] instead of --questions")
+    .addOption(new Option("--split <split>", "time: group a user's questions (profile before their first query); user: one question per user").choices(SPLITS).default("time"))
     .addOption(new Option("--method <method>", "method to evaluate").choices(METHODS))
-    .option("--users <n>", "users with the most profile history to evaluate", intOption("--users", 1), 100)
-    .option("--concurrency <n>", "queries in flight", intOption("--concurrency", 1), 4)
-    .option("--out <dir>", "results cache and summaries", "eval-results")
+    .option("--users <n>", "the most active users to evaluate (profile items + queries, over all files)", intOption("--users", 1), 100)
+    .option("--seed <n>", "seed of LaMP-1's sampled negatives and [1]/[2] order", intOption("--seed", 0), 0)
+    .option("--concurrency <n>", "users in flight", intOption("--concurrency", 1), 4)
+    .option("--out <dir>", "results, summaries and the eval embedding cache", "eval-results")
     .option("--k <n>", "memories per retrieval of the agents (the paper's K)", intOption("--k", 1), 4)
     .option("--batch <n>", "alignment batch: latest n profile items (the paper's n)", intOption("--batch", 1), 3)
     .option("--iterations <n>", "alignment iterations (the paper's E)", intOption("--iterations", 1), 1)
     .option("--retries <n>", "retries of a query on rate limits and transient errors", intOption("--retries", 0), 4)
     .addOption(new Option("--backoff-ms <ms>", "first retry delay, doubled each retry").argParser(intOption("--backoff-ms", 0)).default(2000).hideHelp())
-    .option("--json", 'print {"task", "method", "n", "metrics", "calls", "tokens", ...}')
+    .option("--json", 'print {"task", "method", "users", "queries", "failures", "metrics", "calls", "tokens", "runKey", ...}')
     .action(async (opts: EvalOpts, command: Command) => {
-      const missing = (["task", "questions", "outputs", "method"] as const).filter((name) => !opts[name]);
+      const missing = (["task", "method"] as const).filter((name) => !opts[name]);
       if (missing.length > 0) throw new UserError(`eval needs ${missing.map((m) => `--${m}`).join(", ")}`);
       const task = opts.task!;
       const method = parseMethod(opts.method!);
       const settings = resolveSettings(command);
-      const examples = await loadLamp(opts.questions!, opts.outputs!);
-      const labels = LAMP_LABELS[task]!;
-      const stray = examples.find((e) => !labels.includes(e.output.trim()));
-      if (stray) throw new UserError(`${opts.outputs}: gold "${stray.output}" of question "${stray.id}" is not a ${task} label; is --task right?`);
+      const { users, data } = await loadPopulation(opts, task);
+      checkUsers(users, data.join(", "));
+      // The prompt set is a setting of its own (PERSONA_AGENT_PROMPTS); "paper" where it is not known.
+      const promptSet = (settings as Partial<Record<"promptSet", string>>).promptSet ?? "paper";
 
       const bar = progress(`eval ${task} ${method} {bar} {value}/{total} queries | ETA {eta_formatted}`);
       const summary = await runEval({
         task,
         method,
-        examples,
-        users: opts.users,
+        users,
+        userCount: opts.users,
         concurrency: opts.concurrency,
         outDir: opts.out,
         model: settings.model,
         modelId: settings.model,
         settings,
         params: { k: opts.k, batch: opts.batch, iterations: opts.iterations },
+        run: { data, split: opts.split, promptSet, seed: opts.seed },
         retries: opts.retries,
         backoffMs: opts.backoffMs,
         onProgress: (done, total) => bar.update(done, total),
       }).finally(() => bar.stop());
-      const { n, metrics, calls, tokens } = summary;
+      const { metrics, calls, tokens, failures } = summary;
       process.stdout.write(
         opts.json
-          ? `${JSON.stringify({ task, method, n, metrics, calls, tokens, model: summary.model, failures: summary.failures, callsPerQuery: summary.callsPerQuery, msPerQuery: summary.msPerQuery })}\n`
-          : `${task} ${method} on ${n} users: ${formatMetrics(metrics)} (${calls} LLM calls, ${tokens} tokens, ${summary.failures} failed)\n`,
+          ? `${JSON.stringify({ task, method, users: summary.users, queries: summary.queries, n: summary.n, failures, metrics, calls, tokens, model: summary.model, callsPerQuery: summary.callsPerQuery, msPerQuery: summary.msPerQuery, runId: summary.runId, runKey: summary.runKey })}\n`
+          : `${task} ${method} on ${summary.users} users, ${summary.queries} queries: ${formatMetrics(metrics, failures)} (${calls} LLM calls, ${tokens} tokens; run ${summary.runId})\n`,
       );
     });
 
@@ -99,13 +130,46 @@ export function registerEvalCommands(program: Command): void {
       process.stdout.write(opts.json ? `${JSON.stringify(files)}\n` : `${Object.values(files).join("\n")}\n`);
     });
 
-  program
-    .command("data")
-    .description("benchmark data")
+  const data = program.command("data").description("benchmark data");
+  data
+    .command("convert")
+    .description("LaMP question files to OPPU's per-user format (profile + queries); optionally each user's profile as an ingest JSONL")
+    .addOption(new Option("--task <task>", "LaMP task").choices(TASKS).makeOptionMandatory())
+    .option("--questions <path>", "LaMP *_questions.json (repeat for every file of the split)", collect, [])
+    .option("--outputs <path>", "LaMP *_outputs.json, one per --questions in the same order", collect, [])
+    .addOption(new Option("--split <split>", "how questions become users (see eval --split)").choices(SPLITS).default("time"))
+    .option("--users <n>", "keep only the most active users", intOption("--users", 1))
+    .option("--seed <n>", "seed of LaMP-1's sampled negatives and [1]/[2] order", intOption("--seed", 0), 0)
+    .requiredOption("--out <path>", "the per-user JSON file to write")
+    .option("--histories <dir>", "also write <dir>/<user>.jsonl: the user's profile as task-shaped interactions, for `ingest --task`")
+    .option("--json", "print the written files and counts as JSON")
+    .action(async (opts: { task: LampTask; questions: string[]; outputs: string[]; split: Split; users?: number; seed: number; out: string; histories?: string; json?: boolean }) => {
+      const { users: all } = await loadPopulation({ ...opts, oppu: undefined }, opts.task);
+      checkUsers(all, opts.questions.join(", "));
+      const users = opts.users ? selectActiveUsers(all, opts.users) : all;
+      await writeFile(opts.out, `${JSON.stringify(users.map((u) => ({ user_id: u.id, profile: u.profile, query: u.queries.map((q) => ({ id: q.id, input: q.input, gold: q.output })) })), null, 1)}\n`);
+      const histories: string[] = [];
+      if (opts.histories) {
+        await mkdir(opts.histories, { recursive: true });
+        const otherPapers = populationPapers(opts.task, all);
+        for (const user of users) {
+          const entries = await profileInteractions(opts.task, user.id, user.profile, { seed: opts.seed, otherPapers });
+          const path = join(opts.histories, `${user.id.replace(/[^A-Za-z0-9._-]+/g, "_")}.jsonl`);
+          await writeFile(path, entries.map((e) => JSON.stringify(e)).join("\n") + "\n");
+          histories.push(path);
+        }
+      }
+      const queries = users.reduce((n, u) => n + u.queries.length, 0);
+      process.stdout.write(
+        opts.json ? `${JSON.stringify({ out: opts.out, users: users.length, queries, histories })}\n` : `${opts.out}: ${users.length} users, ${queries} queries${histories.length ? `; ${histories.length} histories in ${opts.histories}` : ""}\n`,
+      );
+    });
+
+  data
     .command("download")
     .description(`download LaMP's train/dev questions and outputs (host: env PERSONA_AGENT_LAMP_URL, default ${lampBaseUrl()})`)
     .addOption(new Option("--task <task>", "LaMP task").choices(TASKS).makeOptionMandatory())
-    .addOption(new Option("--split <split>", "user- or time-based split").choices(LAMP_SPLITS).default("user"))
+    .addOption(new Option("--split <split>", "time- or user-based split").choices(LAMP_SPLITS).default("time"))
     .option("--cache <dir>", "where the files go (default <data-dir>/lamp)")
     .option("--force", "download again even if cached")
     .option("--json", "print the files as JSON")

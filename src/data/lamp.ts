@@ -2,9 +2,11 @@
  * Loaders for the LaMP benchmark's official files: `*_questions.json` is
  * `[{id, input, profile: [{id, ...task fields}]}]`, `*_outputs.json` is `{task, golds: [{id, output}]}`.
  */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { fileReadError, UserError } from "../errors.js";
+import { renderPrompt } from "../prompts.js";
 import type { HistoryEntry } from "../memory/history.js";
 
 export type LampTask = "lamp-1" | "lamp-2m" | "lamp-2n" | "lamp-3";
@@ -16,6 +18,8 @@ export interface LampQuestion {
   id: string;
   input: string;
   profile: LampProfileItem[];
+  /** The author, where a release names it (grouping by user, src/data/oppu.ts). */
+  user_id?: string;
 }
 export interface LampExample extends LampQuestion {
   output: string;
@@ -42,8 +46,9 @@ const idSchema = z.string().min(1);
 const questionSchema = z.object({
   id: idSchema,
   input: z.string().min(1),
-  // Task fields differ per task and are checked where they are used (profileItemToHistoryEntry).
+  // Task fields differ per task and are checked where they are used (profileInteractions).
   profile: z.array(z.object({ id: idSchema }).passthrough()),
+  user_id: z.union([z.string(), z.number()]).transform(String).optional(),
 });
 const goldSchema = z.object({ id: idSchema, output: z.string() });
 const outputsSchema = z.object({ task: z.string(), golds: z.array(z.unknown()) });
@@ -60,7 +65,7 @@ function describeIssue(issue: z.ZodIssue): string {
   return `"${field}": ${issue.message}`;
 }
 
-async function readJson(path: string): Promise<unknown> {
+export async function readJson(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -80,7 +85,7 @@ const kindOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an arr
  * Validates each record on its own so the error can name its index and id, and rejects
  * duplicate ids, which would make the join with the golds ambiguous.
  */
-function parseRecords<T extends { id: string }>(path: string, what: string, records: unknown[], schema: z.ZodType<T>): T[] {
+function parseRecords<T extends { id: string }>(path: string, what: string, records: unknown[], schema: z.ZodType<T, z.ZodTypeDef, unknown>): T[] {
   const seen = new Map<string, number>();
   return records.map((record, i) => {
     const rawId = (record as { id?: unknown } | null)?.id;
@@ -125,31 +130,133 @@ export async function loadLamp(questionsPath: string, outputsPath: string): Prom
   });
 }
 
-/** Which profile field plays the user's request and which the user's own answer, per task. */
-const ENTRY_FIELDS: Record<LampTask, { query: string; response: string }> = {
-  "lamp-1": { query: "title", response: "abstract" }, // a paper the user wrote: title -> abstract
-  "lamp-2n": { query: "text", response: "category" }, // an article the user wrote -> its category
-  "lamp-2m": { query: "description", response: "tag" }, // a movie -> the tag the user gave it
-  "lamp-3": { query: "text", response: "score" }, // a review the user wrote -> the user's score
+/** The profile field holding a LaMP item's task input (what its test question asks about) and the user's answer. */
+const ITEM_FIELDS: Record<LampTask, { input: string; answer?: string }> = {
+  "lamp-1": { input: "title" }, // a paper the user wrote; the answer is built (Appendix E), see lamp1Interaction
+  "lamp-2m": { input: "description", answer: "tag" }, // a movie -> the tag the user gave it
+  "lamp-2n": { input: "text", answer: "category" }, // an article the user wrote -> its category
+  "lamp-3": { input: "text", answer: "score" }, // a review the user wrote -> the user's score
 };
 
-/** Turns one profile record into an episodic-memory entry; the other fields (incl. id) become metadata. */
-export function profileItemToHistoryEntry(task: LampTask, item: LampProfileItem): HistoryEntry {
-  const { query: qField, response: rField } = ENTRY_FIELDS[task];
-  const { [qField]: query, [rField]: response, date, ...metadata } = item;
-  const fail = (what: string) => new UserError(`${task} profile item "${item.id}": ${what}`);
-  const text = (value: unknown, field: string): string => {
-    // LaMP-3 scores may be numbers in some releases; the label set is strings.
-    const s = typeof value === "number" && Number.isFinite(value) ? String(value) : value;
-    if (typeof s !== "string" || s.trim() === "") throw fail(`"${field}" must be a non-empty string`);
-    return s;
-  };
-  const entry: HistoryEntry = { query: text(query, qField), response: text(response, rField), metadata };
-  if (date != null) {
-    // A bare year (string or number) becomes January 1st of that year, UTC.
-    const parsed = typeof date === "string" || typeof date === "number" ? new Date(String(date)) : undefined;
-    if (!parsed || Number.isNaN(parsed.getTime())) throw fail(`invalid "date" ${JSON.stringify(date)}`);
-    entry.timestamp = parsed.toISOString();
+/** Where the task input starts in a LaMP-2M/2N/3 question (OPPU's utils.py extracts it the same way). */
+const INPUT_MARKER: Record<Exclude<LampTask, "lamp-1">, string> = {
+  "lamp-2m": "description: ",
+  "lamp-2n": "article: ",
+  "lamp-3": "review: ",
+};
+
+/**
+ * A LaMP question exactly as the benchmark's own test questions are written (prompts/lamp/question):
+ * the same instruction, label list and answer format. LaMP-1 needs the two candidate references.
+ */
+export async function lampQuestion(task: LampTask, input: string, references?: readonly [string, string]): Promise<string> {
+  if (task === "lamp-1") {
+    if (!references) throw new Error("a LaMP-1 question needs two candidate references");
+    return renderPrompt("lamp/question/lamp-1", { title: input, first: references[0], second: references[1] });
   }
-  return entry;
+  return renderPrompt(`lamp/question/${task}`, { input, labels: (LAMP_LABELS[task] ?? []).join(", ") });
+}
+
+/**
+ * The task input of a LaMP question, what LaMP's BM25 retrievers query with: the text after
+ * "description: " / "article: " / "review: ", and for LaMP-1 the quoted paper title and both
+ * references (LaMP's citation query). The whole question when no marker is found.
+ */
+export function questionInput(task: LampTask, question: string): string {
+  if (task === "lamp-1") {
+    const quoted = [...question.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+    return quoted.length > 0 ? quoted.join(" ") : question;
+  }
+  const marker = question.lastIndexOf(INPUT_MARKER[task]);
+  return marker === -1 ? question : question.slice(marker + INPUT_MARKER[task].length);
+}
+
+/** Choices a LaMP-1 interaction leaves open; see docs/EVAL.md "Task-shaped interactions". */
+export interface InteractionOptions {
+  /** Seeds the negative reference and the [1]/[2] order of LaMP-1 interactions. */
+  seed?: number;
+  /** Paper titles of other users (LaMP-1 negatives), as [owner, title]; the user's own are skipped. */
+  otherPapers?: readonly (readonly [string, string])[];
+}
+
+/** Every user's paper titles as [owner, title]: the pool of LaMP-1 negatives (undefined for other tasks). */
+export function populationPapers(task: LampTask, users: readonly { id: string; profile: readonly LampProfileItem[] }[]): [string, string][] | undefined {
+  if (task !== "lamp-1") return undefined;
+  return users.flatMap((u) => u.profile.filter((p) => typeof p.title === "string" && p.title.trim() !== "").map((p): [string, string] => [u.id, p.title as string]));
+}
+
+/** A deterministic 32-bit number from a seed and a key (no global random state, same on every run). */
+function seeded(seed: number, key: string, salt: string): number {
+  return createHash("sha256").update(`${seed}\u0000${salt}\u0000${key}`).digest().readUInt32BE(0);
+}
+
+function text(task: LampTask, item: LampProfileItem, field: string): string {
+  const value = item[field];
+  // LaMP-3 scores may be numbers in some releases; the label set is strings.
+  const s = typeof value === "number" && Number.isFinite(value) ? String(value) : value;
+  if (typeof s !== "string" || s.trim() === "") throw new UserError(`${task} profile item "${item.id}": "${field}" must be a non-empty string`);
+  return s;
+}
+
+function timestampOf(task: LampTask, item: LampProfileItem): string | undefined {
+  const date = item.date;
+  if (date == null) return undefined;
+  // A bare year (string or number) becomes January 1st of that year, UTC.
+  const parsed = typeof date === "string" || typeof date === "number" ? new Date(String(date)) : undefined;
+  if (!parsed || Number.isNaN(parsed.getTime())) throw new UserError(`${task} profile item "${item.id}": invalid "date" ${JSON.stringify(date)}`);
+  return parsed.toISOString();
+}
+
+/**
+ * LaMP-1 (Appendix E): "one real citation from the paper is used as the positive candidate, while a
+ * negative citation is sampled from the citing papers from the other users". The positive is the
+ * item's `citation` field when the data has one (OPPU's processed LaMP-1 does); LaMP's own files
+ * list no references of profile papers, so the positive is then the user's own paper closest in
+ * time before it (after it for the first one) - a self-citation, recorded as `citation: "own-paper"`.
+ */
+function lamp1References(userId: string, profile: readonly LampProfileItem[], index: number, options: InteractionOptions) {
+  const item = profile[index]!;
+  const given = typeof item.citation === "string" && item.citation.trim() !== "" ? item.citation : undefined;
+  const neighbour = profile[index > 0 ? index - 1 : index + 1];
+  const positive = given ?? (neighbour ? text("lamp-1", neighbour, "title") : undefined);
+  const pool = (options.otherPapers ?? []).filter(([owner]) => owner !== userId);
+  if (positive === undefined || pool.length === 0) return undefined;
+  const seed = options.seed ?? 0;
+  const negative = pool[seeded(seed, `${userId}/${item.id}`, "negative") % pool.length]![1];
+  const positiveFirst = seeded(seed, `${userId}/${item.id}`, "order") % 2 === 0;
+  return {
+    references: (positiveFirst ? [positive, negative] : [negative, positive]) as [string, string],
+    answer: positiveFirst ? "[1]" : "[2]",
+    source: given ? "real" : "own-paper",
+  };
+}
+
+/**
+ * A user's profile as task-shaped interactions, oldest first: each item becomes the task's test
+ * question about that item (lampQuestion) and the user's answer in the task's answer format, as
+ * OPPU turns profile items into its training prompts. `metadata.input` keeps the task input for
+ * BM25 retrieval. LaMP-1 items without a possible positive or negative are skipped.
+ */
+export async function profileInteractions(task: LampTask, userId: string, profile: readonly LampProfileItem[], options: InteractionOptions = {}): Promise<HistoryEntry[]> {
+  const { input: inputField, answer: answerField } = ITEM_FIELDS[task];
+  const entries: HistoryEntry[] = [];
+  for (const [index, item] of profile.entries()) {
+    const input = text(task, item, inputField);
+    const timestamp = timestampOf(task, item);
+    let entry: HistoryEntry;
+    if (task === "lamp-1") {
+      const built = lamp1References(userId, profile, index, options);
+      if (!built) continue;
+      const abstract = typeof item.abstract === "string" ? ` ${item.abstract}` : "";
+      entry = {
+        query: await lampQuestion(task, input, built.references),
+        response: built.answer,
+        metadata: { id: item.id, input: `${input}${abstract}`, citation: built.source },
+      };
+    } else {
+      entry = { query: await lampQuestion(task, input), response: text(task, item, answerField!), metadata: { id: item.id, input } };
+    }
+    entries.push(timestamp ? { ...entry, timestamp } : entry);
+  }
+  return entries;
 }

@@ -1,22 +1,28 @@
 /**
- * The methods of the paper's Table 2 and the ablations of Table 3, as functions from one LaMP
- * question (one user, user-based format) to an answer. Each reuses the project's modules:
- * EpisodicMemory (FAISS) for retrieval, ingestHistory/summarizeProfile for the profile and the
- * persona, and the persona_agent graph for the agents.
+ * The methods of the paper's Table 2 and the ablations of Table 3 (docs/EVAL.md "Methods" cites
+ * the sentence each follows). A method prepares once per user (memory, profile, persona,
+ * alignment) and then answers that user's test queries one by one. The user's memory is their
+ * profile as task-shaped interactions (src/data/lamp.ts); test queries never enter it.
  */
 import type { BaseStore } from "@langchain/langgraph";
 import { HumanMessage } from "@langchain/core/messages";
+import { Document } from "@langchain/core/documents";
+import { BM25Retriever } from "@langchain/community/retrievers/bm25";
+import { join } from "node:path";
 import { builder as personaAgentBuilder } from "../../graphs/persona_agent.js";
 import { builder as alignmentBuilder } from "../../graphs/alignment.js";
 import { UserError } from "../errors.js";
 import { loadPrompt, renderPrompt } from "../prompts.js";
 import type { Configuration } from "../configuration.js";
 import { servicesFor, type Services } from "../services.js";
-import { LAMP_LABELS, profileItemToHistoryEntry, type LampExample, type LampTask } from "../data/lamp.js";
+import { LAMP_LABELS, questionInput, type LampTask } from "../data/lamp.js";
+import type { UserQuery } from "../data/oppu.js";
+import type { HistoryEntry } from "../memory/history.js";
 import { ingestHistory } from "../memory/ingest.js";
-import { unitVector, type EpisodicEntry } from "../memory/episodic.js";
+import { EmbeddingCache } from "../memory/embedding-cache.js";
 import { initialPersona } from "../persona/persona.js";
 import { createEmbeddings } from "../models/embeddings.js";
+import { userFileKey } from "../users.js";
 import { memoryBankRetrieve } from "./membank.js";
 
 export const BASELINES = ["prompt", "icl", "rag-1", "rag-4", "pag-4", "react", "membank", "persona-agent"] as const;
@@ -24,10 +30,10 @@ export const ABLATIONS = ["persona-agent-no-alignment", "persona-agent-no-person
 export const METHODS = [...BASELINES, ...ABLATIONS] as const;
 export type MethodName = (typeof METHODS)[number];
 
-/** Profile items shown as in-context examples by `icl`: the user's most recent ones. */
-const ICL_SHOTS = 3;
-/** Characters of one profile field shown in a prompt (LaMP truncates per item too). */
-const FIELD_CHARS = 400;
+/** Demonstrations shown by `icl` (other users' interactions, never the user's own). */
+export const ICL_SHOTS = 3;
+/** Characters of a query or response shown in a prompt (LaMP truncates per item too). */
+const FIELD_CHARS = 2000;
 
 export interface MethodParams {
   /** Memories per retrieval for the agents and `no-action` (the paper's K). */
@@ -41,10 +47,17 @@ export interface MethodParams {
 /** Test-time alignment: rewrites the user's stored persona from their latest `batch` interactions. */
 export type Aligner = (args: { store: BaseStore; configurable: Partial<Configuration>; batch: number; iterations: number }) => Promise<void>;
 
+/** One user as the methods see them: the profile as task-shaped interactions, oldest first. */
+export interface MethodUser {
+  interactions: HistoryEntry[];
+  /** Task-shaped interactions of other people, for `icl` (docs/EVAL.md says whose). */
+  demonstrations: HistoryEntry[];
+}
+
 export interface MethodContext {
   task: LampTask;
   store: BaseStore;
-  /** Run configuration with this question's user id (never a real user's: see runner.ts). */
+  /** Run configuration with this user's id (never a real user's: see runner.ts). */
   configurable: Partial<Configuration>;
   params: MethodParams;
   aligner: Aligner;
@@ -56,16 +69,16 @@ export interface MethodResult {
   persona?: string;
 }
 
+/** Answers one test query of the user a method was prepared for. */
+export type Answerer = (query: UserQuery) => Promise<MethodResult>;
+type Method = (ctx: MethodContext, user: MethodUser, services: Services) => Promise<Answerer>;
+
 const clip = (text: string) => (text.length <= FIELD_CHARS ? text : `${text.slice(0, FIELD_CHARS - 1)}…`);
 
-function historyOf(task: LampTask, example: LampExample) {
-  return example.profile.map((item) => profileItemToHistoryEntry(task, item));
-}
-
-async function examplesContext(task: LampTask, entries: Pick<EpisodicEntry, "query" | "response">[]): Promise<string> {
+async function examplesContext(entries: Pick<HistoryEntry, "query" | "response">[], header = "lamp/context_examples"): Promise<string> {
   if (entries.length === 0) return "";
-  const lines = await Promise.all(entries.map((e) => renderPrompt(`lamp/examples/${task}`, { query: clip(e.query), response: clip(e.response) })));
-  return `${await renderPrompt("lamp/context_examples", { examples: lines.join("\n") })}\n\n`;
+  const lines = await Promise.all(entries.map((e) => renderPrompt("lamp/example", { query: clip(e.query), response: clip(e.response) })));
+  return `${await renderPrompt(header, { examples: lines.join("\n") })}\n\n`;
 }
 
 export async function taskPrompt(task: LampTask, question: string, context = ""): Promise<string> {
@@ -78,88 +91,129 @@ async function askModel(services: Services, prompt: string): Promise<string> {
 }
 
 /** Runs the persona_agent graph; the persona comes from the store unless one is given. */
-async function runAgent(ctx: MethodContext, prompt: string, options: { persona?: string; maxToolSteps?: number } = {}): Promise<string> {
+async function runAgent(ctx: MethodContext, prompt: string, options: { persona?: string; configurable?: Partial<Configuration> } = {}): Promise<string> {
   const graph = personaAgentBuilder.compile({ store: ctx.store });
-  const configurable = { ...ctx.configurable, ...(options.maxToolSteps !== undefined ? { maxToolSteps: options.maxToolSteps } : {}) };
   const input = { messages: [new HumanMessage(prompt)], ...(options.persona ? { persona: options.persona } : {}) };
-  const state = await graph.invoke(input, { configurable });
+  const state = await graph.invoke(input, { configurable: { ...ctx.configurable, ...options.configurable } });
   return state.answer ?? "";
 }
 
-/** Profile -> episodic memory, semantic profile and initial persona (idempotent). */
-async function ingest(ctx: MethodContext, services: Services, example: LampExample) {
-  return ingestHistory(services, services.config.userId, historyOf(ctx.task, example), { task: ctx.task });
-}
-
-async function retrieve(services: Services, query: string, k: number) {
-  return services.memory.retrieve(services.config.userId, query, k);
+/**
+ * LaMP's sparse retriever (BM25 over each profile item's task input, queried with the test
+ * question's task input), with LangChain's BM25Retriever. Built once per user.
+ */
+function bm25Over(task: LampTask, entries: HistoryEntry[], k: number): (question: string) => Promise<HistoryEntry[]> {
+  const docs = entries.map((e, i) => new Document({ pageContent: String(e.metadata?.input ?? e.query), metadata: { i } }));
+  const retriever = BM25Retriever.fromDocuments(docs, { k });
+  return async (question) => (entries.length === 0 ? [] : (await retriever.invoke(questionInput(task, question))).map((d) => entries[d.metadata.i as number]!));
 }
 
 async function currentPersona(services: Services): Promise<string | undefined> {
   return (await services.personas.current(services.config.userId))?.persona;
 }
 
-type Method = (ctx: MethodContext, example: LampExample, services: Services) => Promise<MethodResult>;
+const userId = (services: Services) => services.config.userId;
 
-const rag = (k: number): Method => async (ctx, example, services) => {
-  await services.memory.add(services.config.userId, historyOf(ctx.task, example));
-  const context = await examplesContext(ctx.task, await retrieve(services, example.input, k));
-  return { answer: await askModel(services, await taskPrompt(ctx.task, example.input, context)) };
-};
+/** Non-agent methods: a prompt with some context, one LLM call per query. */
+const withContext =
+  (context: (ctx: MethodContext, user: MethodUser, services: Services) => Promise<(query: UserQuery) => Promise<string>>): Method =>
+  async (ctx, user, services) => {
+    const contextFor = await context(ctx, user, services);
+    return async (query) => ({ answer: await askModel(services, await taskPrompt(ctx.task, query.input, await contextFor(query))) });
+  };
 
-/** PersonaAgent with or without alignment, persona, memory and actions (the paper's ablations). */
-const personaAgent = (parts: { align: boolean; action: boolean }): Method => async (ctx, example, services) => {
-  await ingest(ctx, services, example);
-  if (parts.align) await ctx.aligner({ store: ctx.store, configurable: ctx.configurable, batch: ctx.params.batch, iterations: ctx.params.iterations });
-  // Without actions the agent gets no tools, so its memories come in the prompt instead.
-  const context = parts.action ? "" : await examplesContext(ctx.task, await retrieve(services, example.input, ctx.params.k));
-  const answer = await runAgent(ctx, await taskPrompt(ctx.task, example.input, context), parts.action ? {} : { maxToolSteps: 0 });
-  return { answer, persona: await currentPersona(services) };
-};
+const rag = (k: number): Method =>
+  withContext(async (ctx, user) => {
+    const retrieve = bm25Over(ctx.task, user.interactions, k);
+    return async (query) => examplesContext(await retrieve(query.input));
+  });
+
+/** The ReAct agent's reply ends with "Final Answer: ..."; the answer is what follows it. */
+function finalAnswer(reply: string): string {
+  const at = reply.lastIndexOf("Final Answer:");
+  return at === -1 ? reply : reply.slice(at + "Final Answer:".length).trim();
+}
+
+/**
+ * PersonaAgent and the ablations, each removing one component (docs/EVAL.md): memory (episodic
+ * memory and the profile summary), persona (the system prompt alignment optimizes), alignment,
+ * action (tools, in the answer and in alignment's replays).
+ */
+const personaAgent =
+  (parts: { memory: boolean; persona: boolean; align: boolean; action: boolean }): Method =>
+  async (ctx, user, services) => {
+    const id = userId(services);
+    // The user's interactions are stored in every variant: alignment replays them (Algorithm 1's D).
+    if (parts.persona && parts.memory) await ingestHistory(services, id, user.interactions, { task: ctx.task });
+    else await services.memory.add(id, user.interactions);
+    if (parts.persona && !parts.memory) await services.personas.save(id, await initialPersona(loadPrompt("lamp/no_profile")), "initialized");
+    // No action: no tools anywhere, alignment's replays included.
+    const noTools: Partial<Configuration> = parts.action ? {} : { maxToolSteps: 0 };
+    // No memory: the agent's memory tool finds nothing of the user.
+    const stored = parts.memory ? [] : (await services.memory.list(id)).map((e) => e.id);
+    const agentConfig: Partial<Configuration> = { ...noTools, ...(stored.length > 0 ? { excludeIds: stored } : {}) };
+    if (parts.align) await ctx.aligner({ store: ctx.store, configurable: { ...ctx.configurable, ...noTools }, batch: ctx.params.batch, iterations: ctx.params.iterations });
+    const persona = parts.persona ? await currentPersona(services) : loadPrompt("lamp/no_persona");
+    return async (query) => {
+      // Without actions the agent gets no tools, so its memories come in the prompt instead.
+      const context = parts.action || !parts.memory ? "" : await examplesContext(await services.memory.retrieve(id, query.input, ctx.params.k));
+      const answer = await runAgent(ctx, await taskPrompt(ctx.task, query.input, context), { persona, configurable: agentConfig });
+      return { answer, ...(parts.persona ? { persona } : {}) };
+    };
+  };
+
+function unit(vector: number[]): number[] {
+  const norm = Math.hypot(...vector) || 1;
+  return vector.map((x) => x / norm);
+}
+
+/** The entry vectors the user's episodic memory computed (from the per-user embedding cache when there is one). */
+async function entryVectors(services: Services, texts: string[]) {
+  const embeddings = await createEmbeddings(services.config.embeddings, services.config);
+  const { indexDir, embeddings: modelId } = services.config;
+  if (!indexDir) return { embeddings, vectors: await embeddings.embedDocuments(texts) };
+  const cache = await EmbeddingCache.open(join(indexDir, userFileKey(userId(services))), modelId);
+  return { embeddings, vectors: (await cache.embed(texts, embeddings)).vectors };
+}
 
 const METHOD_IMPL: Record<MethodName, Method> = {
-  prompt: async (ctx, example, services) => ({ answer: await askModel(services, await taskPrompt(ctx.task, example.input)) }),
-  icl: async (ctx, example, services) => {
-    await services.memory.add(services.config.userId, historyOf(ctx.task, example));
-    const context = await examplesContext(ctx.task, await services.memory.latest(services.config.userId, ICL_SHOTS));
-    return { answer: await askModel(services, await taskPrompt(ctx.task, example.input, context)) };
-  },
+  prompt: withContext(async () => async () => ""),
+  // Non-personalized: the same kind of question answered by other people.
+  icl: withContext(async (_ctx, user) => {
+    const context = await examplesContext(user.demonstrations.slice(0, ICL_SHOTS), "lamp/context_demonstrations");
+    return async () => context;
+  }),
   "rag-1": rag(1),
   "rag-4": rag(4),
-  "pag-4": async (ctx, example, services) => {
-    await ingest(ctx, services, example);
-    const profile = (await services.semantic.get(services.config.userId))!.text;
+  // PAG: the LLM-written profile summary (semantic memory) + RAG-4's retrieved items.
+  "pag-4": withContext(async (ctx, user, services) => {
+    await ingestHistory(services, userId(services), user.interactions, { task: ctx.task });
+    const profile = (await services.semantic.get(userId(services)))!.text;
     const profileContext = `${await renderPrompt("lamp/context_profile", { profile })}\n\n`;
-    const context = profileContext + (await examplesContext(ctx.task, await retrieve(services, example.input, 4)));
-    return { answer: await askModel(services, await taskPrompt(ctx.task, example.input, context)) };
+    const retrieve = bm25Over(ctx.task, user.interactions, 4);
+    return async (query) => profileContext + (await examplesContext(await retrieve(query.input)));
+  }),
+  // A general tool agent in the ReAct style (Yao et al.): the same tools, no persona, ReAct instructions.
+  react: async (ctx, user, services) => {
+    await services.memory.add(userId(services), user.interactions);
+    const persona = loadPrompt("lamp/react_agent");
+    return async (query) => ({ answer: finalAnswer(await runAgent(ctx, await taskPrompt(ctx.task, query.input), { persona })) });
   },
-  react: async (ctx, example, services) => {
-    await services.memory.add(services.config.userId, historyOf(ctx.task, example));
-    return { answer: await runAgent(ctx, await taskPrompt(ctx.task, example.input), { persona: loadPrompt("lamp/generic_agent") }) };
-  },
-  membank: async (ctx, example, services) => {
-    const userId = services.config.userId;
-    await services.memory.add(userId, historyOf(ctx.task, example));
-    const entries = await services.memory.list(userId);
-    const embeddings = await createEmbeddings(services.config.embeddings, services.config);
-    const [vectors, query] = await Promise.all([embeddings.embedDocuments(entries.map((e) => `${e.query}\n${e.response}`)), embeddings.embedQuery(example.input)]);
-    const picked = memoryBankRetrieve(vectors.map(unitVector), unitVector(query), 4).map((i) => entries[i]!);
-    const context = await examplesContext(ctx.task, picked);
-    return { answer: await askModel(services, await taskPrompt(ctx.task, example.input, context)) };
-  },
-  "persona-agent": personaAgent({ align: true, action: true }),
-  "persona-agent-no-alignment": personaAgent({ align: false, action: true }),
-  "persona-agent-no-action": personaAgent({ align: true, action: false }),
-  // Same memory and tools, but a generic system prompt: nothing to align.
-  "persona-agent-no-persona": async (ctx, example, services) => {
-    await services.memory.add(services.config.userId, historyOf(ctx.task, example));
-    return { answer: await runAgent(ctx, await taskPrompt(ctx.task, example.input), { persona: loadPrompt("lamp/generic_agent") }) };
-  },
-  // No memory at all: nothing ingested (the memory tool finds nothing), a persona with no user data.
-  "persona-agent-no-memory": async (ctx, example, services) => {
-    const persona = await initialPersona(loadPrompt("lamp/no_profile"), services.config.promptSet);
-    return { answer: await runAgent(ctx, await taskPrompt(ctx.task, example.input), { persona }), persona };
-  },
+  membank: withContext(async (_ctx, user, services) => {
+    await services.memory.add(userId(services), user.interactions);
+    const entries = await services.memory.list(userId(services));
+    const { embeddings, vectors } = await entryVectors(services, entries.map((e) => `${e.query}\n${e.response}`));
+    const unitVectors = vectors.map(unit);
+    return async (query) => {
+      const picked = memoryBankRetrieve(unitVectors, unit(await embeddings.embedQuery(query.input)), 4).map((i) => entries[i]!);
+      return examplesContext(picked);
+    };
+  }),
+  "persona-agent": personaAgent({ memory: true, persona: true, align: true, action: true }),
+  "persona-agent-no-alignment": personaAgent({ memory: true, persona: true, align: false, action: true }),
+  "persona-agent-no-persona": personaAgent({ memory: true, persona: false, align: false, action: true }),
+  "persona-agent-no-memory": personaAgent({ memory: false, persona: true, align: true, action: true }),
+  "persona-agent-no-action": personaAgent({ memory: true, persona: true, align: true, action: false }),
 };
 
 export function parseMethod(name: string): MethodName {
@@ -167,8 +221,9 @@ export function parseMethod(name: string): MethodName {
   return name as MethodName;
 }
 
-export async function runMethod(method: MethodName, ctx: MethodContext, example: LampExample): Promise<MethodResult> {
-  return METHOD_IMPL[method](ctx, example, servicesFor({ configurable: ctx.configurable, store: ctx.store }));
+/** Prepares `method` for one user (memory, persona, alignment); the answerer then takes their queries. */
+export async function prepareMethod(method: MethodName, ctx: MethodContext, user: MethodUser): Promise<Answerer> {
+  return METHOD_IMPL[method](ctx, user, servicesFor({ configurable: ctx.configurable, store: ctx.store }));
 }
 
 /** Test-time alignment with the alignment graph (Algorithm 1): the user's latest `batch` items, `iterations` rounds. */

@@ -1,9 +1,11 @@
 /**
- * Runs one method on one LaMP task the way the paper does (Appendix E): the N users with the
- * most profile history, one question each, the profile as the user's memory. Queries run with
- * bounded concurrency; each finished query is appended to a JSONL cache under `outDir`, so an
- * interrupted run resumes where it stopped and ends with the same metrics.
+ * Runs one method on one LaMP task the way the paper does (Appendix E): the N most active users
+ * of the population, every test query of each, the user's profile as their memory. Users run
+ * with bounded concurrency (a user's queries in order); each finished query is appended to a
+ * JSONL file named by the run key under `outDir`, so an interrupted run resumes where it stopped
+ * and ends with the same metrics, and runs with different keys never share or overwrite results.
  */
+import { createHash } from "node:crypto";
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InMemoryStore } from "@langchain/langgraph";
@@ -12,40 +14,68 @@ import { RunnableLambda } from "@langchain/core/runnables";
 import type { LLMResult } from "@langchain/core/outputs";
 import type { AIMessage } from "@langchain/core/messages";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { UserError } from "../errors.js";
-import { describeProviderError, ModelError } from "../models/chat.js";
+import { describeProviderError, InvalidProviderResponseError, ModelError } from "../models/chat.js";
 import type { Configuration } from "../configuration.js";
-import type { PromptSet, Settings } from "../settings.js";
-import type { LampExample, LampTask } from "../data/lamp.js";
+import type { Settings } from "../settings.js";
+import { populationPapers, profileInteractions, type LampTask } from "../data/lamp.js";
+import { selectActiveUsers, type EvalUser, type Split, type UserQuery } from "../data/oppu.js";
+import type { HistoryEntry } from "../memory/history.js";
 import { scoreTask, type LampMetrics } from "./metrics.js";
-import { graphAligner, runMethod, type Aligner, type MethodName, type MethodParams } from "./methods.js";
+import { graphAligner, ICL_SHOTS, prepareMethod, type Aligner, type Answerer, type MethodName, type MethodParams } from "./methods.js";
 
 export interface EvalOptions {
   task: LampTask;
   method: MethodName;
-  examples: LampExample[];
-  /** How many users (questions) to evaluate: those with the most profile items. */
-  users: number;
+  /** The whole population (every user of every file given): users are picked from it, ICL's demonstrations come from it. */
+  users: EvalUser[];
+  /** How many users to evaluate: the most active (selectActiveUsers). */
+  userCount: number;
   concurrency: number;
   outDir: string;
-  /** `provider:name`, or a chat model object (tests); `modelId` names it in the cache key. */
+  /** `provider:name`, or a chat model object (tests); `modelId` names it in the run key. */
   model: string | BaseChatModel;
   modelId: string;
-  settings: Pick<Settings, "embeddings" | "temperature" | "timeoutMs" | "maxRetries" | "maxToolSteps" | "wikipediaBaseUrl" | "promptSet">;
+  settings: Pick<Settings, "embeddings" | "temperature" | "timeoutMs" | "maxRetries" | "maxToolSteps" | "wikipediaBaseUrl">;
   params: MethodParams;
+  /** What else names the run: the data files (with content hashes), split, prompt set, seed. */
+  run: Pick<RunKey, "data" | "split" | "promptSet" | "seed">;
   /** Attempts per query on rate limits and transient provider errors. */
   retries: number;
   /** First backoff; doubles on every retry (a provider's Retry-After wins when it is longer). */
   backoffMs: number;
   aligner?: Aligner;
   onProgress?: (done: number, total: number) => void;
-  /** Stop starting new queries once this many finished (what an interruption looks like). */
+  /** Stop starting new users once this many queries finished (what an interruption looks like). */
   stopAfter?: number;
+}
+
+/**
+ * Everything that changes a run's answers. Two runs share results only when all of it is equal;
+ * anything else (another temperature, embedding model, data file, K...) is another run.
+ */
+export interface RunKey {
+  task: LampTask;
+  method: MethodName;
+  model: string;
+  temperature: number;
+  embeddings: string;
+  /** The prompt set (`paper` or `tuned`, PERSONA_AGENT_PROMPTS). */
+  promptSet: string;
+  /** Data files as `path#<sha256 prefix>`, so an edited file is another run. */
+  data: string[];
+  split: Split;
+  users: number;
+  k: number;
+  n: number;
+  E: number;
+  /** Seeds the LaMP-1 interactions' negatives and [1]/[2] order. */
+  seed: number;
 }
 
 export interface QueryRecord {
   key: string;
   id: string;
+  user: string;
   answer: string;
   gold: string;
   ok: boolean;
@@ -60,29 +90,26 @@ export interface EvalSummary {
   task: LampTask;
   method: MethodName;
   model: string;
-  /** The prompt set of persona initialization, tool descriptions and alignment (docs/PROMPTS.md). */
-  promptSet: PromptSet;
   params: MethodParams;
+  runKey: RunKey;
+  /** Short hash of the run key: names the results and summary files. */
+  runId: string;
+  /** Users evaluated and test queries scored (`n` = queries, kept for older readers). */
+  users: number;
+  queries: number;
   n: number;
   metrics: LampMetrics;
   calls: number;
   tokens: number;
+  /** Queries whose model call failed (scored as invalid answers, LaMP's rule). */
   failures: number;
-  /** Queries answered by this process (the rest came from the cache). */
+  /** Queries answered by this process (the rest came from the results file). */
   ran: number;
   callsPerQuery: number;
   msPerQuery: number;
   complete: boolean;
 }
 
-/** The `n` questions whose users have the most profile items (ties: dataset order). */
-export function selectUsers(examples: LampExample[], n: number): LampExample[] {
-  return examples
-    .map((example, order) => ({ example, order }))
-    .sort((a, b) => b.example.profile.length - a.example.profile.length || a.order - b.order)
-    .slice(0, n)
-    .map(({ example }) => example);
-}
 
 /** Counts model calls and tokens of one query; provider usage when given, else none. */
 class UsageCounter extends BaseCallbackHandler {
@@ -101,12 +128,22 @@ class UsageCounter extends BaseCallbackHandler {
   }
 }
 
-export function resultsPath(outDir: string, task: LampTask, method: MethodName): string {
-  return join(outDir, "results", `${task}.${method}.jsonl`);
+export function runKeyOf(options: Pick<EvalOptions, "task" | "method" | "modelId" | "settings" | "params" | "run" | "userCount">): RunKey {
+  const { task, method, modelId, settings, params, run } = options;
+  return { task, method, model: modelId, temperature: settings.temperature, embeddings: settings.embeddings, promptSet: run.promptSet, data: run.data, split: run.split, users: options.userCount, k: params.k, n: params.batch, E: params.iterations, seed: run.seed };
 }
 
-export function cacheKey(task: LampTask, method: MethodName, model: string, params: MethodParams, id: string, promptSet: PromptSet): string {
-  return JSON.stringify([task, method, model, params.k, params.batch, params.iterations, id, promptSet]);
+export function runIdOf(key: RunKey): string {
+  return createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
+}
+
+export function resultsPath(outDir: string, key: RunKey): string {
+  return join(outDir, "results", `${key.task}.${key.method}.${runIdOf(key)}.jsonl`);
+}
+
+/** A data file as `path#<sha256 prefix>`: the run key changes when the file's content does. */
+export async function dataFileId(path: string): Promise<string> {
+  return `${path}#${createHash("sha256").update(await readFile(path)).digest("hex").slice(0, 12)}`;
 }
 
 /** The last record of every key; a line cut by a crash is skipped. */
@@ -139,6 +176,19 @@ function retryDelay(error: unknown, attempt: number, backoffMs: number): number 
   return Math.max(backoffMs * 2 ** attempt * (0.75 + Math.random() / 2), Number.isFinite(retryAfter) ? retryAfter : 0);
 }
 
+/**
+ * A failure that belongs to one query: the provider refused this request (HTTP 400/413/422, e.g.
+ * too long or filtered) or answered with nothing usable. Anything else (provider unreachable or
+ * failing after retries, credentials, a missing native addon, a bug) is the run's: it stops the run.
+ */
+export function isQueryFailure(error: unknown): boolean {
+  if (error instanceof ModelError && error.cause === undefined) return true; // an unusable answer
+  const e = (error instanceof ModelError ? error.cause : error) as { status?: number; $metadata?: { httpStatusCode?: number }; name?: string } | undefined;
+  if (e instanceof InvalidProviderResponseError) return true;
+  const status = e?.status ?? e?.$metadata?.httpStatusCode;
+  return status === 400 || status === 413 || status === 422 || e?.name === "ValidationException";
+}
+
 async function withRetries<T>(work: () => Promise<T>, retries: number, backoffMs: number): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -160,29 +210,84 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
+/**
+ * Demonstrations for `icl`: the latest interaction of each of ICL_SHOTS other users, taken from
+ * users outside the evaluated set when there are enough (LaMP's "original training data"), else
+ * from the other evaluated users; never the user's own.
+ */
+async function demonstrationsFor(user: EvalUser, selected: ReadonlySet<EvalUser>, population: readonly EvalUser[], interactions: (u: EvalUser) => Promise<HistoryEntry[]>): Promise<HistoryEntry[]> {
+  const outside = population.filter((u) => !selected.has(u) && u.profile.length > 0);
+  const donors = (outside.length >= ICL_SHOTS ? outside : population.filter((u) => u !== user && u.profile.length > 0)).slice(0, ICL_SHOTS);
+  const latest = await Promise.all(donors.map(async (u) => (await interactions(u)).at(-1)));
+  return latest.filter((e): e is HistoryEntry => e !== undefined);
+}
+
+/** Eval user ids: prefixed, so they never collide with real users; the same for every method (embed once). */
+export function evalUserId(task: LampTask, user: Pick<EvalUser, "id">): string {
+  return `eval:${task}:${user.id}`;
+}
+
+type Outcome = Pick<QueryRecord, "answer" | "ok" | "error" | "calls" | "tokens" | "ms" | "persona">;
+
 export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   const { task, method, params, settings } = options;
-  const selected = selectUsers(options.examples, options.users);
-  const path = resultsPath(options.outDir, task, method);
+  const runKey = runKeyOf(options);
+  const runId = runIdOf(runKey);
+  const selected = selectActiveUsers(options.users, options.userCount);
+  const queries = selected.flatMap((u) => u.queries);
+  const path = resultsPath(options.outDir, runKey);
   await mkdir(join(options.outDir, "results"), { recursive: true });
   const cached = await readResults(path);
-  const keyOf = (id: string) => cacheKey(task, method, options.modelId, params, id, settings.promptSet);
-  // Failures are tried again on resume: they are usually transient.
-  const todo = selected.filter((q) => !cached.get(keyOf(q.id))?.ok);
+  const keyOf = (id: string) => JSON.stringify([runId, id]);
+  const finished = (q: UserQuery) => cached.get(keyOf(q.id))?.ok === true; // failures are tried again on resume
+  const todo = selected.filter((u) => !u.queries.every(finished));
   const store = new InMemoryStore(); // eval data never reaches the user's own store
+  // Entry vectors are cached per eval user and embedding model here: shared by every method, ablation and rerun.
+  const indexDir = join(options.outDir, "index");
   const aligner = options.aligner ?? graphAligner;
-  let done = selected.length - todo.length;
+  const otherPapers = populationPapers(task, options.users);
+  const built = new Map<EvalUser, Promise<HistoryEntry[]>>();
+  const interactions = (u: EvalUser) => {
+    let entries = built.get(u);
+    if (!entries) built.set(u, (entries = profileInteractions(task, u.id, u.profile, { seed: runKey.seed, otherPapers })));
+    return entries;
+  };
+  const chosen = new Set(selected);
+  let done = queries.filter(finished).length;
   let ran = 0;
-  options.onProgress?.(done, selected.length);
+  options.onProgress?.(done, queries.length);
+
+  const record = async (user: EvalUser, query: UserQuery, outcome: Outcome) => {
+    const entry: QueryRecord = { key: keyOf(query.id), id: query.id, user: user.id, gold: query.output, ...outcome };
+    await appendFile(path, `${JSON.stringify(entry)}\n`);
+    cached.set(entry.key, entry);
+    ran++;
+    options.onProgress?.(++done, queries.length);
+  };
+  /** One line for a query's own failure; the run's own failures (configuration, infrastructure) are rethrown and stop it. */
+  const failure = (error: unknown): string => {
+    if (!isQueryFailure(error)) throw error;
+    return (describeProviderError(error) ?? (error as Error)?.message ?? String(error)).split("\n")[0]!;
+  };
+  /** Runs `work` with retries, counting its model calls and tokens through LangChain callbacks. */
+  const counted = async <T>(work: () => Promise<T>) => {
+    const counter = new UsageCounter();
+    const started = Date.now();
+    const runnable = RunnableLambda.from(work); // every nested model call inherits the callback
+    try {
+      const value = await withRetries(() => runnable.invoke(undefined, { callbacks: [counter] }), options.retries, options.backoffMs);
+      return { value, calls: counter.calls, tokens: counter.tokens, ms: Date.now() - started };
+    } catch (error) {
+      return { error: failure(error), calls: counter.calls, tokens: counter.tokens, ms: Date.now() - started };
+    }
+  };
 
   await pool(
     todo,
     options.concurrency,
-    async (example) => {
-      const counter = new UsageCounter();
+    async (user) => {
       const configurable: Partial<Configuration> = {
-        // Prefixed ids: eval users can never collide with real ones.
-        userId: `eval:${task}:${example.id}`,
+        userId: evalUserId(task, user),
         model: options.model,
         embeddings: settings.embeddings,
         k: params.k,
@@ -191,32 +296,26 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
         timeoutMs: settings.timeoutMs,
         maxRetries: settings.maxRetries,
         wikipediaBaseUrl: settings.wikipediaBaseUrl,
-        promptSet: settings.promptSet,
-        indexDir: undefined,
+        indexDir,
         record: false,
       };
-      const started = Date.now();
-      // Run inside a runnable so every nested model call inherits the counting callback.
-      const query = RunnableLambda.from(() => runMethod(method, { task, store, configurable, params, aligner }, example));
-      let record: QueryRecord;
-      try {
-        const result = await withRetries(() => query.invoke(undefined, { callbacks: [counter] }), options.retries, options.backoffMs);
-        record = { key: keyOf(example.id), id: example.id, answer: result.answer, gold: example.output, ok: true, calls: counter.calls, tokens: counter.tokens, ms: Date.now() - started, ...(result.persona ? { persona: result.persona } : {}) };
-      } catch (error) {
-        // A setup mistake fails every query the same way; a model failure is this query's own.
-        if (error instanceof UserError && !(error instanceof ModelError)) throw error;
-        const message = describeProviderError(error) ?? (error as Error)?.message ?? String(error);
-        record = { key: keyOf(example.id), id: example.id, answer: "", gold: example.output, ok: false, error: message.split("\n")[0]!, calls: counter.calls, tokens: counter.tokens, ms: Date.now() - started };
+      const methodUser = { interactions: await interactions(user), demonstrations: await demonstrationsFor(user, chosen, options.users, interactions) };
+      // Preparing the user (memory, profile, persona, alignment) is counted with their first query.
+      const setup = await counted<Answerer>(() => prepareMethod(method, { task, store, configurable, params, aligner }, methodUser));
+      let carried = { calls: setup.calls, tokens: setup.tokens, ms: setup.ms };
+      for (const query of user.queries.filter((q) => !finished(q))) {
+        const result = setup.value ? await counted(() => setup.value(query)) : { error: setup.error, calls: 0, tokens: 0, ms: 0 };
+        const outcome: Outcome = { answer: result.value?.answer ?? "", ok: result.value !== undefined, calls: result.calls + carried.calls, tokens: result.tokens + carried.tokens, ms: result.ms + carried.ms };
+        if (result.error !== undefined) outcome.error = result.error;
+        if (result.value?.persona) outcome.persona = result.value.persona;
+        carried = { calls: 0, tokens: 0, ms: 0 };
+        await record(user, query, outcome);
       }
-      await appendFile(path, `${JSON.stringify(record)}\n`);
-      cached.set(record.key, record);
-      ran++;
-      options.onProgress?.(++done, selected.length);
     },
     () => options.stopAfter !== undefined && ran >= options.stopAfter,
   );
 
-  const records = selected.map((q) => cached.get(keyOf(q.id))).filter((r): r is QueryRecord => r !== undefined);
+  const records = queries.map((q) => cached.get(keyOf(q.id))).filter((r): r is QueryRecord => r !== undefined);
   // A failed query is scored as an invalid answer (empty string), as LaMP scores any invalid output.
   const metrics = scoreTask(task, records.map((r) => (r.ok ? r.answer : "")), records.map((r) => r.gold));
   const sum = (f: (r: QueryRecord) => number) => records.reduce((s, r) => s + f(r), 0);
@@ -225,8 +324,11 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
     task,
     method,
     model: options.modelId,
-    promptSet: settings.promptSet,
     params,
+    runKey,
+    runId,
+    users: new Set(records.map((r) => r.user)).size,
+    queries: n,
     n,
     metrics,
     calls: sum((r) => r.calls),
@@ -235,20 +337,21 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
     ran,
     callsPerQuery: n ? sum((r) => r.calls) / n : 0,
     msPerQuery: n ? sum((r) => r.ms) / n : 0,
-    complete: n === selected.length,
+    complete: n === queries.length,
   };
   await writeSummary(options.outDir, summary, records);
   return summary;
 }
 
-export function summaryName(s: Pick<EvalSummary, "task" | "method" | "model" | "params">): string {
+/** `<task>__<method>__k..-n..-e..__<model>__<run id>.json`: runs with different keys never overwrite each other. */
+export function summaryName(s: Pick<EvalSummary, "task" | "method" | "model" | "params" | "runId">): string {
   const model = s.model.replace(/[^A-Za-z0-9._-]+/g, "_");
-  return `${s.task}__${s.method}__k${s.params.k}-n${s.params.batch}-e${s.params.iterations}__${model}.json`;
+  return `${s.task}__${s.method}__k${s.params.k}-n${s.params.batch}-e${s.params.iterations}__${model}__${s.runId}.json`;
 }
 
 /** The summary and each user's final persona (for the persona-similarity picture). */
 async function writeSummary(outDir: string, summary: EvalSummary, records: QueryRecord[]): Promise<void> {
   await mkdir(join(outDir, "summaries"), { recursive: true });
-  const personas = Object.fromEntries(records.filter((r) => r.persona).map((r) => [r.id, r.persona!]));
+  const personas = Object.fromEntries(records.filter((r) => r.persona).map((r) => [r.user, r.persona!]));
   await writeFile(join(outDir, "summaries", summaryName(summary)), `${JSON.stringify({ ...summary, personas }, null, 2)}\n`);
 }

@@ -13,6 +13,11 @@ export interface SyntheticOptions {
   items: number;
   /** Add a `date` to profile items, as LaMP's time-based split does. */
   dated?: boolean;
+  /**
+   * Questions per user (default 1), as in LaMP's time-based split: the j-th question's profile is
+   * the user's history plus the items of their j earlier questions, so all share the history.
+   */
+  queries?: number;
 }
 
 const OFFICIAL_TASK: Record<LampTask, string> = { "lamp-1": "LaMP_1", "lamp-2m": "LaMP_2", "lamp-2n": "LaMP_2", "lamp-3": "LaMP_3" };
@@ -49,23 +54,31 @@ export function generateLamp(task: LampTask, options: SyntheticOptions) {
   const labels = LAMP_LABELS[task]!;
   const questions = [];
   const golds = [];
+  const date = (u: number, i: number) => `20${String(10 + i).padStart(2, "0")}-0${1 + (u % 9)}-15`;
   for (let u = 0; u < options.users; u++) {
     const favourite = labels[(u * 3) % labels.length]!;
     const other = labels[(u * 3 + 1) % labels.length]!;
     const topic = WORDS[u % WORDS.length]!;
-    const profile = Array.from({ length: options.items + u }, (_, i) => {
+    const history = options.items + u;
+    const profile = Array.from({ length: history }, (_, i) => {
       // Most items carry the favourite label and the question's topic; every third one and the
       // two most recent carry another label and topic, so recency and similarity disagree.
-      const drift = i % 3 === 2 || i >= options.items + u - 2;
+      const drift = i % 3 === 2 || i >= history - 2;
       const label = drift ? other : favourite;
       const subject = drift ? WORDS[(u + 5) % WORDS.length]! : topic;
       const item = profileItem(task, `${u}${String(i).padStart(3, "0")}`, `${subject} story ${i} of user ${u}`, label);
-      return options.dated ? { ...item, date: `20${String(10 + i).padStart(2, "0")}-0${1 + (u % 9)}-15` } : item;
+      return options.dated ? { ...item, date: date(u, i) } : item;
     });
-    const id = `${u}00`;
     const gold = task === "lamp-1" ? "[1]" : favourite;
-    questions.push({ id, input: question(task, `${topic} story of user ${u}`, "an unrelated paper"), profile });
-    golds.push({ id, output: gold });
+    for (let j = 0; j < (options.queries ?? 1); j++) {
+      const id = `${u}0${j}`;
+      const text = j === 0 ? `${topic} story of user ${u}` : `${topic} story ${j} asked of user ${u}`;
+      questions.push({ id, input: question(task, text, "an unrelated paper"), profile: [...profile] });
+      golds.push({ id, output: gold });
+      // The answered question is history for the user's next one (the time-based split).
+      const answered = profileItem(task, `${u}q${j}`, text, task === "lamp-1" ? "[1]" : favourite);
+      profile.push(options.dated ? { ...answered, date: date(u, history + j) } : answered);
+    }
   }
   return { questions, outputs: { task: OFFICIAL_TASK[task], golds } };
 }
