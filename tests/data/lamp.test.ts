@@ -8,7 +8,9 @@ import {
   loadLamp,
   loadLampOutputs,
   loadLampQuestions,
-  profileItemToHistoryEntry,
+  populationPapers,
+  profileInteractions,
+  questionInput,
   type LampProfileItem,
 } from "../../src/data/lamp.js";
 
@@ -83,19 +85,39 @@ describe("real LaMP sample files", () => {
     expect(LAMP_LABELS["lamp-2n"]).toEqual(listed);
   });
 
-  it("turns real profile items into history entries", async () => {
+  it("turns real LaMP-2N profile items into questions written like the file's own test questions", async () => {
     const [n] = await loadLampQuestions(L2N_Q);
-    expect(profileItemToHistoryEntry("lamp-2n", n!.profile[0]!)).toEqual({
-      query: "The three make a trip of atypical opera themes, but no new opera brought the Met as much controversy as Klinghoffer.",
-      response: "culture & arts",
-      metadata: { id: "1000", title: "Klinghoffer" },
-    });
-    const [c] = await loadLampQuestions(L1_Q);
-    const entry = profileItemToHistoryEntry("lamp-1", c!.profile[0]!);
-    expect(entry.query).toBe("Convex Drawings of Internally Triconnected Plane Graphs on O(n2) Grids");
-    expect(entry.response).toMatch(/^In a convex grid drawing of a plane graph/);
-    expect(entry.metadata).toEqual({ id: "0000" });
-    expect(entry.timestamp).toBeUndefined();
+    const [entry] = await profileInteractions("lamp-2n", n!.id, n!.profile);
+    const article = "The three make a trip of atypical opera themes, but no new opera brought the Met as much controversy as Klinghoffer.";
+    // Same instruction and category list as the test question; only the article differs.
+    const prefix = n!.input.slice(0, n!.input.indexOf("article: ") + "article: ".length);
+    expect(entry).toEqual({ query: `${prefix}${article}`, response: "culture & arts", metadata: { id: "1000", input: article } });
+    expect(questionInput("lamp-2n", n!.input)).toMatch(/^It's hard to find a restaurant/);
+  });
+
+  it("builds LaMP-1 questions from real papers: the user's paper, a positive and another user's paper", async () => {
+    const [a, b] = await loadLampQuestions(L1_Q);
+    const users = [a!, b!].map((q) => ({ id: q.id, profile: q.profile }));
+    const papers = populationPapers("lamp-1", users)!;
+    const entries = await profileInteractions("lamp-1", a!.id, a!.profile, { otherPapers: papers, seed: 0 });
+    expect(entries).toHaveLength(a!.profile.length);
+    const own = new Set(a!.profile.map((p) => p.title as string));
+    const others = new Set(b!.profile.map((p) => p.title as string));
+    const format = /^For an author who has written the paper with the title "(.*)", which reference is related\? Just answer with \[1\] or \[2\] without explanation\. \[1\]: "(.*)" \[2\]: "(.*)"$/s;
+    // The test question has exactly this form.
+    expect(a!.input).toMatch(format);
+    for (const [i, entry] of entries.entries()) {
+      const [, title, first, second] = format.exec(entry.query)!;
+      expect(title).toBe(a!.profile[i]!.title);
+      const [positive, negative] = entry.response === "[1]" ? [first, second] : [second, first];
+      expect(own.has(positive!)).toBe(true); // no reference lists in LaMP's files: the user's own neighbouring paper
+      expect(others.has(negative!)).toBe(true);
+      expect(entry.metadata).toMatchObject({ id: a!.profile[i]!.id, citation: "own-paper" });
+    }
+    // Both orders occur, and the same seed gives the same questions.
+    expect(new Set(entries.map((e) => e.response))).toEqual(new Set(["[1]", "[2]"]));
+    expect(await profileInteractions("lamp-1", a!.id, a!.profile, { otherPapers: papers, seed: 0 })).toEqual(entries);
+    expect(await profileInteractions("lamp-1", a!.id, a!.profile, { otherPapers: papers, seed: 1 })).not.toEqual(entries);
   });
 });
 
@@ -111,38 +133,55 @@ describe("LAMP_LABELS", () => {
   });
 });
 
-describe("profileItemToHistoryEntry", () => {
-  it("maps LaMP-2M description/tag and takes the timestamp from date", () => {
+describe("profileInteractions", () => {
+  it("writes LaMP-2M items as the task's question with its tag list; the timestamp from date", async () => {
     const item: LampProfileItem = { id: "m1", description: "A hacker learns reality is a simulation.", tag: "sci-fi", date: "2015-06-01" };
-    expect(profileItemToHistoryEntry("lamp-2m", item)).toEqual({
-      query: "A hacker learns reality is a simulation.",
-      response: "sci-fi",
-      timestamp: "2015-06-01T00:00:00.000Z",
-      metadata: { id: "m1" },
-    });
+    expect(await profileInteractions("lamp-2m", "u", [item])).toEqual([
+      {
+        query: `Which tag does this movie relate to among the following tags? Just answer with the tag name without further explanation. tags: [${LAMP_LABELS["lamp-2m"]!.join(", ")}] description: A hacker learns reality is a simulation.`,
+        response: "sci-fi",
+        timestamp: "2015-06-01T00:00:00.000Z",
+        metadata: { id: "m1", input: "A hacker learns reality is a simulation." },
+      },
+    ]);
   });
 
-  it("maps LaMP-3 text/score, accepting numeric scores and bare-year dates", () => {
-    expect(profileItemToHistoryEntry("lamp-3", { id: "r1", text: "Great blender.", score: 4, date: 2009 })).toEqual({
-      query: "Great blender.",
+  it("writes LaMP-3 reviews as the rating question, accepting numeric scores and bare-year dates", async () => {
+    const [entry] = await profileInteractions("lamp-3", "u", [{ id: "r1", text: "Great blender.", score: 4, date: 2009 }]);
+    expect(entry).toEqual({
+      query: "What is the score of the following review on a scale of 1 to 5? just answer with 1, 2, 3, 4, or 5 without further explanation. review: Great blender.",
       response: "4",
       timestamp: "2009-01-01T00:00:00.000Z",
-      metadata: { id: "r1" },
+      metadata: { id: "r1", input: "Great blender." },
     });
-    expect(profileItemToHistoryEntry("lamp-3", { id: "r2", text: "Meh.", score: "2" }).response).toBe("2");
+    expect(questionInput("lamp-3", entry!.query)).toBe("Great blender.");
   });
 
-  it("rejects a missing task field, naming the item id and field", () => {
-    expect(() => profileItemToHistoryEntry("lamp-1", { id: "0007", title: "T" })).toThrow(
-      new UserError('lamp-1 profile item "0007": "abstract" must be a non-empty string'),
+  it("uses a LaMP-1 item's real citation when the data has one (OPPU's processed files)", async () => {
+    const profile = [{ id: "p1", title: "Deep nets", abstract: "We ...", citation: "Backprop revisited" }];
+    const [entry] = await profileInteractions("lamp-1", "u", profile, { otherPapers: [["v", "Bird songs"]] });
+    expect(entry!.query).toContain('"Backprop revisited"');
+    expect(entry!.query).toContain('"Bird songs"');
+    expect(entry!.metadata).toMatchObject({ citation: "real" });
+  });
+
+  it("skips LaMP-1 items with no possible candidates (no other user's paper, no positive)", async () => {
+    const profile = [{ id: "p1", title: "A", abstract: "x" }, { id: "p2", title: "B", abstract: "y" }];
+    expect(await profileInteractions("lamp-1", "u", profile)).toEqual([]);
+    expect(await profileInteractions("lamp-1", "u", profile.slice(0, 1), { otherPapers: [["v", "C"]] })).toEqual([]);
+  });
+
+  it("rejects a missing task field, naming the item id and field", async () => {
+    await expect(profileInteractions("lamp-1", "u", [{ id: "0007" }], { otherPapers: [["v", "C"]] })).rejects.toThrow(
+      new UserError('lamp-1 profile item "0007": "title" must be a non-empty string'),
     );
-    expect(() => profileItemToHistoryEntry("lamp-2n", { id: "9", title: "T", text: "", category: "crime" })).toThrow(
+    await expect(profileInteractions("lamp-2n", "u", [{ id: "9", title: "T", text: "", category: "crime" }])).rejects.toThrow(
       'lamp-2n profile item "9": "text" must be a non-empty string',
     );
   });
 
-  it("rejects an invalid date", () => {
-    expect(() => profileItemToHistoryEntry("lamp-2m", { id: "m2", description: "d", tag: "classic", date: "someday" })).toThrow(
+  it("rejects an invalid date", async () => {
+    await expect(profileInteractions("lamp-2m", "u", [{ id: "m2", description: "d", tag: "classic", date: "someday" }])).rejects.toThrow(
       'lamp-2m profile item "m2": invalid "date" "someday"',
     );
   });

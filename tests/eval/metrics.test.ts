@@ -1,7 +1,6 @@
 import { classificationMetrics, parseScore, regressionMetrics, scoreTask } from "../../src/eval/metrics.js";
 import { memoryBankRetrieve, retention } from "../../src/eval/membank.js";
 import { jaccard, wordSet } from "../../src/eval/report.js";
-import { selectUsers } from "../../src/eval/runner.js";
 
 describe("LaMP classification metrics (sklearn macro F1 over all labels)", () => {
   it("matches hand-computed accuracy and macro F1, counting labels never predicted nor gold as 0", () => {
@@ -45,11 +44,6 @@ describe("LaMP-3 metrics", () => {
 });
 
 describe("protocol helpers", () => {
-  const ex = (id: string, n: number) => ({ id, input: "q", output: "1", profile: Array.from({ length: n }, (_, i) => ({ id: `${id}-${i}` })) });
-  it("selects the users with the most profile history, ties in dataset order", () => {
-    expect(selectUsers([ex("a", 2), ex("b", 5), ex("c", 5), ex("d", 1)], 3).map((e) => e.id)).toEqual(["b", "c", "a"]);
-  });
-
   it("word-set Jaccard", () => {
     expect(jaccard(wordSet("Likes sci-fi, likes films"), wordSet("likes films"))).toBeCloseTo(2 / 4, 12); // {likes, sci, fi, films}
     expect(jaccard(wordSet(""), wordSet(""))).toBe(1);
