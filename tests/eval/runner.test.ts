@@ -1,0 +1,135 @@
+/**
+ * Issue #11 items 3-4: infrastructure failures stop `eval`, a query's own model failure is counted
+ * next to the metric, the run key names everything that changes answers (dev and test runs in one
+ * --out never overwrite each other), and a user's profile is embedded once per embedding model
+ * for every method, ablation and rerun.
+ */
+import { readdir, rm } from "node:fs/promises";
+import { AIMessage } from "@langchain/core/messages";
+import { describeProviderError } from "../../src/models/chat.js";
+import { generateLamp } from "../../src/eval/synthetic.js";
+import { runEval, type EvalOptions } from "../../src/eval/runner.js";
+import { DEFAULT_SETTINGS } from "../../src/settings.js";
+import { profileInteractions } from "../../src/data/lamp.js";
+import { lampToUsers } from "../../src/data/oppu.js";
+import { ScriptedChatModel } from "../support/scripted-model.js";
+import { startOpenAIServer, type OpenAITestServer } from "../support/openai-server.js";
+import { tempDir } from "../support/fixtures.js";
+import { lampScript } from "./lamp-script.js";
+
+const dirs: string[] = [];
+const out = () => {
+  const dir = tempDir("eval-runner-");
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+const users = (n = 3) => {
+  const { questions, outputs } = generateLamp("lamp-2m", { users: n, items: 4, queries: 2, dated: true });
+  return lampToUsers(questions.map((q) => ({ ...q, output: outputs.golds.find((g) => g.id === q.id)!.output })), "time");
+};
+
+function options(outDir: string, more: Partial<EvalOptions> = {}): EvalOptions {
+  return {
+    task: "lamp-2m", method: "rag-1", users: users(), userCount: 3, concurrency: 1, outDir,
+    model: new ScriptedChatModel(lampScript("lamp-2m")), modelId: "scripted", settings: DEFAULT_SETTINGS,
+    params: { k: 4, batch: 3, iterations: 1 }, run: { data: ["dev.json#abc"], split: "time", promptSet: "paper", seed: 0 },
+    retries: 0, backoffMs: 1, ...more,
+  };
+}
+
+/** A chat model whose `fail`-th call throws `error`, the others answer as the LaMP script does. */
+function failingModel(fail: number, error: () => Error) {
+  let call = 0;
+  const script = lampScript("lamp-2m");
+  return new ScriptedChatModel((messages, info) => {
+    if (++call === fail) throw error();
+    return script(messages, info) as AIMessage | string;
+  });
+}
+
+const httpError = (status: number) => Object.assign(new Error(`${status} status code`), { status });
+const connectionError = () => Object.assign(new Error("Connection error."), { name: "APIConnectionError", cause: { code: "ECONNREFUSED" } });
+
+describe("fail loudly", () => {
+  it("a query's own model failure (HTTP 400) is counted and scored invalid; the run goes on", async () => {
+    const s = await runEval(options(out(), { model: failingModel(2, () => httpError(400)) }));
+    expect(s).toMatchObject({ users: 3, queries: 6, failures: 1, complete: true });
+  });
+
+  it("the provider going away mid-run stops the run with its error; what finished is kept and resumed", async () => {
+    const dir = out();
+    const error = await runEval(options(dir, { model: failingModel(3, connectionError) })).catch((e: unknown) => e);
+    expect(describeProviderError(error)).toMatch(/^cannot reach the model provider \(ECONNREFUSED\)/);
+    const resumed = await runEval(options(dir));
+    expect(resumed).toMatchObject({ queries: 6, failures: 0, ran: 4 }); // the 2 answered before the outage stay
+  });
+
+  it("a setup or infrastructure error (here: a bug-like TypeError, e.g. a missing native addon) stops the run too", async () => {
+    await expect(runEval(options(out(), { model: failingModel(1, () => new TypeError("faiss.IndexFlatL2 is not a constructor")) }))).rejects.toThrow(TypeError);
+  });
+});
+
+describe("run key", () => {
+  it("a changed temperature, embedding model, prompt set, data file or split is a new run; the same key resumes", async () => {
+    const dir = out();
+    const base = await runEval(options(dir));
+    expect(base.ran).toBe(6);
+    expect((await runEval(options(dir))).ran).toBe(0); // same key: nothing re-asked
+    const variants: Partial<EvalOptions>[] = [
+      { settings: { ...DEFAULT_SETTINGS, temperature: 0.7 } },
+      { settings: { ...DEFAULT_SETTINGS, embeddings: "openai:text-embedding-3-small" } },
+      { run: { data: ["dev.json#abc"], split: "time", promptSet: "tuned", seed: 0 } },
+      { run: { data: ["test.json#def"], split: "time", promptSet: "paper", seed: 0 } },
+      { run: { data: ["dev.json#abc"], split: "user", promptSet: "paper", seed: 0 } },
+      { params: { k: 2, batch: 3, iterations: 1 } },
+    ];
+    const ids = new Set([base.runId]);
+    for (const variant of variants) {
+      const s = await runEval(options(dir, variant));
+      expect(s.ran).toBe(6);
+      ids.add(s.runId);
+    }
+    expect(ids.size).toBe(variants.length + 1);
+    // Dev and test runs (and every other variant) keep their own results and summaries in one --out.
+    expect((await readdir(`${dir}/summaries`)).length).toBe(variants.length + 1);
+    expect((await readdir(`${dir}/results`)).length).toBe(variants.length + 1);
+  });
+});
+
+describe("embed once", () => {
+  let server: OpenAITestServer;
+  const saved = process.env.OPENAI_BASE_URL;
+  beforeAll(async () => {
+    server = await startOpenAIServer([]);
+    process.env.OPENAI_BASE_URL = server.url;
+  });
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.OPENAI_BASE_URL;
+    else process.env.OPENAI_BASE_URL = saved;
+    await server.close();
+  });
+
+  it("a user's profile is embedded once per embedding model, shared by every method and rerun", async () => {
+    const dir = out();
+    const population = users();
+    const embedded = () => server.embeddingRequests.flatMap((body) => (Array.isArray(body.input) ? body.input : [body.input]) as string[]);
+    const profileTexts = new Set((await Promise.all(population.map((u) => profileInteractions("lamp-2m", u.id, u.profile)))).flat().map((e) => `${e.query} ${e.response}`)); // the OpenAI client sends newlines as spaces
+    const settings = { ...DEFAULT_SETTINGS, embeddings: "openai:text-embedding-3-small" };
+    const profileEmbeds = (methods: EvalOptions["method"][]) => async () => {
+      const before = embedded().length;
+      for (const method of methods) await runEval(options(dir, { method, settings, users: population }));
+      return embedded().slice(before).filter((t) => profileTexts.has(t)).length;
+    };
+    expect(await profileEmbeds(["persona-agent-no-alignment"])()).toBe(profileTexts.size); // each profile text once
+    // Other methods and ablations, and a rerun of the first under another key, embed no profile text again.
+    expect(await profileEmbeds(["react", "membank", "persona-agent-no-action", "persona-agent-no-persona"])()).toBe(0);
+    const rerun = async () => {
+      const before = embedded().length;
+      await runEval(options(dir, { method: "persona-agent-no-alignment", settings: { ...settings, temperature: 0.5 }, users: population }));
+      return embedded().slice(before).filter((t) => profileTexts.has(t)).length;
+    };
+    expect(await rerun()).toBe(0);
+  }, 120_000);
+});
