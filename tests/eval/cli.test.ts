@@ -24,10 +24,12 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
   let reference: { metrics: { accuracy: number; f1: number }; tokens: number; msPerQuery: number };
   let server: OpenAITestServer;
   let files: { questions: string; outputs: string };
-  let mode: "ok" | "429-once" | "fail-user-2" = "ok";
+  let mode: "ok" | "429-once" | "fail-user-2" | "down-after-2" = "ok";
   const seen429 = new Set<string>();
+  let served = 0;
   beforeAll(async () => {
-    files = await writeSyntheticLamp(dir, "lamp-2m", { users: 6, items: 4 });
+    // A time-split sample: 6 users with 2 test queries each.
+    files = await writeSyntheticLamp(dir, "lamp-2m", { users: 6, items: 4, queries: 2, dated: true });
     server = await startOpenAIServer(
       respondWith((req) => {
         const text = texts(req.messages).join("\n");
@@ -37,6 +39,7 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
           return { status: 429, headers: { "retry-after": "0" } };
         }
         if (mode === "fail-user-2" && user === "2") return { status: 400 };
+        if (mode === "down-after-2" && ++served > 2) return { status: 503 };
         return { delayMs: 150, then: { content: majority(texts(req.messages), LAMP_LABELS["lamp-2m"]!) ?? "no idea" } };
       }),
     );
@@ -45,13 +48,22 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
 
   const env = () => ({ OPENAI_BASE_URL: server.url, PERSONA_AGENT_MAX_RETRIES: "0", PERSONA_AGENT_MODEL: "openai:gpt-4o-mini" });
   const evalArgs = (out: string, ...more: string[]) => ["eval", "--task", "lamp-2m", "--questions", files.questions, "--outputs", files.outputs, "--method", "rag-1", "--out", out, "--json", "--backoff-ms", "5", ...more];
-  const lines = (out: string, file = join(out, "results", "lamp-2m.rag-1.jsonl")) => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.endsWith("}")).length : 0);
+  /** The run's results file (named by its run key). */
+  const resultsFile = (out: string) => {
+    const names = existsSync(join(out, "results")) ? readdirSync(join(out, "results")).filter((n) => n.startsWith("lamp-2m.rag-1.")) : [];
+    return names.length === 1 ? join(out, "results", names[0]!) : undefined;
+  };
+  const lines = (out: string) => {
+    const file = resultsFile(out);
+    return file && existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.endsWith("}")).length : 0;
+  };
 
   it("resumes a run killed midway without redoing finished queries, with the same metrics", async () => {
     const full = await runCli(evalArgs(join(dir, "full"), "--concurrency", "1"), env());
     expect(full.stderr).toBe("");
     reference = JSON.parse(full.stdout);
-    expect(reference).toMatchObject({ task: "lamp-2m", method: "rag-1", n: 6, calls: 6 });
+    // Every test query of every user is scored: several per user.
+    expect(reference).toMatchObject({ task: "lamp-2m", method: "rag-1", users: 6, queries: 12, n: 12, calls: 12 });
     expect(typeof reference.tokens).toBe("number");
     expect(reference.tokens).toBeGreaterThan(0); // from the server's usage fields
 
@@ -61,11 +73,11 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
     const finished = lines(out);
-    expect(finished).toBeLessThan(6);
+    expect(finished).toBeLessThan(12);
 
     const before = server.requests.length;
     const resumed = await runCli(evalArgs(out, "--concurrency", "1"), env());
-    expect(server.requests.length - before).toBe(6 - finished); // one call per query, finished ones skipped
+    expect(server.requests.length - before).toBe(12 - finished); // one call per query, finished ones skipped
     const { msPerQuery: _ms, ...same } = reference; // wall time is the one thing that differs
     expect(JSON.parse(resumed.stdout)).toMatchObject(same);
   }, 40_000);
@@ -73,17 +85,34 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
   it("retries rate-limited queries with backoff and records hard failures as invalid answers", async () => {
     mode = "429-once";
     const retried = JSON.parse((await runCli(evalArgs(join(dir, "429"), "--concurrency", "3"), env())).stdout);
-    expect(retried).toMatchObject({ n: 6, failures: 0 });
+    expect(retried).toMatchObject({ queries: 12, failures: 0 });
     expect(seen429.size).toBe(6);
 
     mode = "fail-user-2";
     const failed = await runCli(evalArgs(join(dir, "fail"), "--concurrency", "3"), env());
     const summary = JSON.parse(failed.stdout);
-    expect(summary).toMatchObject({ n: 6, failures: 1 });
-    // User 2's question counts as an invalid answer: it is wrong whatever it was before.
-    const before = readFileSync(join(dir, "full", "results", "lamp-2m.rag-1.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.id === "200");
-    expect(summary.metrics.accuracy).toBeCloseTo(reference.metrics.accuracy - (before.answer === before.gold ? 1 / 6 : 0), 12);
+    expect(summary).toMatchObject({ users: 6, queries: 12, failures: 2 });
+    // User 2's two queries count as invalid answers: wrong whatever they were before.
+    const before = readFileSync(resultsFile(join(dir, "full"))!, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.user === "200");
+    expect(before).toHaveLength(2);
+    const lost = before.filter((r) => r.answer === r.gold).length;
+    expect(summary.metrics.accuracy).toBeCloseTo(reference.metrics.accuracy - lost / 12, 12);
+    // Without --json the failures stand next to the metric.
+    const text = await runCli(evalArgs(join(dir, "fail"), "--concurrency", "3").filter((a) => a !== "--json"), env());
+    expect(text.stdout).toMatch(/^lamp-2m rag-1 on 6 users, 12 queries: accuracy \d\.\d{4} \(2 failed\), f1 \d\.\d{4} \(2 failed\)/);
     mode = "ok";
+  }, 30_000);
+
+  it("a provider that goes down mid-run stops eval non-zero in one line; the finished queries are kept", async () => {
+    mode = "down-after-2";
+    served = 0;
+    const out = join(dir, "down");
+    const res = await runCli([...evalArgs(out, "--concurrency", "1"), "--retries", "0"], env());
+    mode = "ok";
+    expect(res.code).toBe(3);
+    expect(res.stdout).toBe("");
+    expect(res.stderr).toMatch(/^persona-agent: the model provider failed with HTTP 503 \(retries exhausted\): .*\n$/);
+    expect(lines(out)).toBe(2);
   }, 30_000);
 
   it("eval report writes the tables and pictures of the runs in --out", async () => {
@@ -147,16 +176,16 @@ describe("persona-agent data download (local host via PERSONA_AGENT_LAMP_URL)", 
     const res = await runCli(["data", "download", "--task", "lamp-2m", "--cache", cache], { PERSONA_AGENT_LAMP_URL: url });
     truncate = false;
     expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(new RegExp(`^persona-agent: download of ${url}/LaMP_2/new/dev/dev_outputs.json (is truncated: got 10 of ${body.length} bytes|broke off after 10 of ${body.length} bytes: .*)\\n$`));
-    expect(readdirSync(join(cache, "lamp-2m", "user")).sort()).toEqual(["dev_questions.json", "train_outputs.json", "train_questions.json"]);
+    expect(res.stderr).toMatch(new RegExp(`^persona-agent: download of ${url}/time/LaMP_2/new/dev/dev_outputs.json (is truncated: got 10 of ${body.length} bytes|broke off after 10 of ${body.length} bytes: .*)\\n$`));
+    expect(readdirSync(join(cache, "lamp-2m", "time")).sort()).toEqual(["dev_questions.json", "train_outputs.json", "train_questions.json"]);
   });
 
   it("rejects an HTML error page served with 200, and says what to do offline", async () => {
     const html = await runCli(["data", "download", "--task", "lamp-2m", "--cache", join(dir, "html")], { PERSONA_AGENT_LAMP_URL: `${url}/html` });
     expect(html.stderr).toMatch(/^persona-agent: .*train_questions\.json is not JSON \(the server sent an error page\?\)\n$/);
-    expect(readdirSync(join(dir, "html", "lamp-2m", "user"))).toEqual([]);
+    expect(readdirSync(join(dir, "html", "lamp-2m", "time"))).toEqual([]);
     const offline = await runCli(["data", "download", "--task", "lamp-1", "--cache", join(dir, "offline")], { PERSONA_AGENT_LAMP_URL: await unreachableUrl("") });
     expect(offline.code).toBe(2);
-    expect(offline.stderr).toMatch(/^persona-agent: cannot download http:\/\/127\.0\.0\.1:\d+\/LaMP_1\/train\/train_questions\.json: ECONNREFUSED \(offline\? set PERSONA_AGENT_LAMP_URL to a mirror\)\n$/);
+    expect(offline.stderr).toMatch(/^persona-agent: cannot download http:\/\/127\.0\.0\.1:\d+\/time\/LaMP_1\/train\/train_questions\.json: ECONNREFUSED \(offline\? set PERSONA_AGENT_LAMP_URL to a mirror\)\n$/);
   });
 });
