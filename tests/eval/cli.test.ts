@@ -7,7 +7,8 @@ import { createServer, type ServerResponse } from "node:http";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { LAMP_LABELS } from "../../src/data/lamp.js";
+import { LAMP_LABELS, profileInteractions } from "../../src/data/lamp.js";
+import { loadOppuUsers } from "../../src/data/oppu.js";
 import { writeSyntheticLamp } from "../../src/eval/synthetic.js";
 import { BIN, runCli, unreachableUrl } from "../support/cli.js";
 import { tempDir } from "../support/fixtures.js";
@@ -122,6 +123,20 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
     const { accuracy, f1 } = reference.metrics;
     expect(readFileSync(written.markdown, "utf8")).toContain(`| rag-1 | – | – | ${accuracy.toFixed(3)} | ${f1.toFixed(3)} | – | – | – | – |`);
     expect(readdirSync(join(dir, "full", "report")).sort()).toEqual(["persona-similarity.svg", "report.json", "report.md", "scaling-batch.svg", "scaling-iterations.svg", "scaling-k.svg"]);
+  });
+
+  it("data convert writes OPPU's per-user format and ingest histories identical to eval's memory", async () => {
+    const out = join(dir, "users.json");
+    const histories = join(dir, "histories");
+    const res = await runCli(["data", "convert", "--task", "lamp-2m", "--questions", files.questions, "--outputs", files.outputs, "--out", out, "--histories", histories, "--users", "2", "--json"], {});
+    expect(res.stderr).toBe("");
+    expect(JSON.parse(res.stdout)).toMatchObject({ users: 2, queries: 4 });
+    const users = JSON.parse(readFileSync(out, "utf8"));
+    expect(users.map((u: { user_id: string; query: unknown[] }) => [u.user_id, u.query.length])).toEqual([["500", 2], ["400", 2]]);
+    const loaded = await loadOppuUsers(out);
+    const expected = await profileInteractions("lamp-2m", loaded[0]!.id, loaded[0]!.profile);
+    const written = readFileSync(join(histories, "500.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(written).toEqual(expected);
   });
 
   it("refuses a task whose labels the golds do not use, in one line", async () => {
