@@ -214,14 +214,12 @@ function timestampOf(task: LampTask, item: LampProfileItem): string | undefined 
  * list no references of profile papers, so the positive is then the user's own paper closest in
  * time before it (after it for the first one) - a self-citation, recorded as `citation: "own-paper"`.
  */
-function lamp1References(userId: string, profile: readonly LampProfileItem[], index: number, options: InteractionOptions) {
+function lamp1References(userId: string, profile: readonly LampProfileItem[], index: number, pool: readonly (readonly [string, string])[], seed: number) {
   const item = profile[index]!;
   const given = typeof item.citation === "string" && item.citation.trim() !== "" ? item.citation : undefined;
   const neighbour = profile[index > 0 ? index - 1 : index + 1];
   const positive = given ?? (neighbour ? text("lamp-1", neighbour, "title") : undefined);
-  const pool = (options.otherPapers ?? []).filter(([owner]) => owner !== userId);
   if (positive === undefined || pool.length === 0) return undefined;
-  const seed = options.seed ?? 0;
   const negative = pool[seeded(seed, `${userId}/${item.id}`, "negative") % pool.length]![1];
   const positiveFirst = seeded(seed, `${userId}/${item.id}`, "order") % 2 === 0;
   return {
@@ -240,12 +238,13 @@ function lamp1References(userId: string, profile: readonly LampProfileItem[], in
 export async function profileInteractions(task: LampTask, userId: string, profile: readonly LampProfileItem[], options: InteractionOptions = {}): Promise<HistoryEntry[]> {
   const { input: inputField, answer: answerField } = ITEM_FIELDS[task];
   const entries: HistoryEntry[] = [];
+  const pool = task === "lamp-1" ? (options.otherPapers ?? []).filter(([owner]) => owner !== userId) : [];
   for (const [index, item] of profile.entries()) {
     const input = text(task, item, inputField);
     const timestamp = timestampOf(task, item);
     let entry: HistoryEntry;
     if (task === "lamp-1") {
-      const built = lamp1References(userId, profile, index, options);
+      const built = lamp1References(userId, profile, index, pool, options.seed ?? 0);
       if (!built) continue;
       const abstract = typeof item.abstract === "string" ? ` ${item.abstract}` : "";
       entry = {

@@ -177,16 +177,19 @@ function retryDelay(error: unknown, attempt: number, backoffMs: number): number 
 }
 
 /**
- * A failure that belongs to one query: the provider refused this request (HTTP 400/413/422, e.g.
- * too long or filtered) or answered with nothing usable. Anything else (provider unreachable or
- * failing after retries, credentials, a missing native addon, a bug) is the run's: it stops the run.
+ * A failure that belongs to one query: the provider answered this request with an error (HTTP
+ * 400/413/422 such as a too-long or filtered input, or 429/5xx/timeouts still failing after the
+ * retries) or with nothing usable. The run's own failures stop it: the provider unreachable
+ * (stopped, wrong URL), credentials, permissions or an unknown model (401/403/404), configuration
+ * mistakes, and anything that is not a provider's answer at all (a missing native addon, a bug).
  */
 export function isQueryFailure(error: unknown): boolean {
   if (error instanceof ModelError && error.cause === undefined) return true; // an unusable answer
-  const e = (error instanceof ModelError ? error.cause : error) as { status?: number; $metadata?: { httpStatusCode?: number }; name?: string } | undefined;
+  const e = (error instanceof ModelError ? error.cause : error) as { status?: number; $metadata?: { httpStatusCode?: number } } | undefined;
   if (e instanceof InvalidProviderResponseError) return true;
   const status = e?.status ?? e?.$metadata?.httpStatusCode;
-  return status === 400 || status === 413 || status === 422 || e?.name === "ValidationException";
+  if (status !== undefined) return status !== 401 && status !== 403 && status !== 404;
+  return describeProviderError(e)?.startsWith("the model call timed out") === true;
 }
 
 async function withRetries<T>(work: () => Promise<T>, retries: number, backoffMs: number): Promise<T> {

@@ -25,9 +25,8 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
   let reference: { metrics: { accuracy: number; f1: number }; tokens: number; msPerQuery: number };
   let server: OpenAITestServer;
   let files: { questions: string; outputs: string };
-  let mode: "ok" | "429-once" | "fail-user-2" | "down-after-2" = "ok";
+  let mode: "ok" | "429-once" | "fail-user-2" = "ok";
   const seen429 = new Set<string>();
-  let served = 0;
   beforeAll(async () => {
     // A time-split sample: 6 users with 2 test queries each.
     files = await writeSyntheticLamp(dir, "lamp-2m", { users: 6, items: 4, queries: 2, dated: true });
@@ -40,7 +39,6 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
           return { status: 429, headers: { "retry-after": "0" } };
         }
         if (mode === "fail-user-2" && user === "2") return { status: 400 };
-        if (mode === "down-after-2" && ++served > 2) return { status: 503 };
         return { delayMs: 150, then: { content: majority(texts(req.messages), LAMP_LABELS["lamp-2m"]!) ?? "no idea" } };
       }),
     );
@@ -104,15 +102,20 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
     mode = "ok";
   }, 30_000);
 
-  it("a provider that goes down mid-run stops eval non-zero in one line; the finished queries are kept", async () => {
-    mode = "down-after-2";
-    served = 0;
+  it("a provider stopped mid-run stops eval non-zero in one line; the finished queries are kept", async () => {
+    let served = 0;
+    const stopping: OpenAITestServer = await startOpenAIServer(
+      respondWith((req) => {
+        if (++served <= 2) return majority(texts(req.messages), LAMP_LABELS["lamp-2m"]!) ?? "no idea";
+        void stopping.close(); // the provider goes away: this and every later request find no server
+        return { delayMs: 200, then: { content: "too late" } };
+      }),
+    );
     const out = join(dir, "down");
-    const res = await runCli([...evalArgs(out, "--concurrency", "1"), "--retries", "0"], env());
-    mode = "ok";
+    const res = await runCli([...evalArgs(out, "--concurrency", "1"), "--retries", "0"], { ...env(), OPENAI_BASE_URL: stopping.url });
     expect(res.code).toBe(3);
     expect(res.stdout).toBe("");
-    expect(res.stderr).toMatch(/^persona-agent: the model provider failed with HTTP 503 \(retries exhausted\): .*\n$/);
+    expect(res.stderr).toMatch(/^persona-agent: cannot reach the model provider \(.*\); check OPENAI_BASE_URL .*\n$/);
     expect(lines(out)).toBe(2);
   }, 30_000);
 

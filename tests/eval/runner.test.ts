@@ -66,6 +66,10 @@ describe("fail loudly", () => {
     expect(resumed).toMatchObject({ queries: 6, failures: 0, ran: 4 }); // the 2 answered before the outage stay
   });
 
+  it("credentials refused (HTTP 401) stop the run: the same for every query", async () => {
+    await expect(runEval(options(out(), { model: failingModel(2, () => httpError(401)) }))).rejects.toThrow("401 status code");
+  });
+
   it("a setup or infrastructure error (here: a bug-like TypeError, e.g. a missing native addon) stops the run too", async () => {
     await expect(runEval(options(out(), { model: failingModel(1, () => new TypeError("faiss.IndexFlatL2 is not a constructor")) }))).rejects.toThrow(TypeError);
   });
