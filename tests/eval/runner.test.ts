@@ -75,6 +75,26 @@ describe("fail loudly", () => {
   });
 });
 
+describe("embedding provider stopped mid-run", () => {
+  it("stops the run with its error instead of scoring the remaining users as wrong", async () => {
+    const server = await startOpenAIServer([]);
+    const saved = process.env.OPENAI_BASE_URL;
+    process.env.OPENAI_BASE_URL = server.url;
+    try {
+      let finished = 0;
+      const settings = { ...DEFAULT_SETTINGS, embeddings: "openai:text-embedding-3-small" };
+      const run = runEval(options(out(), { method: "react", settings, onProgress: (done) => {
+        if (done > 0 && finished++ === 0) void server.close(); // after the first answered query
+      } }));
+      const error = await run.catch((e: unknown) => e);
+      expect(describeProviderError(error)).toMatch(/^cannot reach the model provider/);
+    } finally {
+      if (saved === undefined) delete process.env.OPENAI_BASE_URL;
+      else process.env.OPENAI_BASE_URL = saved;
+    }
+  }, 60_000);
+});
+
 describe("run key", () => {
   it("a changed temperature, embedding model, prompt set, data file or split is a new run; the same key resumes", async () => {
     const dir = out();
