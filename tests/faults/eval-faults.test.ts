@@ -3,7 +3,7 @@
  * a failing query is recorded with its reason and the run carries on; a transient timeout is
  * retried; an answer outside the label set is scored as an invalid answer, not a crash.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { LAMP_LABELS } from "../../src/data/lamp.js";
@@ -56,7 +56,8 @@ describe("eval with LLM faults", () => {
     runCli(["eval", "--task", "lamp-2m", "--questions", files.questions, "--outputs", files.outputs, "--method", method, "--out", out, "--json", "--retries", "1", "--backoff-ms", "5", "--batch", "1"], env());
   const records = (out: string, method: string) =>
     Object.fromEntries(
-      readFileSync(join(out, "results", `lamp-2m.${method}.jsonl`), "utf8")
+      // The results file is named by the run key: lamp-2m.<method>.<run id>.jsonl.
+      readFileSync(join(out, "results", readdirSync(join(out, "results")).find((n) => n.startsWith(`lamp-2m.${method}.`))!), "utf8")
         .split("\n")
         .filter(Boolean)
         .map((l) => JSON.parse(l))
