@@ -1,6 +1,8 @@
 /**
  * Loaders for the LaMP benchmark's official files: `*_questions.json` is
- * `[{id, input, profile: [{id, ...task fields}]}]`, `*_outputs.json` is `{task, golds: [{id, output}]}`.
+ * `[{id, input, profile: [{id, ...task fields}]}]`, `*_outputs.json` is `{task, golds: [{id, output}]}`;
+ * and a user's profile as task-shaped interactions (the task's own question about each item and
+ * the user's answer), what ingest, retrieval and alignment replays use (docs/EVAL.md).
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
