@@ -28,7 +28,7 @@ for (const task of TASKS) {
     const started = Date.now();
     const s = await runEval({
       task, method, users, userCount: USERS, concurrency: 4, outDir: out,
-      run: { data: ["generated"], split: "time", promptSet: "paper", seed: 0 },
+      run: { data: ["generated"], split: "time", seed: 0 },
       model: new ScriptedChatModel(lampScript(task)), modelId: "scripted",
       settings: DEFAULT_SETTINGS, params: { k: 4, batch: 3, iterations: 1 }, retries: 0, backoffMs: 1,
     });

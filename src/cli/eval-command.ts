@@ -90,8 +90,6 @@ export function registerEvalCommands(program: Command): void {
       const settings = resolveSettings(command);
       const { users, data } = await loadPopulation(opts, task);
       checkUsers(users, data.join(", "));
-      // The prompt set is a setting of its own (PERSONA_AGENT_PROMPTS); "paper" where it is not known.
-      const promptSet = (settings as Partial<Record<"promptSet", string>>).promptSet ?? "paper";
 
       const bar = progress(`eval ${task} ${method} {bar} {value}/{total} queries | ETA {eta_formatted}`);
       const summary = await runEval({
@@ -105,7 +103,7 @@ export function registerEvalCommands(program: Command): void {
         modelId: settings.model,
         settings,
         params: { k: opts.k, batch: opts.batch, iterations: opts.iterations },
-        run: { data, split: opts.split, promptSet, seed: opts.seed },
+        run: { data, split: opts.split, seed: opts.seed },
         retries: opts.retries,
         backoffMs: opts.backoffMs,
         onProgress: (done, total) => bar.update(done, total),

@@ -20,6 +20,7 @@ import type { UserQuery } from "../data/oppu.js";
 import type { HistoryEntry } from "../memory/history.js";
 import { ingestHistory } from "../memory/ingest.js";
 import { EmbeddingCache } from "../memory/embedding-cache.js";
+import { unitVector } from "../memory/episodic.js";
 import { initialPersona } from "../persona/persona.js";
 import { createEmbeddings } from "../models/embeddings.js";
 import { userFileKey } from "../users.js";
@@ -146,7 +147,7 @@ const personaAgent =
     // The user's interactions are stored in every variant: alignment replays them (Algorithm 1's D).
     if (parts.persona && parts.memory) await ingestHistory(services, id, user.interactions, { task: ctx.task });
     else await services.memory.add(id, user.interactions);
-    if (parts.persona && !parts.memory) await services.personas.save(id, await initialPersona(loadPrompt("lamp/no_profile")), "initialized");
+    if (parts.persona && !parts.memory) await services.personas.save(id, await initialPersona(loadPrompt("lamp/no_profile"), services.config.promptSet), "initialized");
     // No action: no tools anywhere, alignment's replays included.
     const noTools: Partial<Configuration> = parts.action ? {} : { maxToolSteps: 0 };
     // No memory: the agent's memory tool finds nothing of the user.
@@ -161,11 +162,6 @@ const personaAgent =
       return { answer, ...(parts.persona ? { persona } : {}) };
     };
   };
-
-function unit(vector: number[]): number[] {
-  const norm = Math.hypot(...vector) || 1;
-  return vector.map((x) => x / norm);
-}
 
 /** The entry vectors the user's episodic memory computed (from the per-user embedding cache when there is one). */
 async function entryVectors(services: Services, texts: string[]) {
@@ -203,9 +199,9 @@ const METHOD_IMPL: Record<MethodName, Method> = {
     await services.memory.add(userId(services), user.interactions);
     const entries = await services.memory.list(userId(services));
     const { embeddings, vectors } = await entryVectors(services, entries.map((e) => `${e.query}\n${e.response}`));
-    const unitVectors = vectors.map(unit);
+    const unitVectors = vectors.map(unitVector);
     return async (query) => {
-      const picked = memoryBankRetrieve(unitVectors, unit(await embeddings.embedQuery(query.input)), 4).map((i) => entries[i]!);
+      const picked = memoryBankRetrieve(unitVectors, unitVector(await embeddings.embedQuery(query.input)), 4).map((i) => entries[i]!);
       return examplesContext(picked);
     };
   }),

@@ -16,7 +16,7 @@ import type { AIMessage } from "@langchain/core/messages";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { describeProviderError, InvalidProviderResponseError, ModelError } from "../models/chat.js";
 import type { Configuration } from "../configuration.js";
-import type { Settings } from "../settings.js";
+import type { PromptSet, Settings } from "../settings.js";
 import { populationPapers, profileInteractions, type LampTask } from "../data/lamp.js";
 import { selectActiveUsers, type EvalUser, type Split, type UserQuery } from "../data/oppu.js";
 import type { HistoryEntry } from "../memory/history.js";
@@ -35,10 +35,10 @@ export interface EvalOptions {
   /** `provider:name`, or a chat model object (tests); `modelId` names it in the run key. */
   model: string | BaseChatModel;
   modelId: string;
-  settings: Pick<Settings, "embeddings" | "temperature" | "timeoutMs" | "maxRetries" | "maxToolSteps" | "wikipediaBaseUrl">;
+  settings: Pick<Settings, "embeddings" | "temperature" | "timeoutMs" | "maxRetries" | "maxToolSteps" | "wikipediaBaseUrl" | "promptSet">;
   params: MethodParams;
-  /** What else names the run: the data files (with content hashes), split, prompt set, seed. */
-  run: Pick<RunKey, "data" | "split" | "promptSet" | "seed">;
+  /** What else names the run: the data files (with content hashes), split, seed. */
+  run: Pick<RunKey, "data" | "split" | "seed">;
   /** Attempts per query on rate limits and transient provider errors. */
   retries: number;
   /** First backoff; doubles on every retry (a provider's Retry-After wins when it is longer). */
@@ -59,8 +59,8 @@ export interface RunKey {
   model: string;
   temperature: number;
   embeddings: string;
-  /** The prompt set (`paper` or `tuned`, PERSONA_AGENT_PROMPTS). */
-  promptSet: string;
+  /** The prompt set of persona initialization, tool descriptions and alignment (docs/PROMPTS.md). */
+  promptSet: PromptSet;
   /** Data files as `path#<sha256 prefix>`, so an edited file is another run. */
   data: string[];
   split: Split;
@@ -90,6 +90,8 @@ export interface EvalSummary {
   task: LampTask;
   method: MethodName;
   model: string;
+  /** The prompt set of persona initialization, tool descriptions and alignment (docs/PROMPTS.md). */
+  promptSet: PromptSet;
   params: MethodParams;
   runKey: RunKey;
   /** Short hash of the run key: names the results and summary files. */
@@ -130,7 +132,7 @@ class UsageCounter extends BaseCallbackHandler {
 
 export function runKeyOf(options: Pick<EvalOptions, "task" | "method" | "modelId" | "settings" | "params" | "run" | "userCount">): RunKey {
   const { task, method, modelId, settings, params, run } = options;
-  return { task, method, model: modelId, temperature: settings.temperature, embeddings: settings.embeddings, promptSet: run.promptSet, data: run.data, split: run.split, users: options.userCount, k: params.k, n: params.batch, E: params.iterations, seed: run.seed };
+  return { task, method, model: modelId, temperature: settings.temperature, embeddings: settings.embeddings, promptSet: settings.promptSet, data: run.data, split: run.split, users: options.userCount, k: params.k, n: params.batch, E: params.iterations, seed: run.seed };
 }
 
 export function runIdOf(key: RunKey): string {
@@ -299,6 +301,7 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
         timeoutMs: settings.timeoutMs,
         maxRetries: settings.maxRetries,
         wikipediaBaseUrl: settings.wikipediaBaseUrl,
+        promptSet: settings.promptSet,
         indexDir,
         record: false,
       };
@@ -327,6 +330,7 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
     task,
     method,
     model: options.modelId,
+    promptSet: settings.promptSet,
     params,
     runKey,
     runId,

@@ -24,7 +24,7 @@ function population(task: LampTask, users = 3): EvalUser[] {
   return lampToUsers(questions.map((q) => ({ ...q, output: outputs.golds.find((g) => g.id === q.id)!.output })), "time");
 }
 
-const RUN = { data: ["generated"], split: "time" as const, promptSet: "paper", seed: 0 };
+const RUN = { data: ["generated"], split: "time" as const, seed: 0 };
 
 async function run(task: LampTask, method: MethodName, options: { params?: { k: number; batch: number; iterations: number }; users?: EvalUser[]; userCount?: number; calls?: ScriptedCall[] } = {}): Promise<EvalSummary> {
   const model = new ScriptedChatModel(lampScript(task), { calls: options.calls });

@@ -34,7 +34,7 @@ function options(outDir: string, more: Partial<EvalOptions> = {}): EvalOptions {
   return {
     task: "lamp-2m", method: "rag-1", users: users(), userCount: 3, concurrency: 1, outDir,
     model: new ScriptedChatModel(lampScript("lamp-2m")), modelId: "scripted", settings: DEFAULT_SETTINGS,
-    params: { k: 4, batch: 3, iterations: 1 }, run: { data: ["dev.json#abc"], split: "time", promptSet: "paper", seed: 0 },
+    params: { k: 4, batch: 3, iterations: 1 }, run: { data: ["dev.json#abc"], split: "time", seed: 0 },
     retries: 0, backoffMs: 1, ...more,
   };
 }
@@ -104,9 +104,9 @@ describe("run key", () => {
     const variants: Partial<EvalOptions>[] = [
       { settings: { ...DEFAULT_SETTINGS, temperature: 0.7 } },
       { settings: { ...DEFAULT_SETTINGS, embeddings: "openai:text-embedding-3-small" } },
-      { run: { data: ["dev.json#abc"], split: "time", promptSet: "tuned", seed: 0 } },
-      { run: { data: ["test.json#def"], split: "time", promptSet: "paper", seed: 0 } },
-      { run: { data: ["dev.json#abc"], split: "user", promptSet: "paper", seed: 0 } },
+      { settings: { ...DEFAULT_SETTINGS, promptSet: "tuned" } },
+      { run: { data: ["test.json#def"], split: "time", seed: 0 } },
+      { run: { data: ["dev.json#abc"], split: "user", seed: 0 } },
       { params: { k: 2, batch: 3, iterations: 1 } },
     ];
     const ids = new Set([base.runId]);
