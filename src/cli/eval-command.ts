@@ -6,11 +6,9 @@ import { join } from "node:path";
 import { Command, Option } from "commander";
 import { UserError } from "../errors.js";
 import { intOption, progress, resolveSettings } from "./shared.js";
-import { LAMP_LABELS, loadLamp, type LampTask } from "../data/lamp.js";
+import type { LampTask } from "../data/lamp.js";
 import { downloadLamp, LAMP_SPLITS, lampBaseUrl, type LampSplit } from "../eval/download.js";
-import { METHODS, parseMethod } from "../eval/methods.js";
-import { runEval } from "../eval/runner.js";
-import { writeReport } from "../eval/report.js";
+import { METHODS, parseMethod } from "../eval/method-names.js";
 
 const TASKS = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const satisfies readonly LampTask[];
 
@@ -58,6 +56,7 @@ export function registerEvalCommands(program: Command): void {
       const task = opts.task!;
       const method = parseMethod(opts.method!);
       const settings = resolveSettings(command);
+      const [{ LAMP_LABELS, loadLamp }, { runEval }] = await Promise.all([import("../data/lamp.js"), import("../eval/runner.js")]);
       const examples = await loadLamp(opts.questions!, opts.outputs!);
       const labels = LAMP_LABELS[task]!;
       const stray = examples.find((e) => !labels.includes(e.output.trim()));
@@ -95,6 +94,7 @@ export function registerEvalCommands(program: Command): void {
     .action(async (_opts: unknown, command: Command) => {
       // `eval` has --out and --json too and commander hands them to the parent: read both levels.
       const opts = command.optsWithGlobals<{ out: string; json?: boolean }>();
+      const { writeReport } = await import("../eval/report.js");
       const files = await writeReport(opts.out);
       process.stdout.write(opts.json ? `${JSON.stringify(files)}\n` : `${Object.values(files).join("\n")}\n`);
     });

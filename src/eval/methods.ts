@@ -8,7 +8,6 @@ import type { BaseStore } from "@langchain/langgraph";
 import { HumanMessage } from "@langchain/core/messages";
 import { builder as personaAgentBuilder } from "../../graphs/persona_agent.js";
 import { builder as alignmentBuilder } from "../../graphs/alignment.js";
-import { UserError } from "../errors.js";
 import { loadPrompt, renderPrompt } from "../prompts.js";
 import type { Configuration } from "../configuration.js";
 import { servicesFor, type Services } from "../services.js";
@@ -19,10 +18,9 @@ import { initialPersona } from "../persona/persona.js";
 import { createEmbeddings } from "../models/embeddings.js";
 import { memoryBankRetrieve } from "./membank.js";
 
-export const BASELINES = ["prompt", "icl", "rag-1", "rag-4", "pag-4", "react", "membank", "persona-agent"] as const;
-export const ABLATIONS = ["persona-agent-no-alignment", "persona-agent-no-persona", "persona-agent-no-memory", "persona-agent-no-action"] as const;
-export const METHODS = [...BASELINES, ...ABLATIONS] as const;
-export type MethodName = (typeof METHODS)[number];
+import type { MethodName } from "./method-names.js";
+
+export { ABLATIONS, BASELINES, METHODS, parseMethod, type MethodName } from "./method-names.js";
 
 /** Profile items shown as in-context examples by `icl`: the user's most recent ones. */
 const ICL_SHOTS = 3;
@@ -161,11 +159,6 @@ const METHOD_IMPL: Record<MethodName, Method> = {
     return { answer: await runAgent(ctx, await taskPrompt(ctx.task, example.input), { persona }), persona };
   },
 };
-
-export function parseMethod(name: string): MethodName {
-  if (!(METHODS as readonly string[]).includes(name)) throw new UserError(`unknown method "${name}": use one of ${METHODS.join(", ")}`);
-  return name as MethodName;
-}
 
 export async function runMethod(method: MethodName, ctx: MethodContext, example: LampExample): Promise<MethodResult> {
   return METHOD_IMPL[method](ctx, example, servicesFor({ configurable: ctx.configurable, store: ctx.store }));
