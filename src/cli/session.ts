@@ -4,15 +4,26 @@
  */
 import { join } from "node:path";
 import type { Command } from "commander";
-import { builder as alignmentBuilder } from "../../graphs/alignment.js";
-import { summarizeAlignment, type AlignmentSummary } from "../alignment/run.js";
+import type { AlignmentSummary } from "../alignment/run.js";
 import type { Configuration } from "../configuration.js";
-import { servicesFor, type Services } from "../services.js";
+import type { Services } from "../services.js";
 import { openPersistence, type Persistence } from "../store/open.js";
 import { validateUserId } from "../users.js";
 import { resolveSettings } from "./shared.js";
 
-/** Opens the store and checkpointer, runs `fn` with the user's services, and always closes them. */
+/** Opens the store and checkpointer for one user's command, runs `fn`, and always closes them. */
+export async function withPersistence<T>(command: Command, userId: string, fn: (persistence: Persistence) => Promise<T>): Promise<T> {
+  const settings = resolveSettings(command);
+  validateUserId(userId);
+  const persistence = await openPersistence(settings);
+  try {
+    return await fn(persistence);
+  } finally {
+    await persistence.close();
+  }
+}
+
+/** As withPersistence, with the user's services (memory, models, personas) built on the store. */
 export async function withUser<T>(
   command: Command,
   userId: string,
@@ -20,10 +31,8 @@ export async function withUser<T>(
   fn: (services: Services, persistence: Persistence) => Promise<T>,
 ): Promise<T> {
   const settings = resolveSettings(command);
-  validateUserId(userId);
-  const persistence = await openPersistence(settings);
-  const { store } = persistence;
-  try {
+  const { servicesFor } = await import("../services.js");
+  return withPersistence(command, userId, async (persistence) => {
     const configurable: Partial<Configuration> = {
       userId,
       model: settings.model,
@@ -32,10 +41,8 @@ export async function withUser<T>(
       promptSet: settings.promptSet,
       ...overrides,
     };
-    return await fn(servicesFor({ configurable, store }), persistence);
-  } finally {
-    await persistence.close();
-  }
+    return fn(servicesFor({ configurable, store: persistence.store }), persistence);
+  });
 }
 
 export interface AlignOptions {
@@ -46,6 +53,7 @@ export interface AlignOptions {
 
 /** Runs the alignment graph on the embedded store with the command's settings. */
 export async function align(services: Services, { store }: Persistence, opts: AlignOptions): Promise<AlignmentSummary> {
+  const [{ builder: alignmentBuilder }, { summarizeAlignment }] = await Promise.all([import("../../graphs/alignment.js"), import("../alignment/run.js")]);
   const graph = alignmentBuilder.compile({ store });
   const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
   return summarizeAlignment(await graph.invoke({ userId: services.config.userId }, { configurable }));

@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph";
 import { UserError } from "../errors.js";
-import pg from "pg";
+import type pg from "pg";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LockingStore } from "./transactional.js";
 
@@ -41,9 +41,11 @@ async function openSqlite(dataDir: string): Promise<Persistence> {
 }
 
 async function openPostgres(url: string): Promise<Persistence> {
-  const [{ PostgresSaver }, { PostgresStore }] = await Promise.all([
+  // Imported here, not at the top: loading pg costs SQLite users ~150 ms (it probes for fetch).
+  const [{ PostgresSaver }, { PostgresStore }, { default: pg }] = await Promise.all([
     import("@langchain/langgraph-checkpoint-postgres"),
     import("@langchain/langgraph-checkpoint-postgres/store"),
+    import("pg"),
   ]);
   const store = PostgresStore.fromConnString(url);
   const checkpointer = PostgresSaver.fromConnString(url);

@@ -11,11 +11,12 @@ export function registerPersona(program: Command): void {
     .option("--history", "show every version")
     .option("--json", 'print {"version", "persona", "history": [{"version", "createdAt", "persona"}]}')
     .action(async (opts: { user: string; history?: boolean; json?: boolean }, command: Command) => {
-      const [{ lineDiff }, { withUser }] = await Promise.all([import("../../persona/persona.js"), import("../session.js")]);
-      const { current, history } = await withUser(command, opts.user, {}, async ({ personas }) => ({
-        current: await personas.current(opts.user),
-        history: await personas.history(opts.user),
-      }));
+      // Only the store: showing a persona needs no model, embeddings or graph.
+      const [{ lineDiff, PersonaStore }, { withPersistence }] = await Promise.all([import("../../persona/persona.js"), import("../session.js")]);
+      const { current, history } = await withPersistence(command, opts.user, async ({ store }) => {
+        const personas = new PersonaStore(store);
+        return { current: await personas.current(opts.user), history: await personas.history(opts.user) };
+      });
       if (!current) throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
       const versions = history.map(({ version, createdAt, persona, origin }) => ({ version, createdAt, origin, persona }));
       // Each version with its time, origin and what changed against the one before.
