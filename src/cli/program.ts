@@ -7,7 +7,7 @@
 import { Command, Option } from "commander";
 import { UserError } from "../errors.js";
 import { describeProviderError } from "../models/chat.js";
-import { PROMPT_SETS } from "../settings.js";
+import { debugEnabled, PROMPT_SETS } from "../settings.js";
 import { registerAlign } from "./commands/align.js";
 import { registerAsk } from "./commands/ask.js";
 import { registerFeedback } from "./commands/feedback.js";
@@ -24,7 +24,12 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "where the store and indexes live (env PERSONA_AGENT_DATA_DIR), default ./.persona-agent")
     .option("--database-url <url>", "PostgreSQL for the store and checkpointer (env PERSONA_AGENT_DATABASE_URL); default: SQLite in the data dir")
     .addOption(new Option("--prompts <set>", "prompt set (env PERSONA_AGENT_PROMPTS): paper = the paper's Appendices A-C verbatim (default), tuned = this project's rewrite").choices(PROMPT_SETS))
-    .showHelpAfterError()
+    // Usage errors: commander's message as one line on stderr and exit 2 (see reportError);
+    // the help goes to stdout only when asked for, never after an error.
+    .configureOutput({
+      writeErr: () => undefined,
+      outputError: (message) => process.stderr.write(`persona-agent: ${oneLine(message.replace(/^error: /, ""))}\n`),
+    })
     .exitOverride();
 
   registerIngest(program);
@@ -37,13 +42,18 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** One line on stderr and a non-zero exit for anything a user can fix; a trace only for bugs. */
+const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, " ");
+
+/** Exit codes: 0 done, 1 a bug, 2 a usage or input mistake, 3 a service (model, database, network) unreachable. */
 export function reportError(error: unknown): number {
   const e = error as { code?: string; exitCode?: number; message?: string };
-  if (e?.code?.startsWith("commander.")) {
-    // commander already printed help/version or its own one-line error
-    return e.exitCode ?? 1;
+  if (e?.code === "commander.helpDisplayed" || e?.code === "commander.version") return 0;
+  if (e?.code === "commander.help") {
+    // A command group run without its command (commander would print the whole help).
+    process.stderr.write("persona-agent: missing command (see --help)\n");
+    return 2;
   }
+  if (e?.code?.startsWith("commander.")) return 2; // commander printed its one-line error
   if (error instanceof UserError) {
     process.stderr.write(`persona-agent: ${error.message}\n`);
     return error.exitCode;
@@ -53,7 +63,7 @@ export function reportError(error: unknown): number {
     process.stderr.write(`persona-agent: ${provider}\n`);
     return 3;
   }
-  if (process.env.PERSONA_AGENT_DEBUG) console.error(error);
+  if (debugEnabled()) console.error(error);
   else process.stderr.write(`persona-agent: unexpected error: ${e?.message ?? String(error)} (set PERSONA_AGENT_DEBUG=1 for details)\n`);
   return 1;
 }

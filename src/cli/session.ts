@@ -2,18 +2,18 @@
  * What the user commands share once they run: the user's services on an open store, and the
  * alignment graph. Commands import this lazily, so `--help` and usage errors never load it.
  */
-import { join } from "node:path";
 import type { Command } from "commander";
 import type { AlignmentSummary } from "../alignment/run.js";
 import type { Configuration } from "../configuration.js";
 import type { Services } from "../services.js";
 import { openPersistence, type Persistence } from "../store/open.js";
 import { validateUserId } from "../users.js";
+import { validateSettings } from "../settings.js";
 import { resolveSettings } from "./shared.js";
 
 /** Opens the store and checkpointer for one user's command, runs `fn`, and always closes them. */
 export async function withPersistence<T>(command: Command, userId: string, fn: (persistence: Persistence) => Promise<T>): Promise<T> {
-  const settings = resolveSettings(command);
+  const settings = validateSettings(resolveSettings(command), { credentials: false });
   validateUserId(userId);
   const persistence = await openPersistence(settings);
   try {
@@ -30,17 +30,10 @@ export async function withUser<T>(
   overrides: Partial<Configuration>,
   fn: (services: Services, persistence: Persistence) => Promise<T>,
 ): Promise<T> {
-  const settings = resolveSettings(command);
-  const { servicesFor } = await import("../services.js");
+  const settings = validateSettings(resolveSettings(command));
+  const [{ servicesFor }, { configurationFrom }] = await Promise.all([import("../services.js"), import("../configuration.js")]);
   return withPersistence(command, userId, async (persistence) => {
-    const configurable: Partial<Configuration> = {
-      userId,
-      model: settings.model,
-      embeddings: settings.embeddings,
-      indexDir: join(settings.dataDir, "indexes"),
-      promptSet: settings.promptSet,
-      ...overrides,
-    };
+    const configurable = configurationFrom(settings, { userId, ...overrides });
     return fn(servicesFor({ configurable, store: persistence.store }), persistence);
   });
 }

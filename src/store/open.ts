@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph";
-import { UserError } from "../errors.js";
+import { ServiceUnavailableError } from "../errors.js";
 import type pg from "pg";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LockingStore } from "./transactional.js";
@@ -58,7 +58,7 @@ async function openPostgres(url: string): Promise<Persistence> {
   } catch (error) {
     await Promise.allSettled([store.stop(), checkpointer.end(), locks.end()]);
     const reason = (error as Error).message || (error as { code?: string }).code || String(error);
-    throw new UserError(`cannot use the database at PERSONA_AGENT_DATABASE_URL: ${reason}`, 3);
+    throw new ServiceUnavailableError(`cannot use the database at PERSONA_AGENT_DATABASE_URL: ${reason}`);
   }
   return {
     backend: "postgres",
