@@ -11,7 +11,7 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -72,7 +72,7 @@ for (let i = 0; i < RUNS; i++) {
 await server.close();
 
 const base = median(times.get("node -e 0")!);
-console.log(`CLI start-up, ${RUNS} runs each, interleaved; ratio = median / median of node -e 0 (${fmt(base)} ms)`);
+console.log(`CLI start-up, ${RUNS} runs each, interleaved; ratio = median / median of node -e 0 (${fmt(base)} ms); load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 console.log(
   table(
     ["command", "median ms", "p95 ms", "ratio", "target", "met"],

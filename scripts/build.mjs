@@ -39,6 +39,10 @@ try {
     target: "node20",
     external: EXTERNAL,
     sourcemap: "linked",
+    // Less source to parse at every start; keepNames because error handling reads class names
+    // (OpenAI/AWS error classes, LangGraph store classes), which renaming would change.
+    minify: true,
+    keepNames: true,
     // CommonJS packages inside an ES module bundle still call require().
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
     logLevel: "warning",
