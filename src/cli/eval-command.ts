@@ -62,7 +62,7 @@ export function registerEvalCommands(program: Command): void {
       const stray = examples.find((e) => !labels.includes(e.output.trim()));
       if (stray) throw new UserError(`${opts.outputs}: gold "${stray.output}" of question "${stray.id}" is not a ${task} label; is --task right?`);
 
-      const bar = progress(`eval ${task} ${method} {bar} {value}/{total} queries | ETA {eta_formatted}`);
+      const bar = await progress(`eval ${task} ${method} {bar} {value}/{total} queries | ETA {eta_formatted}`);
       const summary = await runEval({
         task,
         method,
@@ -111,7 +111,7 @@ export function registerEvalCommands(program: Command): void {
     .option("--json", "print the files as JSON")
     .action(async (opts: { task: LampTask; split: LampSplit; cache?: string; force?: boolean; json?: boolean }, command: Command) => {
       const cacheDir = opts.cache ?? join(resolveSettings(command).dataDir, "lamp");
-      const bar = progress("{label} {bar} {percentage}% | {value}/{total} bytes | ETA {eta_formatted}");
+      const bar = await progress("{label} {bar} {percentage}% | {value}/{total} bytes | ETA {eta_formatted}");
       const files = await downloadLamp(opts.task, opts.split, cacheDir, {
         force: opts.force,
         onProgress: ({ file, received, total }) => bar.update(received, total ?? 0, file.path),

@@ -19,7 +19,7 @@ export function registerIngest(program: Command): void {
         import("../session.js"),
       ]);
       const entries = await readHistoryFile(opts.file);
-      const bar = progress("embedding {bar} {value}/{total} entries | ETA {eta_formatted}");
+      const bar = await progress("embedding {bar} {value}/{total} entries | ETA {eta_formatted}");
       const result = await withUser(command, opts.user, {}, (services) =>
         ingestHistory(services, opts.user, entries, { task, onProgress: (done, total) => bar.update(done, total) }).finally(() => bar.stop()),
       );
