@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { UserError } from "../errors.js";
+import { validateSettings } from "../settings.js";
 import { intOption, progress, resolveSettings } from "./shared.js";
 import type { LampTask } from "../data/lamp.js";
 import { downloadLamp, LAMP_SPLITS, lampBaseUrl, type LampSplit } from "../eval/download.js";
@@ -55,7 +56,7 @@ export function registerEvalCommands(program: Command): void {
       if (missing.length > 0) throw new UserError(`eval needs ${missing.map((m) => `--${m}`).join(", ")}`);
       const task = opts.task!;
       const method = parseMethod(opts.method!);
-      const settings = resolveSettings(command);
+      const settings = validateSettings(resolveSettings(command));
       const [{ LAMP_LABELS, loadLamp }, { runEval }] = await Promise.all([import("../data/lamp.js"), import("../eval/runner.js")]);
       const examples = await loadLamp(opts.questions!, opts.outputs!);
       const labels = LAMP_LABELS[task]!;

@@ -86,6 +86,11 @@ describe("model, embeddings and database settings are checked before any work", 
     expect(server.requests.length + server.embeddingRequests.length).toBe(before);
   });
 
+  test("eval checks them before reading its files", async () => {
+    const result = await runCli(["--model", "gpt-4o", "eval", "--task", "lamp-2m", "--questions", "/nonexistent/q.json", "--outputs", "/nonexistent/o.json", "--method", "prompt"], env);
+    expectOneLineError(result, 2, /invalid model "gpt-4o"/);
+  });
+
   test("Bedrock without a region: exit 2 before anything runs", async () => {
     const result = await runCli(["--embeddings", "bedrock:amazon.titan-embed-text-v2:0", "ask", "--user", "alice", "hi"], env);
     expectOneLineError(result, 2, /AWS_REGION is not set/);
