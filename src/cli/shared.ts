@@ -28,7 +28,8 @@ export function print(json: boolean, value: unknown, text: string): void {
  * by the commands that show progress, not at every start.
  */
 export async function progress(format: string) {
-  const { SingleBar, Presets } = await import("cli-progress");
+  // The CommonJS module object (named exports of CommonJS differ between Node and the bundle).
+  const { SingleBar, Presets } = (await import("cli-progress")).default;
   const bar = new SingleBar({ format, stream: process.stderr, etaBuffer: 20 }, Presets.shades_classic);
   let label: string | undefined;
   let started = false;
