@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the whole PersonaAgent loop on the bundled sample history, through the real
  * `persona-agent` command line: ingest -> persona -> ask twice -> feedback (which aligns the
- * persona) -> persona again.
+ * persona) -> persona again, what changed in it, the feedback that changed it, and where the
+ * data is.
  *
  * Model: PERSONA_AGENT_MODEL if set, else `local:` with DEFAULT_LOCAL_MODEL (downloaded once
  * into the model cache on a machine with internet). Data goes to PERSONA_AGENT_DEMO_DIR or a
@@ -12,7 +13,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { describeAlignment, type AlignmentSummary } from "../src/alignment/run.js";
 import { UserError } from "../src/errors.js";
+import { lineDiff } from "../src/persona/persona.js";
 import { DEFAULT_LOCAL_MODEL, modelCacheDir, resolveLocalModel } from "../src/models/local/resolve.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -72,9 +75,34 @@ for (const question of QUESTIONS) {
 }
 
 // The second feedback reaches --align-every, so it runs test-time alignment (one short iteration).
+let alignment: AlignmentSummary | null = null;
 for (const { query, truth } of FEEDBACK) {
-  section(`feedback: ${truth}`, cli(["feedback", "--user", USER, "--query", query, "--truth", truth, "--align-every", String(FEEDBACK.length), "--iterations", "1", "--batch", String(FEEDBACK.length)]));
+  const out = JSON.parse(cli(["feedback", "--user", USER, "--query", query, "--truth", truth, "--align-every", String(FEEDBACK.length), "--iterations", "1", "--batch", String(FEEDBACK.length), "--json"])) as {
+    sinceAlignment: number;
+    alignment: AlignmentSummary | null;
+  };
+  alignment = out.alignment ?? alignment;
+  section(`feedback: ${truth}`, out.alignment ? `recorded; ${describeAlignment(out.alignment)}` : `recorded (${out.sinceAlignment} of ${FEEDBACK.length} before alignment)`);
 }
 
 const after = JSON.parse(cli(["persona", "--user", USER, "--json"])) as { version: number; persona: string };
 section(`persona after (v${after.version})`, after.persona);
+
+// What alignment changed, why, and where it all lives.
+section(`what changed (v${before.version} -> v${after.version}, "-" removed, "+" added)`, lineDiff(before.persona, after.persona).join("\n") || "(no change)");
+const feedback = alignment?.iterations.flatMap((iteration) => iteration.feedback) ?? [];
+section(
+  "the feedback that produced it (LLM_grad, one per replayed interaction)",
+  feedback.map((f) => `query: ${f.query}\n  the user said: ${f.expected}\n  the agent said: ${f.simulated}\n  feedback: ${f.feedback}`).join("\n") || "(no alignment ran)",
+);
+section(
+  "where the data is",
+  [
+    ...(process.env.PERSONA_AGENT_DATABASE_URL
+      ? ["PostgreSQL (PERSONA_AGENT_DATABASE_URL)  memories, profile, persona versions, interactions, conversation threads"]
+      : [`${dataDir}/store.sqlite        memories, profile, persona versions, interactions (SQLite)`, `${dataDir}/checkpoints.sqlite  conversation threads`]),
+    `${dataDir}/indexes/            the user's FAISS index`,
+    `see every version: persona-agent --data-dir ${dataDir} persona --user ${USER} --history`,
+    `delete it all:     persona-agent --data-dir ${dataDir} forget --user ${USER}`,
+  ].join("\n"),
+);

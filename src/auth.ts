@@ -22,6 +22,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Auth, HTTPException, isStudioUser } from "@langchain/langgraph-sdk/auth";
+import { apiAuthSettings } from "./settings.js";
 import { userNamespace, validateUserId } from "./users.js";
 
 /** Configurable keys only the operator may set (environment), never a caller. */
@@ -38,7 +39,7 @@ let table: TokenTable | undefined;
 
 /** Parses PERSONA_AGENT_API_TOKENS (re-read when it changes); a bad table is a server error, not an open door. */
 function tokenTable(): TokenTable["entries"] {
-  const raw = process.env.PERSONA_AGENT_API_TOKENS ?? "";
+  const raw = apiAuthSettings().tokens;
   if (table?.raw === raw) return table.entries;
   let parsed: unknown = {};
   try {
@@ -147,4 +148,4 @@ function buildAuth() {
   );
 }
 
-export const auth = process.env.PERSONA_AGENT_AUTH === "off" ? new Auth() : buildAuth();
+export const auth = apiAuthSettings().off ? new Auth() : buildAuth();

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { Annotation, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { parsePromptSet, settingsFromEnv, type PromptSet } from "./settings.js";
+import { parsePromptSet, settingsFromEnv, type PromptSet, type Settings } from "./settings.js";
 import { validateUserId } from "./users.js";
 
 export const ConfigurationAnnotation = Annotation.Root({
@@ -35,8 +35,11 @@ export const ConfigurationAnnotation = Annotation.Root({
 export type Configuration = typeof ConfigurationAnnotation.State;
 
 export function ensureConfiguration(config?: LangGraphRunnableConfig): Configuration {
-  const given = (config?.configurable ?? {}) as Partial<Configuration>;
-  const settings = settingsFromEnv();
+  return configurationFrom(settingsFromEnv(), (config?.configurable ?? {}) as Partial<Configuration>);
+}
+
+/** The one settings-to-configuration mapping: what a run does not set comes from `settings`. */
+export function configurationFrom(settings: Settings, given: Partial<Configuration>): Configuration {
   return {
     userId: validateUserId(given.userId),
     model: given.model ?? settings.model,

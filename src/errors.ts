@@ -13,6 +13,14 @@ export class UserError extends Error {
   }
 }
 
+/** A service the command needs (model provider, database, download host) cannot be reached: exit 3. */
+export class ServiceUnavailableError extends UserError {
+  constructor(message: string) {
+    super(message, 3);
+    this.name = "ServiceUnavailableError";
+  }
+}
+
 /** "cannot read <path>: no such file" and friends, for any failed file read. */
 export function fileReadError(path: string, error: unknown): UserError {
   const code = (error as NodeJS.ErrnoException).code;

@@ -1,7 +1,6 @@
 /** Loads prompt text from `prompts/` (the only place prompt wording lives). */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { PromptTemplate } from "@langchain/core/prompts";
 import type { PromptSet } from "./settings.js";
 
 const PROMPTS_DIR = fileURLToPath(new URL("../prompts/", import.meta.url));
@@ -21,6 +20,8 @@ export function loadPrompt(name: string): string {
 
 /** Fills the `{placeholders}` of `prompts/<name>.md`; values are inserted verbatim. */
 export async function renderPrompt(name: string, values: Record<string, string>): Promise<string> {
+  // Imported on first use: commands that only read prompts or personas skip loading it.
+  const { PromptTemplate } = await import("@langchain/core/prompts");
   return PromptTemplate.fromTemplate(loadPrompt(name)).format(values);
 }
 

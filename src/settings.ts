@@ -1,12 +1,13 @@
 /**
  * Process-wide settings from environment variables (and `.env`), each documented in
  * `.env.example`. CLI options override them; graph runs override them per run through
- * `configurable` (see configuration.ts).
+ * `configurable` (see configuration.ts). This is the only module that reads `process.env`.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { UserError } from "./errors.js";
+import { CHAT_PROVIDERS, EMBEDDING_PROVIDERS, LOCAL_EMBEDDING_MODELS, parseModelSpec } from "./models/spec.js";
 
 /**
  * Prompt sets (prompts/<set>/): `paper` is the published text of the paper's Appendices A-C,
@@ -106,4 +107,86 @@ export function settingsFromEnv(): Settings {
     wikipediaBaseUrl: env.PERSONA_AGENT_WIKIPEDIA_URL || DEFAULT_SETTINGS.wikipediaBaseUrl,
     promptSet: env.PERSONA_AGENT_PROMPTS?.trim() ? parsePromptSet(env.PERSONA_AGENT_PROMPTS.trim()) : DEFAULT_SETTINGS.promptSet,
   };
+}
+
+/**
+ * Refuses settings no command could work with, before any work is done: the model and
+ * embeddings as `provider:name` of a known provider, the provider's credentials (unless the
+ * command uses no model), and a PostgreSQL URL. A mistake here is a usage error (exit 2), never a tool result or a crash
+ * halfway through a command.
+ */
+export function validateSettings(settings: Settings, { credentials = true } = {}): Settings {
+  const model = parseModelSpec(settings.model, CHAT_PROVIDERS, "model");
+  const embeddings = parseModelSpec(settings.embeddings, EMBEDDING_PROVIDERS, "embeddings");
+  if (embeddings.provider === "local" && !(LOCAL_EMBEDDING_MODELS as readonly string[]).includes(embeddings.name)) {
+    throw new UserError(`unknown local embeddings "${embeddings.name}": available: ${LOCAL_EMBEDDING_MODELS.join(", ")}`);
+  }
+  const providers = new Set([model.provider, embeddings.provider]);
+  if (credentials && providers.has("openai")) openAIConnection();
+  if (credentials && providers.has("bedrock")) bedrockRegion();
+  if (settings.databaseUrl !== undefined) {
+    let protocol = "";
+    try {
+      protocol = new URL(settings.databaseUrl).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== "postgres:" && protocol !== "postgresql:") {
+      throw new UserError("the database URL (--database-url / PERSONA_AGENT_DATABASE_URL) must be postgres://user:password@host:port/database");
+    }
+  }
+  return settings;
+}
+
+/** The value of an environment variable (after `.env`), or undefined when unset or blank. */
+function env(name: string): string | undefined {
+  loadEnvFile();
+  const value = process.env[name];
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+/** OpenAI-compatible servers (vLLM, Ollama, llama.cpp) need no key; api.openai.com does. */
+export function openAIConnection(): { apiKey: string; baseURL?: string } {
+  const baseURL = env("OPENAI_BASE_URL");
+  const apiKey = env("OPENAI_API_KEY") ?? (baseURL ? "not-needed" : undefined);
+  if (!apiKey) {
+    throw new UserError("OPENAI_API_KEY is not set (or set OPENAI_BASE_URL to an OpenAI-compatible server)");
+  }
+  return { apiKey, baseURL };
+}
+
+/** AWS_REGION (or AWS_DEFAULT_REGION); a UserError when neither is set. */
+export function bedrockRegion(): string {
+  const region = env("AWS_REGION") ?? env("AWS_DEFAULT_REGION");
+  if (!region) throw new UserError("AWS_REGION is not set: Bedrock models need a region (e.g. AWS_REGION=us-east-1)");
+  return region;
+}
+
+/** Settings of `local:` models (node-llama-cpp); unset numbers are left to the engine's defaults. */
+export function localModelSettings(): { cacheDir: string; threads?: number; maxTokens?: number; gpu: "auto" | false } {
+  const positive = (name: string) => {
+    const value = Number(env(name));
+    return Number.isInteger(value) && value > 0 ? value : undefined;
+  };
+  return {
+    cacheDir: resolve(env("PERSONA_AGENT_MODEL_CACHE") ?? join(settingsFromEnv().dataDir, "models")),
+    threads: positive("PERSONA_AGENT_LOCAL_THREADS"),
+    maxTokens: positive("PERSONA_AGENT_LOCAL_MAX_TOKENS"),
+    gpu: env("PERSONA_AGENT_LOCAL_GPU") === "auto" ? "auto" : false,
+  };
+}
+
+/** PERSONA_AGENT_DEBUG: stack traces of unexpected errors, llama.cpp's own log lines. */
+export function debugEnabled(): boolean {
+  return env("PERSONA_AGENT_DEBUG") !== undefined;
+}
+
+/** PERSONA_AGENT_LAMP_URL: a mirror of the official LaMP host, if set. */
+export function lampUrl(): string | undefined {
+  return env("PERSONA_AGENT_LAMP_URL");
+}
+
+/** The API server's bearer tokens (PERSONA_AGENT_API_TOKENS, JSON) and whether auth is off. */
+export function apiAuthSettings(): { tokens: string; off: boolean } {
+  return { tokens: env("PERSONA_AGENT_API_TOKENS") ?? "", off: env("PERSONA_AGENT_AUTH") === "off" };
 }

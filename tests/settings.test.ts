@@ -1,13 +1,14 @@
 /** settingsFromEnv: defaults, each PERSONA_AGENT_* variable, bad numbers, and `.env` loading. */
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { UserError } from "../src/errors.js";
-import { DEFAULT_SETTINGS, loadEnvFile, parseNumber, settingsFromEnv } from "../src/settings.js";
+import { DEFAULT_SETTINGS, loadEnvFile, localModelSettings, parseNumber, settingsFromEnv, validateSettings } from "../src/settings.js";
 import { isolateEnv, SETTINGS_ENV } from "./models/helpers.js";
 
 const DOTENV_ONLY = "PERSONA_AGENT_TEST_FROM_DOTENV"; // set only by the .env files below
-isolateEnv([...SETTINGS_ENV, DOTENV_ONLY]);
+isolateEnv([...SETTINGS_ENV, DOTENV_ONLY, "PERSONA_AGENT_LOCAL_THREADS", "PERSONA_AGENT_LOCAL_MAX_TOKENS", "PERSONA_AGENT_LOCAL_GPU", "PERSONA_AGENT_MODEL_CACHE", "OPENAI_API_KEY", "OPENAI_BASE_URL"]);
 
 // Every test runs in a fresh empty directory, so `./.env` is whatever the test writes there.
 const originalCwd = process.cwd();
@@ -152,5 +153,57 @@ describe(".env loading", () => {
     delete process.env[DOTENV_ONLY];
     loadEnvFile(file);
     expect(process.env[DOTENV_ONLY]).toBeUndefined();
+  });
+});
+
+describe("settings.ts is the only reader of the environment", () => {
+  test("no other module under src/ or graphs/ reads process.env", () => {
+    const root = fileURLToPath(new URL("..", import.meta.url));
+    const readers = ["src", "graphs"]
+      .flatMap((dir) => readdirSync(join(root, dir), { recursive: true, withFileTypes: true }))
+      .filter((f) => f.isFile() && f.name.endsWith(".ts"))
+      .map((f) => join(f.parentPath, f.name))
+      .filter((path) => readFileSync(path, "utf8").includes("process.env"))
+      .map((path) => relative(root, path));
+    expect(readers).toEqual(["src/settings.ts"]);
+  });
+
+  test("local model settings: positive integers or the engine's default, GPU only when asked", () => {
+    process.env.PERSONA_AGENT_LOCAL_THREADS = "3";
+    process.env.PERSONA_AGENT_LOCAL_MAX_TOKENS = "-5";
+    process.env.PERSONA_AGENT_LOCAL_GPU = "auto";
+    process.env.PERSONA_AGENT_MODEL_CACHE = "models-here";
+    expect(localModelSettings()).toEqual({ cacheDir: join(realpathSync(dir), "models-here"), threads: 3, maxTokens: undefined, gpu: "auto" });
+  });
+});
+
+describe("validateSettings", () => {
+  const valid = { ...DEFAULT_SETTINGS, dataDir: "/tmp/x" };
+  test("the defaults pass; credentials are checked only when asked", () => {
+    expect(validateSettings(valid)).toBe(valid);
+    const openai = { ...valid, model: "openai:gpt-4o-mini" };
+    expect(() => validateSettings(openai)).toThrow(/OPENAI_API_KEY is not set/);
+    expect(validateSettings(openai, { credentials: false })).toBe(openai);
+    process.env.OPENAI_BASE_URL = "http://127.0.0.1:1/v1";
+    expect(validateSettings(openai)).toBe(openai);
+  });
+
+  test.each([
+    [{ model: "gpt-4o" }, /invalid model "gpt-4o"/],
+    [{ embeddings: "local:minilm" }, /unknown local embeddings "minilm"/],
+    [{ embeddings: "cohere:x" }, /invalid embeddings "cohere:x"/],
+    [{ databaseUrl: "sqlite:///x.db" }, /must be postgres:\/\//],
+    [{ databaseUrl: "not a url" }, /must be postgres:\/\//],
+  ])("%j is refused as a usage error", (change, message) => {
+    const error = (() => {
+      try {
+        validateSettings({ ...valid, ...change }, { credentials: false });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).exitCode).toBe(2);
+    expect((error as UserError).message).toMatch(message);
   });
 });

@@ -3,8 +3,9 @@ import { Annotation, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ConfigurationAnnotation, ensureConfiguration, type Configuration } from "../configuration.js";
 import { UserError } from "../errors.js";
 
-export const DEFAULT_BATCH_SIZE = 3;
-export const DEFAULT_ITERATIONS = 1;
+import { DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "./defaults.js";
+
+export { DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "./defaults.js";
 
 export const AlignmentConfigurationAnnotation = Annotation.Root({
   ...ConfigurationAnnotation.spec,

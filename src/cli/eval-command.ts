@@ -5,14 +5,13 @@
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { UserError } from "../errors.js";
+import { validateSettings } from "../settings.js";
 import { intOption, progress, resolveSettings } from "./shared.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { LAMP_LABELS, loadLamp, loadLampOutputs, populationPapers, profileInteractions, type LampTask } from "../data/lamp.js";
 import { checkUsers, lampToUsers, loadOppuUsers, selectActiveUsers, SPLITS, type EvalUser, type Split } from "../data/oppu.js";
 import { downloadLamp, LAMP_SPLITS, lampBaseUrl, type LampSplit } from "../eval/download.js";
-import { METHODS, parseMethod } from "../eval/methods.js";
-import { dataFileId, runEval } from "../eval/runner.js";
-import { writeReport } from "../eval/report.js";
+import { METHODS, parseMethod } from "../eval/method-names.js";
 
 const TASKS = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const satisfies readonly LampTask[];
 
@@ -42,6 +41,11 @@ function formatMetrics(metrics: object, failures: number): string {
   return Object.entries(metrics).map(([name, value]) => `${name} ${(value as number).toFixed(4)}${failed}`).join(", ");
 }
 
+async function dataFileIds(paths: string[]): Promise<string[]> {
+  const { dataFileId } = await import("../eval/runner.js");
+  return Promise.all(paths.map(dataFileId));
+}
+
 /** The population from LaMP question/output file pairs or an OPPU per-user file, and the files' ids for the run key. */
 async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask): Promise<{ users: EvalUser[]; data: string[] }> {
   if (opts.oppu && opts.questions.length > 0) throw new UserError("give either --oppu or --questions/--outputs, not both");
@@ -49,7 +53,7 @@ async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "op
     if (opts.outputs.length > 1) throw new UserError("--oppu takes at most one --outputs (its golds)");
     const golds = opts.outputs[0] ? (await loadLampOutputs(opts.outputs[0])).golds : undefined;
     const users = await loadOppuUsers(opts.oppu, golds);
-    return { users, data: await Promise.all([opts.oppu, ...opts.outputs].map(dataFileId)) };
+    return { users, data: await dataFileIds([opts.oppu, ...opts.outputs]) };
   }
   if (opts.questions.length === 0 || opts.questions.length !== opts.outputs.length) {
     throw new UserError("eval needs --oppu FILE, or --questions and --outputs in pairs (one --outputs per --questions)");
@@ -58,7 +62,7 @@ async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "op
   const labels = LAMP_LABELS[task]!;
   const stray = examples.find((e) => !labels.includes(e.output.trim()));
   if (stray) throw new UserError(`gold "${stray.output}" of question "${stray.id}" is not a ${task} label; is --task right?`);
-  return { users: lampToUsers(examples, opts.split), data: await Promise.all([...opts.questions, ...opts.outputs].map(dataFileId)) };
+  return { users: lampToUsers(examples, opts.split), data: await dataFileIds([...opts.questions, ...opts.outputs]) };
 }
 
 export function registerEvalCommands(program: Command): void {
@@ -87,11 +91,12 @@ export function registerEvalCommands(program: Command): void {
       if (missing.length > 0) throw new UserError(`eval needs ${missing.map((m) => `--${m}`).join(", ")}`);
       const task = opts.task!;
       const method = parseMethod(opts.method!);
-      const settings = resolveSettings(command);
+      const settings = validateSettings(resolveSettings(command));
       const { users, data } = await loadPopulation(opts, task);
       checkUsers(users, data.join(", "));
+      const { runEval } = await import("../eval/runner.js");
 
-      const bar = progress(`eval ${task} ${method} {bar} {value}/{total} queries | ETA {eta_formatted}`);
+      const bar = await progress(`eval ${task} ${method} {bar} {value}/{total} queries | ETA {eta_formatted}`);
       const summary = await runEval({
         task,
         method,
@@ -124,6 +129,7 @@ export function registerEvalCommands(program: Command): void {
     .action(async (_opts: unknown, command: Command) => {
       // `eval` has --out and --json too and commander hands them to the parent: read both levels.
       const opts = command.optsWithGlobals<{ out: string; json?: boolean }>();
+      const { writeReport } = await import("../eval/report.js");
       const files = await writeReport(opts.out);
       process.stdout.write(opts.json ? `${JSON.stringify(files)}\n` : `${Object.values(files).join("\n")}\n`);
     });
@@ -173,7 +179,7 @@ export function registerEvalCommands(program: Command): void {
     .option("--json", "print the files as JSON")
     .action(async (opts: { task: LampTask; split: LampSplit; cache?: string; force?: boolean; json?: boolean }, command: Command) => {
       const cacheDir = opts.cache ?? join(resolveSettings(command).dataDir, "lamp");
-      const bar = progress("{label} {bar} {percentage}% | {value}/{total} bytes | ETA {eta_formatted}");
+      const bar = await progress("{label} {bar} {percentage}% | {value}/{total} bytes | ETA {eta_formatted}");
       const files = await downloadLamp(opts.task, opts.split, cacheDir, {
         force: opts.force,
         onProgress: ({ file, received, total }) => bar.update(received, total ?? 0, file.path),

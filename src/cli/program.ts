@@ -1,79 +1,20 @@
 /**
  * `persona-agent` command line. The contract (commands, options, `--json` shapes) is in
  * DESIGN.md and the README; settings come from PERSONA_AGENT_* variables and `.env`,
- * each overridable by an option.
+ * each overridable by an option. Each command lives in commands/<name>.ts and imports the
+ * graphs, models and stores it needs only when it runs, so `--help` stays instant.
  */
-import { randomUUID } from "node:crypto";
-import { join } from "node:path";
 import { Command, Option } from "commander";
-import { HumanMessage } from "@langchain/core/messages";
-import { builder as personaAgentBuilder } from "../../graphs/persona_agent.js";
-import { builder as alignmentBuilder } from "../../graphs/alignment.js";
-import { FeedbackLog } from "../alignment/feedback-log.js";
-import { describeAlignment, summarizeAlignment, type AlignmentSummary } from "../alignment/run.js";
-import { DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "../alignment/configuration.js";
-import { lineDiff } from "../persona/persona.js";
 import { UserError } from "../errors.js";
 import { describeProviderError } from "../models/chat.js";
-import { servicesFor, type Services } from "../services.js";
-import { openPersistence, type Persistence } from "../store/open.js";
-import { readHistoryFile, unstorableText } from "../memory/history.js";
-import { ingestHistory } from "../memory/ingest.js";
-import { PROFILE_TASKS, parseProfileTask } from "../memory/semantic.js";
-import { validateQuery } from "../agent/nodes.js";
-import { forgetUser } from "../forget.js";
-import { userFileKey, userNamespace, validateUserId } from "../users.js";
-import type { Configuration } from "../configuration.js";
-import { PROMPT_SETS } from "../settings.js";
+import { debugEnabled, PROMPT_SETS } from "../settings.js";
+import { registerAlign } from "./commands/align.js";
+import { registerAsk } from "./commands/ask.js";
+import { registerFeedback } from "./commands/feedback.js";
+import { registerForget } from "./commands/forget.js";
+import { registerIngest } from "./commands/ingest.js";
+import { registerPersona } from "./commands/persona.js";
 import { registerEvalCommands } from "./eval-command.js";
-import { intOption, print, progress, resolveSettings } from "./shared.js";
-
-/** Opens the store and checkpointer, runs `fn` with the user's services, and always closes them. */
-async function withUser<T>(
-  command: Command,
-  userId: string,
-  overrides: Partial<Configuration>,
-  fn: (services: Services, persistence: Persistence) => Promise<T>,
-): Promise<T> {
-  const settings = resolveSettings(command);
-  validateUserId(userId);
-  const persistence = await openPersistence(settings);
-  const { store } = persistence;
-  try {
-    const configurable: Partial<Configuration> = {
-      userId,
-      model: settings.model,
-      embeddings: settings.embeddings,
-      indexDir: join(settings.dataDir, "indexes"),
-      promptSet: settings.promptSet,
-      ...overrides,
-    };
-    return await fn(servicesFor({ configurable, store }), persistence);
-  } finally {
-    await persistence.close();
-  }
-}
-
-
-interface AlignOptions {
-  batch?: number;
-  iterations?: number;
-  validate?: boolean;
-}
-
-/** Runs the alignment graph on the embedded store with the command's settings. */
-async function align(services: Services, { store }: Persistence, opts: AlignOptions): Promise<AlignmentSummary> {
-  const graph = alignmentBuilder.compile({ store });
-  const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
-  return summarizeAlignment(await graph.invoke({ userId: services.config.userId }, { configurable }));
-}
-
-function addAlignOptions(command: Command): Command {
-  return command
-    .option("--batch <n>", `latest interactions re-run per iteration (default ${DEFAULT_BATCH_SIZE})`, intOption("--batch", 1))
-    .option("--iterations <n>", `alignment iterations (default ${DEFAULT_ITERATIONS})`, intOption("--iterations", 1))
-    .option("--validate", "keep the new persona only if it matches at least as many held-out true responses (exact match) as the old one");
-}
 
 export function buildProgram(): Command {
   const program = new Command("persona-agent")
@@ -83,168 +24,36 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "where the store and indexes live (env PERSONA_AGENT_DATA_DIR), default ./.persona-agent")
     .option("--database-url <url>", "PostgreSQL for the store and checkpointer (env PERSONA_AGENT_DATABASE_URL); default: SQLite in the data dir")
     .addOption(new Option("--prompts <set>", "prompt set (env PERSONA_AGENT_PROMPTS): paper = the paper's Appendices A-C verbatim (default), tuned = this project's rewrite").choices(PROMPT_SETS))
-    .showHelpAfterError()
+    // Usage errors: commander's message as one line on stderr and exit 2 (see reportError);
+    // the help goes to stdout only when asked for, never after an error.
+    .configureOutput({
+      writeErr: () => undefined,
+      outputError: (message) => process.stderr.write(`persona-agent: ${oneLine(message.replace(/^error: /, ""))}\n`),
+    })
     .exitOverride();
 
-  program
-    .command("ingest")
-    .description("add a JSONL history to the user's memory, (re)build the profile, initialize the persona if none")
-    .requiredOption("--user <id>", "user id")
-    .requiredOption("--file <path>", 'JSONL file, one {"query", "response", "timestamp"?, "metadata"?} per line')
-    .addOption(new Option("--task <task>", "which profile summarization prompt to use").choices(PROFILE_TASKS).default("general"))
-    .option("--json", "print the result as JSON")
-    .action(async (opts: { user: string; file: string; task: string; json?: boolean }, command: Command) => {
-      const task = parseProfileTask(opts.task);
-      const entries = await readHistoryFile(opts.file);
-      const bar = progress("embedding {bar} {value}/{total} entries | ETA {eta_formatted}");
-      const result = await withUser(command, opts.user, {}, (services) =>
-        ingestHistory(services, opts.user, entries, { task, onProgress: (done, total) => bar.update(done, total) }).finally(() => bar.stop()),
-      );
-      print(
-        Boolean(opts.json),
-        { user: opts.user, ...result },
-        `${result.added} new entries (${result.skipped} already known); profile ${result.profileUpdated ? "updated" : "unchanged"}; ` +
-          `persona v${result.personaVersion}${result.personaCreated ? " created" : ""}`,
-      );
-    });
-
-  program
-    .command("ask")
-    .description("ask the user's persona agent a question")
-    .requiredOption("--user <id>", "user id")
-    .option("--k <n>", "memories per retrieval (env PERSONA_AGENT_K, default 4)", intOption("--k", 1))
-    .option("--max-tool-steps <n>", "tool-calling turns before the agent must answer (default 4)", intOption("--max-tool-steps", 0))
-    .option("--thread <id>", "continue this conversation (its earlier turns are kept); default: a new one")
-    .option("--json", 'print {"answer", "personaVersion", "toolCalls", "thread"}')
-    .argument("<query>", "the question")
-    .action(async (query: string, opts: { user: string; k?: number; maxToolSteps?: number; thread?: string; json?: boolean }, command: Command) => {
-      validateQuery(query);
-      const overrides: Partial<Configuration> = {
-        ...(opts.k !== undefined ? { k: opts.k } : {}),
-        ...(opts.maxToolSteps !== undefined ? { maxToolSteps: opts.maxToolSteps } : {}),
-      };
-      const thread = opts.thread ?? randomUUID();
-      const result = await withUser(command, opts.user, overrides, async (services, { store, checkpointer }) => {
-        // Thread ids are scoped to the user, so no one can continue another user's conversation;
-        // registering them lets `forget` delete the checkpoints too.
-        // An unknown user is refused before anything is written (the graph would refuse it too).
-        if (!(await services.personas.current(opts.user))) {
-          throw new UserError(`unknown user "${opts.user}": ingest a history first (persona-agent ingest --user ... --file ...)`);
-        }
-        const threadId = `${userFileKey(opts.user)}:${thread}`;
-        await store.put(userNamespace(opts.user, "threads"), threadId, { thread, createdAt: new Date().toISOString() });
-        const graph = personaAgentBuilder.compile({ store, checkpointer });
-        return graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...services.config, thread_id: threadId } });
-      });
-      print(
-        Boolean(opts.json),
-        { answer: result.answer, personaVersion: result.personaVersion, toolCalls: result.toolCalls, thread },
-        result.answer,
-      );
-    });
-
-  program
-    .command("persona")
-    .description("show the user's current persona (and its versions)")
-    .requiredOption("--user <id>", "user id")
-    .option("--history", "show every version")
-    .option("--json", 'print {"version", "persona", "history": [{"version", "createdAt", "persona"}]}')
-    .action(async (opts: { user: string; history?: boolean; json?: boolean }, command: Command) => {
-      const { current, history } = await withUser(command, opts.user, {}, async ({ personas }) => ({
-        current: await personas.current(opts.user),
-        history: await personas.history(opts.user),
-      }));
-      if (!current) throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
-      const versions = history.map(({ version, createdAt, persona, origin }) => ({ version, createdAt, origin, persona }));
-      // Each version with its time, origin and what changed against the one before.
-      const text = opts.history
-        ? versions
-            .map((v, i) => {
-              const changes = i === 0 ? v.persona : lineDiff(versions[i - 1]!.persona, v.persona).join("\n") || "(no change)";
-              return `--- v${v.version} (${v.origin}, ${v.createdAt})\n${changes}`;
-            })
-            .join("\n\n")
-        : `v${current.version} (${current.origin}, ${current.createdAt})\n${current.persona}`;
-      print(Boolean(opts.json), { version: current.version, persona: current.persona, history: versions }, text);
-    });
-
-  addAlignOptions(
-    program
-      .command("feedback")
-      .description("record the user's true response to a query; every --align-every feedbacks, align the persona")
-      .requiredOption("--user <id>", "user id")
-      .requiredOption("--query <text>", "the query")
-      .requiredOption("--truth <text>", "the user's true response")
-      .option("--align-every <n>", "run alignment after this many new feedbacks", intOption("--align-every", 1), 3)
-      .option("--json", 'print {"user", "sinceAlignment", "alignment": {...} | null}'),
-  ).action(async (opts: AlignOptions & { user: string; query: string; truth: string; alignEvery: number; json?: boolean }, command: Command) => {
-    const query = validateQuery(opts.query);
-    const truth = opts.truth.trim();
-    if (!truth) throw new UserError("the true response (--truth) is empty");
-    const unstorable = unstorableText(truth);
-    if (unstorable) throw new UserError(`the true response (--truth) ${unstorable}`);
-    const out = await withUser(command, opts.user, {}, async (services, persistence) => {
-      if (!(await services.personas.current(opts.user))) {
-        throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
-      }
-      await services.memory.add(opts.user, [{ query, response: truth, timestamp: new Date().toISOString() }]);
-      const sinceAlignment = await new FeedbackLog(persistence.store).add(opts.user);
-      // The feedback is stored before alignment runs: if alignment fails, say so, so that the
-      // user retries the alignment and not the feedback (which would store it twice).
-      const alignment =
-        sinceAlignment >= opts.alignEvery
-          ? await align(services, persistence, opts).catch((error: unknown) => {
-              const reason = error instanceof UserError ? error.message : (describeProviderError(error) ?? String((error as Error)?.message ?? error));
-              throw new UserError(`feedback recorded, but alignment failed: ${reason.replace(/^alignment failed: /, "")} (retry with persona-agent align --user ${opts.user})`, 3);
-            })
-          : null;
-      return { user: opts.user, sinceAlignment, alignment };
-    });
-    print(
-      Boolean(opts.json),
-      out,
-      out.alignment
-        ? `feedback recorded; ${out.sinceAlignment} since the last alignment, so ${describeAlignment(out.alignment)}`
-        : `feedback recorded (${out.sinceAlignment} of ${opts.alignEvery} before the next alignment)`,
-    );
-  });
-
-  addAlignOptions(
-    program
-      .command("align")
-      .description("run test-time alignment of the user's persona now (Algorithm 1)")
-      .requiredOption("--user <id>", "user id")
-      .option("--json", 'print {"user", "fromVersion", "toVersion", "iterations": [{"version", "kept", "feedback"}], "validated"?}'),
-  ).action(async (opts: AlignOptions & { user: string; json?: boolean }, command: Command) => {
-    const summary = await withUser(command, opts.user, {}, (services, persistence) => align(services, persistence, opts));
-    print(Boolean(opts.json), summary, describeAlignment(summary));
-  });
-
-  program
-    .command("forget")
-    .description("delete every record of the user (memories, profile, personas, interactions, conversation threads, indexes)")
-    .requiredOption("--user <id>", "user id")
-    .option("--json", "print the result as JSON")
-    .action(async (opts: { user: string; json?: boolean }, command: Command) => {
-      const deleted = await withUser(command, opts.user, {}, ({ memory }, { store, checkpointer }) => forgetUser(store, memory, opts.user, checkpointer));
-      print(
-        Boolean(opts.json),
-        { user: opts.user, deleted },
-        deleted > 0 ? `deleted ${deleted} records of user "${opts.user}"` : `no records of user "${opts.user}"`,
-      );
-    });
-
+  registerIngest(program);
+  registerAsk(program);
+  registerPersona(program);
+  registerFeedback(program);
+  registerAlign(program);
+  registerForget(program);
   registerEvalCommands(program);
   return program;
 }
 
-/** One line on stderr and a non-zero exit for anything a user can fix; a trace only for bugs. */
+const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, " ");
+
+/** Exit codes: 0 done, 1 a bug, 2 a usage or input mistake, 3 a service (model, database, network) unreachable. */
 export function reportError(error: unknown): number {
   const e = error as { code?: string; exitCode?: number; message?: string };
-  if (e?.code?.startsWith("commander.")) {
-    // commander already printed help/version or its own one-line error
-    return e.exitCode ?? 1;
+  if (e?.code === "commander.helpDisplayed" || e?.code === "commander.version") return 0;
+  if (e?.code === "commander.help") {
+    // A command group run without its command (commander would print the whole help).
+    process.stderr.write("persona-agent: missing command (see --help)\n");
+    return 2;
   }
+  if (e?.code?.startsWith("commander.")) return 2; // commander printed its one-line error
   if (error instanceof UserError) {
     process.stderr.write(`persona-agent: ${error.message}\n`);
     return error.exitCode;
@@ -254,7 +63,7 @@ export function reportError(error: unknown): number {
     process.stderr.write(`persona-agent: ${provider}\n`);
     return 3;
   }
-  if (process.env.PERSONA_AGENT_DEBUG) console.error(error);
+  if (debugEnabled()) console.error(error);
   else process.stderr.write(`persona-agent: unexpected error: ${e?.message ?? String(error)} (set PERSONA_AGENT_DEBUG=1 for details)\n`);
   return 1;
 }

@@ -1,6 +1,5 @@
 /** Pieces every command uses: settings with the global options applied, output, progress. */
 import type { Command } from "commander";
-import { SingleBar, Presets } from "cli-progress";
 import { parseNumber, settingsFromEnv, type PromptSet, type Settings } from "../settings.js";
 
 /** Settings from the environment, overridden by the global options. */
@@ -25,9 +24,12 @@ export function print(json: boolean, value: unknown, text: string): void {
 
 /**
  * A progress bar on stderr that appears with the first report (only then is the total known)
- * and restarts when `label` changes. cli-progress draws only on a terminal.
+ * and restarts when `label` changes. cli-progress draws only on a terminal; it is loaded here,
+ * by the commands that show progress, not at every start.
  */
-export function progress(format: string) {
+export async function progress(format: string) {
+  // The CommonJS module object (named exports of CommonJS differ between Node and the bundle).
+  const { SingleBar, Presets } = (await import("cli-progress")).default;
   const bar = new SingleBar({ format, stream: process.stderr, etaBuffer: 20 }, Presets.shades_classic);
   let label: string | undefined;
   let started = false;

@@ -12,7 +12,8 @@ import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { UserError } from "../errors.js";
+import { ServiceUnavailableError, UserError } from "../errors.js";
+import { lampUrl } from "../settings.js";
 import type { LampTask } from "../data/lamp.js";
 
 export const LAMP_BASE_URL = "https://ciir.cs.umass.edu/downloads/LaMP";
@@ -30,7 +31,7 @@ const TASK_PATH: Record<LampTask, string> = {
 
 /** PERSONA_AGENT_LAMP_URL points at a mirror with the same layout. */
 export function lampBaseUrl(): string {
-  return (process.env.PERSONA_AGENT_LAMP_URL || LAMP_BASE_URL).replace(/\/+$/, "");
+  return (lampUrl() ?? LAMP_BASE_URL).replace(/\/+$/, "");
 }
 
 export interface LampFile {
@@ -65,9 +66,9 @@ async function downloadFile(file: LampFile, dest: string, onProgress?: DownloadP
     try {
       res = await fetch(file.url);
     } catch (error) {
-      throw new UserError(`cannot download ${file.url}: ${networkReason(error)} (offline? set PERSONA_AGENT_LAMP_URL to a mirror)`);
+      throw new ServiceUnavailableError(`cannot download ${file.url}: ${networkReason(error)} (offline? set PERSONA_AGENT_LAMP_URL to a mirror)`);
     }
-    if (!res.ok || !res.body) throw new UserError(`cannot download ${file.url}: HTTP ${res.status}`);
+    if (!res.ok || !res.body) throw new ServiceUnavailableError(`cannot download ${file.url}: HTTP ${res.status}`);
     const length = res.headers.get("content-length");
     total = length ? Number(length) : undefined;
     let first = true;
@@ -76,7 +77,7 @@ async function downloadFile(file: LampFile, dest: string, onProgress?: DownloadP
         if (first && chunk.length > 0) {
           first = false;
           const start = chunk.toString("utf8", 0, 64).trimStart()[0];
-          if (start !== "[" && start !== "{") return done(new UserError(`${file.url} is not JSON (the server sent an error page?)`));
+          if (start !== "[" && start !== "{") return done(new ServiceUnavailableError(`${file.url} is not JSON (the server sent an error page?)`));
         }
         received += chunk.length;
         onProgress?.({ file, received, total });
@@ -88,10 +89,10 @@ async function downloadFile(file: LampFile, dest: string, onProgress?: DownloadP
       await pipeline(Readable.fromWeb(res.body as never), check, createWriteStream(tmp));
     } catch (error) {
       if (error instanceof UserError) throw error;
-      throw new UserError(`download of ${file.url} broke off after ${received}${total ? ` of ${total}` : ""} bytes: ${networkReason(error)}`);
+      throw new ServiceUnavailableError(`download of ${file.url} broke off after ${received}${total ? ` of ${total}` : ""} bytes: ${networkReason(error)}`);
     }
     if (total !== undefined && received !== total) {
-      throw new UserError(`download of ${file.url} is truncated: got ${received} of ${total} bytes`);
+      throw new ServiceUnavailableError(`download of ${file.url} is truncated: got ${received} of ${total} bytes`);
     }
     await rename(tmp, dest);
   } finally {

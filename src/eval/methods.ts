@@ -11,7 +11,6 @@ import { BM25Retriever } from "@langchain/community/retrievers/bm25";
 import { join } from "node:path";
 import { builder as personaAgentBuilder } from "../../graphs/persona_agent.js";
 import { builder as alignmentBuilder } from "../../graphs/alignment.js";
-import { UserError } from "../errors.js";
 import { loadPrompt, renderPrompt } from "../prompts.js";
 import type { Configuration } from "../configuration.js";
 import { servicesFor, type Services } from "../services.js";
@@ -26,10 +25,9 @@ import { createEmbeddings } from "../models/embeddings.js";
 import { userFileKey } from "../users.js";
 import { memoryBankRetrieve } from "./membank.js";
 
-export const BASELINES = ["prompt", "icl", "rag-1", "rag-4", "pag-4", "react", "membank", "persona-agent"] as const;
-export const ABLATIONS = ["persona-agent-no-alignment", "persona-agent-no-persona", "persona-agent-no-memory", "persona-agent-no-action"] as const;
-export const METHODS = [...BASELINES, ...ABLATIONS] as const;
-export type MethodName = (typeof METHODS)[number];
+import type { MethodName } from "./method-names.js";
+
+export { ABLATIONS, BASELINES, METHODS, parseMethod, type MethodName } from "./method-names.js";
 
 /** Demonstrations shown by `icl` (other users' interactions, never the user's own). */
 export const ICL_SHOTS = 3;
@@ -211,11 +209,6 @@ const METHOD_IMPL: Record<MethodName, Method> = {
   "persona-agent-no-memory": personaAgent({ memory: false, persona: true, align: true, action: true }),
   "persona-agent-no-action": personaAgent({ memory: true, persona: true, align: true, action: false }),
 };
-
-export function parseMethod(name: string): MethodName {
-  if (!(METHODS as readonly string[]).includes(name)) throw new UserError(`unknown method "${name}": use one of ${METHODS.join(", ")}`);
-  return name as MethodName;
-}
 
 /** Prepares `method` for one user (memory, persona, alignment); the answerer then takes their queries. */
 export async function prepareMethod(method: MethodName, ctx: MethodContext, user: MethodUser): Promise<Answerer> {

@@ -7,9 +7,9 @@ import { UserError } from "../errors.js";
 import { userNamespace } from "../users.js";
 import type { EpisodicEntry } from "./episodic.js";
 
-/** The tasks with a summarization prompt of their own in `prompts/profile/`. */
-export const PROFILE_TASKS = ["general", "lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const;
-export type ProfileTask = (typeof PROFILE_TASKS)[number];
+import type { ProfileTask } from "./profile-tasks.js";
+
+export { PROFILE_TASKS, parseProfileTask, type ProfileTask } from "./profile-tasks.js";
 
 export interface SemanticProfile {
   text: string;
@@ -38,13 +38,6 @@ export function formatHistory(entries: EpisodicEntry[], budget = HISTORY_BUDGET_
     used += line.length;
   }
   return lines.reverse().join("\n");
-}
-
-export function parseProfileTask(task: string): ProfileTask {
-  if (!(PROFILE_TASKS as readonly string[]).includes(task)) {
-    throw new UserError(`unknown task "${task}": use one of ${PROFILE_TASKS.join(", ")}`);
-  }
-  return task as ProfileTask;
 }
 
 export async function summarizeProfile(model: BaseChatModel, entries: EpisodicEntry[], task: ProfileTask): Promise<string> {

@@ -1,13 +1,8 @@
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { UserError } from "../errors.js";
+import { bedrockRegion } from "../settings.js";
 
-/** AWS_REGION (or AWS_DEFAULT_REGION); a UserError when neither is set. */
-export function bedrockRegion(): string {
-  const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new UserError("AWS_REGION is not set: Bedrock models need a region (e.g. AWS_REGION=us-east-1)");
-  return region;
-}
+export { bedrockRegion } from "../settings.js";
 
 /**
  * One Bedrock runtime client with bounded attempts and timeouts. LangChain's Bedrock classes

@@ -2,6 +2,9 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { UserError } from "../errors.js";
 import { CHAT_PROVIDERS, parseModelSpec } from "./spec.js";
+import { openAIConnection } from "../settings.js";
+
+export { openAIConnection } from "../settings.js";
 
 export interface ChatModelOptions {
   temperature: number;
@@ -9,15 +12,6 @@ export interface ChatModelOptions {
   maxRetries: number;
 }
 
-/** OpenAI-compatible servers (vLLM, Ollama, llama.cpp) need no key; api.openai.com does. */
-export function openAIConnection(): { apiKey: string; baseURL?: string } {
-  const baseURL = process.env.OPENAI_BASE_URL || undefined;
-  const apiKey = process.env.OPENAI_API_KEY || (baseURL ? "not-needed" : undefined);
-  if (!apiKey) {
-    throw new UserError("OPENAI_API_KEY is not set (or set OPENAI_BASE_URL to an OpenAI-compatible server)");
-  }
-  return { apiKey, baseURL };
-}
 
 /** Provider SDKs are imported on first use: a run loads only the one it needs. */
 export async function createChatModel(spec: string, options: ChatModelOptions): Promise<BaseChatModel> {

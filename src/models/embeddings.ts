@@ -2,8 +2,9 @@
 import { Embeddings } from "@langchain/core/embeddings";
 import type energeticEmbeddings from "@energetic-ai/embeddings";
 import { UserError } from "../errors.js";
-import { openAIConnection, type ChatModelOptions } from "./chat.js";
-import { EMBEDDING_PROVIDERS, parseModelSpec } from "./spec.js";
+import { openAIConnection } from "../settings.js";
+import type { ChatModelOptions } from "./chat.js";
+import { EMBEDDING_PROVIDERS, LOCAL_EMBEDDING_MODELS, parseModelSpec } from "./spec.js";
 
 type EmbeddingModel = Awaited<ReturnType<typeof energeticEmbeddings.initModel>>;
 
@@ -55,7 +56,7 @@ function normalize(vector: number[]): number[] {
   return vector.map((x) => x / norm);
 }
 
-export const LOCAL_EMBEDDING_MODELS = ["universal-sentence-encoder"] as const;
+export { LOCAL_EMBEDDING_MODELS } from "./spec.js";
 
 /** Provider SDKs are imported on first use, like chat models. */
 export async function createEmbeddings(spec: string, options: Omit<ChatModelOptions, "temperature">): Promise<Embeddings> {

@@ -2,6 +2,8 @@ import { UserError } from "../errors.js";
 
 export const CHAT_PROVIDERS = ["openai", "bedrock", "local"] as const;
 export const EMBEDDING_PROVIDERS = ["local", "openai", "bedrock"] as const;
+/** The embedding models `local:` runs offline (from an npm package). */
+export const LOCAL_EMBEDDING_MODELS = ["universal-sentence-encoder"] as const;
 
 export interface ModelSpec {
   provider: string;

@@ -6,8 +6,8 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph";
-import { UserError } from "../errors.js";
-import pg from "pg";
+import { ServiceUnavailableError } from "../errors.js";
+import type pg from "pg";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LockingStore } from "./transactional.js";
 
@@ -41,9 +41,11 @@ async function openSqlite(dataDir: string): Promise<Persistence> {
 }
 
 async function openPostgres(url: string): Promise<Persistence> {
-  const [{ PostgresSaver }, { PostgresStore }] = await Promise.all([
+  // Imported here, not at the top: loading pg costs SQLite users ~150 ms (it probes for fetch).
+  const [{ PostgresSaver }, { PostgresStore }, { default: pg }] = await Promise.all([
     import("@langchain/langgraph-checkpoint-postgres"),
     import("@langchain/langgraph-checkpoint-postgres/store"),
+    import("pg"),
   ]);
   const store = PostgresStore.fromConnString(url);
   const checkpointer = PostgresSaver.fromConnString(url);
@@ -56,7 +58,7 @@ async function openPostgres(url: string): Promise<Persistence> {
   } catch (error) {
     await Promise.allSettled([store.stop(), checkpointer.end(), locks.end()]);
     const reason = (error as Error).message || (error as { code?: string }).code || String(error);
-    throw new UserError(`cannot use the database at PERSONA_AGENT_DATABASE_URL: ${reason}`, 3);
+    throw new ServiceUnavailableError(`cannot use the database at PERSONA_AGENT_DATABASE_URL: ${reason}`);
   }
   return {
     backend: "postgres",

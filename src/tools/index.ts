@@ -3,7 +3,8 @@
  * episodic memory. Tools close over one user's id, so the model cannot ask for anyone
  * else's data whatever it writes in the arguments.
  */
-import { tool, type StructuredToolInterface } from "@langchain/core/tools";
+import { ToolMessage } from "@langchain/core/messages";
+import { tool, type StructuredToolInterface, type ToolRunnableConfig } from "@langchain/core/tools";
 import { WikipediaQueryRun } from "@langchain/community/tools/wikipedia_query_run";
 import { z } from "zod";
 import { setPrompt } from "../prompts.js";
@@ -23,6 +24,16 @@ const querySchema = z.object({
 
 function cleanQuery(query: string): string {
   return query.trim().slice(0, MAX_TOOL_QUERY_CHARS);
+}
+
+/**
+ * A tool that failed still answers the model (it can go on without the tool), but as a
+ * ToolMessage with status "error", so callers (`ask --json`'s toolCalls[].error) see the failure.
+ * Called directly, outside a tool call, the tool returns the text alone.
+ */
+function failure(text: string, name: string, config: ToolRunnableConfig): string | ToolMessage {
+  const id = config.toolCall?.id;
+  return id ? new ToolMessage({ content: text, tool_call_id: id, name, status: "error" }) : text;
 }
 
 function reason(error: unknown): string {
@@ -73,28 +84,28 @@ export function initializeTools(ctx: ToolContext): StructuredToolInterface[] {
   const wikipedia = new WikipediaQueryRun({ topKResults: 2, maxDocContentLength: 2_000, baseUrl: ctx.wikipediaBaseUrl });
 
   const wikipediaSearch = tool(
-    async ({ query }) => {
+    async ({ query }, config: ToolRunnableConfig) => {
       const q = cleanQuery(query);
       if (!q) return "Wikipedia search needs a non-empty query.";
       try {
         return await withTimeout(wikipedia.invoke(q), ctx.timeoutMs, "no answer in time");
       } catch (error) {
         // The agent can still answer from memory: report, do not crash the run.
-        return `Wikipedia search failed (${reason(error)}). Answer without it.`;
+        return failure(`Wikipedia search failed (${reason(error)}). Answer without it.`, WIKIPEDIA_TOOL, config);
       }
     },
     { name: WIKIPEDIA_TOOL, description: setPrompt(ctx.promptSet, "tools/wikipedia_search"), schema: querySchema },
   );
 
   const memoryRetrieval = tool(
-    async ({ query }): Promise<[string, RetrievedMemory[]]> => {
+    async ({ query }, config: ToolRunnableConfig): Promise<[string | ToolMessage, RetrievedMemory[]]> => {
       const q = cleanQuery(query);
       if (!q) return ["Memory retrieval needs a non-empty query.", []];
       try {
         const memories = await ctx.memory.retrieve(ctx.userId, q, ctx.k, { excludeIds: ctx.excludeIds });
         return [formatMemories(memories), memories];
       } catch (error) {
-        return [`Memory retrieval failed (${reason(error)}).`, []];
+        return [failure(`Memory retrieval failed (${reason(error)}).`, MEMORY_TOOL, config), []];
       }
     },
     {

@@ -45,5 +45,14 @@ describe("npm run demo", () => {
     expect(stdout).toMatch(/=== persona before \(v1\) ===\n[\s\S]*PROFILE: a science-fiction fan\./);
     expect(stdout).toMatch(/=== ask: .*\nsci-fi\n\(tools: memory_retrieval/);
     expect(stdout).toMatch(/=== persona after \(v2\) ===\nALIGNED: this user tags almost everything sci-fi or dystopia\./);
+    // It ends with what changed, the feedback that changed it, and where the data is.
+    const diff = /=== what changed \(v1 -> v2[^\n]*===\n([\s\S]*?)\n\n===/.exec(stdout)?.[1] ?? "";
+    expect(diff).toContain("+ ALIGNED: this user tags almost everything sci-fi or dystopia.");
+    expect(diff).toMatch(/^-.*PROFILE: a science-fiction fan\./m);
+    expect(stdout).toMatch(/=== the feedback that produced it[^\n]*===\nquery: .*\n {2}the user said: (dystopia|sci-fi)\n {2}the agent said: sci-fi\n {2}feedback: Prefer dystopia for stories about machines in control\./);
+    const data = stdout.slice(stdout.indexOf("=== where the data is ==="));
+    expect(data).toContain(`${dataDir}/store.sqlite`);
+    expect(data).toContain(`persona-agent --data-dir ${dataDir} forget --user movie-fan`);
+    expect(stdout.trimEnd().endsWith(`forget --user movie-fan`)).toBe(true);
   });
 });

@@ -193,7 +193,7 @@ describe("persona-agent data download (local host via PERSONA_AGENT_LAMP_URL)", 
     const cache = join(dir, "truncated");
     const res = await runCli(["data", "download", "--task", "lamp-2m", "--cache", cache], { PERSONA_AGENT_LAMP_URL: url });
     truncate = false;
-    expect(res.code).toBe(2);
+    expect(res.code).toBe(3); // the download host failed, not the user
     expect(res.stderr).toMatch(new RegExp(`^persona-agent: download of ${url}/time/LaMP_2/new/dev/dev_outputs.json (is truncated: got 10 of ${body.length} bytes|broke off after 10 of ${body.length} bytes: .*)\\n$`));
     expect(readdirSync(join(cache, "lamp-2m", "time")).sort()).toEqual(["dev_questions.json", "train_outputs.json", "train_questions.json"]);
   });
@@ -201,9 +201,10 @@ describe("persona-agent data download (local host via PERSONA_AGENT_LAMP_URL)", 
   it("rejects an HTML error page served with 200, and says what to do offline", async () => {
     const html = await runCli(["data", "download", "--task", "lamp-2m", "--cache", join(dir, "html")], { PERSONA_AGENT_LAMP_URL: `${url}/html` });
     expect(html.stderr).toMatch(/^persona-agent: .*train_questions\.json is not JSON \(the server sent an error page\?\)\n$/);
+    expect(html.code).toBe(3);
     expect(readdirSync(join(dir, "html", "lamp-2m", "time"))).toEqual([]);
     const offline = await runCli(["data", "download", "--task", "lamp-1", "--cache", join(dir, "offline")], { PERSONA_AGENT_LAMP_URL: await unreachableUrl("") });
-    expect(offline.code).toBe(2);
+    expect(offline.code).toBe(3);
     expect(offline.stderr).toMatch(/^persona-agent: cannot download http:\/\/127\.0\.0\.1:\d+\/time\/LaMP_1\/train\/train_questions\.json: ECONNREFUSED \(offline\? set PERSONA_AGENT_LAMP_URL to a mirror\)\n$/);
   });
 });

@@ -5,6 +5,7 @@
 import { availableParallelism } from "node:os";
 import type { Llama, LlamaChat, LlamaContext, LlamaGrammar, LlamaModel, GbnfJsonSchema } from "node-llama-cpp";
 import { UserError } from "../../errors.js";
+import { debugEnabled, localModelSettings } from "../../settings.js";
 
 export interface EngineOptions {
   /** Upper bound of the context window (llama.cpp picks less when memory or the model's training size is smaller). */
@@ -34,19 +35,17 @@ const loaded = new Map<string, Promise<LoadedModel>>();
  * with 2 threads stalled for up to a second per token in our measurements (bench/local.ts).
  */
 export function defaultThreads(): number {
-  const fromEnv = Number(process.env.PERSONA_AGENT_LOCAL_THREADS);
-  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
-  return Math.max(1, availableParallelism() - 1);
+  return localModelSettings().threads ?? Math.max(1, availableParallelism() - 1);
 }
 
 async function getEngine(): Promise<Llama> {
   llamaPromise ??= (async () => {
     const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
     // CPU by default: its prebuilt binding ships in the package and needs no probing or build.
-    const gpu = process.env.PERSONA_AGENT_LOCAL_GPU === "auto" ? "auto" : false;
+    const { gpu } = localModelSettings();
     // llama.cpp's own log lines would break the CLI's one-line errors; load failures are
     // reported by our UserError instead. PERSONA_AGENT_DEBUG=1 shows them.
-    return getLlama({ gpu, logLevel: process.env.PERSONA_AGENT_DEBUG ? LlamaLogLevel.warn : LlamaLogLevel.disabled });
+    return getLlama({ gpu, logLevel: debugEnabled() ? LlamaLogLevel.warn : LlamaLogLevel.disabled });
   })();
   try {
     return await llamaPromise;

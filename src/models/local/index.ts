@@ -5,6 +5,7 @@
  */
 import { ChatLlamaCpp } from "./chat-model.js";
 import { resolveLocalModel } from "./resolve.js";
+import { localModelSettings } from "../../settings.js";
 
 export { ChatLlamaCpp, toChatHistory, type ChatLlamaCppFields } from "./chat-model.js";
 export { DEFAULT_LOCAL_MODEL, checkGgufFile, modelCacheDir, resolveLocalModel } from "./resolve.js";
@@ -18,6 +19,6 @@ export interface LocalChatOptions {
 /** Resolves (and downloads once, for `hf:` URIs) the model; loading waits for the first call. */
 export async function createLocalChatModel(name: string, options: LocalChatOptions): Promise<ChatLlamaCpp> {
   const modelPath = await resolveLocalModel(name);
-  const maxTokens = Number(process.env.PERSONA_AGENT_LOCAL_MAX_TOKENS) || undefined;
+  const { maxTokens } = localModelSettings();
   return new ChatLlamaCpp({ modelPath, temperature: options.temperature, maxTokens });
 }

@@ -6,10 +6,10 @@
 import { lookup } from "node:dns/promises";
 import { constants } from "node:fs";
 import { access, open, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
-import { UserError } from "../../errors.js";
-import { DEFAULT_SETTINGS, settingsFromEnv } from "../../settings.js";
+import { ServiceUnavailableError, UserError } from "../../errors.js";
+import { DEFAULT_SETTINGS, localModelSettings } from "../../settings.js";
 
 /**
  * Suggested default: ~1 GB, runs on a laptop CPU, follows tool-calling prompts well.
@@ -22,7 +22,7 @@ const INSTEAD = "set PERSONA_AGENT_MODEL=local:<path to a .gguf file>, or a host
 
 /** `PERSONA_AGENT_MODEL_CACHE`, else `<data dir>/models`. */
 export function modelCacheDir(): string {
-  return resolve(process.env.PERSONA_AGENT_MODEL_CACHE || join(settingsFromEnv().dataDir, "models"));
+  return localModelSettings().cacheDir;
 }
 
 export function isRemoteModel(name: string): boolean {
@@ -82,7 +82,7 @@ export async function resolveLocalModel(name: string, cacheDir = modelCacheDir()
   // Offline, node-llama-cpp's downloader retries for minutes: find out in one DNS lookup.
   const host = /^https?:/i.test(name) ? new URL(name).hostname : "huggingface.co";
   if (!(await resolves(host))) {
-    throw new UserError(`cannot download ${name}: no network (${host} does not resolve); ${INSTEAD}`);
+    throw new ServiceUnavailableError(`cannot download ${name}: no network (${host} does not resolve); ${INSTEAD}`);
   }
   // node-llama-cpp's own progress bar writes to stdout, which `--json` output owns: draw ours on stderr.
   const bar = new SingleBar({ format: `downloading ${name} {bar} {percentage}% | {value}/{total} MB`, stream: process.stderr }, Presets.shades_classic);
@@ -101,7 +101,7 @@ export async function resolveLocalModel(name: string, cacheDir = modelCacheDir()
     });
   } catch (error) {
     if (isNetworkFailure(error)) {
-      throw new UserError(`cannot download ${name}: no network; put the .gguf file in ${cacheDir} or ${INSTEAD}`);
+      throw new ServiceUnavailableError(`cannot download ${name}: no network; put the .gguf file in ${cacheDir} or ${INSTEAD}`);
     }
     throw new UserError(`cannot get ${name}: ${String((error as Error).message ?? error).split("\n")[0]}; ${INSTEAD}`);
   } finally {

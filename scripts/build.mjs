@@ -1,0 +1,61 @@
+// `npm run build` (also run by `npm install` / `npm ci` through `prepare`, and before the tests):
+// bundles the CLI (src/cli/main.ts and everything it imports) into dist/cli/, which
+// bin/persona-agent.js runs. Bundled, Node reads a few files instead of ~2,000 modules, which
+// is most of a command's start-up time. Each command's lazy import() becomes a chunk of its
+// own, so `--help` loads neither LangGraph nor a model.
+//   - native addons and packages that load files beside themselves stay in node_modules;
+//   - dist/prompts links to prompts/: src/prompts.ts finds them next to its own folder;
+//   - dist/.built is written last, so bin/ can tell a finished build from a stale or broken one.
+import { lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const dist = `${root}dist`;
+const stamp = `${dist}/.built`;
+rmSync(stamp, { force: true });
+rmSync(`${dist}/cli`, { recursive: true, force: true });
+
+const EXTERNAL = [
+  "better-sqlite3", // native
+  "faiss-node", // native
+  "node-llama-cpp", // native, loads its binaries and grammars from its own folder
+  "@energetic-ai/*", // TensorFlow.js and the USE model files, read from the package folder
+  "pg", // optionally requires pg-native
+  "@aws-sdk/*", // large and needed only for Bedrock; loaded on first use from node_modules
+  "@smithy/*",
+  "js-tiktoken",
+  "tsx",
+];
+
+try {
+  await build({
+    entryPoints: { "persona-agent": `${root}src/cli/main.ts` },
+    outdir: `${dist}/cli`,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    external: EXTERNAL,
+    sourcemap: "linked",
+    // Less source to parse at every start; keepNames because error handling reads class names
+    // (OpenAI/AWS error classes, LangGraph store classes), which renaming would change.
+    minify: true,
+    keepNames: true,
+    // CommonJS packages inside an ES module bundle still call require().
+    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    logLevel: "warning",
+  });
+} catch {
+  process.stderr.write("build: esbuild failed (see above)\n");
+  process.exit(1);
+}
+mkdirSync(dist, { recursive: true });
+const link = `${dist}/prompts`;
+try {
+  lstatSync(link);
+} catch {
+  symlinkSync("../prompts", link, "dir");
+}
+writeFileSync(stamp, `${new Date().toISOString()}\n`);

@@ -1,0 +1,60 @@
+/** `persona-agent ask`: one turn of the user's persona agent (the persona_agent graph). */
+import { randomUUID } from "node:crypto";
+import type { Command } from "commander";
+import { UserError } from "../../errors.js";
+import type { Configuration } from "../../configuration.js";
+import { intOption, print } from "../shared.js";
+
+export function registerAsk(program: Command): void {
+  program
+    .command("ask")
+    .description("ask the user's persona agent a question")
+    .requiredOption("--user <id>", "user id")
+    .option("--k <n>", "memories per retrieval (env PERSONA_AGENT_K, default 4)", intOption("--k", 1))
+    .option("--max-tool-steps <n>", "tool-calling turns before the agent must answer (default 4)", intOption("--max-tool-steps", 0))
+    .option("--thread <id>", "continue this earlier conversation of the user (its turns are kept); default: a new one")
+    .option("--new-thread", "with --thread: start a conversation under that id instead of refusing an unknown one")
+    .option("--json", 'print {"answer", "personaVersion", "toolCalls": [{"name", "args", "error"?}], "thread"}; otherwise the answer on stdout, the thread id and any tool failure on stderr')
+    .argument("<query>", "the question")
+    .action(async (query: string, opts: { user: string; k?: number; maxToolSteps?: number; thread?: string; newThread?: boolean; json?: boolean }, command: Command) => {
+      const [{ validateQuery }, { HumanMessage }, { builder: personaAgentBuilder }, { userFileKey, userNamespace }, { withUser }, { turnToolCalls }] = await Promise.all([
+        import("../../agent/nodes.js"),
+        import("@langchain/core/messages"),
+        import("../../../graphs/persona_agent.js"),
+        import("../../users.js"),
+        import("../session.js"),
+        import("../tool-calls.js"),
+      ]);
+      validateQuery(query);
+      const overrides: Partial<Configuration> = {
+        ...(opts.k !== undefined ? { k: opts.k } : {}),
+        ...(opts.maxToolSteps !== undefined ? { maxToolSteps: opts.maxToolSteps } : {}),
+      };
+      const thread = opts.thread ?? randomUUID();
+      const result = await withUser(command, opts.user, overrides, async (services, { store, checkpointer }) => {
+        // Thread ids are scoped to the user, so no one can continue another user's conversation;
+        // registering them lets `forget` delete the checkpoints too.
+        // An unknown user is refused before anything is written (the graph would refuse it too).
+        if (!(await services.personas.current(opts.user))) {
+          throw new UserError(`unknown user "${opts.user}": ingest a history first (persona-agent ingest --user ... --file ...)`);
+        }
+        const threadId = `${userFileKey(opts.user)}:${thread}`;
+        const threads = userNamespace(opts.user, "threads");
+        // A mistyped --thread would silently start a new conversation: refuse it unless asked to.
+        const known = opts.thread !== undefined && (await store.get(threads, threadId)) !== null;
+        if (opts.thread !== undefined && !known && !opts.newThread) {
+          throw new UserError(`unknown thread "${opts.thread}" of user "${opts.user}": omit --thread for a new conversation, or add --new-thread to start one under this id`);
+        }
+        if (!known) await store.put(threads, threadId, { thread, createdAt: new Date().toISOString() });
+        const graph = personaAgentBuilder.compile({ store, checkpointer });
+        return graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...services.config, thread_id: threadId } });
+      });
+      const toolCalls = turnToolCalls(result.messages);
+      if (!opts.json) {
+        process.stderr.write(`persona-agent: thread ${thread} (continue it with --thread ${thread})\n`);
+        const failed = toolCalls.filter((c) => c.error !== undefined);
+        if (failed.length > 0) process.stderr.write(`persona-agent: warning: ${failed.map((c) => `${c.name}: ${c.error!.replace(/\s*\n\s*/g, " ")}`).join("; ")}\n`);
+      }
+      print(Boolean(opts.json), { answer: result.answer, personaVersion: result.personaVersion, toolCalls, thread }, result.answer);
+    });
+}

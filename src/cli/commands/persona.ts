@@ -1,0 +1,33 @@
+/** `persona-agent persona`: the user's current persona, or every version with what changed. */
+import type { Command } from "commander";
+import { UserError } from "../../errors.js";
+import { print } from "../shared.js";
+
+export function registerPersona(program: Command): void {
+  program
+    .command("persona")
+    .description("show the user's current persona (and its versions)")
+    .requiredOption("--user <id>", "user id")
+    .option("--history", "show every version")
+    .option("--json", 'print {"version", "persona", "history": [{"version", "createdAt", "persona"}]}')
+    .action(async (opts: { user: string; history?: boolean; json?: boolean }, command: Command) => {
+      // Only the store: showing a persona needs no model, embeddings or graph.
+      const [{ lineDiff, PersonaStore }, { withPersistence }] = await Promise.all([import("../../persona/persona.js"), import("../session.js")]);
+      const { current, history } = await withPersistence(command, opts.user, async ({ store }) => {
+        const personas = new PersonaStore(store);
+        return { current: await personas.current(opts.user), history: await personas.history(opts.user) };
+      });
+      if (!current) throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
+      const versions = history.map(({ version, createdAt, persona, origin }) => ({ version, createdAt, origin, persona }));
+      // Each version with its time, origin and what changed against the one before.
+      const text = opts.history
+        ? versions
+            .map((v, i) => {
+              const changes = i === 0 ? v.persona : lineDiff(versions[i - 1]!.persona, v.persona).join("\n") || "(no change)";
+              return `--- v${v.version} (${v.origin}, ${v.createdAt})\n${changes}`;
+            })
+            .join("\n\n")
+        : `v${current.version} (${current.origin}, ${current.createdAt})\n${current.persona}`;
+      print(Boolean(opts.json), { version: current.version, persona: current.persona, history: versions }, text);
+    });
+}

@@ -1,0 +1,53 @@
+/**
+ * What the user commands share once they run: the user's services on an open store, and the
+ * alignment graph. Commands import this lazily, so `--help` and usage errors never load it.
+ */
+import type { Command } from "commander";
+import type { AlignmentSummary } from "../alignment/run.js";
+import type { Configuration } from "../configuration.js";
+import type { Services } from "../services.js";
+import { openPersistence, type Persistence } from "../store/open.js";
+import { validateUserId } from "../users.js";
+import { validateSettings } from "../settings.js";
+import { resolveSettings } from "./shared.js";
+
+/** Opens the store and checkpointer for one user's command, runs `fn`, and always closes them. */
+export async function withPersistence<T>(command: Command, userId: string, fn: (persistence: Persistence) => Promise<T>): Promise<T> {
+  const settings = validateSettings(resolveSettings(command), { credentials: false });
+  validateUserId(userId);
+  const persistence = await openPersistence(settings);
+  try {
+    return await fn(persistence);
+  } finally {
+    await persistence.close();
+  }
+}
+
+/** As withPersistence, with the user's services (memory, models, personas) built on the store. */
+export async function withUser<T>(
+  command: Command,
+  userId: string,
+  overrides: Partial<Configuration>,
+  fn: (services: Services, persistence: Persistence) => Promise<T>,
+): Promise<T> {
+  const settings = validateSettings(resolveSettings(command));
+  const [{ servicesFor }, { configurationFrom }] = await Promise.all([import("../services.js"), import("../configuration.js")]);
+  return withPersistence(command, userId, async (persistence) => {
+    const configurable = configurationFrom(settings, { userId, ...overrides });
+    return fn(servicesFor({ configurable, store: persistence.store }), persistence);
+  });
+}
+
+export interface AlignOptions {
+  batch?: number;
+  iterations?: number;
+  validate?: boolean;
+}
+
+/** Runs the alignment graph on the embedded store with the command's settings. */
+export async function align(services: Services, { store }: Persistence, opts: AlignOptions): Promise<AlignmentSummary> {
+  const [{ builder: alignmentBuilder }, { summarizeAlignment }] = await Promise.all([import("../../graphs/alignment.js"), import("../alignment/run.js")]);
+  const graph = alignmentBuilder.compile({ store });
+  const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
+  return summarizeAlignment(await graph.invoke({ userId: services.config.userId }, { configurable }));
+}

@@ -1,0 +1,48 @@
+/**
+ * bin/persona-agent.js runs the compiled bundle in dist/ (what `npm install` builds), and the
+ * TypeScript sources through tsx only when dist/ is missing or older than them. Checked on a
+ * copy of bin/ in a scratch checkout whose "bundle" and "sources" say which one ran.
+ */
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { tempDir } from "../support/fixtures.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+function scratchCheckout(): string {
+  const root = tempDir();
+  for (const dir of ["bin", "dist/cli", "src/cli", "graphs"]) mkdirSync(join(root, dir), { recursive: true });
+  copyFileSync(join(ROOT, "bin", "persona-agent.js"), join(root, "bin", "persona-agent.js"));
+  symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"), "dir");
+  writeFileSync(join(root, "package.json"), '{ "type": "module" }\n');
+  writeFileSync(join(root, "dist", "cli", "persona-agent.js"), 'process.stdout.write("bundle");\n');
+  writeFileSync(join(root, "src", "cli", "main.ts"), 'const ran: string = "sources";\nprocess.stdout.write(ran);\n');
+  writeFileSync(join(root, "graphs", "g.ts"), "export {};\n");
+  return root;
+}
+
+const run = (root: string) => execFileSync(process.execPath, [join(root, "bin", "persona-agent.js")], { encoding: "utf8" });
+const setTime = (path: string, seconds: number) => utimesSync(path, seconds, seconds);
+
+test("a finished build newer than every source runs the bundle", () => {
+  const root = scratchCheckout();
+  const now = Date.now() / 1000;
+  for (const source of ["src/cli/main.ts", "graphs/g.ts"]) setTime(join(root, source), now - 60);
+  writeFileSync(join(root, "dist", ".built"), "");
+  setTime(join(root, "dist", ".built"), now);
+  expect(run(root)).toBe("bundle");
+});
+
+test("no finished build, or a source edited after it, runs the sources through tsx", () => {
+  const root = scratchCheckout();
+  expect(run(root)).toBe("sources"); // no dist/.built: the build never finished
+
+  const now = Date.now() / 1000;
+  writeFileSync(join(root, "dist", ".built"), "");
+  setTime(join(root, "dist", ".built"), now - 60);
+  setTime(join(root, "src", "cli", "main.ts"), now - 120);
+  setTime(join(root, "graphs", "g.ts"), now); // a graph edited after the build
+  expect(run(root)).toBe("sources");
+});
