@@ -123,14 +123,17 @@ export function registerEvalCommands(program: Command): void {
 
   evalCommand
     .command("report")
-    .description("write the Markdown/JSON tables (paper's Tables 2 and 3) and SVG pictures of the runs in --out")
+    .description("write the paper's Tables 2 and 3 beside our runs in --out (Markdown, JSON) and Figures 2-5 (SVG + PNG)")
     .option("--out <dir>", "the folder `eval` wrote to (default eval-results)")
+    .option("--html", "also write report/report.html: one self-contained page with the tables and figures")
     .option("--json", "print the written file paths as JSON")
     .action(async (_opts: unknown, command: Command) => {
       // `eval` has --out and --json too and commander hands them to the parent: read both levels.
-      const opts = command.optsWithGlobals<{ out: string; json?: boolean }>();
-      const { writeReport } = await import("../eval/report.js");
-      const files = await writeReport(opts.out);
+      const opts = command.optsWithGlobals<{ out: string; html?: boolean; json?: boolean }>();
+      const settings = resolveSettings(command);
+      // Loaded on use: the plotting libraries are large and no other command needs them.
+      const [{ writeReport }, { createEmbeddings }] = await Promise.all([import("../eval/report.js"), import("../models/embeddings.js")]);
+      const files = await writeReport(opts.out, { html: opts.html, embeddings: await createEmbeddings(settings.embeddings, settings) });
       process.stdout.write(opts.json ? `${JSON.stringify(files)}\n` : `${Object.values(files).join("\n")}\n`);
     });
 

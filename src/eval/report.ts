@@ -1,38 +1,101 @@
 /**
- * Tabulates the summaries `eval` wrote under `<out>/summaries`: a Markdown file shaped like the
- * paper's Table 2 (methods x tasks) and Table 3 (ablations), the same data as JSON, and SVGs:
- * test-time scaling (metric vs alignment batch n, iterations E, retrieved K) and a heatmap of
- * word-set Jaccard similarity between users' final personas.
+ * Reports the summaries `eval` wrote under `<out>/summaries` the way the paper does: Table 2
+ * (datasets x metrics by method, grouped as the paper groups them) and Table 3 (ablations), each
+ * value beside the paper's with the difference, the best value of each dataset-metric marked, and
+ * users / queries / failures per run; Figures 2-5 as Vega-Lite SVG + PNG (src/eval/figures.ts);
+ * the same data as JSON; and with `html`, one self-contained page of tables and figures.
  */
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { EmbeddingsInterface } from "@langchain/core/embeddings";
+import type { TopLevelSpec } from "vega-lite";
+import { UserError } from "../errors.js";
+import { loadPrompt } from "../prompts.js";
 import type { LampTask } from "../data/lamp.js";
-import { ABLATIONS, BASELINES, type MethodName, type MethodParams } from "./methods.js";
+import { ABLATIONS, type MethodName, type MethodParams } from "./methods.js";
 import { primaryMetric } from "./metrics.js";
 import type { EvalSummary } from "./runner.js";
-import { heatmap, lineChart } from "./svg.js";
+import { PAPER_TABLE2, PAPER_TABLE3, type PaperTable } from "./paper-results.js";
+import { baseModelSpec, heatmapSpec, personaMapSpec, renderFigure, scalingSpec, tsne2d, type MetricAxis } from "./figures.js";
 
-type Stored = EvalSummary & { personas?: Record<string, string> };
+/** A summary file; `users`, `queries` and `promptSet` are absent from older runs. */
+type Stored = EvalSummary & { personas?: Record<string, string>; users?: number; queries?: number; promptSet?: string };
 
 const TASKS: LampTask[] = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"];
 const TASK_TITLE: Record<LampTask, string> = { "lamp-1": "LaMP-1", "lamp-2m": "LaMP-2M", "lamp-2n": "LaMP-2N", "lamp-3": "LaMP-3" };
-const COLUMNS: Record<LampTask, [string, string][]> = {
-  "lamp-1": [["accuracy", "Acc ↑"], ["f1", "F1 ↑"]],
-  "lamp-2m": [["accuracy", "Acc ↑"], ["f1", "F1 ↑"]],
-  "lamp-2n": [["accuracy", "Acc ↑"], ["f1", "F1 ↑"]],
-  "lamp-3": [["mae", "MAE ↓"], ["rmse", "RMSE ↓"]],
+const TASK_NAME: Record<LampTask, string> = {
+  "lamp-1": "Personalized Citation Identification",
+  "lamp-2m": "Personalized Movie Tagging",
+  "lamp-2n": "Personalized News Categorization",
+  "lamp-3": "Personalized Product Rating",
 };
+interface Metric {
+  name: string;
+  label: string;
+  higherIsBetter: boolean;
+}
+const CLASSIFICATION: Metric[] = [{ name: "accuracy", label: "Acc.", higherIsBetter: true }, { name: "f1", label: "F1", higherIsBetter: true }];
+const METRICS: Record<LampTask, Metric[]> = {
+  "lamp-1": CLASSIFICATION,
+  "lamp-2m": CLASSIFICATION,
+  "lamp-2n": CLASSIFICATION,
+  "lamp-3": [{ name: "mae", label: "MAE", higherIsBetter: false }, { name: "rmse", label: "RMSE", higherIsBetter: false }],
+};
+const arrow = (m: Metric) => (m.higherIsBetter ? "↑" : "↓");
+
+/** Table 2's columns, grouped as in the paper. */
+const METHOD_GROUPS: { group: string; methods: { method: MethodName; label: string }[] }[] = [
+  { group: "Non-Personalized", methods: [{ method: "prompt", label: "Prompt" }, { method: "icl", label: "ICL" }] },
+  { group: "Personalized Workflow", methods: [{ method: "rag-1", label: "RAG-1" }, { method: "rag-4", label: "RAG-4" }, { method: "pag-4", label: "PAG-4" }] },
+  { group: "General Agent", methods: [{ method: "react", label: "ReAct" }, { method: "membank", label: "MemBank" }] },
+  { group: "PersonaAgent", methods: [{ method: "persona-agent", label: "PersonaAgent" }] },
+];
+const VARIANT_LABEL: Record<string, string> = {
+  "persona-agent": "PersonaAgent",
+  "persona-agent-no-alignment": "w/o alignment",
+  "persona-agent-no-persona": "w/o persona",
+  "persona-agent-no-memory": "w/o Memory",
+  "persona-agent-no-action": "w/o Action",
+};
+const TABLE2_METHODS = METHOD_GROUPS.flatMap((g) => g.methods);
+const TABLE3_METHODS = (["persona-agent", ...ABLATIONS] as MethodName[]).map((method) => ({ method, label: VARIANT_LABEL[method]! }));
+
 export const DEFAULT_PARAMS: MethodParams = { k: 4, batch: 3, iterations: 1 };
 /** How many users the persona heatmap shows (it stays legible). */
 const HEATMAP_USERS = 20;
 
 const metricOf = (run: Stored | undefined, name: string): number | undefined => (run?.metrics as unknown as Record<string, number> | undefined)?.[name];
 const sameParams = (a: MethodParams, b: MethodParams) => a.k === b.k && a.batch === b.batch && a.iterations === b.iterations;
+/** Older summaries have only `n`: one query per user then. */
+const countsOf = (run: Stored) => ({ users: run.users ?? run.n, queries: run.queries ?? run.n, failures: run.failures ?? 0 });
+const esc = (text: string) => text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
 
 async function readSummaries(outDir: string): Promise<Stored[]> {
   const dir = join(outDir, "summaries");
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const all = await Promise.all(names.filter((n) => n.endsWith(".json")).map(async (n) => JSON.parse(await readFile(join(dir, n), "utf8")) as Stored));
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith(".json"));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    throw new UserError(`${dir} does not exist: run \`persona-agent eval --out ${outDir}\` first`);
+  }
+  if (names.length === 0) throw new UserError(`${dir} holds no eval summaries: run \`persona-agent eval --out ${outDir}\` first`);
+  const all = await Promise.all(
+    names.map(async (name) => {
+      const file = join(dir, name);
+      let run: Stored;
+      try {
+        run = JSON.parse(await readFile(file, "utf8")) as Stored;
+      } catch (error) {
+        throw new UserError(`${file}: not an eval summary (${(error as Error).message})`);
+      }
+      if (!TASKS.includes(run?.task) || typeof run.method !== "string" || typeof run.model !== "string" || !run.params || !run.metrics) {
+        throw new UserError(`${file}: not an eval summary (needs task, method, model, params and metrics)`);
+      }
+      return run;
+    }),
+  );
   return all.sort((a, b) => a.model.localeCompare(b.model));
 }
 
@@ -42,40 +105,140 @@ function pick(runs: Stored[], model: string, task: LampTask, method: MethodName)
   return mine.find((r) => sameParams(r.params, DEFAULT_PARAMS)) ?? mine[0];
 }
 
-function markdownTable(runs: Stored[], model: string, methods: readonly MethodName[]): string {
-  const head = ["Method", ...TASKS.flatMap((t) => COLUMNS[t].map(([, label]) => `${TASK_TITLE[t]} ${label}`))];
-  const rows = methods.map((method) => [
-    method,
-    ...TASKS.flatMap((task) => {
-      const run = pick(runs, model, task, method);
-      return COLUMNS[task].map(([metric]) => {
-        const value = metricOf(run, metric);
-        return value === undefined ? "–" : `${value.toFixed(3)}${run!.complete ? "" : "*"}`;
+// ---- Tables 2 and 3 ---------------------------------------------------------------------------
+
+export interface Cell {
+  method: MethodName;
+  value?: number;
+  paper?: number;
+  /** ours − paper */
+  diff?: number;
+  best: boolean;
+  users?: number;
+  queries?: number;
+  failures?: number;
+  complete?: boolean;
+}
+export interface TableRow {
+  task: LampTask;
+  metric: string;
+  higherIsBetter: boolean;
+  cells: Cell[];
+}
+
+/** One row per dataset and metric, one cell per method; the best of our values in a row is marked. */
+function tableRows(runs: Stored[], model: string, methods: { method: MethodName }[], paper: PaperTable): TableRow[] {
+  return TASKS.flatMap((task) =>
+    METRICS[task].map((metric) => {
+      const cells: Cell[] = methods.map(({ method }) => {
+        const run = pick(runs, model, task, method);
+        const value = metricOf(run, metric.name);
+        const paperValue = paper[method]?.[task][metric.name];
+        return {
+          method,
+          value,
+          paper: paperValue,
+          diff: value !== undefined && paperValue !== undefined ? value - paperValue : undefined,
+          best: false,
+          ...(run ? { ...countsOf(run), complete: run.complete } : {}),
+        };
       });
+      const values = cells.flatMap((c) => (c.value === undefined ? [] : [c.value]));
+      const best = metric.higherIsBetter ? Math.max(...values) : Math.min(...values);
+      for (const c of cells) c.best = values.length > 1 && c.value === best;
+      return { task, metric: metric.name, higherIsBetter: metric.higherIsBetter, cells };
     }),
-  ]);
-  return [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
+  );
 }
 
-function tableJson(runs: Stored[], model: string, methods: readonly MethodName[]) {
-  return Object.fromEntries(methods.map((m) => [m, Object.fromEntries(TASKS.map((t) => [t, pick(runs, model, t, m)?.metrics ?? null]))]));
+const metricOfRow = (row: TableRow) => METRICS[row.task].find((m) => m.name === row.metric)!;
+
+function markdownCell(c: Cell): string {
+  if (c.value === undefined) return c.paper === undefined ? "–" : `– / ${c.paper.toFixed(3)}`;
+  const ours = `${c.best ? "**" : ""}${c.value.toFixed(3)}${c.best ? "**" : ""}${c.complete === false ? "*" : ""}${c.failures ? ` ⚠${c.failures}` : ""}`;
+  return c.paper === undefined ? ours : `${ours} / ${c.paper.toFixed(3)} (${signed(c.diff!)})`;
 }
 
-const PARAM_AXES: { key: keyof MethodParams; label: string; file: string }[] = [
-  { key: "batch", label: "alignment batch size n (latest interactions)", file: "scaling-batch.svg" },
-  { key: "iterations", label: "alignment iterations E", file: "scaling-iterations.svg" },
-  { key: "k", label: "retrieved memories K", file: "scaling-k.svg" },
+/** Table 2 layout: rows dataset x metric, columns methods. */
+function markdownTable2(rows: TableRow[]): string {
+  const head = ["Dataset", "Metric", ...TABLE2_METHODS.map((m) => m.label)];
+  const groups = ["", "", ...METHOD_GROUPS.flatMap((g) => g.methods.map((_, i) => (i === 0 ? g.group : "")))];
+  const body = rows.map((row) => [TASK_TITLE[row.task], `${metricOfRow(row).label} ${arrow(metricOfRow(row))}`, ...row.cells.map(markdownCell)]);
+  return [head, head.map(() => "---"), groups, ...body].map((r) => `| ${r.join(" | ")} |`).join("\n");
+}
+
+/** Table 3 layout: rows variants, columns dataset x metric. */
+function markdownTable3(rows: TableRow[]): string {
+  const head = ["Variant", ...rows.map((r) => `${TASK_TITLE[r.task]} ${metricOfRow(r).label} ${arrow(metricOfRow(r))}`)];
+  const body = TABLE3_METHODS.map((m, i) => [m.label, ...rows.map((r) => markdownCell(r.cells[i]!))]);
+  return [head, head.map(() => "---"), ...body].map((r) => `| ${r.join(" | ")} |`).join("\n");
+}
+
+function htmlCell(c: Cell, higherIsBetter: boolean): string {
+  if (c.value === undefined) return `<td class="missing">–${c.paper === undefined ? "" : `<span class="paper">paper ${c.paper.toFixed(3)}</span>`}</td>`;
+  const better = c.diff === undefined ? "" : (c.diff >= 0) === higherIsBetter ? "better" : "worse";
+  return [
+    `<td class="${c.best ? "best" : ""}${c.failures ? " failed" : ""}">`,
+    `<span class="ours">${c.value.toFixed(3)}${c.complete === false ? "*" : ""}</span>`,
+    c.paper === undefined ? "" : `<span class="paper">paper ${c.paper.toFixed(3)} <span class="${better}">${signed(c.diff!)}</span></span>`,
+    `<span class="counts">${c.users} users · ${c.queries} queries${c.failures ? ` · <b>${c.failures} failed</b>` : ""}</span>`,
+    "</td>",
+  ].join("");
+}
+
+function htmlTable2(rows: TableRow[]): string {
+  // A group of one method named like the group (PersonaAgent) spans both header rows, as in the paper.
+  const single = (g: (typeof METHOD_GROUPS)[number]) => g.methods.length === 1 && g.methods[0]!.label === g.group;
+  const groups = METHOD_GROUPS.map((g) => (single(g) ? `<th rowspan="2">${esc(g.group)}</th>` : `<th colspan="${g.methods.length}">${esc(g.group)}</th>`)).join("");
+  const methods = METHOD_GROUPS.filter((g) => !single(g)).flatMap((g) => g.methods.map((m) => `<th>${esc(m.label)}</th>`)).join("");
+  const body = rows.map((row, i) => {
+    const dataset = i % 2 === 0 ? `<th rowspan="2" class="dataset">${TASK_TITLE[row.task]}: ${TASK_NAME[row.task]}</th>` : "";
+    return `<tr>${dataset}<th>${metricOfRow(row).label} ${arrow(metricOfRow(row))}</th>${row.cells.map((c) => htmlCell(c, row.higherIsBetter)).join("")}</tr>`;
+  });
+  return `<table class="results"><thead><tr><th rowspan="2">Dataset</th><th rowspan="2">Metrics</th>${groups}</tr><tr>${methods}</tr></thead><tbody>${body.join("")}</tbody></table>`;
+}
+
+function htmlTable3(rows: TableRow[]): string {
+  const datasets = TASKS.map((t) => `<th colspan="${METRICS[t].length}">${TASK_TITLE[t]}: ${TASK_NAME[t]}</th>`).join("");
+  const metrics = rows.map((r) => `<th>${metricOfRow(r).label} ${arrow(metricOfRow(r))}</th>`).join("");
+  const body = TABLE3_METHODS.map((m, i) => `<tr><th>${esc(m.label)}</th>${rows.map((r) => htmlCell(r.cells[i]!, r.higherIsBetter)).join("")}</tr>`);
+  return `<table class="results"><thead><tr><th rowspan="2">Variants</th>${datasets}</tr><tr>${metrics}</tr></thead><tbody>${body.join("")}</tbody></table>`;
+}
+
+/** Every run of one model: parameters, counts, prompt set and cost. */
+function runsTable(runs: Stored[]): { head: string[]; rows: string[][] } {
+  const head = ["Task", "Method", "Params", "Prompt set", "Users", "Queries", "Failed", "LLM calls/query", "tokens/query", "s/query"];
+  const rows = runs.map((r) => {
+    const { users, queries, failures } = countsOf(r);
+    return [TASK_TITLE[r.task], r.method, `K=${r.params.k} n=${r.params.batch} E=${r.params.iterations}`, r.promptSet ?? "–", String(users), `${queries}${r.complete ? "" : "*"}`, String(failures), r.callsPerQuery.toFixed(2), (r.tokens / Math.max(r.n, 1)).toFixed(0), (r.msPerQuery / 1000).toFixed(2)];
+  });
+  return { head, rows };
+}
+
+// ---- Figures ----------------------------------------------------------------------------------
+
+interface FigureSource {
+  name: string;
+  caption: string;
+  spec: TopLevelSpec;
+}
+
+const axisOf = (task: LampTask): MetricAxis => ({ task: TASK_TITLE[task], metrics: METRICS[task].map((m) => ({ name: m.name, label: m.label })), higherIsBetter: METRICS[task][0]!.higherIsBetter });
+
+const KNOBS: { key: keyof MethodParams; label: string; figure: string }[] = [
+  { key: "batch", label: "alignment batch size n", figure: "scaling-batch" },
+  { key: "iterations", label: "alignment iterations E", figure: "scaling-iterations" },
+  { key: "k", label: "retrieved memories K", figure: "scaling-k" },
 ];
 
-/** persona-agent runs varying one parameter with the others at their defaults. */
-function scaling(runs: Stored[], model: string, key: keyof MethodParams) {
-  return TASKS.map((task) => ({
-    name: `${TASK_TITLE[task]} ${primaryMetric(task).name}`,
-    points: runs
+/** persona-agent runs varying one knob with the others at their defaults: every metric of the task. */
+function scalingPoints(runs: Stored[], model: string, key: keyof MethodParams) {
+  return TASKS.flatMap((task) =>
+    runs
       .filter((r) => r.model === model && r.task === task && r.method === "persona-agent")
       .filter((r) => sameParams({ ...r.params, [key]: DEFAULT_PARAMS[key] }, DEFAULT_PARAMS))
-      .map((r) => [r.params[key], metricOf(r, primaryMetric(task).name)!] as [number, number]),
-  })).filter((s) => s.points.length > 0);
+      .flatMap((r) => METRICS[task].map((m) => ({ task: TASK_TITLE[task], metric: m.label, x: r.params[key], value: metricOf(r, m.name)!, queries: countsOf(r).queries }))),
+  );
 }
 
 export function wordSet(text: string): Set<string> {
@@ -88,49 +251,183 @@ export function jaccard(a: Set<string>, b: Set<string>): number {
   return [...a].filter((w) => b.has(w)).length / union;
 }
 
-/** Final personas of the first task's default persona-agent run that has any. */
-function personaSimilarity(runs: Stored[], model: string) {
-  for (const task of TASKS) {
-    const personas = Object.entries(pick(runs, model, task, "persona-agent")?.personas ?? {}).slice(0, HEATMAP_USERS);
-    if (personas.length === 0) continue;
-    const sets = personas.map(([, p]) => wordSet(p));
-    return { task, users: personas.map(([id]) => id), matrix: sets.map((a) => sets.map((b) => jaccard(a, b))) };
-  }
-  return { task: undefined, users: [] as string[], matrix: [] as number[][] };
+/** Final personas of the default persona-agent runs, per task. */
+function finalPersonas(runs: Stored[], model: string): { task: LampTask; user: string; persona: string }[] {
+  const byUser = (a: [string, string], b: [string, string]) => a[0].localeCompare(b[0], "en", { numeric: true });
+  return TASKS.flatMap((task) => Object.entries(pick(runs, model, task, "persona-agent")?.personas ?? {}).sort(byUser).map(([user, persona]) => ({ task, user, persona })));
 }
 
-export async function writeReport(outDir: string): Promise<Record<string, string>> {
+/** The paper draws its persona pictures on LaMP-2M: that task first, else the first with personas. */
+function personaSimilarity(runs: Stored[], model: string) {
+  const personas = finalPersonas(runs, model);
+  const task = (["lamp-2m", ...TASKS] as LampTask[]).find((t) => personas.some((p) => p.task === t));
+  const chosen = personas.filter((p) => p.task === task).slice(0, HEATMAP_USERS);
+  const sets = chosen.map((p) => wordSet(p.persona));
+  return { task, users: chosen.map((p) => p.user), matrix: sets.map((a) => sets.map((b) => jaccard(a, b))) };
+}
+
+async function personaMap(runs: Stored[], model: string, embeddings: EmbeddingsInterface) {
+  const personas = finalPersonas(runs, model);
+  if (personas.length < 2) return undefined;
+  const template = loadPrompt("persona_init");
+  const vectors = await embeddings.embedDocuments([...personas.map((p) => p.persona), template]);
+  const coords = tsne2d(vectors);
+  return [
+    ...personas.map((p, i) => ({ x: coords[i]![0], y: coords[i]![1], label: p.user, group: TASK_TITLE[p.task], kind: "final persona" as const })),
+    { x: coords[personas.length]![0], y: coords[personas.length]![1], label: "persona_init", group: "template", kind: "initial template" as const },
+  ];
+}
+
+async function modelFigures(runs: Stored[], model: string, embeddings: EmbeddingsInterface | undefined, notes: string[]) {
+  const figures: FigureSource[] = [];
+  const data: Record<string, unknown> = {};
+  for (const knob of KNOBS) {
+    const points = scalingPoints(runs, model, knob.key);
+    data[knob.figure] = points;
+    const panels = TASKS.filter((t) => points.some((p) => p.task === TASK_TITLE[t])).map(axisOf);
+    if (panels.length === 0) {
+      notes.push(`${knob.figure}: no persona-agent runs of ${model}`);
+      continue;
+    }
+    figures.push({
+      name: knob.figure,
+      caption: `Figure 3 (test-time scaling): PersonaAgent's metrics against the ${knob.label}, one panel per task with its own axis.`,
+      spec: scalingSpec({ title: `Test-time scaling: ${knob.label} (${model})`, knob: knob.label, panels, points }),
+    });
+  }
+  const similarity = personaSimilarity(runs, model);
+  data["persona-similarity"] = similarity;
+  if (similarity.task) {
+    figures.push({
+      name: "persona-similarity",
+      caption: `Figure 5: word-set Jaccard similarity between users' final personas (${TASK_TITLE[similarity.task]}, first ${similarity.users.length} users).`,
+      spec: heatmapSpec({ title: `Persona similarity (${TASK_TITLE[similarity.task]}, ${model})`, subtitle: "word-set Jaccard of final personas; 1 = identical word sets", users: similarity.users, matrix: similarity.matrix }),
+    });
+  } else notes.push(`persona-similarity: no final personas in the persona-agent runs of ${model}`);
+  const points = embeddings ? await personaMap(runs, model, embeddings) : undefined;
+  data["persona-map"] = points ?? null;
+  if (points) {
+    figures.push({
+      name: "persona-map",
+      caption: "Figure 2: t-SNE of the embeddings of users' final personas (every task), with the initial persona template (prompts/persona_init.md) marked.",
+      spec: personaMapSpec({ title: `Persona map (${model})`, subtitle: "t-SNE of final persona embeddings; ◆ = initial persona template", points }),
+    });
+  } else notes.push(`persona-map: ${embeddings ? "fewer than two final personas" : "no embeddings model given"} for ${model}`);
+  return { figures, data };
+}
+
+/**
+ * Figure 4: each task's headline metric per model at the default parameters, for the methods run
+ * with more than one model (all of them while there is only one model).
+ */
+function baseModels(runs: Stored[], models: string[]): FigureSource | undefined {
+  const all = [...TABLE2_METHODS, ...TABLE3_METHODS.slice(1)].map((m) => m.method);
+  const shared = all.filter((method) => new Set(runs.filter((r) => r.method === method).map((r) => r.model)).size > 1);
+  const methods = models.length > 1 && shared.length > 0 ? shared : all;
+  const values = models.flatMap((model) =>
+    TASKS.flatMap((task) =>
+      methods.flatMap((method) => {
+        const value = metricOf(pick(runs, model, task, method), primaryMetric(task).name);
+        return value === undefined ? [] : [{ task: TASK_TITLE[task], model, method, value }];
+      }),
+    ),
+  );
+  if (values.length === 0) return undefined;
+  const panels = TASKS.filter((t) => values.some((v) => v.task === TASK_TITLE[t])).map((t) => ({ ...axisOf(t), metrics: [axisOf(t).metrics[0]!] }));
+  return {
+    name: "base-models",
+    caption: "Figure 4 (base models): each method's headline metric per base model (one `eval --model` run each), one panel per task.",
+    spec: baseModelSpec({ title: "Base models", panels, values }),
+  };
+}
+
+// ---- Output -----------------------------------------------------------------------------------
+
+const STYLE = `body{font-family:"DejaVu Sans",sans-serif;margin:24px;color:#222;max-width:1500px}
+table{border-collapse:collapse;margin:8px 0 24px;font-size:13px}th,td{border:1px solid #ccc;padding:4px 6px;vertical-align:top}
+thead th{background:#f3f3f3}th.dataset{max-width:170px;text-align:left;font-weight:normal}
+td span{display:block;white-space:nowrap}.ours{font-size:14px}.best .ours{font-weight:bold}.best{background:#eef6ee}
+.paper,.counts{font-size:11px;color:#555}.better{color:#17803d;display:inline}.worse{color:#b42318;display:inline}.failed .counts b{color:#b42318}
+figure{margin:16px 0 32px}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{font-size:13px;color:#444;max-width:900px}`;
+
+/** Marks each figure rendered (natural size of its loaded image) or failed, for readers and the Chromium test. */
+const CHECK_SCRIPT = `addEventListener("load",()=>{for(const f of document.querySelectorAll("figure[data-figure]")){const i=f.querySelector("img");const r=i.getBoundingClientRect();f.dataset.rendered=i.complete&&i.naturalWidth>0&&r.width>0&&r.height>0?i.naturalWidth+"x"+i.naturalHeight:"failed"}document.body.dataset.figuresChecked=String(document.querySelectorAll("figure[data-figure]").length)})`;
+
+function htmlFigure(name: string, caption: string, svg: string): string {
+  return `<figure data-figure="${esc(name)}"><img alt="${esc(caption)}" src="data:image/svg+xml;base64,${Buffer.from(svg).toString("base64")}"><figcaption>${esc(caption)}</figcaption></figure>`;
+}
+
+export interface ReportOptions {
+  /** Also write `report.html`, one self-contained page. */
+  html?: boolean;
+  /** Embeds final personas for the persona map (Figure 2); without it that figure is left out. */
+  embeddings?: EmbeddingsInterface;
+}
+
+export async function writeReport(outDir: string, options: ReportOptions = {}): Promise<Record<string, string>> {
   const runs = await readSummaries(outDir);
   const models = [...new Set(runs.map((r) => r.model))];
   const reportDir = join(outDir, "report");
   await mkdir(reportDir, { recursive: true });
   const files: Record<string, string> = { markdown: join(reportDir, "report.md"), json: join(reportDir, "report.json") };
-  const md: string[] = ["# LaMP evaluation", "", "Values marked * come from unfinished runs. Tables use the runs at K=4, n=3, E=1 where present.", ""];
+  const notes: string[] = [];
+  const legend = "Each cell: ours / the paper's (Claude-3.5 Sonnet, Table 2/3) and the difference. Bold = best of our values for that dataset and metric (lower is better for MAE and RMSE). * = unfinished run, ⚠N = N queries failed (scored as invalid answers). Tables use the runs at K=4, n=3, E=1 where present.";
+  const md: string[] = ["# LaMP evaluation", "", legend, ""];
+  const html: string[] = [`<h1>LaMP evaluation</h1>`, `<p>${esc(legend)}</p>`];
   const json: Record<string, unknown> = {};
-  for (const [m, model] of models.entries()) {
-    const suffix = models.length > 1 ? `-${m + 1}` : "";
-    md.push(`## Model ${model}`, "", "### Table 2: methods", "", markdownTable(runs, model, BASELINES), "");
-    md.push("### Table 3: ablations", "", markdownTable(runs, model, ["persona-agent", ...ABLATIONS]), "");
-    const cost = runs.filter((r) => r.model === model).map((r) => `| ${r.task} | ${r.method} | k${r.params.k} n${r.params.batch} E${r.params.iterations} | ${r.n} | ${r.callsPerQuery.toFixed(2)} | ${(r.tokens / Math.max(r.n, 1)).toFixed(0)} | ${(r.msPerQuery / 1000).toFixed(2)} | ${r.failures} |`);
-    md.push("### Cost", "", "| Task | Method | Params | n | LLM calls/query | tokens/query | s/query | failures |", "| --- | --- | --- | --- | --- | --- | --- | --- |", ...cost, "");
-    const curves: Record<string, unknown> = {};
-    for (const axis of PARAM_AXES) {
-      const series = scaling(runs, model, axis.key);
-      curves[axis.key] = series;
-      const file = join(reportDir, axis.file.replace(".svg", `${suffix}.svg`));
-      await writeFile(file, lineChart({ title: `Test-time scaling: ${axis.label} (${model})`, xLabel: axis.label, yLabel: "metric (Acc ↑ / MAE ↓)", series }));
-      files[`scaling-${axis.key}${suffix}`] = file;
-      md.push(`![${axis.label}](${axis.file.replace(".svg", `${suffix}.svg`)})`);
-    }
-    const similarity = personaSimilarity(runs, model);
-    const heatFile = join(reportDir, `persona-similarity${suffix}.svg`);
-    await writeFile(heatFile, heatmap({ title: `Persona word-set Jaccard similarity${similarity.task ? ` (${TASK_TITLE[similarity.task]})` : ""}`, labels: similarity.users, matrix: similarity.matrix }));
-    files[`persona-similarity${suffix}`] = heatFile;
-    md.push(`![persona similarity](persona-similarity${suffix}.svg)`, "");
-    json[model] = { table2: tableJson(runs, model, BASELINES), table3: tableJson(runs, model, ["persona-agent", ...ABLATIONS]), runs: runs.filter((r) => r.model === model).map(({ personas: _p, ...r }) => r), scaling: curves, personaSimilarity: similarity };
+
+  const writeFigure = async (figure: FigureSource, suffix: string) => {
+    const { svg, png } = await renderFigure(figure.spec);
+    const name = `${figure.name}${suffix}`;
+    await Promise.all([writeFile(join(reportDir, `${name}.svg`), svg), writeFile(join(reportDir, `${name}.png`), png)]);
+    files[`${name}.svg`] = join(reportDir, `${name}.svg`);
+    files[`${name}.png`] = join(reportDir, `${name}.png`);
+    md.push(`![${figure.caption}](${name}.png)`, "", `*${figure.caption}*`, "");
+    html.push(htmlFigure(name, figure.caption, svg));
+  };
+
+  for (const model of models) {
+    // Several models: each model's figures carry its name (`scaling-k.openai_gpt-4o.png`).
+    const suffix = models.length > 1 ? `.${model.replace(/[^A-Za-z0-9._-]+/g, "_")}` : "";
+    const mine = runs.filter((r) => r.model === model);
+    const table2 = tableRows(runs, model, TABLE2_METHODS, PAPER_TABLE2);
+    const table3 = tableRows(runs, model, TABLE3_METHODS, PAPER_TABLE3);
+    const promptSets = [...new Set(mine.map((r) => r.promptSet).filter(Boolean))];
+    const about = `Model ${model}${promptSets.length ? `, prompt set ${promptSets.join(", ")}` : ""}`;
+    const runList = runsTable(mine);
+    md.push(`## ${about}`, "", "### Table 2: methods", "", markdownTable2(table2), "", "### Table 3: ablations", "", markdownTable3(table3), "");
+    md.push("### Runs", "", [runList.head, runList.head.map(() => "---"), ...runList.rows].map((r) => `| ${r.join(" | ")} |`).join("\n"), "");
+    html.push(`<h2>${esc(about)}</h2>`, "<h3>Table 2: methods</h3>", htmlTable2(table2), "<h3>Table 3: ablations</h3>", htmlTable3(table3));
+    html.push(`<details><summary>Runs (${runList.rows.length}): parameters, prompt set, users, queries, failures, cost</summary>`, `<table><thead><tr>${runList.head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${runList.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")}</tbody></table></details>`);
+    md.push("### Figures", "");
+    html.push("<h3>Figures</h3>");
+    const { figures, data } = await modelFigures(runs, model, options.embeddings, notes);
+    for (const figure of figures) await writeFigure(figure, suffix);
+    json[model] = { promptSets, table2, table3, runs: mine.map(({ personas: _p, ...r }) => ({ ...r, ...countsOf(r) })), figures: data };
   }
-  if (models.length === 0) md.push(`No runs found under ${join(outDir, "summaries")}: run \`persona-agent eval\` first.`);
+  const bars = baseModels(runs, models);
+  if (bars) {
+    md.push("## Base models", "");
+    html.push("<h2>Base models</h2>");
+    await writeFigure(bars, "");
+  }
+  if (notes.length > 0) {
+    md.push("## Figures not drawn", "", ...notes.map((n) => `- ${n}`), "");
+    html.push("<h2>Figures not drawn</h2>", `<ul>${notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>`);
+  }
   await writeFile(files.markdown!, `${md.join("\n")}\n`);
   await writeFile(files.json!, `${JSON.stringify(json, null, 2)}\n`);
+  if (options.html) {
+    files.html = join(reportDir, "report.html");
+    const page = [
+      `<!doctype html><html lang="en"><head><meta charset="utf-8">`,
+      // Self-contained: nothing but inline style, inline script and data: images may load.
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">`,
+      `<title>LaMP evaluation</title><style>${STYLE}</style></head><body>`,
+      ...html,
+      `<script>${CHECK_SCRIPT}</script></body></html>`,
+    ];
+    await writeFile(files.html, `${page.join("\n")}\n`);
+  }
   return files;
 }
