@@ -119,14 +119,23 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
     expect(lines(out)).toBe(2);
   }, 30_000);
 
-  it("eval report writes the tables and pictures of the runs in --out", async () => {
-    const res = await runCli(["eval", "report", "--out", join(dir, "full"), "--json"], {});
+  it("eval report writes the tables, figures and HTML page of the runs in --out; no runs is exit 2", async () => {
+    const res = await runCli(["eval", "report", "--out", join(dir, "full"), "--html", "--json"], {});
+    expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     const written = JSON.parse(res.stdout);
     const { accuracy, f1 } = reference.metrics;
-    expect(readFileSync(written.markdown, "utf8")).toContain(`| rag-1 | – | – | ${accuracy.toFixed(3)} | ${f1.toFixed(3)} | – | – | – | – |`);
-    expect(readdirSync(join(dir, "full", "report")).sort()).toEqual(["persona-similarity.svg", "report.json", "report.md", "scaling-batch.svg", "scaling-iterations.svg", "scaling-k.svg"]);
-  });
+    const md = readFileSync(written.markdown, "utf8");
+    expect(md).toMatch(new RegExp(`\\| LaMP-2M \\| Acc\\. ↑ \\| – / 0\\.387 \\| – / 0\\.283 \\| ${accuracy.toFixed(3)} / 0\\.320 \\(`));
+    expect(md).toMatch(new RegExp(`\\| LaMP-2M \\| F1 ↑ \\| – / 0\\.302 \\| – / 0\\.217 \\| ${f1.toFixed(3)} / 0\\.256 \\(`));
+    // Only a rag-1 run: the base-model bars; no persona-agent run, so no scaling or persona figures.
+    expect(readdirSync(join(dir, "full", "report")).sort()).toEqual(["base-models.png", "base-models.svg", "report.html", "report.json", "report.md"]);
+    expect(readFileSync(written.html, "utf8")).toContain('<figure data-figure="base-models">');
+
+    const none = await runCli(["eval", "report", "--out", join(dir, "no-such-run")], {});
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe(`persona-agent: ${join(dir, "no-such-run", "summaries")} does not exist: run \`persona-agent eval --out ${join(dir, "no-such-run")}\` first\n`);
+  }, 30_000);
 
   it("data convert writes OPPU's per-user format and ingest histories identical to eval's memory", async () => {
     const out = join(dir, "users.json");

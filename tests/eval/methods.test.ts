@@ -140,10 +140,31 @@ describe("other tasks and the report", () => {
     }
     const lamp3 = await run("lamp-3", "rag-1");
     expect(Object.keys(lamp3.metrics)).toEqual(["mae", "rmse"]);
+    // A second point on each scaling axis.
+    await run("lamp-2m", "persona-agent", { params: { k: 2, batch: 3, iterations: 1 } });
+    await run("lamp-2m", "persona-agent", { params: { k: 4, batch: 2, iterations: 1 } });
+    await run("lamp-2m", "persona-agent", { params: { k: 4, batch: 3, iterations: 2 } });
     const files = await writeReport(out);
     const md = await readFile(files.markdown!, "utf8");
-    expect(md).toMatch(/\| Method \| LaMP-1 Acc ↑ \| LaMP-1 F1 ↑ \| LaMP-2M Acc ↑ .* \| LaMP-3 MAE ↓ \| LaMP-3 RMSE ↓ \|/);
-    for (const method of METHODS) expect(md).toContain(`| ${method} |`);
+    expect(md).toContain("| Dataset | Metric | Prompt | ICL | RAG-1 | RAG-4 | PAG-4 | ReAct | MemBank | PersonaAgent |");
+    expect(md).toMatch(/\| LaMP-3 \| MAE ↓ \| .* \|\n/);
+    expect(md).toMatch(/### Table 3: ablations/);
+    const json = JSON.parse(await readFile(files.json!, "utf8")).scripted;
+    const cell = (table: string, task: string, metric: string, method: string) => json[table].find((r: any) => r.task === task && r.metric === metric).cells.find((c: any) => c.method === method);
+    expect(cell("table2", "lamp-2m", "accuracy", "rag-1")).toMatchObject({ paper: 0.32, users: 3, queries: 6, failures: 0 });
+    expect(cell("table2", "lamp-2m", "f1", "rag-1").value).toEqual(expect.any(Number));
+    expect(cell("table3", "lamp-1", "accuracy", "persona-agent-no-action").value).toBeUndefined();
+
+    // One point per K (and n, E) on the LaMP-2M panel: the default run and the one varied here.
+    for (const axis of ["batch", "iterations", "k"]) {
+      const svg = await readFile(files[`scaling-${axis}.svg`]!, "utf8");
+      expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      expect(svg).toContain("Title text 'LaMP-2M'");
+      expect(svg.match(/metric: Acc\.; value: [\d.]+; queries: 6" role="graphics-symbol" aria-roledescription="point"/g)).toHaveLength(2);
+    }
+    const heat = await readFile(files["persona-similarity.svg"]!, "utf8");
+    expect(heat.match(/aria-roledescription="rect mark"/g)).toHaveLength(9); // 3 users x 3
+    expect(heat).toMatch(/Jaccard: 1; persona of: (\w+); compared with: \1"/);
   }, 60_000);
 });
 

@@ -1,0 +1,171 @@
+/**
+ * `eval report` on summaries written here with known numbers: the paper's layout and numbers,
+ * best values marked by each metric's direction, users/queries/failures per cell, Vega-Lite
+ * figures as SVG and PNG, the HTML page rendered by headless Chromium, and empty folders refused.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { UserError } from "../../src/errors.js";
+import { writeReport, type TableRow } from "../../src/eval/report.js";
+import { summaryName } from "../../src/eval/runner.js";
+import { paddedDomain } from "../../src/eval/figures.js";
+import { UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
+import { tempDir } from "../support/fixtures.js";
+
+const root = tempDir("eval-report-");
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+const DEFAULT = { k: 4, batch: 3, iterations: 1 };
+/** A summary as `eval` writes it; `extra` adds the newer fields (users, queries, promptSet) or personas. */
+async function summary(out: string, task: string, method: string, metrics: Record<string, number>, extra: Record<string, unknown> = {}) {
+  const s = { task, method, model: "m-large", params: DEFAULT, n: 10, metrics, calls: 10, tokens: 200, failures: 0, ran: 10, callsPerQuery: 1, msPerQuery: 40, complete: true, ...extra };
+  await mkdir(join(out, "summaries"), { recursive: true });
+  await writeFile(join(out, "summaries", summaryName(s as never)), JSON.stringify(s));
+}
+
+const PERSONAS = {
+  "7": "Likes sci-fi and space opera; rates films by their effects.",
+  "12": "Likes sci-fi and space opera; rates films by their scripts.",
+  "3": "Prefers romantic comedies and quiet family dramas.",
+};
+
+describe("eval report", () => {
+  const out = join(root, "runs");
+  let files: Record<string, string>;
+  beforeAll(async () => {
+    // LaMP-1: RAG-1 best on accuracy, ICL best on F1.
+    await summary(out, "lamp-1", "icl", { accuracy: 0.8, f1: 0.7 });
+    await summary(out, "lamp-1", "rag-1", { accuracy: 0.9, f1: 0.6 });
+    // LaMP-3: lower is better; PersonaAgent's run has the newer fields and two failures.
+    await summary(out, "lamp-3", "prompt", { mae: 0.3, rmse: 0.6 });
+    await summary(out, "lamp-3", "persona-agent", { mae: 0.25, rmse: 0.5 }, { users: 4, queries: 12, failures: 2, promptSet: "paper" });
+    await summary(out, "lamp-3", "persona-agent-no-memory", { mae: 0.35, rmse: 0.45 });
+    await summary(out, "lamp-3", "persona-agent", { mae: 0.2, rmse: 0.4 }, { params: { ...DEFAULT, k: 8 } });
+    await summary(out, "lamp-2m", "persona-agent", { accuracy: 0.5, f1: 0.4 }, { personas: PERSONAS });
+    await summary(out, "lamp-2m", "persona-agent", { accuracy: 0.6, f1: 0.45 }, { params: { ...DEFAULT, k: 8 } });
+    // A second base model for Figure 4.
+    await summary(out, "lamp-2m", "persona-agent", { accuracy: 0.3, f1: 0.2 }, { model: "m-small" });
+    files = await writeReport(out, { html: true, embeddings: new UniversalSentenceEncoderEmbeddings() });
+  }, 60_000);
+
+  it("writes Table 2 in the paper's layout: ours beside the paper's with the difference, best per row by the metric's direction", async () => {
+    const md = await readFile(files.markdown!, "utf8");
+    expect(md).toContain("## Model m-large, prompt set paper");
+    expect(md).toContain("| Dataset | Metric | Prompt | ICL | RAG-1 | RAG-4 | PAG-4 | ReAct | MemBank | PersonaAgent |");
+    expect(md).toContain("|  |  | Non-Personalized |  | Personalized Workflow |  |  | General Agent |  | PersonaAgent |");
+    expect(md).toContain("| LaMP-1 | Acc. ↑ | – / 0.772 | 0.800 / 0.780 (+0.020) | **0.900** / 0.683 (+0.217) |");
+    expect(md).toContain("| LaMP-1 | F1 ↑ | – / 0.771 | **0.700** / 0.766 (−0.066) | 0.600 / 0.705 (−0.105) |");
+    // MAE: lower wins, and the failed queries are flagged in the cell.
+    expect(md).toMatch(/\| LaMP-3 \| MAE ↓ \| 0\.300 \/ 0\.295 \(\+0\.005\) \|.* \| \*\*0\.250\*\* ⚠2 \/ 0\.241 \(\+0\.009\) \|\n/);
+
+    const json = JSON.parse(await readFile(files.json!, "utf8"))["m-large"];
+    const mae = (json.table2 as TableRow[]).find((r) => r.task === "lamp-3" && r.metric === "mae")!;
+    expect(mae.cells.find((c) => c.method === "persona-agent")).toMatchObject({ value: 0.25, paper: 0.241, best: true, users: 4, queries: 12, failures: 2 });
+    // An older summary without users/queries: one query per user.
+    expect(mae.cells.find((c) => c.method === "prompt")).toMatchObject({ best: false, users: 10, queries: 10, failures: 0 });
+    expect(json.promptSets).toEqual(["paper"]);
+  });
+
+  it("writes Table 3 with variants as rows, the best per dataset-metric marked", async () => {
+    const md = await readFile(files.markdown!, "utf8");
+    const table3 = md.split("### Table 3: ablations")[1]!.split("###")[0]!;
+    expect(table3).toContain("| Variant | LaMP-1 Acc. ↑ | LaMP-1 F1 ↑ | LaMP-2M Acc. ↑ | LaMP-2M F1 ↑ | LaMP-2N Acc. ↑ | LaMP-2N F1 ↑ | LaMP-3 MAE ↓ | LaMP-3 RMSE ↓ |");
+    // PersonaAgent has the lower MAE, w/o Memory the lower RMSE.
+    expect(table3).toMatch(/\| PersonaAgent \|.*\| \*\*0\.250\*\* ⚠2 \/ 0\.241 \(\+0\.009\) \| 0\.500 ⚠2 \/ 0\.509 \(−0\.009\) \|\n/);
+    expect(table3).toMatch(/\| w\/o Memory \|.*\| 0\.350 \/ 0\.348 \(\+0\.002\) \| \*\*0\.450\*\* \/ 0\.661 \(−0\.211\) \|\n/);
+    expect(table3).toMatch(/\| w\/o Action \| – \/ 0\.764 \|/);
+  });
+
+  it("draws Figure 3 with one panel per task on the metric's own axis, and every figure as SVG and PNG", async () => {
+    const svg = await readFile(files["scaling-k.m-large.svg"]!, "utf8");
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain("Y-axis titled 'Acc. / F1 (higher ↑ is better)'");
+    expect(svg).toContain("Y-axis titled 'MAE / RMSE (lower ↓ is better)'");
+    expect(svg).not.toContain("Title text 'LaMP-1'"); // no persona-agent runs there: no panel
+    // Two K values x two metrics in each of the two panels, each a labelled point.
+    expect(svg.match(/aria-label="retrieved memories K: \d+; [^"]*metric: [^"]*" role="graphics-symbol" aria-roledescription="point"/g)).toHaveLength(8);
+    expect(svg).toContain("metric: MAE; value: 0.200");
+
+    const names = Object.keys(files).filter((f) => f.endsWith(".svg")).map((f) => f.replace(/\.svg$/, ""));
+    // m-small's run recorded no personas: its persona pictures are listed as not drawn, not drawn empty.
+    const scaling = ["scaling-batch", "scaling-iterations", "scaling-k"];
+    expect(names.sort()).toEqual(["base-models", "persona-map.m-large", "persona-similarity.m-large", ...scaling.map((f) => `${f}.m-large`), ...scaling.map((f) => `${f}.m-small`)].sort());
+    expect(await readFile(files.markdown!, "utf8")).toContain("## Figures not drawn\n\n- persona-similarity: no final personas in the persona-agent runs of m-small\n- persona-map: fewer than two final personas for m-small\n");
+    for (const name of names) {
+      const png = await readFile(files[`${name}.png`]!);
+      expect(png.subarray(1, 4).toString()).toBe("PNG");
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)].every((side) => side > 100)).toBe(true); // IHDR width, height
+    }
+  });
+
+  it("draws the persona heatmap with a colour scale, axis titles and user labels, and the persona map with the template marked", async () => {
+    const heat = await readFile(files["persona-similarity.m-large.svg"]!, "utf8");
+    expect(heat.match(/aria-label="[^"]*persona of: \d+; compared with: \d+" role="graphics-symbol" aria-roledescription="rect mark"/g)).toHaveLength(9);
+    expect(heat).toMatch(/aria-label="user: 12; Jaccard: 0\.8333\d*; persona of: 7; compared with: 12"/); // 10 shared words of 12
+    expect(heat).toContain("role-legend-gradient");
+    expect(heat).toContain("X-axis titled 'user'");
+    // Users in numeric order on the axis.
+    expect([...heat.matchAll(/<text[^>]*>(\d+)<\/text>/g)].map((m) => m[1]).slice(0, 3)).toEqual(["3", "7", "12"]);
+
+    const map = await readFile(files["persona-map.m-large.svg"]!, "utf8");
+    expect(map.match(/kind: final persona"/g)).toHaveLength(3);
+    expect(map.match(/kind: initial template"/g)).toHaveLength(1);
+    expect(map).toContain(">initial template</text>");
+  });
+
+  it("draws Figure 4 with one group of bars per base model", async () => {
+    const bars = await readFile(files["base-models.svg"]!, "utf8");
+    expect(bars).toMatch(/aria-label="base model: m-large; [^"]*; method: persona-agent; model: m-large; value: 0\.500" role="graphics-symbol" aria-roledescription="bar"/);
+    expect(bars).toMatch(/aria-label="base model: m-small; [^"]*; method: persona-agent; model: m-small; value: 0\.300" role="graphics-symbol" aria-roledescription="bar"/);
+  });
+
+  const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((path) => existsSync(path));
+  (chromium ? it : it.skip)(
+    chromium ? "writes one self-contained HTML page whose every figure renders in headless Chromium" : "HTML page in headless Chromium: SKIPPED, chromium is not installed (apt-get install chromium)",
+    async () => {
+      const html = await readFile(files.html!, "utf8");
+      expect(html.match(/(?:src|href)="(?!data:)[^"]*"/g)).toBeNull(); // nothing to fetch
+      const figures = Object.keys(files).filter((f) => f.endsWith(".svg")).length;
+      const { stdout } = await promisify(execFile)(chromium!, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", `file://${files.html}`], { maxBuffer: 64 << 20 });
+      const rendered = [...stdout.matchAll(/<figure data-figure="([^"]+)" data-rendered="([^"]+)"/g)].map((m) => [m[1], m[2]]);
+      expect(stdout).toContain(`data-figures-checked="${figures}"`);
+      expect(rendered).toHaveLength(figures);
+      for (const [name, size] of rendered) expect([name, size]).toEqual([name, expect.stringMatching(/^[1-9]\d*x[1-9]\d*$/)]);
+      expect(stdout).toContain("<b>2 failed</b>");
+      expect(stdout).toMatch(/<td class="best failed"><span class="ours">0\.250<\/span><span class="paper">paper 0\.241 <span class="worse">\+0\.009<\/span><\/span><span class="counts">4 users · 12 queries/);
+    },
+    30_000,
+  );
+
+  it("marks a figure that does not load as failed in Chromium (the check above can fail)", async () => {
+    if (!chromium) return;
+    const html = (await readFile(files.html!, "utf8")).replace(/src="data:image\/svg\+xml;base64,[^"]+"/, 'src="data:image/svg+xml;base64,bm90IGFuIHN2Zw=="');
+    const broken = join(root, "broken.html");
+    await writeFile(broken, html);
+    const { stdout } = await promisify(execFile)(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", `file://${broken}`], { maxBuffer: 64 << 20 });
+    expect(stdout.match(/data-rendered="failed"/g)).toHaveLength(1);
+  }, 30_000);
+});
+
+describe("eval report refuses what it cannot report", () => {
+  it("a missing or empty summaries folder, or a file that is not a summary, is a one-line user error", async () => {
+    const missing = join(root, "never-ran");
+    await expect(writeReport(missing)).rejects.toThrow(new UserError(`${join(missing, "summaries")} does not exist: run \`persona-agent eval --out ${missing}\` first`));
+    const empty = join(root, "empty");
+    await mkdir(join(empty, "summaries"), { recursive: true });
+    await expect(writeReport(empty)).rejects.toThrow(/summaries holds no eval summaries: run `persona-agent eval --out .*empty` first$/);
+    await writeFile(join(empty, "summaries", "x.json"), "{\"task\": \"lamp-9\"}");
+    await expect(writeReport(empty)).rejects.toThrow(/x\.json: not an eval summary \(needs task, method, model, params and metrics\)$/);
+    expect(existsSync(join(empty, "report"))).toBe(false);
+    expect(await readdir(empty)).toEqual(["summaries"]);
+  });
+
+  it("pads a flat curve's axis to a readable range that never goes below zero", () => {
+    expect(paddedDomain([0, 0])).toEqual([0, 0.05]);
+    const [lo, hi] = paddedDomain([0.5, 0.5]);
+    expect([lo, hi].map((x) => x.toFixed(2))).toEqual(["0.45", "0.55"]);
+  });
+});
