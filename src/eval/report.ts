@@ -285,8 +285,9 @@ async function modelFigures(runs: Stored[], model: string, embeddings: Embedding
     const points = scalingPoints(runs, model, knob.key);
     data[knob.figure] = points;
     const panels = TASKS.filter((t) => points.some((p) => p.task === TASK_TITLE[t])).map(axisOf);
-    if (panels.length === 0) {
-      notes.push(`${knob.figure}: no persona-agent runs of ${model}`);
+    // A curve needs two values of the knob somewhere; one point per task is what Table 2 shows.
+    if (new Set(points.map((p) => p.x)).size < 2) {
+      notes.push(`${knob.figure}: ${panels.length ? `persona-agent of ${model} ran at one ${knob.label} only` : `no persona-agent runs of ${model}`}`);
       continue;
     }
     figures.push({
