@@ -18,7 +18,8 @@ const CONFIG = {
   padding: 12,
   axis: { grid: true, gridColor: "#e4e4e4", labelFontSize: 11, titleFontSize: 12, titlePadding: 8 },
   legend: { labelFontSize: 11, titleFontSize: 12, orient: "right" },
-  title: { fontSize: 15, anchor: "start", offset: 12, subtitleFontSize: 11, subtitleColor: "#555" },
+  // frame "group": a panel title sits on its plot, not on axis labels that stick out (panels stay level).
+  title: { fontSize: 15, anchor: "start", frame: "group", offset: 10, subtitleFontSize: 11, subtitleColor: "#555" },
   header: { labelFontSize: 12, titleFontSize: 12 },
   view: { stroke: "#bbb" },
 } as const;
@@ -43,7 +44,8 @@ export interface MetricAxis {
   higherIsBetter: boolean;
 }
 
-const axisTitle = (axis: MetricAxis) => `${axis.metrics.map((m) => m.label).join(" / ")} (${axis.higherIsBetter ? "higher ↑" : "lower ↓"} is better)`;
+/** Two short lines: a long rotated title would stick out above the plot and push its panel's title up. */
+const axisTitle = (axis: MetricAxis) => [axis.metrics.map((m) => m.label).join(" / "), `${axis.higherIsBetter ? "higher ↑" : "lower ↓"} is better`];
 
 /** The values' range, widened to at least 0.1 (flat curves stay readable) and never below 0 (every LaMP metric is non-negative). */
 export function paddedDomain(values: number[]): [number, number] {
@@ -78,10 +80,11 @@ export function scalingSpec(options: { title: string; knob: string; panels: Metr
         width: 230,
         height: 200,
         data: { values },
-        mark: { type: "line", point: { size: 70, filled: true }, strokeWidth: 2, opacity: 0.85 },
+        // Hollow markers of different shapes: series on the same values stay visible on top of each other.
+        mark: { type: "line", point: { size: 80, filled: false, strokeWidth: 2 }, strokeWidth: 2, opacity: 0.85 },
         encoding: {
           x: { field: "x", type: "quantitative", title: options.knob, axis: { values: [...new Set(values.map((p) => p.x))].sort((a, b) => a - b), format: "d" }, scale: { padding: 12, nice: false } },
-          y: { field: "value", type: "quantitative", title: axisTitle(panel), scale: { domain: paddedDomain(values.map((p) => p.value)) }, axis: { format: ".2f" } },
+          y: { field: "value", type: "quantitative", title: axisTitle(panel), scale: { domain: paddedDomain(values.map((p) => p.value)) }, axis: { format: ".2f", labelFlush: true } },
           ...SERIES_STYLE("metric", "metric"),
           tooltip: [{ field: "metric" }, { field: "x", title: options.knob }, { field: "value", format: ".3f" }, { field: "queries" }],
         },
@@ -102,28 +105,33 @@ export interface BarValue {
 export function baseModelSpec(options: { title: string; panels: MetricAxis[]; values: BarValue[] }): TopLevelSpec {
   return {
     title: { text: options.title, subtitle: "one run per --model; methods at K=4, n=3, E=1" },
-    hconcat: options.panels.map((panel) => ({
-      title: panel.task,
-      width: { step: 22 },
-      height: 220,
-      data: { values: options.values.filter((v) => v.task === panel.task) },
-      encoding: {
-        x: { field: "model", type: "nominal", title: "base model", axis: { labelAngle: 0, labelLimit: 240 } },
-        xOffset: { field: "method", type: "nominal" },
-        y: { field: "value", type: "quantitative", title: axisTitle(panel) },
-      },
-      layer: [
-        {
-          mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
-          encoding: {
-            color: { field: "method", type: "nominal", title: "method", scale: { scheme: "tableau10" } },
-            tooltip: [{ field: "model" }, { field: "method" }, { field: "value", format: ".3f" }],
-          },
+    hconcat: options.panels.map((panel) => {
+      const values = options.values.filter((v) => v.task === panel.task);
+      // Headroom for the value labels, which would otherwise stick out and lift the panel title.
+      const top = Math.max(...values.map((v) => v.value), 0.1) * 1.12;
+      return {
+        title: panel.task,
+        width: { step: 22 },
+        height: 220,
+        data: { values },
+        encoding: {
+          x: { field: "model", type: "nominal", title: "base model", axis: { labelAngle: 0, labelLimit: 240 } },
+          xOffset: { field: "method", type: "nominal" },
+          y: { field: "value", type: "quantitative", title: axisTitle(panel), scale: { domain: [0, top], nice: false } },
         },
-        // The value above each bar: a zero is a visible "0.00", not a missing bar.
-        { mark: { type: "text", dy: -6, fontSize: 9, angle: 0 }, encoding: { text: { field: "value", type: "quantitative", format: ".2f" } } },
-      ],
-    })),
+        layer: [
+          {
+            mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
+            encoding: {
+              color: { field: "method", type: "nominal", title: "method", scale: { scheme: "tableau10" } },
+              tooltip: [{ field: "model" }, { field: "method" }, { field: "value", format: ".3f" }],
+            },
+          },
+          // The value above each bar: a zero is a visible "0.00", not a missing bar.
+          { mark: { type: "text", dy: -6, fontSize: 9, angle: 0 }, encoding: { text: { field: "value", type: "quantitative", format: ".2f" } } },
+        ],
+      };
+    }),
     resolve: { scale: { color: "shared" } },
   } as TopLevelSpec;
 }

@@ -82,8 +82,8 @@ describe("eval report", () => {
   it("draws Figure 3 with one panel per task on the metric's own axis, and every figure as SVG and PNG", async () => {
     const svg = await readFile(files["scaling-k.m-large.svg"]!, "utf8");
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    expect(svg).toContain("Y-axis titled 'Acc. / F1 (higher ↑ is better)'");
-    expect(svg).toContain("Y-axis titled 'MAE / RMSE (lower ↓ is better)'");
+    expect(svg).toContain("Y-axis titled 'Acc. / F1 higher ↑ is better'");
+    expect(svg).toContain("Y-axis titled 'MAE / RMSE lower ↓ is better'");
     expect(svg).not.toContain("Title text 'LaMP-1'"); // no persona-agent runs there: no panel
     // Two K values x two metrics in each of the two panels, each a labelled point.
     expect(svg.match(/aria-label="retrieved memories K: \d+; [^"]*metric: [^"]*" role="graphics-symbol" aria-roledescription="point"/g)).toHaveLength(8);
