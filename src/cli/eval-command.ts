@@ -123,7 +123,7 @@ export function registerEvalCommands(program: Command): void {
 
   evalCommand
     .command("report")
-    .description("write the paper's Tables 2 and 3 beside our runs in --out (Markdown, JSON) and Figures 2-5 (SVG + PNG)")
+    .description("write the paper's Tables 2 and 3 beside our runs in --out (Markdown, JSON) and Figures 2-5 (SVG + PNG); the persona map embeds final personas with the --embeddings model")
     .option("--out <dir>", "the folder `eval` wrote to (default eval-results)")
     .option("--html", "also write report/report.html: one self-contained page with the tables and figures")
     .option("--json", "print the written file paths as JSON")
