@@ -18,8 +18,8 @@ import type { EvalSummary } from "./runner.js";
 import { PAPER_TABLE2, PAPER_TABLE3, type PaperTable } from "./paper-results.js";
 import { baseModelSpec, heatmapSpec, personaMapSpec, renderFigure, scalingSpec, tsne2d, type MetricAxis } from "./figures.js";
 
-/** A summary file; `users`, `queries` and `promptSet` are absent from older runs. */
-type Stored = EvalSummary & { personas?: Record<string, string>; users?: number; queries?: number; promptSet?: string };
+/** A summary file; `users`, `queries` and the prompt set (top level or in the run key) are absent from older runs. */
+type Stored = EvalSummary & { personas?: Record<string, string>; users?: number; queries?: number; promptSet?: string; runKey?: { promptSet?: string } };
 
 const TASKS: LampTask[] = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"];
 const TASK_TITLE: Record<LampTask, string> = { "lamp-1": "LaMP-1", "lamp-2m": "LaMP-2M", "lamp-2n": "LaMP-2N", "lamp-3": "LaMP-3" };
@@ -68,6 +68,7 @@ const metricOf = (run: Stored | undefined, name: string): number | undefined => 
 const sameParams = (a: MethodParams, b: MethodParams) => a.k === b.k && a.batch === b.batch && a.iterations === b.iterations;
 /** Older summaries have only `n`: one query per user then. */
 const countsOf = (run: Stored) => ({ users: run.users ?? run.n, queries: run.queries ?? run.n, failures: run.failures ?? 0 });
+const promptSetOf = (run: Stored): string | undefined => run.promptSet ?? run.runKey?.promptSet;
 const esc = (text: string) => text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
 
@@ -210,7 +211,7 @@ function runsTable(runs: Stored[]): { head: string[]; rows: string[][] } {
   const head = ["Task", "Method", "Params", "Prompt set", "Users", "Queries", "Failed", "LLM calls/query", "tokens/query", "s/query"];
   const rows = runs.map((r) => {
     const { users, queries, failures } = countsOf(r);
-    return [TASK_TITLE[r.task], r.method, `K=${r.params.k} n=${r.params.batch} E=${r.params.iterations}`, r.promptSet ?? "–", String(users), `${queries}${r.complete ? "" : "*"}`, String(failures), r.callsPerQuery.toFixed(2), (r.tokens / Math.max(r.n, 1)).toFixed(0), (r.msPerQuery / 1000).toFixed(2)];
+    return [TASK_TITLE[r.task], r.method, `K=${r.params.k} n=${r.params.batch} E=${r.params.iterations}`, promptSetOf(r) ?? "–", String(users), `${queries}${r.complete ? "" : "*"}`, String(failures), r.callsPerQuery.toFixed(2), (r.tokens / Math.max(r.n, 1)).toFixed(0), (r.msPerQuery / 1000).toFixed(2)];
   });
   return { head, rows };
 }
@@ -393,7 +394,7 @@ export async function writeReport(outDir: string, options: ReportOptions = {}): 
     const mine = runs.filter((r) => r.model === model);
     const table2 = tableRows(runs, model, TABLE2_METHODS, PAPER_TABLE2);
     const table3 = tableRows(runs, model, TABLE3_METHODS, PAPER_TABLE3);
-    const promptSets = [...new Set(mine.map((r) => r.promptSet).filter(Boolean))];
+    const promptSets = [...new Set(mine.map(promptSetOf).filter(Boolean))];
     const about = `Model ${model}${promptSets.length ? `, prompt set ${promptSets.join(", ")}` : ""}`;
     const runList = runsTable(mine);
     md.push(`## ${about}`, "", "### Table 2: methods", "", markdownTable2(table2), "", "### Table 3: ablations", "", markdownTable3(table3), "");

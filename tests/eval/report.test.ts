@@ -39,9 +39,9 @@ describe("eval report", () => {
     // LaMP-1: RAG-1 best on accuracy, ICL best on F1.
     await summary(out, "lamp-1", "icl", { accuracy: 0.8, f1: 0.7 });
     await summary(out, "lamp-1", "rag-1", { accuracy: 0.9, f1: 0.6 });
-    // LaMP-3: lower is better; PersonaAgent's run has the newer fields and two failures.
+    // LaMP-3: lower is better; PersonaAgent's run has the newer fields (counts, run key with the prompt set) and two failures.
     await summary(out, "lamp-3", "prompt", { mae: 0.3, rmse: 0.6 });
-    await summary(out, "lamp-3", "persona-agent", { mae: 0.25, rmse: 0.5 }, { users: 4, queries: 12, failures: 2, promptSet: "paper" });
+    await summary(out, "lamp-3", "persona-agent", { mae: 0.25, rmse: 0.5 }, { users: 4, queries: 12, failures: 2, runKey: { promptSet: "paper" } });
     await summary(out, "lamp-3", "persona-agent-no-memory", { mae: 0.35, rmse: 0.45 });
     await summary(out, "lamp-3", "persona-agent", { mae: 0.2, rmse: 0.4 }, { params: { ...DEFAULT, k: 8 } });
     await summary(out, "lamp-2m", "persona-agent", { accuracy: 0.5, f1: 0.4 }, { personas: PERSONAS });
