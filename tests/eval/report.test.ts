@@ -126,6 +126,12 @@ describe("eval report", () => {
     expect(map.match(/kind: final persona"/g)).toHaveLength(3);
     expect(map.match(/kind: initial template"/g)).toHaveLength(1);
     expect(map).toContain(">initial template</text>");
+    // The two sci-fi personas are each other's nearest neighbours on the map.
+    const num = (text: string) => Number(text.replace("−", "-")); // Vega writes a typographic minus
+    const at = Object.fromEntries([...map.matchAll(/aria-label="t-SNE 1: ([−\d.e]+); t-SNE 2: ([−\d.e]+);[^"]*user: (\w+); kind/g)].map((m) => [m[3], [num(m[1]!), num(m[2]!)]]));
+    const distance = (a: string, b: string) => Math.hypot(at[a][0] - at[b][0], at[a][1] - at[b][1]);
+    expect(Object.keys(at).sort()).toEqual(["12", "3", "7", "persona_init"]);
+    expect(distance("7", "12")).toBeLessThan(Math.min(distance("7", "3"), distance("12", "3"), distance("7", "persona_init")));
   });
 
   it("draws Figure 4 with one group of bars per base model", async () => {
