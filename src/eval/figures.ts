@@ -144,10 +144,14 @@ export interface MapPoint {
   kind: "final persona" | "initial template";
 }
 
-/** t-SNE (seeded, so a report is reproducible) of the embeddings; perplexity bounded by the point count. */
-export function tsne2d(vectors: number[][], seed = 7): [number, number][] {
-  const perplexity = Math.max(1, Math.min(30, (vectors.length - 1) / 3));
-  return TSNE.transform(vectors, { d: 2, perplexity, seed }) as unknown as [number, number][];
+/**
+ * t-SNE (seeded, so a report is reproducible) of the embeddings; perplexity bounded by the point
+ * count (below 1.5 its calibration can fail on a handful of points). Undefined if it still fails.
+ */
+export function tsne2d(vectors: number[][], seed = 7): [number, number][] | undefined {
+  const perplexity = Math.max(1.5, Math.min(30, (vectors.length - 1) / 3));
+  const coords = TSNE.transform(vectors, { d: 2, perplexity, seed }) as unknown as [number, number][];
+  return coords.flat().every(Number.isFinite) ? coords : undefined;
 }
 
 /** Figure 2: final personas in 2-D, coloured by task, the initial persona template marked. */

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import type { TopLevelSpec } from "vega-lite";
 import { UserError } from "../errors.js";
-import { loadPrompt } from "../prompts.js";
+import { setPrompt } from "../prompts.js";
+import { DEFAULT_SETTINGS, PROMPT_SETS, type PromptSet } from "../settings.js";
 import type { LampTask } from "../data/lamp.js";
 import { ABLATIONS, type MethodName, type MethodParams } from "./methods.js";
 import { primaryMetric } from "./metrics.js";
@@ -270,9 +271,13 @@ function personaSimilarity(runs: Stored[], model: string) {
 async function personaMap(runs: Stored[], model: string, embeddings: EmbeddingsInterface) {
   const personas = finalPersonas(runs, model);
   if (personas.length < 2) return undefined;
-  const template = loadPrompt("persona_init");
+  // The template of the prompt set the runs used (the default set for runs that predate sets).
+  const used = TASKS.map((task) => promptSetOf(pick(runs, model, task, "persona-agent") ?? ({} as Stored)));
+  const set = (used.find((s) => (PROMPT_SETS as readonly (string | undefined)[]).includes(s)) as PromptSet | undefined) ?? DEFAULT_SETTINGS.promptSet;
+  const template = setPrompt(set, "persona_init");
   const vectors = await embeddings.embedDocuments([...personas.map((p) => p.persona), template]);
   const coords = tsne2d(vectors);
+  if (!coords) return undefined;
   return [
     ...personas.map((p, i) => ({ x: coords[i]![0], y: coords[i]![1], label: p.user, group: TASK_TITLE[p.task], kind: "final persona" as const })),
     { x: coords[personas.length]![0], y: coords[personas.length]![1], label: "persona_init", group: "template", kind: "initial template" as const },
@@ -311,10 +316,10 @@ async function modelFigures(runs: Stored[], model: string, embeddings: Embedding
   if (points) {
     figures.push({
       name: "persona-map",
-      caption: "Figure 2: t-SNE of the embeddings of users' final personas (every task), with the initial persona template (prompts/persona_init.md) marked.",
+      caption: "Figure 2: t-SNE of the embeddings of users' final personas (every task), with the initial persona template (prompts/<set>/persona_init.md) marked.",
       spec: personaMapSpec({ title: `Persona map (${model})`, subtitle: "t-SNE of final persona embeddings; ◆ = initial persona template", points }),
     });
-  } else notes.push(`persona-map: ${embeddings ? "fewer than two final personas" : "no embeddings model given"} for ${model}`);
+  } else notes.push(`persona-map: ${embeddings ? "fewer than two final personas, or t-SNE failed on them," : "no embeddings model given"} for ${model}`);
   return { figures, data };
 }
 

@@ -103,7 +103,7 @@ describe("eval report", () => {
         "- scaling-iterations: persona-agent of m-small ran at one alignment iterations E only",
         "- scaling-k: persona-agent of m-small ran at one retrieved memories K only",
         "- persona-similarity: no final personas in the persona-agent runs of m-small",
-        "- persona-map: fewer than two final personas for m-small",
+        "- persona-map: fewer than two final personas, or t-SNE failed on them, for m-small",
       ].join("\n"),
     );
     for (const name of names) {
