@@ -26,6 +26,7 @@ const EXTERNAL = [
   "@smithy/*",
   "js-tiktoken",
   "tsx",
+  "@resvg/*", // native (the report's PNG rasterizer)
 ];
 
 try {
