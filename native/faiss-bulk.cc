@@ -9,13 +9,13 @@
 #include <memory>
 #include <string>
 
-// buildIndexFile(path, dim, descriptor, train: Float32Array | null, data: Float32Array, nprobe)
+// buildIndexFile(path, dim, descriptor, train: Float32Array | null, data: Float32Array, nprobe, trainIterations)
 static Napi::Value BuildIndexFile(const Napi::CallbackInfo &info)
 {
   Napi::Env env = info.Env();
-  if (info.Length() != 6 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsString() || !info[4].IsTypedArray() || !info[5].IsNumber())
+  if (info.Length() != 7 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsString() || !info[4].IsTypedArray() || !info[5].IsNumber() || !info[6].IsNumber())
   {
-    Napi::TypeError::New(env, "expected (path, dim, descriptor, train, data, nprobe)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "expected (path, dim, descriptor, train, data, nprobe, trainIterations)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   const std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -30,6 +30,13 @@ static Napi::Value BuildIndexFile(const Napi::CallbackInfo &info)
   try
   {
     std::unique_ptr<faiss::Index> index(faiss::index_factory(dim, descriptor.c_str(), faiss::METRIC_L2));
+    auto *ivf = dynamic_cast<faiss::IndexIVF *>(index.get());
+    if (ivf)
+    {
+      ivf->cp.niter = info[6].As<Napi::Number>().Int32Value();
+      ivf->cp.min_points_per_centroid = 1; // the caller sizes the sample (few points per list, for build time)
+      ivf->nprobe = info[5].As<Napi::Number>().Int32Value();
+    }
     if (!index->is_trained)
     {
       if (!info[3].IsTypedArray())
@@ -40,8 +47,6 @@ static Napi::Value BuildIndexFile(const Napi::CallbackInfo &info)
       auto train = info[3].As<Napi::Float32Array>();
       index->train(train.ElementLength() / dim, train.Data());
     }
-    if (auto *ivf = dynamic_cast<faiss::IndexIVF *>(index.get()))
-      ivf->nprobe = info[5].As<Napi::Number>().Int32Value();
     index->add(data.ElementLength() / dim, data.Data());
     faiss::write_index(index.get(), path.c_str());
   }

@@ -77,6 +77,8 @@ interface LoadedIndex {
 
 const META_KEY = "episodic";
 const EMBED_BATCH = 32;
+/** Query vectors kept per EpisodicMemory (all users), least recently used dropped first. */
+const QUERY_VECTORS_KEPT = 2048;
 
 /** Same interaction, same id: re-ingesting a history adds nothing. */
 export function entryId(entry: HistoryEntry): string {
@@ -160,6 +162,12 @@ export async function addToFaissStore(store: FaissStore, vectors: ArrayLike<numb
 export class EpisodicMemory {
   private readonly indexes = new Map<string, LoadedIndex>();
   private readonly building = new Map<string, Promise<LoadedIndex | undefined>>();
+  /**
+   * Vectors of recent queries, per user: alignment replays the same stored interactions in
+   * every iteration and every run, and a replay's retrieval asks the same query each time, so
+   * it reuses the vector instead of embedding it again (~10–50 ms of CPU per replay).
+   */
+  private readonly queryVectors = new Map<string, number[]>();
   private embeddingsReady?: Promise<Embeddings>;
 
   constructor(
@@ -295,7 +303,7 @@ export class EpisodicMemory {
     const index = await this.ensureIndex(userId);
     if (!index) return [];
     const exclude = new Set(options.excludeIds ?? []);
-    const vector = await (await this.embedder()).embedQuery(query);
+    const vector = await this.queryVector(userId, query);
     // Each excluded id occupies at most one hit, so k + |exclude| hits still leave k after filtering.
     const faiss = index.faiss;
     const { distances, labels } = faiss.index.search(vector, Math.min(k + exclude.size, faiss.index.ntotal()));
@@ -309,11 +317,33 @@ export class EpisodicMemory {
     return hits.filter((m) => !exclude.has(m.id)).slice(0, k);
   }
 
+  private async queryVector(userId: string, query: string): Promise<number[]> {
+    const key = `${userId}\u0000${query}`;
+    let vector = this.queryVectors.get(key);
+    if (vector) this.queryVectors.delete(key); // re-inserted below as the most recent
+    else vector = await (await this.embedder()).embedQuery(query);
+    this.queryVectors.set(key, vector);
+    if (this.queryVectors.size > QUERY_VECTORS_KEPT) this.queryVectors.delete(this.queryVectors.keys().next().value!);
+    return vector;
+  }
+
+  /** Drops what this process holds of the user's memories: index and query vectors in memory, index files. */
+  private async dropDerived(userId: string): Promise<void> {
+    this.indexes.delete(userId);
+    for (const key of this.queryVectors.keys()) if (key.startsWith(`${userId}\u0000`)) this.queryVectors.delete(key);
+    if (this.options.indexDir) await rm(this.indexPath(userId), { recursive: true, force: true });
+  }
+
+  private holdsDerived(userId: string): boolean {
+    if (this.indexes.has(userId) || (this.options.indexDir && existsSync(this.indexPath(userId)))) return true;
+    for (const key of this.queryVectors.keys()) if (key.startsWith(`${userId}\u0000`)) return true;
+    return false;
+  }
+
   /** Drops the user's derived index and embedding cache from memory and disk (the store copy is the caller's). */
   async dropIndex(userId: string): Promise<void> {
     await this.building.get(userId)?.catch(() => undefined);
-    this.indexes.delete(userId);
-    if (this.options.indexDir) await rm(this.indexPath(userId), { recursive: true, force: true });
+    await this.dropDerived(userId);
   }
 
   private async meta(userId: string): Promise<EpisodicMeta | undefined> {
@@ -343,8 +373,7 @@ export class EpisodicMemory {
     const meta = await this.meta(userId);
     if (!meta || meta.count === 0) {
       // Not dropIndex: it waits for the build in progress, which is this one.
-      this.indexes.delete(userId);
-      if (this.options.indexDir && existsSync(this.indexPath(userId))) await rm(this.indexPath(userId), { recursive: true, force: true });
+      if (this.holdsDerived(userId)) await this.dropDerived(userId);
       return undefined;
     }
     let index = this.indexes.get(userId) ?? (await this.loadPersisted(userId));

@@ -5,8 +5,8 @@
  * flat lists: the embedding model's vectors are stored unchanged) from there on. Why 20,000: a
  * flat search reads every vector (20k × 512 × 4 B = 40 MB per query, ~10 ms here, growing
  * linearly to ~0.5 s at 1M), while below it a query costs less than embedding the query
- * itself; and IVF needs enough vectors to train √n lists of ~√n vectors each (20k gives 141
- * lists of 141). Recall against exact search is measured by bench/retrieval.ts.
+ * itself; and IVF needs enough vectors to train √n lists of ~√n vectors each (20k gives 128
+ * lists of ~156). Recall against exact search is measured by bench/retrieval.ts.
  *
  * Large indexes are built in one native call from a Float32Array (native/faiss-bulk.cc, built
  * by scripts/build-faiss.mjs); faiss-node's own add() converts every JS number through N-API,
@@ -24,10 +24,15 @@ import type { Index } from "faiss-node";
 
 /** Vectors from which an index is approximate (IVF) rather than exact. */
 export const APPROXIMATE_FROM = 20_000;
-/** Lists an IVF search visits; recall@4 ≥ 0.95 in bench/retrieval.ts at 20k–1M. */
-export const IVF_NPROBE = 16;
-/** Training vectors per IVF list (k-means quality vs build time). */
-const TRAIN_PER_LIST = 40;
+/** Lists an IVF search visits (of ~√n): recall@4 against exact search is measured by bench/retrieval.ts. */
+export const IVF_NPROBE = 12;
+/**
+ * Training vectors per IVF list (faiss's minimum, 39) and k-means iterations: a coarse
+ * partition is enough (the lists hold the exact vectors, and recall is measured), while
+ * faiss's defaults (up to 256 points per list, 25 iterations) alone would take minutes at 1M.
+ */
+const TRAIN_PER_LIST = 39;
+const TRAIN_ITERATIONS = 10;
 
 export interface IndexKind {
   /** faiss index_factory descriptor: "Flat" or "IVF<lists>,Flat". */
@@ -41,12 +46,14 @@ export interface IndexKind {
  */
 export function indexKindFor(n: number, approximateFrom = APPROXIMATE_FROM): IndexKind {
   if (n < approximateFrom || !bulkBuilder()) return { descriptor: "Flat", nprobe: 0 };
+  // √n lists of ~√n vectors: adding a vector compares it to every list centre (BLAS), so more
+  // lists would slow the build (1M × 1,024 centres ≈ 1 TFLOP, most of the 1M build time).
   const lists = 2 ** Math.round(Math.log2(Math.sqrt(n)));
   return { descriptor: `IVF${lists},Flat`, nprobe: IVF_NPROBE };
 }
 
 interface BulkBuilder {
-  buildIndexFile(path: string, dim: number, descriptor: string, train: Float32Array | null, data: Float32Array, nprobe: number): void;
+  buildIndexFile(path: string, dim: number, descriptor: string, train: Float32Array | null, data: Float32Array, nprobe: number, trainIterations: number): void;
 }
 
 let bulk: BulkBuilder | null | undefined;
@@ -84,7 +91,7 @@ export async function buildIndex(vectors: Float32Array, dim: number, kind: Index
   const train = lists > 0 ? trainingSample(vectors, dim, Math.min(n, lists * TRAIN_PER_LIST)) : null;
   const file = join(tmpdir(), `persona-agent-index-${process.pid}-${randomUUID()}`);
   try {
-    builder.buildIndexFile(file, dim, kind.descriptor, train, vectors, kind.nprobe);
+    builder.buildIndexFile(file, dim, kind.descriptor, train, vectors, kind.nprobe, TRAIN_ITERATIONS);
     return Index.read(file);
   } finally {
     await rm(file, { force: true });

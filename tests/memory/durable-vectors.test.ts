@@ -97,7 +97,7 @@ describe("approximate index", () => {
 
     // growing ~4x past the threshold changes the list count: the index is rebuilt, not appended to
     await memory.add("alice", many("alice-more", 900));
-    expect(descriptor("alice")).not.toBe(`IVF16,Flat`);
+    expect(descriptor("alice")).not.toBe("IVF16,Flat");
     expect(await memory.count("alice")).toBe(1200);
     expect(readdirSync(indexDir).sort()).toEqual([userFileKey("alice"), userFileKey("bob")].sort());
   });
@@ -127,5 +127,33 @@ describe("request caps", () => {
     const entries = Array.from({ length: 400 }, (_, i) => ({ query: `${i} ${big}`, response: "r" }));
     await expect(memory.add("alice", entries)).rejects.toThrow(/too large for one request/);
     expect(await memory.count("alice")).toBe(0);
+  });
+});
+
+describe("query vectors", () => {
+  class CountingQueries extends TinyEmbeddings {
+    queries: string[] = [];
+    override async embedQuery(text: string): Promise<number[]> {
+      this.queries.push(text);
+      return super.embedQuery(text);
+    }
+  }
+
+  test("a repeated query (an alignment replay) reuses its vector; a forgotten user's are dropped", async () => {
+    const store = new InMemoryStore();
+    const emb = new CountingQueries();
+    const memory = new EpisodicMemory(store, emb, { embeddingsId: MODEL });
+    await memory.add("alice", ALICE_HISTORY);
+    await memory.add("bob", ALICE_HISTORY);
+    const first = await memory.retrieve("alice", ALICE_HISTORY[0]!.query, 2, { excludeIds: [entryId(ALICE_HISTORY[0]!)] });
+    const again = await memory.retrieve("alice", ALICE_HISTORY[0]!.query, 2, { excludeIds: [entryId(ALICE_HISTORY[0]!)] });
+    expect(again).toEqual(first);
+    await memory.retrieve("bob", ALICE_HISTORY[0]!.query, 2); // per user: bob's is his own
+    expect(emb.queries).toEqual([ALICE_HISTORY[0]!.query, ALICE_HISTORY[0]!.query]);
+
+    await forgetUser(store, memory, "alice");
+    await memory.add("alice", ALICE_HISTORY);
+    await memory.retrieve("alice", ALICE_HISTORY[0]!.query, 2);
+    expect(emb.queries).toHaveLength(3);
   });
 });
