@@ -76,7 +76,7 @@ function dataset(n: number, queries: number, seed: number): { data: Float32Array
 
 const rows: (string | number)[][] = [];
 for (const n of SIZES) {
-  const queryCount = n >= 1_000_000 ? Math.min(QUERIES, 100) : QUERIES;
+  const queryCount = n >= 1_000_000 ? Math.min(QUERIES, 50) : QUERIES;
   const { data, queries } = dataset(n, queryCount, n);
   const kind = indexKindFor(n);
   const [index, buildMs] = await time(() => buildIndex(data, DIM, kind));
@@ -116,7 +116,7 @@ for (const n of SIZES) {
     kind.descriptor === "Flat" ? "–" : fmt(exactBuildMs / 1000, 2),
     fmt(slowAddMs / 1000, 2),
   ]);
-  console.error(`done n=${n}`);
+  console.error(`done n=${n} (index build ${fmt(buildMs / 1000, 1)} s)`);
 }
 
 console.log(
