@@ -52,7 +52,7 @@ interface StoredEntry extends EpisodicEntry {
 }
 
 /** Entries one add accepts (a server request, an ingest file); larger histories are added in parts. */
-export const MAX_ENTRIES_PER_ADD = 20_000;
+export const MAX_ENTRIES_PER_ADD = 100_000;
 /** Characters (queries, responses and metadata) one add accepts: the size of the largest history file. */
 export const MAX_CHARS_PER_ADD = 32 * 1024 * 1024;
 
