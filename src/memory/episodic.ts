@@ -482,10 +482,11 @@ export class EpisodicMemory {
     const max = this.options.maxCachedIndexes ?? 64;
     const maxVectors = this.options.maxCachedVectors ?? Infinity;
     let vectors = 0;
-    for (const loaded of this.indexes.values()) vectors += loaded.faiss.index.ntotal();
+    // Summed only under a vector bound: one N-API call per loaded index on every use adds up.
+    if (maxVectors !== Infinity) for (const loaded of this.indexes.values()) vectors += loaded.faiss.index.ntotal();
     for (const [oldest, loaded] of this.indexes) {
       if (oldest === userId || (this.indexes.size <= max && vectors <= maxVectors)) break;
-      vectors -= loaded.faiss.index.ntotal();
+      if (maxVectors !== Infinity) vectors -= loaded.faiss.index.ntotal();
       this.indexes.delete(oldest);
     }
   }
