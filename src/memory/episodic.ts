@@ -46,7 +46,7 @@ interface StoredVector {
   data: string;
 }
 
-/** The store record of an entry: the entry, plus its vector and its query's vector. */
+/** The store record of an entry: the entry plus its vector. */
 interface StoredEntry extends EpisodicEntry {
   vector?: StoredVector;
 }
