@@ -83,7 +83,8 @@ export async function buildIndex(vectors: Float32Array, dim: number, kind: Index
   const builder = bulkBuilder();
   if (!builder) {
     const index = new IndexFlatL2(dim);
-    if (vectors.length > 0) index.add(Array.from(vectors));
+    const rows = 2000; // per add() call: one JS array of 1M × 512 numbers would not fit the heap
+    for (let start = 0; start < vectors.length; start += rows * dim) index.add(Array.from(vectors.subarray(start, start + rows * dim)));
     return index;
   }
   const n = vectors.length / dim;
