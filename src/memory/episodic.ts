@@ -42,7 +42,7 @@ export type Progress = (done: number, total: number) => void;
 /** An entry's vector as stored with it, tagged with the model that made it. */
 interface StoredVector {
   model: string;
-  /** float32 little-endian, base64 (vector-index.ts). */
+  /** The unit-length vector, float32 little-endian, base64 (vector-index.ts). */
   data: string;
 }
 
@@ -65,6 +65,8 @@ interface EpisodicMeta {
 interface IndexManifest {
   revision: string;
   embeddings: string;
+  /** Vectors stored at unit length (indexes written before were not, and are rebuilt). */
+  unit?: boolean;
   /** faiss index_factory descriptor ("Flat" when missing: indexes written before IVF). */
   descriptor?: string;
 }
@@ -123,6 +125,15 @@ async function removeAbandonedTemps(dir: string): Promise<void> {
     const pid = Number(name.slice(prefix.length).split("-")[0]);
     if (!isAlive(pid)) await rm(join(dirname(dir), name), { recursive: true, force: true });
   }
+}
+
+/**
+ * `vector` scaled to length 1, so squared L2 distance d gives cosine similarity 1 - d/2 for any
+ * embedding model (OpenAI and Bedrock vectors are not all unit length). A zero vector stays zero.
+ */
+export function unitVector(vector: number[]): number[] {
+  const norm = Math.hypot(...vector);
+  return norm > 0 ? vector.map((x) => x / norm) : vector;
 }
 
 function isAlive(pid: number): boolean {
@@ -266,7 +277,7 @@ export class EpisodicMemory {
     const embeddings = await this.embedder();
     const vectors: number[][] = [];
     for (let start = 0; start < texts.length; start += EMBED_BATCH) {
-      vectors.push(...(await embeddings.embedDocuments(texts.slice(start, start + EMBED_BATCH))));
+      vectors.push(...(await embeddings.embedDocuments(texts.slice(start, start + EMBED_BATCH))).map(unitVector));
       onProgress?.(Math.min(start + EMBED_BATCH, texts.length), texts.length);
     }
     return vectors;
@@ -311,7 +322,7 @@ export class EpisodicMemory {
     labels.forEach((label, i) => {
       if (label < 0) return; // an approximate index pads with -1 when its probed lists hold fewer hits
       const doc = faiss.docstore.search(faiss._mapping[label]!);
-      // FAISS returns squared L2 distance; for unit vectors cosine = 1 - d/2.
+      // FAISS returns squared L2 distance; both sides are unit vectors, so cosine = 1 - d/2.
       hits.push({ ...(doc.metadata as EpisodicEntry), similarity: 1 - distances[i]! / 2 });
     });
     return hits.filter((m) => !exclude.has(m.id)).slice(0, k);
@@ -321,7 +332,7 @@ export class EpisodicMemory {
     const key = `${userId}\u0000${query}`;
     let vector = this.queryVectors.get(key);
     if (vector) this.queryVectors.delete(key); // re-inserted below as the most recent
-    else vector = await (await this.embedder()).embedQuery(query);
+    else vector = unitVector(await (await this.embedder()).embedQuery(query));
     this.queryVectors.set(key, vector);
     if (this.queryVectors.size > QUERY_VECTORS_KEPT) this.queryVectors.delete(this.queryVectors.keys().next().value!);
     return vector;
@@ -430,7 +441,7 @@ export class EpisodicMemory {
       const batch = unembedded.slice(start, start + EMBED_BATCH);
       const texts = batch.map((i) => entryText(entries[i]!));
       const fresh = cache ? (await cache.embed(texts, embeddings)).vectors : await embeddings.embedDocuments(texts);
-      batch.forEach((i, j) => (vectors[i] = fresh[j]!));
+      batch.forEach((i, j) => (vectors[i] = unitVector(fresh[j]!)));
       onProgress?.(start + batch.length, unembedded.length);
     }
     return vectors;
@@ -441,7 +452,7 @@ export class EpisodicMemory {
     const dir = this.indexPath(userId);
     try {
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as IndexManifest;
-      if (manifest.embeddings !== this.options.embeddingsId) return undefined;
+      if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit) return undefined;
       const kind = { descriptor: manifest.descriptor ?? "Flat", nprobe: 0 }; // nprobe is saved in the index file
       return { faiss: await FaissStore.load(dir, await this.embedder()), revision: manifest.revision, kind };
     } catch {
@@ -463,7 +474,7 @@ export class EpisodicMemory {
       await removeAbandonedTemps(dir);
       await mkdir(tmp, { recursive: true });
       await index.faiss.save(tmp);
-      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, descriptor: index.kind.descriptor };
+      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true, descriptor: index.kind.descriptor };
       await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest));
       // The embedding cache outlives the index it fed: carry it into the new directory.
       for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => EMBEDDING_CACHE_FILE.test(n))) {
