@@ -229,7 +229,7 @@ export class EpisodicMemory {
     // commits meanwhile are skipped below, and their vectors unused.
     const [before, existing] = await Promise.all([this.meta(userId), this.store.batch(unique.map(([key]) => ({ namespace: ns, key })))]);
     const toEmbed = unique.filter((_, i) => !isCommitted(existing[i], before?.count ?? 0));
-    const vectors = await this.embedTexts(toEmbed.map(([, e]) => entryText(e)), onProgress);
+    const vectors = await this.embedTexts(userId, toEmbed.map(([, e]) => entryText(e)), onProgress);
     const vectorOf = new Map(toEmbed.map(([id], i) => [id, { model: this.options.embeddingsId, data: encodeVector(vectors[i]!) } satisfies StoredVector]));
 
     const plan = (meta: EpisodicMeta | undefined, current: (Item | null)[]) => {
@@ -271,13 +271,20 @@ export class EpisodicMemory {
     return { added, skipped: entries.length - added };
   }
 
-  /** Vectors of `texts`, in batches (so progress shows and other users' requests interleave). */
-  private async embedTexts(texts: string[], onProgress?: Progress): Promise<number[][]> {
+  /**
+   * Unit vectors of `texts`, in batches (so progress shows and other users' requests
+   * interleave), through the user's embedding cache when there is an index directory: a fresh
+   * store given the same texts again (the eval harness makes one per run) embeds nothing.
+   */
+  private async embedTexts(userId: string, texts: string[], onProgress?: Progress): Promise<number[][]> {
     if (texts.length === 0) return [];
     const embeddings = await this.embedder();
+    const cache = this.options.indexDir && this.options.embeddingCache !== false ? await EmbeddingCache.open(this.indexPath(userId), this.options.embeddingsId) : undefined;
     const vectors: number[][] = [];
     for (let start = 0; start < texts.length; start += EMBED_BATCH) {
-      vectors.push(...(await embeddings.embedDocuments(texts.slice(start, start + EMBED_BATCH))).map(unitVector));
+      const batch = texts.slice(start, start + EMBED_BATCH);
+      const fresh = cache ? (await cache.embed(batch, embeddings)).vectors : await embeddings.embedDocuments(batch);
+      vectors.push(...fresh.map(unitVector));
       onProgress?.(Math.min(start + EMBED_BATCH, texts.length), texts.length);
     }
     return vectors;
@@ -429,21 +436,13 @@ export class EpisodicMemory {
     return { faiss, revision, kind };
   }
 
-  /** The entries' vectors: stored ones decoded, the others embedded (through the user's cache). */
+  /** The entries' vectors: stored ones decoded, the others (another model's) embedded. */
   private async vectorsOf(userId: string, entries: StoredEntry[], onProgress?: Progress): Promise<ArrayLike<number>[]> {
     const model = this.options.embeddingsId;
     const vectors: ArrayLike<number>[] = entries.map((e) => (e.vector?.model === model ? decodeVector(e.vector.data) : []));
     const unembedded = entries.flatMap((e, i) => (vectors[i]!.length === 0 ? [i] : []));
-    if (unembedded.length === 0) return vectors;
-    const embeddings = await this.embedder();
-    const cache = this.options.indexDir && this.options.embeddingCache !== false ? await EmbeddingCache.open(this.indexPath(userId), model) : undefined;
-    for (let start = 0; start < unembedded.length; start += EMBED_BATCH) {
-      const batch = unembedded.slice(start, start + EMBED_BATCH);
-      const texts = batch.map((i) => entryText(entries[i]!));
-      const fresh = cache ? (await cache.embed(texts, embeddings)).vectors : await embeddings.embedDocuments(texts);
-      batch.forEach((i, j) => (vectors[i] = unitVector(fresh[j]!)));
-      onProgress?.(start + batch.length, unembedded.length);
-    }
+    const fresh = await this.embedTexts(userId, unembedded.map((i) => entryText(entries[i]!)), onProgress);
+    unembedded.forEach((i, j) => (vectors[i] = fresh[j]!));
     return vectors;
   }
 
