@@ -1,13 +1,13 @@
 /**
- * Ingest throughput with the offline embedding model (USE lite, 512-d, CPU), cold and with the
- * embedding cache, and the cost of ingesting an unchanged history again.
+ * Ingest throughput with the offline embedding model (USE lite, 512-d, CPU, in a worker
+ * thread), and the cost of ingesting an unchanged history again or rebuilding a lost index.
  *   npm run bench:ingest [-- --entries 1000]
  * Scenarios, each on a SQLite store and an index directory on disk:
  *   cold              new user: embed every entry, build and persist the FAISS index
  *   re-ingest         the same history again: every entry is known, nothing embedded; from a
  *                     fresh EpisodicMemory (index read from disk) and from the one that built it
- *   lost index, cache the FAISS files are gone: rebuilt from the embedding cache, nothing embedded
- *   lost index, no cache  the same with the cache switched off: everything embedded again
+ *   lost index        the FAISS files are gone: rebuilt from the vectors stored with the entries,
+ *                     nothing embedded (bench:rebuild does this at 10k)
  *   +10% new entries  incremental: only the new entries are embedded
  */
 import { parseArgs } from "node:util";
@@ -53,16 +53,15 @@ const history = historyOf(N);
 const [, loadMs] = await time(() => new UniversalSentenceEncoderEmbeddings().embedQuery("warm up"));
 
 const rows: (string | number)[][] = [];
-async function scenario(name: string, user: string, entries: typeof history, embeddings: Counting, options: { cache?: boolean; memory?: EpisodicMemory } = {}) {
-  const memory = options.memory ?? new EpisodicMemory(store, embeddings as Embeddings, { embeddingsId: EMB, indexDir, embeddingCache: options.cache ?? true });
+async function scenario(name: string, user: string, entries: typeof history, embeddings: Counting, options: { memory?: EpisodicMemory } = {}) {
+  const memory = options.memory ?? new EpisodicMemory(store, embeddings as Embeddings, { embeddingsId: EMB, indexDir });
   const [result, ms] = await time(() => memory.add(user, entries));
   rows.push([name, entries.length, result.added, embeddings.embedded, fmt(ms, 0), ms > 0 ? fmt((entries.length / ms) * 1000, 0) : "–"]);
   return memory;
 }
 
 const cold = new Counting();
-const memory = await scenario("cold (cache on)", "alice", history, cold);
-await scenario("cold (cache off)", "bob", history, new Counting(), { cache: false });
+const memory = await scenario("cold", "alice", history, cold);
 const warm = new Counting();
 await scenario("re-ingest unchanged, fresh instance (index read from disk)", "alice", history, warm, { memory: new EpisodicMemory(store, warm, { embeddingsId: EMB, indexDir }) });
 // the same instance as the cold run: index already in memory
@@ -70,9 +69,7 @@ const same = cold.embedded;
 const [, sameMs] = await time(() => memory.add("alice", history));
 rows.push(["re-ingest unchanged, index in memory", N, 0, cold.embedded - same, fmt(sameMs, 0), fmt((N / sameMs) * 1000, 0)]);
 rmSync(join(indexDir, userFileKey("alice"), "faiss.index"));
-await scenario("lost index, rebuilt from cache", "alice", history, new Counting());
-rmSync(join(indexDir, userFileKey("bob"), "faiss.index"));
-await scenario("lost index, no cache (re-embeds)", "bob", history, new Counting(), { cache: false });
+await scenario("lost index, rebuilt from stored vectors", "alice", history, new Counting());
 await scenario("+10% new entries (incremental)", "alice", [...history, ...historyOf(Math.round(N / 10), N)], new Counting());
 
 console.log(`ingest, ${N} entries of ~25 words, USE lite on CPU (model load ${fmt(loadMs / 1000, 1)} s, not counted); SQLite store, index on disk`);

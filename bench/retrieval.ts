@@ -1,19 +1,20 @@
 /**
- * Episodic retrieval at scale: top-K over one user's memories with FAISS (faiss-node
- * IndexFlatL2, what EpisodicMemory uses through FaissStore) beside a brute-force cosine scan
- * in TypeScript over a Float32Array. Random unit vectors of dimension 512 stand in for
- * USE-lite embeddings: embedding 1M texts with USE on this CPU would take hours (~120 texts/s),
- * and a flat index's cost does not depend on the vectors' values.
- *   npm run bench:retrieval [-- --sizes 1000,10000,100000,1000000 --queries 200 --k 4]
- * The default stops at 100k (about a minute); 1M adds ~4 GB of RAM and a few minutes.
+ * Episodic retrieval at scale: one user's index as EpisodicMemory builds it (exact below
+ * APPROXIMATE_FROM, IVF from there on; src/memory/vector-index.ts), against exact search on the
+ * same vectors: latency, build time, and recall@K of the approximate index.
+ *
+ * Vectors: 512-d unit vectors in topical clusters (a random centre per ~200 memories, each
+ * memory = centre + noise, cosine to its centre ~0.6), queries = a memory's centre plus fresh
+ * noise (a new question on a known topic). Embedding 1M real texts with USE would take hours
+ * here (50–120 texts/s). Uniform random vectors have no neighbourhoods at all (every distance
+ * is nearly the same), which no approximate index handles; `--uniform` measures that worst case.
+ *   npm run bench:retrieval [-- --sizes 1000,10000,100000,1000000 --queries 200 --k 4 --uniform]
+ * The default stops at 100k (about a minute); 1M needs ~6 GB of RAM and a few minutes.
  */
 import { parseArgs } from "node:util";
 import faiss from "faiss-node";
-import { Document } from "@langchain/core/documents";
-import { FaissStore } from "@langchain/community/vectorstores/faiss";
-import { FakeEmbeddings } from "@langchain/core/utils/testing";
-import { addToFaissStore } from "../src/memory/episodic.js";
-import { fmt, MB, median, memory, p95, table, time } from "./lib.js";
+import { APPROXIMATE_FROM, buildIndex, bulkBuilder, indexKindFor } from "../src/memory/vector-index.js";
+import { fmt, median, p95, table, time } from "./lib.js";
 
 const { values } = parseArgs({
   options: {
@@ -21,180 +22,114 @@ const { values } = parseArgs({
     queries: { type: "string", default: "200" },
     k: { type: "string", default: "4" },
     dim: { type: "string", default: "512" },
-    /** Also time LangChain's FaissStore wrapper (Documents + docstore) up to this size. */
-    "store-up-to": { type: "string", default: "100000" },
-    /** Also time LangChain's own FaissStore.addVectors (O(n²) docstore checks) up to this size. */
-    "langchain-add-up-to": { type: "string", default: "10000" },
+    uniform: { type: "boolean", default: false },
+    /** Also time faiss-node's own add(number[]) (the path without the bulk builder) up to this size. */
+    "slow-add-up-to": { type: "string", default: "100000" },
   },
 });
 const SIZES = values.sizes.split(",").map(Number);
 const QUERIES = Number(values.queries);
 const K = Number(values.k);
 const DIM = Number(values.dim);
-const STORE_UP_TO = Number(values["store-up-to"]);
-const LANGCHAIN_ADD_UP_TO = Number(values["langchain-add-up-to"]);
-const CHUNK = 2_000; // vectors per faiss add() call (it takes a plain JS array)
+const SLOW_ADD_UP_TO = Number(values["slow-add-up-to"]);
+const PER_TOPIC = 200;
+const NOISE = 1.3; // per-coordinate noise relative to a unit centre spread over DIM coordinates: cosine to the centre ≈ 0.6
 
-/** xorshift32: deterministic, fast, no allocation. */
+if (!bulkBuilder()) throw new Error("native/build/faiss-bulk.node is missing: run `node scripts/build-faiss.mjs` (needs g++ and libfaiss-dev)");
+
+/** xorshift32: uniform in [0, 1), and approximately standard normal (sum of 4 uniforms). */
 function rng(seed: number) {
   let s = seed >>> 0 || 1;
-  return () => {
+  const uniform = () => {
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
-    return (s >>> 0) / 4294967296 - 0.5;
+    return (s >>> 0) / 4294967296;
   };
+  return { uniform, normal: () => (uniform() + uniform() + uniform() + uniform() - 2) * 1.732 };
 }
 
-function unitVectors(n: number, seed: number): Float32Array {
-  const next = rng(seed);
-  const out = new Float32Array(n * DIM);
-  for (let i = 0; i < n; i++) {
-    let norm = 0;
-    for (let j = 0; j < DIM; j++) {
-      const x = next();
-      out[i * DIM + j] = x;
-      norm += x * x;
-    }
-    norm = Math.sqrt(norm);
-    for (let j = 0; j < DIM; j++) out[i * DIM + j]! /= norm;
-  }
-  return out;
+function normalizeRow(out: Float32Array, row: number) {
+  let norm = 0;
+  for (let j = 0; j < DIM; j++) norm += out[row * DIM + j]! ** 2;
+  norm = Math.sqrt(norm);
+  for (let j = 0; j < DIM; j++) out[row * DIM + j]! /= norm;
 }
 
-/** Top-k by dot product (= cosine for unit vectors), one pass, insertion into a k-array. */
-function bruteForce(data: Float32Array, n: number, query: Float32Array, k: number): number[] {
-  const best = new Float64Array(k).fill(-Infinity);
-  const ids = new Int32Array(k).fill(-1);
-  for (let i = 0; i < n; i++) {
-    let dot = 0;
-    const base = i * DIM;
-    for (let j = 0; j < DIM; j++) dot += data[base + j]! * query[j]!;
-    if (dot <= best[k - 1]!) continue;
-    let at = k - 1;
-    while (at > 0 && best[at - 1]! < dot) {
-      best[at] = best[at - 1]!;
-      ids[at] = ids[at - 1]!;
-      at--;
+function dataset(n: number, queries: number, seed: number): { data: Float32Array; queries: Float32Array } {
+  const { uniform, normal: next } = rng(seed);
+  const topics = Math.max(1, Math.round(n / PER_TOPIC));
+  const centres = new Float32Array(topics * DIM).map(() => next());
+  for (let t = 0; t < topics; t++) normalizeRow(centres, t);
+  const sigma = NOISE / Math.sqrt(DIM);
+  const sample = (count: number) => {
+    const out = new Float32Array(count * DIM);
+    for (let i = 0; i < count; i++) {
+      const topic = Math.floor(uniform() * topics);
+      for (let j = 0; j < DIM; j++) out[i * DIM + j] = values.uniform ? next() : centres[topic * DIM + j]! + sigma * next();
+      normalizeRow(out, i);
     }
-    best[at] = dot;
-    ids[at] = i;
-  }
-  return [...ids];
+    return out;
+  };
+  return { data: sample(n), queries: sample(queries) };
 }
 
 const rows: (string | number)[][] = [];
-const langchainBuild: string[] = [];
 for (const n of SIZES) {
   const queryCount = n >= 1_000_000 ? Math.min(QUERIES, 50) : QUERIES;
-  const before = memory();
-  const data = unitVectors(n, n);
-  const afterData = memory();
+  const { data, queries } = dataset(n, queryCount, n);
+  const kind = indexKindFor(n);
+  const cpuBefore = process.cpuUsage();
+  const [index, buildMs] = await time(() => buildIndex(data, DIM, kind));
+  const cpu = process.cpuUsage(cpuBefore);
+  const buildCpuS = (cpu.user + cpu.system) / 1e6; // all threads: ~2× wall when FAISS has both cores to itself
+  const [exact, exactBuildMs] = kind.descriptor === "Flat" ? [index, buildMs] : await time(() => buildIndex(data, DIM, { descriptor: "Flat", nprobe: 0 }));
 
-  const [index, buildMs] = await time(() => {
-    const idx = new faiss.IndexFlatL2(DIM);
-    for (let start = 0; start < n; start += CHUNK) idx.add(Array.from(data.subarray(start * DIM, Math.min(n, start + CHUNK) * DIM)));
-    return idx;
-  });
-  const afterFaiss = memory();
-
-  const queries = unitVectors(queryCount, 7 + n);
-  const faissTimes: number[] = [];
-  const bruteTimes: number[] = [];
-  let agree = 0;
-  for (let q = 0; q < queryCount; q++) {
-    const query = queries.subarray(q * DIM, (q + 1) * DIM);
-    const plain = Array.from(query);
-    let t = performance.now();
-    const hit = index.search(plain, K);
-    faissTimes.push(performance.now() - t);
-    t = performance.now();
-    const mine = bruteForce(data, n, query, K);
-    bruteTimes.push(performance.now() - t);
-    if (hit.labels[0] === mine[0]) agree++;
-  }
-
-  let storeMedian = NaN;
-  let storeP95 = NaN;
-  let storeBuildMs = NaN;
-  let storeMb = NaN;
-  if (n <= STORE_UP_TO) {
-    const m0 = memory();
-    const [store, ms] = await time(async () => {
-      const s = new FaissStore(new FakeEmbeddings(), {});
-      for (let start = 0; start < n; start += CHUNK) {
-        const end = Math.min(n, start + CHUNK);
-        const vectors = Array.from({ length: end - start }, (_, i) => Array.from(data.subarray((start + i) * DIM, (start + i + 1) * DIM)));
-        const docs = vectors.map((_, i) => new Document({ pageContent: `memory ${start + i}`, metadata: { id: `m${start + i}`, seq: start + i } }));
-        await addToFaissStore(s, vectors, docs, docs.map((d) => d.metadata.id as string));
-      }
-      return s;
+  let slowAddMs = NaN;
+  if (n <= SLOW_ADD_UP_TO) {
+    [, slowAddMs] = await time(() => {
+      const idx = new faiss.IndexFlatL2(DIM);
+      for (let start = 0; start < n; start += 2000) idx.add(Array.from(data.subarray(start * DIM, Math.min(n, start + 2000) * DIM)));
     });
-    storeBuildMs = ms;
-    if (n <= LANGCHAIN_ADD_UP_TO) {
-      const [, langchainMs] = await time(async () => {
-        const s = new FaissStore(new FakeEmbeddings(), {});
-        for (let start = 0; start < n; start += CHUNK) {
-          const end = Math.min(n, start + CHUNK);
-          const vectors = Array.from({ length: end - start }, (_, i) => Array.from(data.subarray((start + i) * DIM, (start + i + 1) * DIM)));
-          const docs = vectors.map((_, i) => new Document({ pageContent: `memory ${start + i}`, metadata: { id: `m${start + i}` } }));
-          await s.addVectors(vectors, docs, { ids: docs.map((d) => d.metadata.id as string) });
-        }
-      });
-      langchainBuild.push(`${n.toLocaleString("en-US")}: ${fmt(langchainMs / 1000, 2)} s`);
-    }
-    storeMb = (memory().rss - m0.rss) / MB;
-    const times: number[] = [];
-    for (let q = 0; q < queryCount; q++) {
-      const plain = Array.from(queries.subarray(q * DIM, (q + 1) * DIM));
-      const t = performance.now();
-      await store.similaritySearchVectorWithScore(plain, K);
-      times.push(performance.now() - t);
-    }
-    storeMedian = median(times);
-    storeP95 = p95(times);
   }
 
+  const times: number[] = [];
+  const exactTimes: number[] = [];
+  let found = 0;
+  for (let q = 0; q < queryCount; q++) {
+    const query = Array.from(queries.subarray(q * DIM, (q + 1) * DIM));
+    let t = performance.now();
+    const hit = index.search(query, K);
+    times.push(performance.now() - t);
+    t = performance.now();
+    const truth = exact.search(query, K);
+    exactTimes.push(performance.now() - t);
+    found += hit.labels.filter((label) => truth.labels.includes(label)).length;
+  }
   rows.push([
     n.toLocaleString("en-US"),
+    kind.descriptor + (kind.nprobe ? ` (nprobe ${kind.nprobe})` : ""),
     queryCount,
-    fmt(median(faissTimes), 2),
-    fmt(p95(faissTimes), 2),
-    fmt(storeMedian, 2),
-    fmt(storeP95, 2),
-    fmt(median(bruteTimes), 2),
-    fmt(p95(bruteTimes), 2),
+    fmt(median(times), 2),
+    fmt(p95(times), 2),
+    fmt(median(exactTimes), 2),
+    fmt(median(exactTimes) / median(times), 1),
+    fmt(found / (queryCount * K), 3),
     fmt(buildMs / 1000, 2),
-    fmt(storeBuildMs / 1000, 2),
-    fmt((afterData.arrayBuffers - before.arrayBuffers) / MB, 0),
-    fmt((afterFaiss.rss - afterData.rss) / MB, 0),
-    fmt(storeMb, 0),
-    `${agree}/${queryCount}`,
+    fmt(buildCpuS, 1),
+    kind.descriptor === "Flat" ? "–" : fmt(exactBuildMs / 1000, 2),
+    fmt(slowAddMs / 1000, 2),
   ]);
-  console.error(`done n=${n}`);
+  console.error(`done n=${n} (index build ${fmt(buildMs / 1000, 1)} s)`);
 }
 
-console.log(`episodic retrieval, one user, K=${K}, dim ${DIM}, random unit vectors; latency per query in ms`);
+console.log(
+  `episodic retrieval, one user, K=${K}, dim ${DIM}, ${values.uniform ? "uniform random" : "clustered (~" + PER_TOPIC + " per topic)"} unit vectors; ` +
+    `index as EpisodicMemory builds it (IVF from ${APPROXIMATE_FROM.toLocaleString("en-US")}); latency per query in ms`,
+);
 console.log(
   table(
-    [
-      "memories",
-      "queries",
-      "FAISS flat median",
-      "FAISS flat p95",
-      "FaissStore median",
-      "FaissStore p95",
-      "TS scan median",
-      "TS scan p95",
-      "FAISS build s",
-      "FaissStore build s (bulk add)",
-      "Float32Array MB",
-      "FAISS index RSS MB",
-      "FaissStore RSS MB",
-      "same top-1",
-    ],
+    ["memories", "index", "queries", "median ms", "p95 ms", "exact median ms", "speed-up", `recall@${K} vs exact`, "build s (bulk)", "build CPU s", "exact build s (bulk)", "exact build s (faiss-node add)"],
     rows,
   ),
 );
-if (langchainBuild.length > 0) console.log(`\nFaissStore built with LangChain's own addVectors (O(n²) docstore): ${langchainBuild.join(", ")}`);
-console.log("FAISS index RSS = RSS growth while building (includes freed JS arrays not yet returned to the OS); the index itself holds n × dim × 4 bytes.");

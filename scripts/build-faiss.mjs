@@ -1,4 +1,6 @@
-// Makes faiss-node's native addon available.
+// Makes faiss-node's native addon available, then (where g++ and libfaiss exist) builds
+// native/faiss-bulk.cc, which builds large indexes straight from a Float32Array
+// (src/memory/vector-index.ts falls back to faiss-node's slower add() without it).
 //
 // faiss-node's own install script downloads a prebuilt binary and, failing that, clones faiss
 // from GitHub; offline both fail and abort `npm install`, so package.json denies that script
@@ -11,6 +13,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 let pkgDir;
@@ -21,66 +24,88 @@ try {
   process.exit(0);
 }
 const addon = join(pkgDir, "build", "Release", "faiss-node.node");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bulkAddon = join(root, "native", "build", "faiss-bulk.node");
+const libfaiss = ["/usr/lib/x86_64-linux-gnu/libfaiss.a", "/usr/lib/aarch64-linux-gnu/libfaiss.a", "/usr/local/lib/libfaiss.a"].find(existsSync);
 
-function works() {
+function loads(path) {
   try {
-    execFileSync(process.execPath, ["-e", `require(${JSON.stringify(addon)})`], { stdio: "ignore" });
+    execFileSync(process.execPath, ["-e", `require(${JSON.stringify(path)})`], { stdio: "ignore" });
     return true;
   } catch {
     return false;
   }
 }
 
-if (existsSync(addon) && works()) {
-  console.log("[build-faiss] faiss-node addon present.");
-  process.exit(0);
-}
-
-try {
-  execFileSync(process.execPath, [require.resolve("prebuild-install/bin.js", { paths: [pkgDir] }), "--runtime", "napi"], {
-    cwd: pkgDir,
-    stdio: "ignore",
-    timeout: 60_000,
-  });
-  if (works()) {
-    console.log("[build-faiss] installed faiss-node's prebuilt addon.");
-    process.exit(0);
-  }
-} catch {
-  // offline or no prebuilt binary for this platform: build from source below
-}
-
-const libfaiss = ["/usr/lib/x86_64-linux-gnu/libfaiss.a", "/usr/lib/aarch64-linux-gnu/libfaiss.a", "/usr/local/lib/libfaiss.a"].find(existsSync);
-if (!libfaiss) {
-  console.error(
-    "[build-faiss] faiss-node has no prebuilt addon here and no system libfaiss was found.\n" +
-      "  Install it (Debian/Ubuntu: apt-get install -y libfaiss-dev libopenblas-dev) and run `npm rebuild persona-agent` or `node scripts/build-faiss.mjs`.",
+/** g++ arguments for an N-API addon linked against the system's libfaiss. */
+function compileArgs(source, output) {
+  const nodeInclude = [join(dirname(process.execPath), "..", "include", "node"), "/usr/include/node"].find((p) =>
+    existsSync(join(p, "node_api.h")),
   );
-  process.exit(1);
+  const addonApi = dirname(require.resolve("node-addon-api/package.json", { paths: [pkgDir] }));
+  const buildDir = dirname(output);
+  mkdirSync(buildDir, { recursive: true });
+  // Debian's faiss 1.7.3 predates the namespace-level faiss::idx_t that faiss-node expects.
+  const shim = join(buildDir, "idx_t_shim.h");
+  writeFileSync(shim, "#pragma once\n#include <faiss/Index.h>\nnamespace faiss { using idx_t = faiss::Index::idx_t; }\n");
+  return [
+    "-shared", "-fPIC", "-O2", "-std=c++17", "-fopenmp", "-DNAPI_VERSION=8", "-DNAPI_DISABLE_CPP_EXCEPTIONS",
+    "-include", shim,
+    `-I${nodeInclude}`, `-I${addonApi}`,
+    source,
+    "-o", output,
+    libfaiss, "-lblas", "-llapack",
+  ];
 }
 
-const nodeInclude = [join(dirname(process.execPath), "..", "include", "node"), "/usr/include/node"].find((p) =>
-  existsSync(join(p, "node_api.h")),
-);
-const addonApi = dirname(require.resolve("node-addon-api/package.json", { paths: [pkgDir] }));
-const buildDir = dirname(addon);
-mkdirSync(buildDir, { recursive: true });
-// Debian's faiss 1.7.3 predates the namespace-level faiss::idx_t that faiss-node expects.
-const shim = join(buildDir, "idx_t_shim.h");
-writeFileSync(shim, "#pragma once\n#include <faiss/Index.h>\nnamespace faiss { using idx_t = faiss::Index::idx_t; }\n");
-
-const args = [
-  "-shared", "-fPIC", "-O2", "-std=c++17", "-fopenmp", "-DNAPI_VERSION=8", "-DNAPI_DISABLE_CPP_EXCEPTIONS",
-  "-include", shim,
-  `-I${nodeInclude}`, `-I${addonApi}`,
-  join(pkgDir, "src", "faiss.cc"),
-  "-o", addon,
-  libfaiss, "-lblas", "-llapack",
-];
-console.log("[build-faiss] compiling faiss-node against", libfaiss);
-execFileSync("g++", args, { stdio: "inherit" });
-if (!works()) {
-  console.error("[build-faiss] the compiled addon does not load.");
-  process.exit(1);
+function ensureFaissNode() {
+  if (existsSync(addon) && loads(addon)) {
+    console.log("[build-faiss] faiss-node addon present.");
+    return;
+  }
+  try {
+    execFileSync(process.execPath, [require.resolve("prebuild-install/bin.js", { paths: [pkgDir] }), "--runtime", "napi"], {
+      cwd: pkgDir,
+      stdio: "ignore",
+      timeout: 60_000,
+    });
+    if (loads(addon)) {
+      console.log("[build-faiss] installed faiss-node's prebuilt addon.");
+      return;
+    }
+  } catch {
+    // offline or no prebuilt binary for this platform: build from source below
+  }
+  if (!libfaiss) {
+    console.error(
+      "[build-faiss] faiss-node has no prebuilt addon here and no system libfaiss was found.\n" +
+        "  Install it (Debian/Ubuntu: apt-get install -y libfaiss-dev libopenblas-dev) and run `npm rebuild persona-agent` or `node scripts/build-faiss.mjs`.",
+    );
+    process.exit(1);
+  }
+  console.log("[build-faiss] compiling faiss-node against", libfaiss);
+  execFileSync("g++", compileArgs(join(pkgDir, "src", "faiss.cc"), addon), { stdio: "inherit" });
+  if (!loads(addon)) {
+    console.error("[build-faiss] the compiled addon does not load.");
+    process.exit(1);
+  }
+  console.log("[build-faiss] built", addon);
 }
-console.log("[build-faiss] built", addon);
+
+/** Optional: without it large indexes are built through faiss-node's add() (minutes at 1M). */
+function buildBulkAddon() {
+  if (existsSync(bulkAddon) && loads(bulkAddon)) return;
+  if (!libfaiss) {
+    console.log("[build-faiss] no system libfaiss: skipping the bulk index builder (large indexes build more slowly).");
+    return;
+  }
+  try {
+    execFileSync("g++", compileArgs(join(root, "native", "faiss-bulk.cc"), bulkAddon), { stdio: "inherit" });
+    console.log("[build-faiss] built", bulkAddon);
+  } catch {
+    console.log("[build-faiss] could not compile the bulk index builder (large indexes build more slowly).");
+  }
+}
+
+ensureFaissNode();
+buildBulkAddon();

@@ -92,8 +92,9 @@ async function replay(agent: PersonaAgentRunnable, entry: EpisodicEntry, persona
   // Nested runs register their per-step abort listeners on the top-level run's signal (LangGraph
   // keeps it in configurable.__pregel_abort_signals), so n concurrent replays trip Node's
   // 10-listener warning. Listeners are removed after each step; the limit only silences noise.
+  // The step's own signal (config.signal) gets one listener per replay too.
   const external = (config.configurable?.__pregel_abort_signals as { externalAbortSignal?: AbortSignal } | undefined)?.externalAbortSignal;
-  if (external) setMaxListeners(0, external);
+  for (const signal of [external, config.signal]) if (signal) setMaxListeners(0, signal);
   const result = await agent.invoke(
     { messages: [new HumanMessage(entry.query)], persona },
     { ...config, configurable: { ...config.configurable, record: false, excludeIds: [entry.id] } },

@@ -1,8 +1,9 @@
 /**
  * Content-addressed embedding cache of one user: vectors keyed by sha256(embeddings model id,
- * text), in one append-only file per model inside the user's index directory. A rebuilt index
- * (lost or unreadable FAISS file, entries deleted, the model switched back) reuses the vectors
- * instead of embedding the texts again. It holds only vectors and hashes, never text, but
+ * text), in one append-only file per model inside the user's index directory. Entries carry
+ * their vector in the store (episodic.ts), so a rebuild needs no cache; this one serves what
+ * the store cannot: the same texts added to a fresh store (the eval harness's per-run stores),
+ * and entries of another model than the one that added them, or stored before vectors were. It holds only vectors and hashes, never text, but
  * vectors of a user's text are still the user's data: the file lives in the user's index
  * directory, so dropping the index (forget) removes it too. Nothing is shared between users.
  *

@@ -1,10 +1,13 @@
 /**
  * Episodic memory: each user's interactions with their true responses. The store holds the
- * durable copy; a FAISS index per user is derived from it, persisted under `indexDir`, and
- * rebuilt (incrementally where it can) whenever it no longer matches the store. Entry vectors
- * are cached beside the index (embedding-cache.ts), so a rebuild embeds only texts never seen.
+ * durable copy, each entry with its vector (embedded once, at add); a FAISS index per user is
+ * derived from it, persisted under `indexDir` as a cache, and rebuilt (incrementally where it
+ * can) whenever it no longer matches the store's revision. Any process or replica rebuilds an
+ * index from the stored vectors without calling the embedding model; entries stored without a
+ * vector (older data, another model) are embedded through the per-user cache (embedding-cache.ts).
  */
 import { createHash, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { BaseStore, Item } from "@langchain/langgraph";
@@ -15,7 +18,9 @@ import type { HistoryEntry } from "./history.js";
 import { listAll } from "../store/list.js";
 import { EMBEDDING_CACHE_FILE, EmbeddingCache } from "./embedding-cache.js";
 import { userFileKey, userNamespace } from "../users.js";
+import { UserError } from "../errors.js";
 import { isTransactional, unwrapStore, withStoreLock } from "../store/transactional.js";
+import { buildIndex, decodeVector, encodeVector, indexKindFor, type IndexKind } from "./vector-index.js";
 
 export interface EpisodicEntry {
   id: string;
@@ -34,6 +39,23 @@ export interface RetrievedMemory extends EpisodicEntry {
 
 export type Progress = (done: number, total: number) => void;
 
+/** An entry's vector as stored with it, tagged with the model that made it. */
+interface StoredVector {
+  model: string;
+  /** The unit-length vector, float32 little-endian, base64 (vector-index.ts). */
+  data: string;
+}
+
+/** The store record of an entry: the entry plus its vector. */
+interface StoredEntry extends EpisodicEntry {
+  vector?: StoredVector;
+}
+
+/** Entries one add accepts (a server request, an ingest file); larger histories are added in parts. */
+export const MAX_ENTRIES_PER_ADD = 100_000;
+/** Characters (queries, responses and metadata) one add accepts: the size of the largest history file. */
+export const MAX_CHARS_PER_ADD = 32 * 1024 * 1024;
+
 interface EpisodicMeta {
   count: number;
   /** Changes on every write, so a cached or persisted index knows it is stale. */
@@ -45,15 +67,20 @@ interface IndexManifest {
   embeddings: string;
   /** Vectors stored at unit length (indexes written before were not, and are rebuilt). */
   unit?: boolean;
+  /** faiss index_factory descriptor ("Flat" when missing: indexes written before IVF). */
+  descriptor?: string;
 }
 
 interface LoadedIndex {
   faiss: FaissStore;
   revision: string;
+  kind: IndexKind;
 }
 
 const META_KEY = "episodic";
 const EMBED_BATCH = 32;
+/** Query vectors kept per EpisodicMemory (all users), least recently used dropped first. */
+const QUERY_VECTORS_KEPT = 2048;
 
 /** Same interaction, same id: re-ingesting a history adds nothing. */
 export function entryId(entry: HistoryEntry): string {
@@ -66,6 +93,24 @@ export function entryId(entry: HistoryEntry): string {
 /** What is embedded for an entry: the situation and what the user did. */
 function entryText(entry: Pick<EpisodicEntry, "query" | "response">): string {
   return `${entry.query}\n${entry.response}`;
+}
+
+/** The entry without what only the index needs (its vector). */
+function publicEntry(stored: StoredEntry): EpisodicEntry {
+  const { vector: _vector, ...entry } = stored;
+  return entry;
+}
+
+/** Refuses an add larger than one request may be (the caller splits it), before any work. */
+function checkAddSize(entries: HistoryEntry[]): void {
+  if (entries.length > MAX_ENTRIES_PER_ADD) {
+    throw new UserError(`too many entries in one request (${entries.length}, at most ${MAX_ENTRIES_PER_ADD}); add them in several parts`);
+  }
+  let chars = 0;
+  for (const e of entries) chars += e.query.length + e.response.length + (e.metadata ? JSON.stringify(e.metadata).length : 0);
+  if (chars > MAX_CHARS_PER_ADD) {
+    throw new UserError(`the entries are too large for one request (${chars} characters, at most ${MAX_CHARS_PER_ADD}); add them in several parts`);
+  }
 }
 
 export function byTime(a: EpisodicEntry, b: EpisodicEntry): number {
@@ -105,7 +150,7 @@ function isAlive(pid: number): boolean {
  * docstore copies every known id to check each new one, which makes building an n-entry index
  * O(n²) (≈ 100 s for 100k entries; see bench/RESULTS.md).
  */
-export async function addToFaissStore(store: FaissStore, vectors: number[][], docs: Document[], ids: string[]): Promise<void> {
+export async function addToFaissStore(store: FaissStore, vectors: ArrayLike<number>[], docs: Document[], ids: string[]): Promise<void> {
   if (vectors.length === 0) return;
   if (vectors.length !== docs.length || ids.length !== docs.length) throw new Error("vectors, documents and ids must have the same length");
   const dim = vectors[0]!.length;
@@ -118,7 +163,7 @@ export async function addToFaissStore(store: FaissStore, vectors: number[][], do
   const known = store.docstore._docs;
   if (ids.some((id) => known.has(id)) || new Set(ids).size !== ids.length) throw new Error("an id is already in the index");
   const base = index.ntotal();
-  index.add(vectors.flat());
+  index.add(vectors.flatMap((v) => Array.from(v)));
   ids.forEach((id, i) => {
     store._mapping[base + i] = id;
     known.set(id, docs[i]!);
@@ -128,6 +173,12 @@ export async function addToFaissStore(store: FaissStore, vectors: number[][], do
 export class EpisodicMemory {
   private readonly indexes = new Map<string, LoadedIndex>();
   private readonly building = new Map<string, Promise<LoadedIndex | undefined>>();
+  /**
+   * Vectors of recent queries, per user: alignment replays the same stored interactions in
+   * every iteration and every run, and a replay's retrieval asks the same query each time, so
+   * it reuses the vector instead of embedding it again (~10–50 ms of CPU per replay).
+   */
+  private readonly queryVectors = new Map<string, number[]>();
   private embeddingsReady?: Promise<Embeddings>;
 
   constructor(
@@ -145,8 +196,10 @@ export class EpisodicMemory {
        * indexes are evicted past it (the one just used always stays). Unbounded if unset.
        */
       maxCachedVectors?: number;
-      /** Cache entry vectors in the user's index directory (on by default with an indexDir). */
+      /** Cache vectors the store lacks (another model's) in the user's index directory (on by default with an indexDir). */
       embeddingCache?: boolean;
+      /** Entries from which a user's index is approximate (IVF) instead of exact; vector-index.ts says why 20,000. */
+      approximateFrom?: number;
     },
   ) {}
 
@@ -156,22 +209,36 @@ export class EpisodicMemory {
   }
 
   /**
-   * Adds the entries the user does not have yet. The meta record is the commit: an entry is
-   * visible only once the meta count covers its seq, so an add killed halfway shows nothing on
-   * stores whose batches are not atomic (PostgresStore writes a batch's puts one by one), and
-   * its orphans are overwritten by the next add. On SqliteStore the whole add is one
-   * transaction, so concurrent adds from several processes never lose entries either.
+   * Adds the entries the user does not have yet, each stored with its vector (embedded here,
+   * before anything is written: a failed embedding call leaves the store as it was). The meta
+   * record is the commit: an entry is visible only once the meta count covers its seq, so an
+   * add killed halfway shows nothing on stores whose batches are not atomic (PostgresStore
+   * writes a batch's puts one by one), and its orphans are overwritten by the next add. On
+   * SqliteStore the whole add is one transaction, so concurrent adds from several processes
+   * never lose entries either.
    */
   async add(userId: string, entries: HistoryEntry[], onProgress?: Progress): Promise<{ added: number; skipped: number }> {
+    checkAddSize(entries);
     const ns = userNamespace(userId, "episodic");
     const metaNs = userNamespace(userId, "meta");
     const unique = [...new Map(entries.map((e) => [entryId(e), e]))];
     const now = new Date().toISOString();
-    const plan = (meta: EpisodicMeta | undefined, existing: (Item | null)[]) => {
+    const isCommitted = (item: Item | null | undefined, count: number) => (item?.value.seq as number | undefined) !== undefined && (item!.value.seq as number) < count;
+
+    // Embedded outside any lock or transaction (it is the slow part); entries another writer
+    // commits meanwhile are skipped below, and their vectors unused.
+    const [before, existing] = await Promise.all([this.meta(userId), this.store.batch(unique.map(([key]) => ({ namespace: ns, key })))]);
+    const toEmbed = unique.filter((_, i) => !isCommitted(existing[i], before?.count ?? 0));
+    const vectors = await this.embedTexts(userId, toEmbed.map(([, e]) => entryText(e)), onProgress);
+    const vectorOf = new Map(toEmbed.map(([id], i) => [id, { model: this.options.embeddingsId, data: encodeVector(vectors[i]!) } satisfies StoredVector]));
+
+    const plan = (meta: EpisodicMeta | undefined, current: (Item | null)[]) => {
       const count = meta?.count ?? 0;
-      const fresh = unique.filter((_, i) => !((existing[i]?.value.seq as number | undefined) !== undefined && (existing[i]!.value.seq as number) < count));
+      const fresh = unique.filter((_, i) => !isCommitted(current[i], count));
       const puts = fresh.map(([id, e], i) => {
-        const value: EpisodicEntry = { id, seq: count + i, query: e.query, response: e.response, timestamp: e.timestamp ?? now, metadata: e.metadata ?? {} };
+        const value: StoredEntry = { id, seq: count + i, query: e.query, response: e.response, timestamp: e.timestamp ?? now, metadata: e.metadata ?? {} };
+        const vector = vectorOf.get(id);
+        if (vector) value.vector = vector;
         return { namespace: ns, key: id, value: { ...value } };
       });
       return { puts, meta: { count: count + fresh.length, revision: randomUUID() } satisfies EpisodicMeta };
@@ -204,15 +271,39 @@ export class EpisodicMemory {
     return { added, skipped: entries.length - added };
   }
 
+  /**
+   * Unit vectors of `texts`, in batches (so progress shows and other users' requests
+   * interleave), through the user's embedding cache when there is an index directory: a fresh
+   * store given the same texts again (the eval harness makes one per run) embeds nothing.
+   */
+  private async embedTexts(userId: string, texts: string[], onProgress?: Progress): Promise<number[][]> {
+    if (texts.length === 0) return [];
+    const embeddings = await this.embedder();
+    const cache = this.options.indexDir && this.options.embeddingCache !== false ? await EmbeddingCache.open(this.indexPath(userId), this.options.embeddingsId) : undefined;
+    const vectors: number[][] = [];
+    for (let start = 0; start < texts.length; start += EMBED_BATCH) {
+      const batch = texts.slice(start, start + EMBED_BATCH);
+      const fresh = cache ? (await cache.embed(batch, embeddings)).vectors : await embeddings.embedDocuments(batch);
+      vectors.push(...fresh.map(unitVector));
+      onProgress?.(Math.min(start + EMBED_BATCH, texts.length), texts.length);
+    }
+    return vectors;
+  }
+
   async count(userId: string): Promise<number> {
     return (await this.meta(userId))?.count ?? 0;
   }
 
   /** Every entry of the user, oldest first. */
   async list(userId: string): Promise<EpisodicEntry[]> {
+    return (await this.stored(userId)).map(publicEntry);
+  }
+
+  /** The committed store records of the user's entries (with their vectors), oldest first. */
+  private async stored(userId: string): Promise<StoredEntry[]> {
     const [count, items] = await Promise.all([this.count(userId), listAll(this.store, userNamespace(userId, "episodic"))]);
     return items
-      .map((item) => item.value as unknown as EpisodicEntry)
+      .map((item) => item.value as unknown as StoredEntry)
       .filter((e) => e.seq < count) // uncommitted orphans of an interrupted add stay invisible
       .sort(byTime);
   }
@@ -230,21 +321,47 @@ export class EpisodicMemory {
     const index = await this.ensureIndex(userId);
     if (!index) return [];
     const exclude = new Set(options.excludeIds ?? []);
-    const vector = unitVector(await (await this.embedder()).embedQuery(query));
+    const vector = await this.queryVector(userId, query);
     // Each excluded id occupies at most one hit, so k + |exclude| hits still leave k after filtering.
-    const hits = await index.faiss.similaritySearchVectorWithScore(vector, Math.min(k + exclude.size, index.faiss.index.ntotal()));
-    // FAISS returns squared L2 distance; both sides are unit vectors, so cosine = 1 - d/2.
-    return hits
-      .map(([doc, distance]) => ({ ...(doc.metadata as EpisodicEntry), similarity: 1 - distance / 2 }))
-      .filter((m) => !exclude.has(m.id))
-      .slice(0, k);
+    const faiss = index.faiss;
+    const { distances, labels } = faiss.index.search(vector, Math.min(k + exclude.size, faiss.index.ntotal()));
+    const hits: RetrievedMemory[] = [];
+    labels.forEach((label, i) => {
+      if (label < 0) return; // an approximate index pads with -1 when its probed lists hold fewer hits
+      const doc = faiss.docstore.search(faiss._mapping[label]!);
+      // FAISS returns squared L2 distance; both sides are unit vectors, so cosine = 1 - d/2.
+      hits.push({ ...(doc.metadata as EpisodicEntry), similarity: 1 - distances[i]! / 2 });
+    });
+    return hits.filter((m) => !exclude.has(m.id)).slice(0, k);
+  }
+
+  private async queryVector(userId: string, query: string): Promise<number[]> {
+    const key = `${userId}\u0000${query}`;
+    let vector = this.queryVectors.get(key);
+    if (vector) this.queryVectors.delete(key); // re-inserted below as the most recent
+    else vector = unitVector(await (await this.embedder()).embedQuery(query));
+    this.queryVectors.set(key, vector);
+    if (this.queryVectors.size > QUERY_VECTORS_KEPT) this.queryVectors.delete(this.queryVectors.keys().next().value!);
+    return vector;
+  }
+
+  /** Drops what this process holds of the user's memories: index and query vectors in memory, index files. */
+  private async dropDerived(userId: string): Promise<void> {
+    this.indexes.delete(userId);
+    for (const key of this.queryVectors.keys()) if (key.startsWith(`${userId}\u0000`)) this.queryVectors.delete(key);
+    if (this.options.indexDir) await rm(this.indexPath(userId), { recursive: true, force: true });
+  }
+
+  private holdsDerived(userId: string): boolean {
+    if (this.indexes.has(userId) || (this.options.indexDir && existsSync(this.indexPath(userId)))) return true;
+    for (const key of this.queryVectors.keys()) if (key.startsWith(`${userId}\u0000`)) return true;
+    return false;
   }
 
   /** Drops the user's derived index and embedding cache from memory and disk (the store copy is the caller's). */
   async dropIndex(userId: string): Promise<void> {
     await this.building.get(userId)?.catch(() => undefined);
-    this.indexes.delete(userId);
-    if (this.options.indexDir) await rm(this.indexPath(userId), { recursive: true, force: true });
+    await this.dropDerived(userId);
   }
 
   private async meta(userId: string): Promise<EpisodicMeta | undefined> {
@@ -265,40 +382,68 @@ export class EpisodicMemory {
     return build;
   }
 
+  /**
+   * Checks the store's revision before using a cached index, in memory or on disk: an index
+   * built before a forget (this process's or another replica's) is dropped once the user's meta
+   * record is gone, so no process keeps serving or holding a forgotten user's memories.
+   */
   private async syncIndex(userId: string, onProgress?: Progress): Promise<LoadedIndex | undefined> {
     const meta = await this.meta(userId);
-    if (!meta || meta.count === 0) return undefined;
+    if (!meta || meta.count === 0) {
+      // Not dropIndex: it waits for the build in progress, which is this one.
+      if (this.holdsDerived(userId)) await this.dropDerived(userId);
+      return undefined;
+    }
     let index = this.indexes.get(userId) ?? (await this.loadPersisted(userId));
     if (index?.revision !== meta.revision) {
-      index = await this.rebuild(userId, meta.revision, index?.faiss, onProgress);
+      index = await this.rebuild(userId, meta.revision, index, onProgress);
       await this.persist(userId, index);
     }
     this.remember(userId, index);
     return index;
   }
 
-  /** Adds what the index lacks; starts over if it holds entries the store no longer has. */
-  private async rebuild(userId: string, revision: string, previous: FaissStore | undefined, onProgress?: Progress): Promise<LoadedIndex> {
-    const entries = await this.list(userId);
+  /**
+   * Brings the index up to the store: adds what it lacks, or builds it anew when it holds
+   * entries the store no longer has, when most entries are new, or when its kind (exact or
+   * approximate, list count) no longer fits its size. Vectors come from the store; only entries
+   * stored without one (or with another model's) are embedded.
+   */
+  private async rebuild(userId: string, revision: string, previous: LoadedIndex | undefined, onProgress?: Progress): Promise<LoadedIndex> {
+    const entries = await this.stored(userId);
     const wanted = new Set(entries.map((e) => e.id));
-    const indexed = new Set(previous ? Object.values(previous.getMapping()) : []);
-    const reusable = previous !== undefined && [...indexed].every((id) => wanted.has(id));
+    const indexed = new Set(previous ? Object.values(previous.faiss.getMapping()) : []);
+    const kind = indexKindFor(entries.length, this.options.approximateFrom);
+    const missing = entries.filter((e) => !indexed.has(e.id));
+    const incremental =
+      previous !== undefined && previous.kind.descriptor === kind.descriptor && missing.length <= indexed.size && [...indexed].every((id) => wanted.has(id));
+    const todo = incremental ? missing : entries;
+    const vectors = await this.vectorsOf(userId, todo, onProgress);
+    const docs = todo.map((e) => new Document({ pageContent: entryText(e), metadata: publicEntry(e) }));
     const embeddings = await this.embedder();
-    const faiss = reusable ? previous : new FaissStore(embeddings, {});
-    const missing = entries.filter((e) => !(reusable && indexed.has(e.id)));
-    const cache =
-      missing.length > 0 && this.options.indexDir && this.options.embeddingCache !== false
-        ? await EmbeddingCache.open(this.indexPath(userId), this.options.embeddingsId)
-        : undefined;
-    for (let start = 0; start < missing.length; start += EMBED_BATCH) {
-      const batch = missing.slice(start, start + EMBED_BATCH);
-      const texts = batch.map(entryText);
-      const vectors = cache ? (await cache.embed(texts, embeddings)).vectors : await embeddings.embedDocuments(texts);
-      const docs = batch.map((e) => new Document({ pageContent: entryText(e), metadata: { ...e } }));
-      await addToFaissStore(faiss, vectors.map(unitVector), docs, batch.map((e) => e.id));
-      onProgress?.(start + batch.length, missing.length);
+    if (incremental) {
+      await addToFaissStore(previous.faiss, vectors, docs, todo.map((e) => e.id));
+      return { faiss: previous.faiss, revision, kind };
     }
-    return { faiss, revision };
+    const dim = vectors[0]?.length ?? 0;
+    const matrix = new Float32Array(todo.length * dim);
+    vectors.forEach((v, i) => matrix.set(v, i * dim));
+    const faiss = new FaissStore(embeddings, { index: await buildIndex(matrix, dim, kind) });
+    todo.forEach((e, i) => {
+      faiss._mapping[i] = e.id;
+      faiss.docstore._docs.set(e.id, docs[i]!);
+    });
+    return { faiss, revision, kind };
+  }
+
+  /** The entries' vectors: stored ones decoded, the others (another model's) embedded. */
+  private async vectorsOf(userId: string, entries: StoredEntry[], onProgress?: Progress): Promise<ArrayLike<number>[]> {
+    const model = this.options.embeddingsId;
+    const vectors: ArrayLike<number>[] = entries.map((e) => (e.vector?.model === model ? decodeVector(e.vector.data) : []));
+    const unembedded = entries.flatMap((e, i) => (vectors[i]!.length === 0 ? [i] : []));
+    const fresh = await this.embedTexts(userId, unembedded.map((i) => entryText(entries[i]!)), onProgress);
+    unembedded.forEach((i, j) => (vectors[i] = fresh[j]!));
+    return vectors;
   }
 
   private async loadPersisted(userId: string): Promise<LoadedIndex | undefined> {
@@ -307,7 +452,8 @@ export class EpisodicMemory {
     try {
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as IndexManifest;
       if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit) return undefined;
-      return { faiss: await FaissStore.load(dir, await this.embedder()), revision: manifest.revision };
+      const kind = { descriptor: manifest.descriptor ?? "Flat", nprobe: 0 }; // nprobe is saved in the index file
+      return { faiss: await FaissStore.load(dir, await this.embedder()), revision: manifest.revision, kind };
     } catch {
       return undefined; // missing or unreadable: derived data, rebuilt from the store
     }
@@ -327,7 +473,7 @@ export class EpisodicMemory {
       await removeAbandonedTemps(dir);
       await mkdir(tmp, { recursive: true });
       await index.faiss.save(tmp);
-      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true };
+      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true, descriptor: index.kind.descriptor };
       await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest));
       // The embedding cache outlives the index it fed: carry it into the new directory.
       for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => EMBEDDING_CACHE_FILE.test(n))) {
@@ -346,10 +492,11 @@ export class EpisodicMemory {
     const max = this.options.maxCachedIndexes ?? 64;
     const maxVectors = this.options.maxCachedVectors ?? Infinity;
     let vectors = 0;
-    for (const loaded of this.indexes.values()) vectors += loaded.faiss.index.ntotal();
+    // Summed only under a vector bound: one N-API call per loaded index on every use adds up.
+    if (maxVectors !== Infinity) for (const loaded of this.indexes.values()) vectors += loaded.faiss.index.ntotal();
     for (const [oldest, loaded] of this.indexes) {
       if (oldest === userId || (this.indexes.size <= max && vectors <= maxVectors)) break;
-      vectors -= loaded.faiss.index.ntotal();
+      if (maxVectors !== Infinity) vectors -= loaded.faiss.index.ntotal();
       this.indexes.delete(oldest);
     }
   }

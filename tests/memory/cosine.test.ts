@@ -67,5 +67,6 @@ test("an index persisted before vectors were normalized is rebuilt, not reused",
   const embeddings = new FixedEmbeddings();
   const reader = new EpisodicMemory(store, embeddings, { embeddingsId: "fixed", indexDir, embeddingCache: false });
   expect((await reader.retrieve("u", "query", 1))[0]!.query).toBe("near");
-  expect(embeddings.embedded).toBe(3); // rebuilt from the store
+  expect(embeddings.embedded).toBe(0); // rebuilt from the unit vectors stored with the entries
+  expect(JSON.parse(readFileSync(manifestPath, "utf8")).unit).toBe(true);
 });

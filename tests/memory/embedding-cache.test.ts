@@ -1,104 +1,74 @@
 import { appendFileSync, existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { InMemoryStore } from "@langchain/langgraph";
-import { Embeddings } from "@langchain/core/embeddings";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { EmbeddingCache, embeddingCacheFile } from "../../src/memory/embedding-cache.js";
 import { userFileKey } from "../../src/users.js";
-import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../support/fixtures.js";
-
-const EMB = "local:universal-sentence-encoder";
-
-/** Deterministic 8-d unit vectors from the text's characters; counts what it embeds. */
-class TinyEmbeddings extends Embeddings {
-  embedded: string[] = [];
-  constructor() {
-    super({});
-  }
-  async embedDocuments(texts: string[]): Promise<number[][]> {
-    this.embedded.push(...texts);
-    return texts.map((t) => this.vector(t));
-  }
-  async embedQuery(text: string): Promise<number[]> {
-    return this.vector(text);
-  }
-  private vector(text: string): number[] {
-    const v = Array.from({ length: 8 }, (_, i) => 1 + [...text].reduce((s, c, j) => s + (c.charCodeAt(0) * (i + 1) * (j + 1)) % 97, 0));
-    const norm = Math.hypot(...v);
-    return v.map((x) => x / norm);
-  }
-}
+import { ALICE_HISTORY, BOB_HISTORY, TinyEmbeddings, tempDir } from "../support/fixtures.js";
 
 const cacheFiles = (dir: string) => readdirSync(dir, { recursive: true }).map(String).filter((f) => f.includes("embeddings-"));
 
 describe("embedding cache", () => {
-  test("a lost index is rebuilt from cached vectors without embedding again", async () => {
+  // The store holds each entry's vector for the model that added it; the cache keeps the vectors
+  // of any other model (entries added under "test:a", read under "test:b").
+  test("an index of another model than the stored vectors' is rebuilt from cached vectors, not re-embedded", async () => {
     const indexDir = tempDir();
     const store = new InMemoryStore();
-    const first = new CountingEmbeddings();
-    await new EpisodicMemory(store, first, { embeddingsId: EMB, indexDir }).add("alice", ALICE_HISTORY);
-    expect(first.embedded).toBe(4);
+    await new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: "test:a", indexDir }).add("alice", ALICE_HISTORY);
+    const first = new TinyEmbeddings();
+    await new EpisodicMemory(store, first, { embeddingsId: "test:b", indexDir }).retrieve("alice", "robots in love", 1);
+    expect(first.embedded).toHaveLength(4);
     const userDir = join(indexDir, userFileKey("alice"));
-    expect(existsSync(join(userDir, embeddingCacheFile(EMB)))).toBe(true);
+    expect(existsSync(join(userDir, embeddingCacheFile("test:b")))).toBe(true);
 
     // the FAISS files are gone (or unreadable): the next process rebuilds the index
     rmSync(join(userDir, "faiss.index"));
-    const second = new CountingEmbeddings();
-    const hits = await new EpisodicMemory(store, second, { embeddingsId: EMB, indexDir }).retrieve("alice", "robots in love", 1);
-    expect(second.embedded).toBe(0);
-    expect(hits[0]!.query).toContain("robot falls in love");
+    const second = new TinyEmbeddings();
+    expect(await new EpisodicMemory(store, second, { embeddingsId: "test:b", indexDir }).retrieve("alice", "wormhole", 4)).toHaveLength(4);
+    expect(second.embedded).toEqual([]);
     expect(existsSync(join(userDir, "faiss.index"))).toBe(true);
+    expect((await EmbeddingCache.open(userDir, "test:b")).size).toBe(4);
   });
 
-  test("survives incremental index rewrites and holds every entry once", async () => {
-    const indexDir = tempDir();
-    const store = new InMemoryStore();
-    const emb = new TinyEmbeddings();
-    const memory = new EpisodicMemory(store, emb, { embeddingsId: "test:tiny", indexDir });
-    await memory.add("alice", ALICE_HISTORY.slice(0, 2));
-    await memory.add("alice", ALICE_HISTORY.slice(2));
-    await memory.add("alice", ALICE_HISTORY); // nothing new: nothing embedded
-    expect(emb.embedded).toHaveLength(4);
-    const cache = await EmbeddingCache.open(join(indexDir, userFileKey("alice")), "test:tiny");
-    expect(cache.size).toBe(4);
-
-    rmSync(join(indexDir, userFileKey("alice"), "manifest.json"));
-    const again = new TinyEmbeddings();
-    expect(await new EpisodicMemory(store, again, { embeddingsId: "test:tiny", indexDir }).retrieve("alice", "wormhole", 4)).toHaveLength(4);
-    expect(again.embedded).toEqual([]);
-  });
-
-  test("another embedding model id misses, and each model keeps its own vectors", async () => {
+  test("another embedding model id misses, and switching back uses the stored vectors", async () => {
     const indexDir = tempDir();
     const store = new InMemoryStore();
     await new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: "test:a", indexDir }).add("bob", BOB_HISTORY);
     const b = new TinyEmbeddings();
     await new EpisodicMemory(store, b, { embeddingsId: "test:b", indexDir }).retrieve("bob", "love", 1);
     expect(b.embedded).toHaveLength(3);
-    // switching back to the first model rebuilds its index from its own cached vectors
     const a = new TinyEmbeddings();
     await new EpisodicMemory(store, a, { embeddingsId: "test:a", indexDir }).retrieve("bob", "love", 1);
     expect(a.embedded).toEqual([]);
-    expect(cacheFiles(indexDir)).toHaveLength(2);
+    expect(cacheFiles(indexDir).sort()).toEqual([embeddingCacheFile("test:a"), embeddingCacheFile("test:b")].map((f) => join(userFileKey("bob"), f)).sort());
   });
 
   test("is per user: another user's identical texts are embedded for them, not shared", async () => {
     const indexDir = tempDir();
+    const store = new InMemoryStore();
+    const adder = new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: "test:a", indexDir });
+    await adder.add("alice", BOB_HISTORY);
+    await adder.add("bob", BOB_HISTORY);
     const emb = new TinyEmbeddings();
-    const memory = new EpisodicMemory(new InMemoryStore(), emb, { embeddingsId: "test:tiny", indexDir });
-    await memory.add("alice", BOB_HISTORY);
-    await memory.add("bob", BOB_HISTORY);
+    const memory = new EpisodicMemory(store, emb, { embeddingsId: "test:tiny", indexDir });
+    await memory.retrieve("alice", "love", 1);
+    await memory.retrieve("bob", "love", 1);
     expect(emb.embedded).toHaveLength(6);
   });
 
   test("forgetting a user (dropIndex) removes their cached vectors and no one else's", async () => {
     const indexDir = tempDir();
-    const memory = new EpisodicMemory(new InMemoryStore(), new TinyEmbeddings(), { embeddingsId: "test:tiny", indexDir });
-    await memory.add("alice", ALICE_HISTORY);
-    await memory.add("bob", BOB_HISTORY);
-    expect(cacheFiles(indexDir)).toHaveLength(2);
+    const store = new InMemoryStore();
+    const adder = new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: "test:a", indexDir });
+    await adder.add("alice", ALICE_HISTORY);
+    await adder.add("bob", BOB_HISTORY);
+    const memory = new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: "test:tiny", indexDir });
+    await memory.retrieve("alice", "love", 1);
+    await memory.retrieve("bob", "love", 1);
+    expect(cacheFiles(indexDir)).toHaveLength(4); // test:a's (at add) and test:tiny's, per user
     await memory.dropIndex("alice");
-    expect(cacheFiles(indexDir)).toEqual([join(userFileKey("bob"), embeddingCacheFile("test:tiny"))]);
+    expect(cacheFiles(indexDir).every((f) => f.startsWith(userFileKey("bob")))).toBe(true);
+    expect(cacheFiles(indexDir)).toHaveLength(2);
     expect(existsSync(join(indexDir, userFileKey("alice")))).toBe(false);
   });
 

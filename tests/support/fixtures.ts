@@ -1,4 +1,5 @@
 /** Small user histories and helpers shared by memory, graph and CLI tests. */
+import { Embeddings } from "@langchain/core/embeddings";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,5 +29,25 @@ export class CountingEmbeddings extends UniversalSentenceEncoderEmbeddings {
   override async embedDocuments(texts: string[]): Promise<number[][]> {
     this.embedded += texts.length;
     return super.embedDocuments(texts);
+  }
+}
+
+/** Deterministic 8-d unit vectors from the text's characters; counts what it embeds. */
+export class TinyEmbeddings extends Embeddings {
+  embedded: string[] = [];
+  constructor() {
+    super({});
+  }
+  async embedDocuments(texts: string[]): Promise<number[][]> {
+    this.embedded.push(...texts);
+    return texts.map((t) => this.vector(t));
+  }
+  async embedQuery(text: string): Promise<number[]> {
+    return this.vector(text);
+  }
+  private vector(text: string): number[] {
+    const v = Array.from({ length: 8 }, (_, i) => 1 + [...text].reduce((s, c, j) => s + (c.charCodeAt(0) * (i + 1) * (j + 1)) % 97, 0));
+    const norm = Math.hypot(...v);
+    return v.map((x) => x / norm);
   }
 }
