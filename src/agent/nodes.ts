@@ -4,25 +4,18 @@ import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { UserError } from "../errors.js";
-import { unstorableText } from "../memory/history.js";
+import { MAX_TEXT_CHARS, validateText } from "../memory/history.js";
 import { servicesFor, type Services } from "../services.js";
 import { initializeTools } from "../tools/index.js";
 import { userNamespace } from "../users.js";
 import type { RetrievedMemory } from "../memory/episodic.js";
 import type { PersonaAgentStateType, PersonaAgentUpdate } from "./state.js";
 
-/** Longer queries are refused rather than silently cut: the caller must decide. */
-export const MAX_QUERY_CHARS = 32_000;
+/** Longer queries are refused rather than silently cut: the caller must decide. Same limit as every free-text field. */
+export const MAX_QUERY_CHARS = MAX_TEXT_CHARS;
 
 export function validateQuery(query: string): string {
-  const trimmed = query.trim();
-  if (!trimmed) throw new UserError("the query is empty");
-  if (trimmed.length > MAX_QUERY_CHARS) {
-    throw new UserError(`the query is too long (${trimmed.length} characters, at most ${MAX_QUERY_CHARS})`);
-  }
-  const why = unstorableText(trimmed);
-  if (why) throw new UserError(`the query ${why}`);
-  return trimmed;
+  return validateText(query, "the query");
 }
 
 function lastHumanIndex(messages: BaseMessage[]): number {

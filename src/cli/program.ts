@@ -11,13 +11,13 @@ import { builder as personaAgentBuilder } from "../../graphs/persona_agent.js";
 import { builder as alignmentBuilder } from "../../graphs/alignment.js";
 import { FeedbackLog } from "../alignment/feedback-log.js";
 import { describeAlignment, summarizeAlignment, type AlignmentSummary } from "../alignment/run.js";
-import { DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "../alignment/configuration.js";
+import { alignmentRecursionLimit, DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS, ensureAlignmentConfiguration } from "../alignment/configuration.js";
 import { lineDiff } from "../persona/persona.js";
 import { UserError } from "../errors.js";
 import { describeProviderError } from "../models/chat.js";
 import { servicesFor, type Services } from "../services.js";
 import { openPersistence, type Persistence } from "../store/open.js";
-import { readHistoryFile, unstorableText } from "../memory/history.js";
+import { readHistoryFile, validateText } from "../memory/history.js";
 import { ingestHistory } from "../memory/ingest.js";
 import { PROFILE_TASKS, parseProfileTask } from "../memory/semantic.js";
 import { validateQuery } from "../agent/nodes.js";
@@ -65,7 +65,8 @@ interface AlignOptions {
 async function align(services: Services, { store }: Persistence, opts: AlignOptions): Promise<AlignmentSummary> {
   const graph = alignmentBuilder.compile({ store });
   const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
-  return summarizeAlignment(await graph.invoke({ userId: services.config.userId }, { configurable }));
+  const { iterations, validate } = ensureAlignmentConfiguration({ configurable }); // bounds checked before any step
+  return summarizeAlignment(await graph.invoke({ userId: services.config.userId }, { configurable, recursionLimit: alignmentRecursionLimit(iterations, validate) }));
 }
 
 function addAlignOptions(command: Command): Command {
@@ -179,10 +180,7 @@ export function buildProgram(): Command {
       .option("--json", 'print {"user", "sinceAlignment", "alignment": {...} | null}'),
   ).action(async (opts: AlignOptions & { user: string; query: string; truth: string; alignEvery: number; json?: boolean }, command: Command) => {
     const query = validateQuery(opts.query);
-    const truth = opts.truth.trim();
-    if (!truth) throw new UserError("the true response (--truth) is empty");
-    const unstorable = unstorableText(truth);
-    if (unstorable) throw new UserError(`the true response (--truth) ${unstorable}`);
+    const truth = validateText(opts.truth, "the true response (--truth)");
     const out = await withUser(command, opts.user, {}, async (services, persistence) => {
       if (!(await services.personas.current(opts.user))) {
         throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
