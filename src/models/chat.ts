@@ -2,6 +2,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { UserError } from "../errors.js";
 import { CHAT_PROVIDERS, parseModelSpec } from "./spec.js";
+import { fetchWithDeadline } from "./deadline.js";
 
 export interface ChatModelOptions {
   temperature: number;
@@ -44,7 +45,8 @@ export async function createChatModel(spec: string, options: ChatModelOptions): 
         maxRetries: options.maxRetries,
         timeout: options.timeoutMs,
         apiKey,
-        configuration: { baseURL },
+        // The SDK's timeout ends at the response headers; this deadline also covers the body.
+        configuration: { baseURL, fetch: fetchWithDeadline(options.timeoutMs) },
       };
       // Passed as a field, so the copies bindTools/withConfig make keep it.
       return new ChatOpenAI({ ...fields, completions: new CheckedCompletions(fields) });
