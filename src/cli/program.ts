@@ -3,10 +3,8 @@
  * DESIGN.md and the README; settings come from PERSONA_AGENT_* variables and `.env`,
  * each overridable by an option.
  */
-import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { Command, Option } from "commander";
-import { HumanMessage } from "@langchain/core/messages";
 import { builder as personaAgentBuilder } from "../../graphs/persona_agent.js";
 import { builder as alignmentBuilder } from "../../graphs/alignment.js";
 import { FeedbackLog } from "../alignment/feedback-log.js";
@@ -18,11 +16,13 @@ import { describeProviderError } from "../models/chat.js";
 import { servicesFor, type Services } from "../services.js";
 import { openPersistence, type Persistence } from "../store/open.js";
 import { readHistoryFile, validateText } from "../memory/history.js";
-import { ingestHistory } from "../memory/ingest.js";
+import { ingestHistory, unknownUserError } from "../memory/ingest.js";
 import { PROFILE_TASKS, parseProfileTask } from "../memory/semantic.js";
 import { validateQuery } from "../agent/nodes.js";
 import { forgetUser } from "../forget.js";
-import { userFileKey, userNamespace, validateUserId } from "../users.js";
+import { askWithThread } from "../conversation.js";
+import { asUserRun } from "../store/lifecycle.js";
+import { validateUserId } from "../users.js";
 import type { Configuration } from "../configuration.js";
 import { PROMPT_SETS } from "../settings.js";
 import { registerEvalCommands } from "./eval-command.js";
@@ -48,7 +48,8 @@ async function withUser<T>(
       promptSet: settings.promptSet,
       ...overrides,
     };
-    return await fn(servicesFor({ configurable, store }), persistence);
+    // One run of the user: a forget by another process after this point refuses its later writes.
+    return await asUserRun(store, userId, () => fn(servicesFor({ configurable, store }), persistence));
   } finally {
     await persistence.close();
   }
@@ -124,22 +125,12 @@ export function buildProgram(): Command {
         ...(opts.k !== undefined ? { k: opts.k } : {}),
         ...(opts.maxToolSteps !== undefined ? { maxToolSteps: opts.maxToolSteps } : {}),
       };
-      const thread = opts.thread ?? randomUUID();
-      const result = await withUser(command, opts.user, overrides, async (services, { store, checkpointer }) => {
-        // Thread ids are scoped to the user, so no one can continue another user's conversation;
-        // registering them lets `forget` delete the checkpoints too.
-        // An unknown user is refused before anything is written (the graph would refuse it too).
-        if (!(await services.personas.current(opts.user))) {
-          throw new UserError(`unknown user "${opts.user}": ingest a history first (persona-agent ingest --user ... --file ...)`);
-        }
-        const threadId = `${userFileKey(opts.user)}:${thread}`;
-        await store.put(userNamespace(opts.user, "threads"), threadId, { thread, createdAt: new Date().toISOString() });
-        const graph = personaAgentBuilder.compile({ store, checkpointer });
-        return graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...services.config, thread_id: threadId } });
-      });
+      const result = await withUser(command, opts.user, overrides, (services, persistence) =>
+        askWithThread(services, persistence, (checkpointer) => personaAgentBuilder.compile({ store: persistence.store, checkpointer }), query, opts.thread),
+      );
       print(
         Boolean(opts.json),
-        { answer: result.answer, personaVersion: result.personaVersion, toolCalls: result.toolCalls, thread },
+        { answer: result.answer, personaVersion: result.personaVersion, toolCalls: result.toolCalls, thread: result.thread },
         result.answer,
       );
     });
@@ -151,11 +142,11 @@ export function buildProgram(): Command {
     .option("--history", "show every version")
     .option("--json", 'print {"version", "persona", "history": [{"version", "createdAt", "persona"}]}')
     .action(async (opts: { user: string; history?: boolean; json?: boolean }, command: Command) => {
-      const { current, history } = await withUser(command, opts.user, {}, async ({ personas }) => ({
-        current: await personas.current(opts.user),
-        history: await personas.history(opts.user),
-      }));
-      if (!current) throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
+      const { current, history } = await withUser(command, opts.user, {}, async ({ personas, memory }) => {
+        const current = await personas.current(opts.user);
+        if (!current) throw await unknownUserError(memory, opts.user, "no persona yet (run persona-agent ingest first)");
+        return { current, history: await personas.history(opts.user) };
+      });
       const versions = history.map(({ version, createdAt, persona, origin }) => ({ version, createdAt, origin, persona }));
       // Each version with its time, origin and what changed against the one before.
       const text = opts.history
@@ -224,7 +215,7 @@ export function buildProgram(): Command {
     .requiredOption("--user <id>", "user id")
     .option("--json", "print the result as JSON")
     .action(async (opts: { user: string; json?: boolean }, command: Command) => {
-      const deleted = await withUser(command, opts.user, {}, ({ memory }, { store, checkpointer }) => forgetUser(store, memory, opts.user, checkpointer));
+      const deleted = await withUser(command, opts.user, {}, ({ memory }, persistence) => forgetUser(persistence.store, memory, opts.user, persistence.checkpointer, persistence));
       print(
         Boolean(opts.json),
         { user: opts.user, deleted },

@@ -15,7 +15,8 @@ import type { HistoryEntry } from "./history.js";
 import { listAll } from "../store/list.js";
 import { EMBEDDING_CACHE_FILE, EmbeddingCache } from "./embedding-cache.js";
 import { userFileKey, userNamespace } from "../users.js";
-import { isTransactional, unwrapStore, withStoreLock } from "../store/transactional.js";
+import { isTransactional, unwrapStore } from "../store/transactional.js";
+import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 
 export interface EpisodicEntry {
   id: string;
@@ -181,6 +182,7 @@ export class EpisodicMemory {
     let added: number;
     if (isTransactional(store)) {
       added = store.transaction(() => {
+        assertCurrentSync(store, userId); // a run older than a forget of this user writes nothing
         const meta = store.getSync(metaNs, META_KEY)?.value as EpisodicMeta | undefined;
         const { puts, meta: next } = plan(meta, unique.map(([id]) => store.getSync(ns, id)));
         for (const put of puts) store.putSync(put.namespace, put.key, put.value);
@@ -190,7 +192,8 @@ export class EpisodicMemory {
     } else {
       // Under the store's cross-process lock where it has one (PostgreSQL): two processes adding
       // for the same user would otherwise both take the same seqs and one's entries would be lost.
-      added = await withStoreLock(store, `episodic:${userFileKey(userId)}`, async () => {
+      added = await withUserLock(store, userId, async () => {
+        await assertCurrent(store, userId);
         const meta = await this.meta(userId);
         const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
         if (puts.length > 0) {
@@ -335,6 +338,8 @@ export class EpisodicMemory {
       }
       await rm(dir, { recursive: true, force: true });
       await rename(tmp, dir);
+      // Forgotten while this index was built (its entries read before): take the files back off disk.
+      if (!(await this.meta(userId))) await rm(dir, { recursive: true, force: true });
     } catch {
       await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     }
