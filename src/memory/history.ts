@@ -98,7 +98,7 @@ export function parseTimestamp(text: string): { iso: string } | { error: string 
   const asUtc = new Date(Date.UTC(...fields));
   asUtc.setUTCFullYear(fields[0]); // Date.UTC maps years 0-99 to 1900-1999
   const real = [asUtc.getUTCFullYear(), asUtc.getUTCMonth(), asUtc.getUTCDate(), asUtc.getUTCHours(), asUtc.getUTCMinutes(), asUtc.getUTCSeconds()];
-  if (real.some((v, i) => v !== fields[i])) return { error: `"timestamp" ${JSON.stringify(text)} is not a real date and time` };
+  if (real.some((v, i) => v !== fields[i])) return { error: `${TIMESTAMP_ERROR}: ${JSON.stringify(text)} is not a real date and time` };
   const hasTime = m[4] !== undefined;
   const normalized = hasTime && !zone ? `${text.replace(" ", "T")}Z` : text.replace(" ", "T");
   const time = Date.parse(normalized);

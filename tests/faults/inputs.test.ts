@@ -16,7 +16,7 @@ describe("history timestamps", () => {
     "%s is refused with the line number, never rolled over",
     (timestamp) => {
       const text = `${line({})}\n${line({ timestamp })}\n`;
-      expect(() => parseHistoryJsonl(text, "h.jsonl")).toThrow(new RegExp(`^h\\.jsonl:2: "timestamp" .*${timestamp.slice(0, 10)}|^h\\.jsonl:2: "timestamp" must be`));
+      expect(() => parseHistoryJsonl(text, "h.jsonl")).toThrow(/^h\.jsonl:2: "timestamp" must be an ISO-8601 date string/);
     },
   );
 
