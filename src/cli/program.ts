@@ -21,7 +21,7 @@ import { PROFILE_TASKS, parseProfileTask } from "../memory/semantic.js";
 import { validateQuery } from "../agent/nodes.js";
 import { forgetUser } from "../forget.js";
 import { askWithThread } from "../conversation.js";
-import { asUserRun } from "../store/lifecycle.js";
+import { asUserRun, UserForgottenError } from "../store/lifecycle.js";
 import { validateUserId } from "../users.js";
 import type { Configuration } from "../configuration.js";
 import { PROMPT_SETS } from "../settings.js";
@@ -183,6 +183,7 @@ export function buildProgram(): Command {
       const alignment =
         sinceAlignment >= opts.alignEvery
           ? await align(services, persistence, opts).catch((error: unknown) => {
+              if (error instanceof UserForgottenError) throw error; // nothing of the feedback is left to retry
               const reason = error instanceof UserError ? error.message : (describeProviderError(error) ?? String((error as Error)?.message ?? error));
               throw new UserError(`feedback recorded, but alignment failed: ${reason.replace(/^alignment failed: /, "")} (retry with persona-agent align --user ${opts.user})`, 3);
             })

@@ -4,7 +4,7 @@
  * before a model call, and the bounds come from the environment only.
  */
 import { runCli } from "../support/cli.js";
-import { ensureAlignmentConfiguration, alignmentRecursionLimit } from "../../src/alignment/configuration.js";
+import * as alignmentConfiguration from "../../src/alignment/configuration.js";
 import { useFaultyCli } from "./support.js";
 
 describe("alignment bounds through the CLI", () => {
@@ -33,7 +33,7 @@ describe("alignment bounds through the CLI", () => {
 });
 
 describe("alignment bounds for graph callers", () => {
-  const run = (configurable: Record<string, unknown>) => () => ensureAlignmentConfiguration({ configurable: { userId: "alice", ...configurable } });
+  const run = (configurable: Record<string, unknown>) => () => alignmentConfiguration.ensureAlignmentConfiguration({ configurable: { userId: "alice", ...configurable } });
 
   test("a run's configurable cannot exceed the bounds (250 model calls from one request are no longer possible)", () => {
     expect(run({ iterations: 50 })).toThrow(/iterations must be at most 10/);
@@ -43,6 +43,7 @@ describe("alignment bounds for graph callers", () => {
   });
 
   test("the recursion limit grows with E, so the largest allowed run fits", () => {
+    const { alignmentRecursionLimit } = alignmentConfiguration as unknown as { alignmentRecursionLimit: (e: number, v: boolean) => number };
     expect(alignmentRecursionLimit(1, false)).toBeGreaterThanOrEqual(1 + 4);
     expect(alignmentRecursionLimit(10, true)).toBeGreaterThanOrEqual(1 + 10 * 5);
   });

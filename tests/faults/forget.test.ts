@@ -17,7 +17,6 @@ import { runCli, scriptedEnv } from "../support/cli.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../support/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 import { writeJsonl } from "./support.js";
-import { builder as forgetBuilder } from "../../graphs/forget.js";
 import { builder as ingestBuilder } from "../../graphs/ingest.js";
 import { listAll } from "../../src/store/list.js";
 import { userNamespace } from "../../src/users.js";
@@ -28,14 +27,24 @@ const HISTORY_SECRET = "HISTORY-SECRET-7f3a";
 const ASK_SECRET = "ASK-SECRET-91c2";
 const TRUTH_SECRET = "TRUTH-SECRET-44de";
 const SECRETS = [HISTORY_SECRET, ASK_SECRET, TRUTH_SECRET];
-const LATENCY_MS = 2_500;
+/** While set, model calls carrying the ask's or the feedback's text wait for it: both commands are mid-flight when forget runs. */
+let gate: Promise<void> | undefined;
+let openGate = () => {};
+function closeGate(): void {
+  gate = new Promise((resolve) => (openGate = resolve));
+}
+afterEach(() => {
+  openGate();
+  gate = undefined;
+});
 
 const history = ALICE_HISTORY.map((e, i) => ({ ...e, query: `${e.query} (${HISTORY_SECRET} ${i})` }));
 
-/** A model with a few seconds of latency on the racer's slow steps, so forget lands in the middle. */
-function reply(req: RecordedChatRequest): ScriptedReply {
+/** A model whose calls about the racer's data wait at the gate, so forget lands in the middle of the commands. */
+function reply(req: RecordedChatRequest): ScriptedReply | Promise<ScriptedReply> {
   const text = lastUserText(req);
-  const slow = (r: ScriptedReply): ScriptedReply => (SECRETS.some((s) => JSON.stringify(req.messages).includes(s)) ? { delayMs: LATENCY_MS, then: r } : r);
+  const held = gate;
+  const slow = (r: ScriptedReply) => (held && [ASK_SECRET, TRUTH_SECRET].some((s) => JSON.stringify(req.messages).includes(s)) ? held.then(() => r) : r);
   if (req.tools) return toolResults(req).length === 0 ? slow({ toolCalls: [{ name: "memory_retrieval", args: { query: text } }] }) : slow({ content: "sci-fi" });
   if (text.includes("Rewrite the persona")) return slow({ content: "ALIGNED PERSONA" });
   if (text.includes("Act as a gradient")) return slow({ content: "Say sci-fi more often." });
@@ -113,7 +122,8 @@ describe.each(backends)("forget racing the user's commands on %s", (_backend, us
     const earlier = await runCli(["ask", "--user", USER, "--json", "Tag this movie: warm-up"], env);
     expect(earlier.code).toBe(0);
 
-    // Each has two or more slow model calls left when forget runs.
+    // Both commands wait inside a model call when forget runs, then go on.
+    closeGate();
     const feedback = runCli(["feedback", "--user", USER, "--query", "Tag this movie: a lighthouse keeper", "--truth", `drama ${TRUTH_SECRET}`, "--align-every", "1"], env);
     await until(seen(TRUTH_SECRET), "the feedback's alignment");
     const ask = runCli(["ask", "--user", USER, `Tag this movie: ${ASK_SECRET} a heist on the moon`], env);
@@ -121,13 +131,14 @@ describe.each(backends)("forget racing the user's commands on %s", (_backend, us
     const forget = await runCli(["forget", "--user", USER, "--json"], env);
     expect(forget.stderr).toBe("");
     expect(JSON.parse(forget.stdout).deleted).toBeGreaterThan(0);
+    openGate();
 
     const [asked, fed] = await Promise.all([ask, feedback]);
     // Both lose to the forget with one clean line; neither stored anything after it.
     expect(asked.code).toBe(2);
     expect(asked.stderr).toBe(`persona-agent: user "${USER}" was forgotten while this command ran; nothing more of it was stored\n`);
-    expect(fed.code).not.toBe(0);
-    expect(fed.stderr).toMatch(/was forgotten while this command ran/);
+    expect(fed.code).toBe(2);
+    expect(fed.stderr).toBe(asked.stderr);
 
     expect(filesWithSecrets(dataDir).filter((f) => !f.endsWith(".jsonl"))).toEqual([]);
     if (database) expect(await rowsWithSecrets(database.url)).toEqual([]);
@@ -199,6 +210,7 @@ describe("the forget graph (Studio / Platform)", () => {
       const configurable = (userId: string) => ({ userId, model: "openai:x", embeddings: "openai:emb", indexDir: undefined });
       const ingest = ingestBuilder.compile({ store });
       for (const who of ["alice", "alice2"]) await ingest.invoke({ entries: ALICE_HISTORY }, { configurable: configurable(who) });
+      const { builder: forgetBuilder } = await import("../../graphs/forget.js");
       const out = await forgetBuilder.compile({ store }).invoke({}, { configurable: configurable("alice") });
       expect(out.deleted).toBeGreaterThan(0);
       expect(await listAll(store, userNamespace("alice", "episodic"))).toEqual([]);

@@ -2,7 +2,10 @@
  * Input edge cases (issue #12 item 8): impossible dates, timestamps without a zone, one limit for
  * every free-text field, metadata keys JavaScript would drop, and user ids in NFC and NFD form.
  */
-import { parseHistoryJsonl, MAX_TEXT_CHARS } from "../../src/memory/history.js";
+import { parseHistoryJsonl } from "../../src/memory/history.js";
+
+/** The one free-text limit (MAX_TEXT_CHARS in src/memory/history.ts, which ingest has always used). */
+const MAX_TEXT_CHARS = 100_000;
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { userFileKey, userNamespace, validateUserId } from "../../src/users.js";
