@@ -43,15 +43,15 @@ export function ensureAlignmentConfiguration(config?: LangGraphRunnableConfig): 
 }
 
 /**
- * Graph steps (LangGraph supersteps) one alignment run takes: select_batch, then per iteration
- * simulate, feedback, update, [validate], checkpoint, plus slack for one more step per iteration
- * (a batch selection inside the loop). The n simulations and feedbacks of an iteration run in
- * parallel inside one superstep each, so n adds no steps; E does. Used as the run's recursion
- * limit, so every setting the bounds allow completes (LangGraph's default of 25 stopped E = 6).
+ * Graph steps (LangGraph supersteps) one alignment run takes: load_persona, then per iteration
+ * select_batch, simulate, feedback, update, [validate], checkpoint, plus one spare step per
+ * iteration and a little slack. The n simulations and feedbacks of an iteration run in parallel
+ * inside one superstep each, so n adds no steps; E does. Used as the run's recursion limit, so
+ * every setting the bounds allow completes (LangGraph's default of 25 stopped E = 6).
  */
 export function alignmentRecursionLimit(iterations: number, validate: boolean): number {
-  const perIteration = 4 + (validate ? 1 : 0) + 1;
-  return 2 + iterations * perIteration;
+  const perIteration = 5 + (validate ? 1 : 0) + 1;
+  return 3 + iterations * perIteration;
 }
 
 /** The recursion limit for the largest run the operator allows (for servers, where the caller picks E). */
