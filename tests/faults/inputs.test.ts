@@ -2,6 +2,8 @@
  * Input edge cases (issue #12 item 8): impossible dates, timestamps without a zone, one limit for
  * every free-text field, metadata keys JavaScript would drop, and user ids in NFC and NFD form.
  */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { parseHistoryJsonl } from "../../src/memory/history.js";
 
 /** The one free-text limit (MAX_TEXT_CHARS in src/memory/history.ts, which ingest has always used). */
@@ -28,17 +30,13 @@ describe("history timestamps", () => {
   });
 
   test("a date-time without a zone is UTC whatever the machine's TZ (re-ingesting under another TZ finds the same entries)", () => {
-    const saved = process.env.TZ;
-    try {
-      for (const tz of ["Asia/Tokyo", "America/Los_Angeles", "UTC"]) {
-        process.env.TZ = tz;
-        expect(parseHistoryJsonl(line({ timestamp: "2024-01-01 00:00" }), "h")[0]!.timestamp).toBe("2024-01-01T00:00:00.000Z");
-        expect(parseHistoryJsonl(line({ timestamp: "2024-01-01T09:30:15" }), "h")[0]!.timestamp).toBe("2024-01-01T09:30:15.000Z");
-        expect(parseHistoryJsonl(line({ timestamp: "2024-01-01T09:30:15+02:00" }), "h")[0]!.timestamp).toBe("2024-01-01T07:30:15.000Z");
-      }
-    } finally {
-      if (saved === undefined) delete process.env.TZ;
-      else process.env.TZ = saved;
+    // A child process per TZ: the zone is fixed when Node starts (Jest's process.env is a copy).
+    const src = fileURLToPath(new URL("../../src/memory/history.ts", import.meta.url));
+    const lines = ["2024-01-01 00:00", "2024-01-01T09:30:15", "2024-01-01T09:30:15+02:00"].map((timestamp) => line({ timestamp })).join("\n");
+    const script = `import(${JSON.stringify(src)}).then((m) => process.stdout.write(JSON.stringify(m.parseHistoryJsonl(${JSON.stringify(lines)}, "h").map((e) => e.timestamp))))`;
+    for (const tz of ["Asia/Tokyo", "America/Los_Angeles", "UTC"]) {
+      const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script], { env: { PATH: process.env.PATH, TZ: tz } });
+      expect([tz, JSON.parse(out.toString())]).toEqual([tz, ["2024-01-01T00:00:00.000Z", "2024-01-01T09:30:15.000Z", "2024-01-01T07:30:15.000Z"]]);
     }
   });
 });
