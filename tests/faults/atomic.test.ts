@@ -10,7 +10,7 @@ import { lastUserText, toolResults, type ScriptedReply } from "../support/script
 import { serverError } from "../support/fault-server.js";
 import { runCli, scriptedEnv } from "../support/cli.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../support/fixtures.js";
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
+import { BACKENDS, createTestDatabase, type TestDatabase } from "../support/postgres.js";
 import { writeJsonl } from "./support.js";
 import { openPersistence } from "../../src/store/open.js";
 import { listAll } from "../../src/store/list.js";
@@ -19,9 +19,8 @@ import { userFileKey, userNamespace } from "../../src/users.js";
 
 type Fault = "agent" | "summary" | undefined;
 
-const backends: [string, boolean][] = [["SQLite", false], ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : [])];
 
-describe.each(backends)("atomic commands on %s", (_backend, usePostgres) => {
+describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
   let server: OpenAITestServer;
   let env: Record<string, string>;
   let dataDir: string;

@@ -15,7 +15,7 @@ import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } fr
 import { lastUserText, toolResults, type ScriptedReply } from "../support/scripted-chat.js";
 import { runCli, scriptedEnv } from "../support/cli.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../support/fixtures.js";
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
+import { BACKENDS, createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 import { writeJsonl } from "./support.js";
 import { builder as ingestBuilder } from "../../graphs/ingest.js";
 import { listAll } from "../../src/store/list.js";
@@ -93,9 +93,8 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-const backends: [string, boolean][] = [["SQLite", false], ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : [])];
 
-describe.each(backends)("forget racing the user's commands on %s", (_backend, usePostgres) => {
+describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, usePostgres) => {
   let server: OpenAITestServer;
   let env: Record<string, string>;
   let dataDir: string;
