@@ -2,7 +2,7 @@
 import { Annotation, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ConfigurationAnnotation, ensureConfiguration, type Configuration } from "../configuration.js";
 import { UserError } from "../errors.js";
-import { settingsFromEnv } from "../settings.js";
+import { DEFAULT_SETTINGS, settingsFromEnv } from "../settings.js";
 
 export const DEFAULT_BATCH_SIZE = 3;
 export const DEFAULT_ITERATIONS = 1;
@@ -56,5 +56,11 @@ export function alignmentRecursionLimit(iterations: number, validate: boolean): 
 
 /** The recursion limit for the largest run the operator allows (for servers, where the caller picks E). */
 export function maxAlignmentRecursionLimit(): number {
-  return alignmentRecursionLimit(settingsFromEnv().maxIterations, true);
+  let maxIterations = DEFAULT_SETTINGS.maxIterations;
+  try {
+    maxIterations = settingsFromEnv().maxIterations;
+  } catch {
+    // Called when the graph module loads: a bad setting is reported by the run that reads it, in one line.
+  }
+  return alignmentRecursionLimit(maxIterations, true);
 }
