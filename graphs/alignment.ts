@@ -5,7 +5,7 @@
  * (new persona version) -> select_batch again for E iterations, or END.
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
-import { AlignmentConfigurationAnnotation } from "../src/alignment/configuration.js";
+import { AlignmentConfigurationAnnotation, maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
 import { AlignmentState } from "../src/alignment/state.js";
 import {
   checkpointNode,
@@ -42,5 +42,6 @@ export const builder = new StateGraph(AlignmentState, AlignmentConfigurationAnno
   .addEdge("validate", "checkpoint")
   .addConditionalEdges("checkpoint", nextIteration, ["select_batch", END]);
 
-export const graph = builder.compile();
+// Enough steps for the largest run the operator's bounds allow (callers may not set their own).
+export const graph = builder.compile().withConfig({ recursionLimit: maxAlignmentRecursionLimit() });
 graph.name = "alignment";

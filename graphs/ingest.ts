@@ -11,6 +11,7 @@ import { validateHistoryEntry, type HistoryEntry } from "../src/memory/history.j
 import { ingestHistory } from "../src/memory/ingest.js";
 import { parseProfileTask, type ProfileTask } from "../src/memory/semantic.js";
 import { servicesFor } from "../src/services.js";
+import { asUserRun } from "../src/store/lifecycle.js";
 
 export const IngestInput = Annotation.Root({
   /** `{query, response, timestamp?, metadata?}` objects, validated like the JSONL loader's lines. */
@@ -40,7 +41,8 @@ async function ingest(state: typeof IngestState.State, config: LangGraphRunnable
   const entries = validateEntries(state.entries);
   const task = parseProfileTask(state.task ?? "general");
   const services = servicesFor(config); // validates configurable.userId
-  return ingestHistory(services, services.config.userId, entries, { task });
+  // One run of the user: a forget while it runs wins (src/store/lifecycle.ts).
+  return asUserRun(services.store, services.config.userId, () => ingestHistory(services, services.config.userId, entries, { task }));
 }
 
 export const builder = new StateGraph({ stateSchema: IngestState, input: IngestInput, output: IngestOutput }, ConfigurationAnnotation)

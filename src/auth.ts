@@ -14,7 +14,10 @@
  *   naming another user is refused (403) rather than silently rewritten;
  * - settings that reach the server's files, network or bill (model, embeddings, indexDir,
  *   wikipediaBaseUrl, timeouts, retries) stay with the operator: runs and assistants setting them are refused;
- * - store operations are limited to namespaces under ["users", <encoded identity>];
+ * - a run may not set its own recursion limit (the graphs derive theirs from the operator's
+ *   bounds) nor a webhook (the server would call any URL the caller names);
+ * - store operations name at least ["users", <encoded identity>, <kind>]: PostgresStore matches
+ *   prefixes as strings, so ["users", "alice"] would also reach "alice2";
  * - crons and anything not listed here are refused.
  *
  * Local development only: PERSONA_AGENT_AUTH=off registers no handlers at all (every request is
@@ -23,7 +26,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Auth, HTTPException, isStudioUser } from "@langchain/langgraph-sdk/auth";
 import { apiAuthSettings } from "./settings.js";
-import { userNamespace, validateUserId } from "./users.js";
+import { USER_RECORD_KINDS, userNamespace, validateUserId } from "./users.js";
 
 /** Configurable keys only the operator may set (environment), never a caller. */
 export const OPERATOR_ONLY_KEYS = ["model", "embeddings", "indexDir", "wikipediaBaseUrl", "timeoutMs", "maxRetries"] as const;
@@ -91,10 +94,23 @@ function pinConfig(holder: { config?: Config }, identity: string, what: string):
   pinUser((holder.config.configurable ??= {}), identity, what);
 }
 
-/** Namespaces the caller may touch: its own user prefix and below. */
+/**
+ * Namespaces the caller may touch: ["users", <own label>, <kind>, ...]. The third label is
+ * required: stores that match prefixes as strings (PostgresStore) read ["users", "alice"] as
+ * every namespace starting "users.alice", alice2's included, while "users.alice.<kind>" (labels
+ * cannot contain ".") only reaches alice's.
+ */
 function ownsNamespace(namespace: readonly string[] | null | undefined, identity: string): boolean {
   const [root, label] = userNamespace(identity);
-  return Array.isArray(namespace) && namespace[0] === root && namespace[1] === label;
+  return Array.isArray(namespace) && namespace.length >= 3 && namespace[0] === root && namespace[1] === label;
+}
+
+type RunKwargs = { webhook?: unknown; config?: { recursion_limit?: unknown; recursionLimit?: unknown } | null };
+
+/** Run settings with a cost or reach the operator keeps: caller webhooks and recursion limits. */
+function refuseRunKnobs(kwargs: RunKwargs): void {
+  if (kwargs.webhook != null) deny("a run may not set a webhook");
+  if (kwargs.config?.recursion_limit != null || kwargs.config?.recursionLimit != null) deny("a run may not set recursion_limit (the graphs set their own)");
 }
 
 function setOwner(value: { metadata?: Record<string, unknown> | null }, identity: string): void {
@@ -125,6 +141,7 @@ function buildAuth() {
           const run = value as { metadata?: Record<string, unknown> | null; kwargs: { config?: Config; context?: unknown } };
           setOwner(run, user.identity); // a run without a thread creates one: it is the caller's
           pinConfig(run.kwargs, user.identity, "a run");
+          refuseRunKnobs(run.kwargs as RunKwargs);
           if (typeof run.kwargs.context === "object" && run.kwargs.context !== null) pinUser(run.kwargs.context as Record<string, unknown>, user.identity, "a run's context");
         }
         return { owner: user.identity };
@@ -142,7 +159,9 @@ function buildAuth() {
       .on("store", ({ value, user }) => {
         if (isStudioUser(user)) return false;
         const namespace = (value as { namespace?: string[] | null }).namespace;
-        if (!ownsNamespace(namespace, user.identity)) deny(`store access is limited to ${JSON.stringify(userNamespace(user.identity))}`);
+        if (!ownsNamespace(namespace, user.identity)) {
+          deny(`store access is limited to namespaces ${JSON.stringify([...userNamespace(user.identity), "<kind>"])} (e.g. kind ${USER_RECORD_KINDS.join(", ")})`);
+        }
         return true;
       })
   );

@@ -43,6 +43,10 @@ export interface Settings {
   wikipediaBaseUrl: string;
   /** Which prompt set the agent, persona initialization and alignment use (default: the paper's). */
   promptSet: PromptSet;
+  /** Most alignment iterations (E) one run may ask for; set by the operator, never by a caller. */
+  maxIterations: number;
+  /** Most interactions per alignment batch (n, and the validation set); operator only. */
+  maxBatchSize: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -57,6 +61,8 @@ export const DEFAULT_SETTINGS: Settings = {
   maxToolSteps: 4,
   wikipediaBaseUrl: "https://en.wikipedia.org/w/api.php",
   promptSet: "paper",
+  maxIterations: 10,
+  maxBatchSize: 32,
 };
 
 const loadedEnvFiles = new Set<string>();
@@ -106,6 +112,8 @@ export function settingsFromEnv(): Settings {
     maxToolSteps: numberFrom("PERSONA_AGENT_MAX_TOOL_STEPS", DEFAULT_SETTINGS.maxToolSteps, { min: 0, integer: true }),
     wikipediaBaseUrl: env.PERSONA_AGENT_WIKIPEDIA_URL || DEFAULT_SETTINGS.wikipediaBaseUrl,
     promptSet: env.PERSONA_AGENT_PROMPTS?.trim() ? parsePromptSet(env.PERSONA_AGENT_PROMPTS.trim()) : DEFAULT_SETTINGS.promptSet,
+    maxIterations: numberFrom("PERSONA_AGENT_MAX_ITERATIONS", DEFAULT_SETTINGS.maxIterations, { min: 1, integer: true }),
+    maxBatchSize: numberFrom("PERSONA_AGENT_MAX_BATCH", DEFAULT_SETTINGS.maxBatchSize, { min: 1, integer: true }),
   };
 }
 

@@ -3,14 +3,19 @@ import { createHash } from "node:crypto";
 import { UserError } from "./errors.js";
 
 /** Every kind of per-user record; `forget` deletes all of them. */
-export type UserRecordKind = "episodic" | "profile" | "persona" | "interactions" | "threads" | "meta";
+export const USER_RECORD_KINDS = ["episodic", "profile", "persona", "interactions", "threads", "meta"] as const;
+export type UserRecordKind = (typeof USER_RECORD_KINDS)[number];
 
+/**
+ * A valid user id in Unicode NFC: "Zoë" typed as one code point or as "e" + combining diaeresis
+ * is one user (every namespace, file key and lock derives from the normalized form).
+ */
 export function validateUserId(userId: unknown): string {
   // eslint-disable-next-line no-control-regex
   if (typeof userId !== "string" || userId.trim() === "" || userId.length > 128 || /[\u0000-\u001f\u007f]/.test(userId)) {
     throw new UserError(`invalid user id ${JSON.stringify(userId ?? null)}: use 1-128 printable characters`);
   }
-  return userId;
+  return userId.normalize("NFC");
 }
 
 /** Ids that are their own namespace label; anything else is hex-encoded behind a "~". */

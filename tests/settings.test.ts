@@ -48,6 +48,8 @@ test("each PERSONA_AGENT_* variable sets its setting", () => {
     PERSONA_AGENT_MAX_TOOL_STEPS: "0",
     PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9999/w/api.php",
     PERSONA_AGENT_PROMPTS: "tuned",
+    PERSONA_AGENT_MAX_ITERATIONS: "4",
+    PERSONA_AGENT_MAX_BATCH: "8",
   });
   expect(settingsFromEnv()).toEqual({
     model: "bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0",
@@ -60,6 +62,8 @@ test("each PERSONA_AGENT_* variable sets its setting", () => {
     maxToolSteps: 0,
     wikipediaBaseUrl: "http://127.0.0.1:9999/w/api.php",
     promptSet: "tuned",
+    maxIterations: 4,
+    maxBatchSize: 8,
   });
 });
 

@@ -4,25 +4,19 @@ import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { UserError } from "../errors.js";
-import { unstorableText } from "../memory/history.js";
+import { MAX_TEXT_CHARS, validateText } from "../memory/history.js";
 import { servicesFor, type Services } from "../services.js";
 import { initializeTools } from "../tools/index.js";
 import { userNamespace } from "../users.js";
+import { putUserItems, runGeneration, userGeneration as currentGeneration } from "../store/lifecycle.js";
 import type { RetrievedMemory } from "../memory/episodic.js";
 import type { PersonaAgentStateType, PersonaAgentUpdate } from "./state.js";
 
-/** Longer queries are refused rather than silently cut: the caller must decide. */
-export const MAX_QUERY_CHARS = 32_000;
+/** Longer queries are refused rather than silently cut: the caller must decide. Same limit as every free-text field. */
+export const MAX_QUERY_CHARS = MAX_TEXT_CHARS;
 
 export function validateQuery(query: string): string {
-  const trimmed = query.trim();
-  if (!trimmed) throw new UserError("the query is empty");
-  if (trimmed.length > MAX_QUERY_CHARS) {
-    throw new UserError(`the query is too long (${trimmed.length} characters, at most ${MAX_QUERY_CHARS})`);
-  }
-  const why = unstorableText(trimmed);
-  if (why) throw new UserError(`the query ${why}`);
-  return trimmed;
+  return validateText(query, "the query");
 }
 
 function lastHumanIndex(messages: BaseMessage[]): number {
@@ -30,11 +24,13 @@ function lastHumanIndex(messages: BaseMessage[]): number {
 }
 
 export async function loadPersona(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
-  const { config: cfg, personas } = servicesFor(config);
+  const { config: cfg, personas, store } = servicesFor(config);
   const human = state.messages[lastHumanIndex(state.messages)];
   validateQuery(human?.text ?? "");
+  // Read before the persona: a forget after this point refuses the turn's record.
+  const userGeneration = runGeneration(cfg.userId) ?? (await currentGeneration(store, cfg.userId));
   // Each turn of a continued thread reports only its own tool calls and memories.
-  const turn = { userId: cfg.userId, toolCalls: new Overwrite([]), retrieved: new Overwrite([]) };
+  const turn = { userId: cfg.userId, userGeneration, toolCalls: new Overwrite([]), retrieved: new Overwrite([]) };
   // A persona given in the input (alignment candidates, baselines) has no version; one loaded
   // on an earlier turn of this thread is reloaded, so a newer aligned version takes effect.
   if (state.persona && !state.personaVersion) return { ...turn, personaVersion: 0 };
@@ -149,13 +145,8 @@ export async function recordInteraction(state: PersonaAgentStateType, config: La
   const answer = state.messages.at(-1)?.text.trim() ?? "";
   if (cfg.record) {
     const query = state.messages[lastHumanIndex(state.messages)]?.text ?? "";
-    await store.put(userNamespace(cfg.userId, "interactions"), randomUUID(), {
-      query,
-      answer,
-      personaVersion: state.personaVersion,
-      toolCalls: state.toolCalls.map((c) => c.name),
-      createdAt: new Date().toISOString(),
-    });
+    const value = { query, answer, personaVersion: state.personaVersion, toolCalls: state.toolCalls.map((c) => c.name), createdAt: new Date().toISOString() };
+    await putUserItems(store, cfg.userId, [{ namespace: userNamespace(cfg.userId, "interactions"), key: randomUUID(), value }], state.userGeneration);
   }
   return { answer };
 }

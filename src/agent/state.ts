@@ -19,6 +19,8 @@ export const PersonaAgentState = Annotation.Root({
   retrieved: Annotation<RetrievedMemory[]>({ reducer: append, default: () => [] }),
   /** Every tool call the agent made, in order. */
   toolCalls: Annotation<ToolCallRecord[]>({ reducer: append, default: () => [] }),
+  /** The user's generation when this turn started (store/lifecycle.ts): a forget since then refuses the record. */
+  userGeneration: Annotation<number | undefined>(),
   /** The agent's final answer. */
   answer: Annotation<string>(),
 });

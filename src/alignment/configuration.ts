@@ -2,6 +2,7 @@
 import { Annotation, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ConfigurationAnnotation, ensureConfiguration, type Configuration } from "../configuration.js";
 import { UserError } from "../errors.js";
+import { DEFAULT_SETTINGS, settingsFromEnv } from "../settings.js";
 
 import { DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "./defaults.js";
 
@@ -21,20 +22,46 @@ export const AlignmentConfigurationAnnotation = Annotation.Root({
 
 export type AlignmentConfiguration = Configuration & { batchSize: number; iterations: number; validate: boolean; validationSize: number };
 
-function positiveInt(value: unknown, name: string, fallback: number): number {
+/** An integer in 1..max; `max` comes from the operator's settings (`setting` names it), never from the run. */
+function boundedInt(value: unknown, name: string, fallback: number, max: number, setting: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) throw new UserError(`${name} must be an integer >= 1, got ${JSON.stringify(value)}`);
+  if (value > max) throw new UserError(`${name} must be at most ${max} (the operator's ${setting}), got ${value}`);
   return value;
 }
 
 export function ensureAlignmentConfiguration(config?: LangGraphRunnableConfig): AlignmentConfiguration {
   const given = (config?.configurable ?? {}) as Partial<AlignmentConfiguration>;
-  const batchSize = positiveInt(given.batchSize, "batchSize", DEFAULT_BATCH_SIZE);
+  const { maxIterations, maxBatchSize } = settingsFromEnv();
+  const batchSize = boundedInt(given.batchSize, "batchSize", Math.min(DEFAULT_BATCH_SIZE, maxBatchSize), maxBatchSize, "PERSONA_AGENT_MAX_BATCH");
   return {
     ...ensureConfiguration(config),
     batchSize,
-    iterations: positiveInt(given.iterations, "iterations", DEFAULT_ITERATIONS),
+    iterations: boundedInt(given.iterations, "iterations", DEFAULT_ITERATIONS, maxIterations, "PERSONA_AGENT_MAX_ITERATIONS"),
     validate: given.validate ?? false,
-    validationSize: positiveInt(given.validationSize, "validationSize", batchSize),
+    validationSize: boundedInt(given.validationSize, "validationSize", batchSize, maxBatchSize, "PERSONA_AGENT_MAX_BATCH"),
   };
+}
+
+/**
+ * Graph steps (LangGraph supersteps) one alignment run takes: load_persona, then per iteration
+ * select_batch, simulate, feedback, update, [validate], checkpoint, plus one spare step per
+ * iteration and a little slack. The n simulations and feedbacks of an iteration run in parallel
+ * inside one superstep each, so n adds no steps; E does. Used as the run's recursion limit, so
+ * every setting the bounds allow completes (LangGraph's default of 25 stopped E = 6).
+ */
+export function alignmentRecursionLimit(iterations: number, validate: boolean): number {
+  const perIteration = 5 + (validate ? 1 : 0) + 1;
+  return 3 + iterations * perIteration;
+}
+
+/** The recursion limit for the largest run the operator allows (for servers, where the caller picks E). */
+export function maxAlignmentRecursionLimit(): number {
+  let maxIterations = DEFAULT_SETTINGS.maxIterations;
+  try {
+    maxIterations = settingsFromEnv().maxIterations;
+  } catch {
+    // Called when the graph module loads: a bad setting is reported by the run that reads it, in one line.
+  }
+  return alignmentRecursionLimit(maxIterations, true);
 }

@@ -4,8 +4,9 @@
  * alignment started. Two keys, so recording feedback never races with finishing an alignment.
  */
 import type { BaseStore } from "@langchain/langgraph";
-import { isTransactional, unwrapStore, withStoreLock } from "../store/transactional.js";
-import { userFileKey, userNamespace } from "../users.js";
+import { isTransactional, unwrapStore } from "../store/transactional.js";
+import { assertCurrent, assertCurrentSync, putUserItems, withUserLock } from "../store/lifecycle.js";
+import { userNamespace } from "../users.js";
 
 const TOTAL_KEY = "feedback";
 const ALIGNED_KEY = "alignment";
@@ -25,13 +26,15 @@ export class FeedbackLog {
     if (isTransactional(store)) {
       // One transaction: concurrent `feedback` processes never lose a count.
       total = store.transaction(() => {
+        assertCurrentSync(store, userId);
         const next = ((store.getSync(ns, TOTAL_KEY)?.value.total as number | undefined) ?? 0) + 1;
         store.putSync(ns, TOTAL_KEY, { total: next });
         return next;
       });
     } else {
       // PostgreSQL: under its advisory lock; other stores: read-modify-write, may undercount under races.
-      total = await withStoreLock(store, `feedback:${userFileKey(userId)}`, async () => {
+      total = await withUserLock(store, userId, async () => {
+        await assertCurrent(store, userId);
         const next = (await this.total(userId)) + 1;
         await store.put(ns, TOTAL_KEY, { total: next });
         return next;
@@ -50,7 +53,7 @@ export class FeedbackLog {
 
   /** Marks that an alignment saw every feedback up to `total`. */
   async markAligned(userId: string, total: number): Promise<void> {
-    await this.store.put(userNamespace(userId, "meta"), ALIGNED_KEY, { feedbackTotal: total, at: new Date().toISOString() });
+    await putUserItems(this.store, userId, [{ namespace: userNamespace(userId, "meta"), key: ALIGNED_KEY, value: { feedbackTotal: total, at: new Date().toISOString() } }]);
   }
 
   private async alignedAt(userId: string): Promise<number> {

@@ -31,10 +31,11 @@ export async function withUser<T>(
   fn: (services: Services, persistence: Persistence) => Promise<T>,
 ): Promise<T> {
   const settings = validateSettings(resolveSettings(command));
-  const [{ servicesFor }, { configurationFrom }] = await Promise.all([import("../services.js"), import("../configuration.js")]);
+  const [{ servicesFor }, { configurationFrom }, { asUserRun }] = await Promise.all([import("../services.js"), import("../configuration.js"), import("../store/lifecycle.js")]);
   return withPersistence(command, userId, async (persistence) => {
     const configurable = configurationFrom(settings, { userId, ...overrides });
-    return fn(servicesFor({ configurable, store: persistence.store }), persistence);
+    // One run of the user: a forget by another process after this point refuses its later writes.
+    return asUserRun(persistence.store, userId, () => fn(servicesFor({ configurable, store: persistence.store }), persistence));
   });
 }
 
@@ -46,8 +47,13 @@ export interface AlignOptions {
 
 /** Runs the alignment graph on the embedded store with the command's settings. */
 export async function align(services: Services, { store }: Persistence, opts: AlignOptions): Promise<AlignmentSummary> {
-  const [{ builder: alignmentBuilder }, { summarizeAlignment }] = await Promise.all([import("../../graphs/alignment.js"), import("../alignment/run.js")]);
+  const [{ builder: alignmentBuilder }, { summarizeAlignment }, { alignmentRecursionLimit, ensureAlignmentConfiguration }] = await Promise.all([
+    import("../../graphs/alignment.js"),
+    import("../alignment/run.js"),
+    import("../alignment/configuration.js"),
+  ]);
   const graph = alignmentBuilder.compile({ store });
   const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
-  return summarizeAlignment(await graph.invoke({ userId: services.config.userId }, { configurable }));
+  const { iterations, validate } = ensureAlignmentConfiguration({ configurable }); // bounds checked before any step
+  return summarizeAlignment(await graph.invoke({ userId: services.config.userId }, { configurable, recursionLimit: alignmentRecursionLimit(iterations, validate) }));
 }

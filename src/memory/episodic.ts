@@ -19,8 +19,9 @@ import { listAll } from "../store/list.js";
 import { EMBEDDING_CACHE_FILE, EmbeddingCache } from "./embedding-cache.js";
 import { userFileKey, userNamespace } from "../users.js";
 import { UserError } from "../errors.js";
-import { isTransactional, unwrapStore, withStoreLock } from "../store/transactional.js";
+import { isTransactional, unwrapStore } from "../store/transactional.js";
 import { buildIndex, decodeVector, encodeVector, indexKindFor, type IndexKind } from "./vector-index.js";
+import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 
 export interface EpisodicEntry {
   id: string;
@@ -248,6 +249,7 @@ export class EpisodicMemory {
     let added: number;
     if (isTransactional(store)) {
       added = store.transaction(() => {
+        assertCurrentSync(store, userId); // a run older than a forget of this user writes nothing
         const meta = store.getSync(metaNs, META_KEY)?.value as EpisodicMeta | undefined;
         const { puts, meta: next } = plan(meta, unique.map(([id]) => store.getSync(ns, id)));
         for (const put of puts) store.putSync(put.namespace, put.key, put.value);
@@ -257,7 +259,8 @@ export class EpisodicMemory {
     } else {
       // Under the store's cross-process lock where it has one (PostgreSQL): two processes adding
       // for the same user would otherwise both take the same seqs and one's entries would be lost.
-      added = await withStoreLock(store, `episodic:${userFileKey(userId)}`, async () => {
+      added = await withUserLock(store, userId, async () => {
+        await assertCurrent(store, userId);
         const meta = await this.meta(userId);
         const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
         if (puts.length > 0) {
@@ -291,7 +294,7 @@ export class EpisodicMemory {
   }
 
   async count(userId: string): Promise<number> {
-    return (await this.meta(userId))?.count ?? 0;
+    return storedMemoryCount(this.store, userId);
   }
 
   /** Every entry of the user, oldest first. */
@@ -365,8 +368,7 @@ export class EpisodicMemory {
   }
 
   private async meta(userId: string): Promise<EpisodicMeta | undefined> {
-    const item = await this.store.get(userNamespace(userId, "meta"), META_KEY);
-    return item?.value as EpisodicMeta | undefined;
+    return readMeta(this.store, userId);
   }
 
   private indexPath(userId: string): string {
@@ -481,6 +483,8 @@ export class EpisodicMemory {
       }
       await rm(dir, { recursive: true, force: true });
       await rename(tmp, dir);
+      // Forgotten while this index was built (its entries read before): take the files back off disk.
+      if (!(await this.meta(userId))) await rm(dir, { recursive: true, force: true });
     } catch {
       await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     }
@@ -505,4 +509,13 @@ export class EpisodicMemory {
   cachedIndexes(): string[] {
     return [...this.indexes.keys()];
   }
+}
+
+async function readMeta(store: BaseStore, userId: string): Promise<EpisodicMeta | undefined> {
+  return (await store.get(userNamespace(userId, "meta"), META_KEY))?.value as EpisodicMeta | undefined;
+}
+
+/** How many memories the user has, from the store alone (no embedding model, no index). */
+export async function storedMemoryCount(store: BaseStore, userId: string): Promise<number> {
+  return (await readMeta(store, userId))?.count ?? 0;
 }

@@ -14,8 +14,25 @@ export interface HistoryEntry {
   metadata?: Record<string, unknown>;
 }
 
-/** A history query or response longer than this is refused (a memory is a past interaction, not a document). */
-export const MAX_HISTORY_FIELD_CHARS = 100_000;
+/**
+ * The one limit of every free-text field: history queries, responses and metadata (as JSON),
+ * `ask` queries, `feedback --query` and `--truth`. Longer text is refused, never cut (a memory is
+ * a past interaction, not a document).
+ */
+export const MAX_TEXT_CHARS = 100_000;
+
+/**
+ * Validates one free-text input (`what` names it in the error): trimmed, non-empty, at most
+ * MAX_TEXT_CHARS, storable on every backend. Returns the trimmed text.
+ */
+export function validateText(text: string, what: string): string {
+  const trimmed = text.trim();
+  if (!trimmed) throw new UserError(`${what} is empty`);
+  if (trimmed.length > MAX_TEXT_CHARS) throw new UserError(`${what} is too long (${trimmed.length} characters, at most ${MAX_TEXT_CHARS})`);
+  const why = unstorableText(trimmed);
+  if (why) throw new UserError(`${what} ${why}`);
+  return trimmed;
+}
 
 /**
  * Why `text` cannot be stored, or undefined: PostgreSQL's JSONB refuses NUL characters and
@@ -54,8 +71,8 @@ const nonEmptyString = (field: string) =>
     // Whitespace-only text would become an empty memory, so it counts as empty.
     .refine((s) => s.trim() !== "", `"${field}" must be a non-empty string`)
     .superRefine((s, ctx) => {
-      if (s.length > MAX_HISTORY_FIELD_CHARS) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${field}" is too long (${s.length} characters, at most ${MAX_HISTORY_FIELD_CHARS})` });
+      if (s.length > MAX_TEXT_CHARS) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${field}" is too long (${s.length} characters, at most ${MAX_TEXT_CHARS})` });
         return;
       }
       const why = unstorableText(s);
@@ -64,8 +81,43 @@ const nonEmptyString = (field: string) =>
 
 // Only the shape of an ISO-8601 date or date-time: Date.parse alone also accepts
 // engine-specific formats such as "March 7" that would be misread silently.
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 const TIMESTAMP_ERROR = `"timestamp" must be an ISO-8601 date string`;
+
+/**
+ * The instant of an ISO-8601 timestamp, or why it is not one. A date-time without a zone is
+ * read as UTC (not the machine's local time, so re-ingesting under another TZ finds the same
+ * entries); a date that does not exist (2024-02-30, 2023-02-29, 25:00) is refused, never rolled
+ * over into the next month or day.
+ */
+export function parseTimestamp(text: string): { iso: string } | { error: string } {
+  const m = ISO_8601.exec(text);
+  if (!m) return { error: TIMESTAMP_ERROR };
+  const [, year, month, day, hour = "0", minute = "0", second = "0", zone] = m;
+  const fields = [Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)] as const;
+  const asUtc = new Date(Date.UTC(...fields));
+  asUtc.setUTCFullYear(fields[0]); // Date.UTC maps years 0-99 to 1900-1999
+  const real = [asUtc.getUTCFullYear(), asUtc.getUTCMonth(), asUtc.getUTCDate(), asUtc.getUTCHours(), asUtc.getUTCMinutes(), asUtc.getUTCSeconds()];
+  if (real.some((v, i) => v !== fields[i])) return { error: `${TIMESTAMP_ERROR}: ${JSON.stringify(text)} is not a real date and time` };
+  const hasTime = m[4] !== undefined;
+  const normalized = hasTime && !zone ? `${text.replace(" ", "T")}Z` : text.replace(" ", "T");
+  const time = Date.parse(normalized);
+  return Number.isNaN(time) ? { error: TIMESTAMP_ERROR } : { iso: new Date(time).toISOString() };
+}
+
+/** Metadata keys JavaScript objects cannot hold as ordinary keys: refused rather than dropped silently. */
+const RESERVED_KEYS = new Set(["__proto__"]);
+
+/** The first reserved key anywhere inside a parsed JSON value, or undefined. */
+function reservedKey(value: unknown): string | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (RESERVED_KEYS.has(k)) return k;
+    const inner = reservedKey(v);
+    if (inner) return inner;
+  }
+  return undefined;
+}
 
 const entrySchema = z.object(
   {
@@ -75,16 +127,19 @@ const entrySchema = z.object(
     timestamp: z
       .string({ invalid_type_error: TIMESTAMP_ERROR })
       .nullish()
-      .refine((s) => s == null || (ISO_8601.test(s) && !Number.isNaN(Date.parse(s))), TIMESTAMP_ERROR)
-      .transform((s) => (s == null ? undefined : new Date(s).toISOString())),
+      .superRefine((s, ctx) => {
+        const parsed = s == null ? undefined : parseTimestamp(s);
+        if (parsed && "error" in parsed) ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed.error });
+      })
+      .transform((s) => (s == null ? undefined : (parseTimestamp(s) as { iso: string }).iso)),
     metadata: z
       .record(z.unknown(), { invalid_type_error: `"metadata" must be a JSON object` })
       .nullish()
       .superRefine((m, ctx) => {
         if (m == null) return;
         const size = JSON.stringify(m).length;
-        if (size > MAX_HISTORY_FIELD_CHARS) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"metadata" is too large (${size} characters as JSON, at most ${MAX_HISTORY_FIELD_CHARS})` });
+        if (size > MAX_TEXT_CHARS) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"metadata" is too large (${size} characters as JSON, at most ${MAX_TEXT_CHARS})` });
           return;
         }
         const why = unstorableJson(m);
@@ -118,6 +173,9 @@ function entryFromLine(line: string, source: string, lineNo: number): HistoryEnt
 
 /** Validates one entry object (a parsed JSONL line, or an item of the ingest graph's input); `where` prefixes the error. */
 export function validateHistoryEntry(value: unknown, where: string): HistoryEntry {
+  // Checked on the raw value: parsing copies metadata into a plain object, where "__proto__" would vanish.
+  const reserved = reservedKey((value as { metadata?: unknown } | null)?.metadata);
+  if (reserved) throw new UserError(`${where}: "metadata" has a key ${JSON.stringify(reserved)}, which cannot be stored; rename it`);
   const parsed = entrySchema.safeParse(value);
   if (!parsed.success) throw new UserError(`${where}: ${parsed.error.issues[0]?.message ?? "invalid entry"}`);
   const { query, response, timestamp, metadata } = parsed.data;

@@ -1,4 +1,5 @@
 /** Semantic memory: an LLM-written profile of the user, summarized from episodic memory. */
+import { putUserItems } from "../store/lifecycle.js";
 import type { BaseStore } from "@langchain/langgraph";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { HumanMessage } from "@langchain/core/messages";
@@ -57,6 +58,6 @@ export class SemanticMemory {
   }
 
   async put(userId: string, profile: SemanticProfile): Promise<void> {
-    await this.store.put(userNamespace(userId, "profile"), "current", { ...profile });
+    await putUserItems(this.store, userId, [{ namespace: userNamespace(userId, "profile"), key: "current", value: { ...profile } }]);
   }
 }

@@ -1,6 +1,6 @@
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { bedrockRegion } from "../settings.js";
+import { DeadlineHttpHandler } from "./deadline.js";
 
 export { bedrockRegion } from "../settings.js";
 
@@ -15,7 +15,8 @@ export function createBedrockClient({ timeoutMs, maxRetries }: { timeoutMs: numb
   return new BedrockRuntimeClient({
     region,
     maxAttempts: maxRetries + 1,
-    // Without throwOnRequestTimeout the handler only logs a warning and keeps waiting.
-    requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(timeoutMs, 10_000), requestTimeout: timeoutMs, throwOnRequestTimeout: true }),
+    // Without throwOnRequestTimeout the handler only logs a warning and keeps waiting; the
+    // deadline handler also bounds the body, which requestTimeout stops watching at the headers.
+    requestHandler: new DeadlineHttpHandler(timeoutMs, { connectionTimeout: Math.min(timeoutMs, 10_000), requestTimeout: timeoutMs, throwOnRequestTimeout: true }),
   });
 }

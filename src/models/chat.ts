@@ -5,6 +5,7 @@ import { CHAT_PROVIDERS, parseModelSpec } from "./spec.js";
 import { openAIConnection } from "../settings.js";
 
 export { openAIConnection } from "../settings.js";
+import { fetchWithDeadline } from "./deadline.js";
 
 export interface ChatModelOptions {
   temperature: number;
@@ -38,7 +39,8 @@ export async function createChatModel(spec: string, options: ChatModelOptions): 
         maxRetries: options.maxRetries,
         timeout: options.timeoutMs,
         apiKey,
-        configuration: { baseURL },
+        // The SDK's timeout ends at the response headers; this deadline also covers the body.
+        configuration: { baseURL, fetch: fetchWithDeadline(options.timeoutMs) },
       };
       // Passed as a field, so the copies bindTools/withConfig make keep it.
       return new ChatOpenAI({ ...fields, completions: new CheckedCompletions(fields) });

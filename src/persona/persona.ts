@@ -12,8 +12,9 @@ import { UserError } from "../errors.js";
 import { renderSetPrompt } from "../prompts.js";
 import { DEFAULT_SETTINGS, type PromptSet } from "../settings.js";
 import { listAll } from "../store/list.js";
-import { userFileKey, userNamespace } from "../users.js";
-import { isTransactional, unwrapStore, withStoreLock } from "../store/transactional.js";
+import { userNamespace } from "../users.js";
+import { isTransactional, unwrapStore } from "../store/transactional.js";
+import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 
 export interface PersonaVersion {
   version: number;
@@ -111,6 +112,7 @@ export class PersonaStore {
     const store = this.store;
     if (isTransactional(store)) {
       return store.transaction(() => {
+        assertCurrentSync(store, userId);
         const head = (store.getSync(metaNs, HEAD_KEY)?.value.version as number | undefined) ?? 0;
         const record = next(head, (v) => store.getSync(personaNs, versionKey(v)) !== null);
         store.putSync(personaNs, versionKey(record.version), { ...record });
@@ -119,7 +121,8 @@ export class PersonaStore {
       });
     }
     return serialized(store, userId, () =>
-      withStoreLock(store, `persona:${userFileKey(userId)}`, async () => {
+      withUserLock(store, userId, async () => {
+        await assertCurrent(store, userId);
         const head = ((await store.get(metaNs, HEAD_KEY))?.value.version as number | undefined) ?? 0;
         const taken = (await store.get(personaNs, versionKey(head + 1))) !== null;
         const record = next(head, () => taken);

@@ -11,12 +11,29 @@ import type pg from "pg";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LockingStore } from "./transactional.js";
 
-export interface Persistence {
+export interface Persistence extends CheckpointMaintenance {
   backend: "sqlite" | "postgres";
   store: BaseStore;
   checkpointer: BaseCheckpointSaver & { deleteThread(threadId: string): Promise<void> };
   close(): Promise<void>;
 }
+
+/** What forget and a failed ask need beyond LangGraph's checkpointer API, in the checkpointer's own tables. */
+export interface CheckpointMaintenance {
+  /** Every thread id in the checkpointer that starts with `prefix` (all of one user's threads). */
+  findThreads(prefix: string): Promise<string[]>;
+  /** Removes the thread's checkpoints and writes newer than `checkpointId` (a failed turn of a continued thread). */
+  rollbackThread(threadId: string, checkpointId: string): Promise<void>;
+  /**
+   * Takes deleted text off disk as far as the database allows: SQLite checkpoints its WAL into
+   * the (secure_delete) database files and truncates it; PostgreSQL VACUUMs the touched tables.
+   */
+  compact(): Promise<void>;
+}
+
+/** Checkpoint tables of SqliteSaver and PostgresSaver (default schema) that hold thread data. */
+const SQLITE_THREAD_TABLES = ["checkpoints", "writes"];
+const POSTGRES_THREAD_TABLES = ["checkpoints", "checkpoint_blobs", "checkpoint_writes"];
 
 export async function openPersistence(settings: { dataDir: string; databaseUrl?: string }): Promise<Persistence> {
   return settings.databaseUrl ? openPostgres(settings.databaseUrl) : openSqlite(settings.dataDir);
@@ -29,10 +46,28 @@ async function openSqlite(dataDir: string): Promise<Persistence> {
   const checkpointer = SqliteSaver.fromConnString(join(dataDir, "checkpoints.sqlite"));
   // As in the store: deleted threads are zeroed on disk, not left in free pages.
   checkpointer.db.pragma("secure_delete = ON");
+  // The saver creates its tables lazily; these queries need them now.
+  const ready = () => (checkpointer as unknown as { setup(): Promise<void> }).setup();
+  const db = checkpointer.db;
   return {
     backend: "sqlite",
     store,
     checkpointer,
+    async findThreads(prefix) {
+      await ready();
+      const union = SQLITE_THREAD_TABLES.map((t) => `SELECT thread_id FROM ${t} WHERE substr(thread_id, 1, @n) = @prefix`).join(" UNION ");
+      return db.prepare<[Record<string, unknown>], string>(union).pluck().all({ n: prefix.length, prefix });
+    },
+    async rollbackThread(threadId, checkpointId) {
+      await ready();
+      db.transaction(() => {
+        for (const t of SQLITE_THREAD_TABLES) db.prepare(`DELETE FROM ${t} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, checkpointId);
+      })();
+    },
+    async compact() {
+      // TRUNCATE waits (busy timeout) for other connections' readers, then empties the -wal file.
+      for (const conn of [store.db, db]) conn.pragma("wal_checkpoint(TRUNCATE)");
+    },
     close: async () => {
       store.close();
       checkpointer.db.close();
@@ -60,10 +95,40 @@ async function openPostgres(url: string): Promise<Persistence> {
     const reason = (error as Error).message || (error as { code?: string }).code || String(error);
     throw new ServiceUnavailableError(`cannot use the database at PERSONA_AGENT_DATABASE_URL: ${reason}`);
   }
+  const threadsUnion = POSTGRES_THREAD_TABLES.map((t) => `SELECT thread_id FROM ${t} WHERE left(thread_id, $1) = $2`).join(" UNION ");
   return {
     backend: "postgres",
     store,
     checkpointer,
+    async findThreads(prefix) {
+      const { rows } = await locks.query<{ thread_id: string }>(threadsUnion, [prefix.length, prefix]);
+      return rows.map((r) => r.thread_id);
+    },
+    async rollbackThread(threadId, checkpointId) {
+      const client = await locks.connect();
+      try {
+        await client.query("BEGIN");
+        await client.query("DELETE FROM checkpoints WHERE thread_id = $1 AND checkpoint_id > $2", [threadId, checkpointId]);
+        await client.query("DELETE FROM checkpoint_writes WHERE thread_id = $1 AND checkpoint_id > $2", [threadId, checkpointId]);
+        // Channel values the remaining checkpoints no longer name (written by the failed turn).
+        await client.query(
+          `DELETE FROM checkpoint_blobs b WHERE b.thread_id = $1 AND NOT EXISTS (
+             SELECT 1 FROM checkpoints c WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+             AND c.checkpoint->'channel_versions'->>b.channel = b.version)`,
+          [threadId],
+        );
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async compact() {
+      // Dead rows of the deleted records are freed for reuse; VACUUM cannot run in a transaction.
+      for (const table of ["store", ...POSTGRES_THREAD_TABLES]) await locks.query(`VACUUM ${table}`);
+    },
     close: async () => {
       await Promise.allSettled([store.stop(), checkpointer.end(), locks.end()]);
     },

@@ -10,6 +10,7 @@ import { userNamespace } from "../../src/users.js";
 import { ScriptedChatModel } from "../support/scripted-model.js";
 import { startWikipediaServer, type WikipediaTestServer } from "../support/wikipedia-server.js";
 import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings } from "../support/fixtures.js";
+import { MAX_TEXT_CHARS } from "../../src/memory/history.js";
 
 const EMB = "local:universal-sentence-encoder";
 
@@ -121,7 +122,7 @@ describe("persona_agent graph", () => {
     const model = new ScriptedChatModel(() => "never called");
     await expect(run("carol", "hello", model)).rejects.toThrow(new UserError('unknown user "carol": ingest a history first (persona-agent ingest --user ... --file ...)'));
     await expect(run("alice", "   ", model)).rejects.toThrow("the query is empty");
-    await expect(run("alice", "x".repeat(40_000), model)).rejects.toThrow(/query is too long/);
+    await expect(run("alice", "x".repeat(MAX_TEXT_CHARS + 1), model)).rejects.toThrow(/query is too long/);
     await expect(run("", "hello", model)).rejects.toThrow(/invalid user id/);
     expect(model.calls).toHaveLength(0);
   });

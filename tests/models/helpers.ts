@@ -40,6 +40,8 @@ export const SETTINGS_ENV = [
   "PERSONA_AGENT_MAX_TOOL_STEPS",
   "PERSONA_AGENT_PROMPTS",
   "PERSONA_AGENT_WIKIPEDIA_URL",
+  "PERSONA_AGENT_MAX_ITERATIONS",
+  "PERSONA_AGENT_MAX_BATCH",
 ] as const;
 
 /** Registers beforeEach/afterEach hooks that clear `names` (plus any `extra` set later) and restore them. */

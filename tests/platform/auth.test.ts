@@ -5,6 +5,9 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { auth, userForToken } from "../../src/auth.js";
+import { openPersistence, type Persistence } from "../../src/store/open.js";
+import { userNamespace } from "../../src/users.js";
+import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/postgres.js";
 
 type Handler = (arg: Record<string, unknown>) => unknown;
 const cache = (auth as unknown as { "~handlerCache": { authenticate: (r: Request) => unknown; callbacks: Record<string, Handler> } })["~handlerCache"];
@@ -60,6 +63,23 @@ describe("auth", () => {
     expect(status(() => cache.callbacks["assistants"]!({ event: "assistants:create", value: assistant, user: user("alice") }))).toBe(403);
   });
 
+  test("a run may not set a webhook nor its own recursion limit (the server would call the URL; the graphs set their limits)", () => {
+    const threads = cache.callbacks["threads"]!;
+    const withWebhook = { kwargs: { webhook: "http://169.254.169.254/latest/meta-data", config: {} } };
+    expect(status(() => threads({ event: "threads:create_run", value: withWebhook, user: user("alice") }))).toBe(403);
+    const withLimit = { kwargs: { config: { recursion_limit: 10_000 } } };
+    expect(status(() => threads({ event: "threads:create_run", value: withLimit, user: user("alice") }))).toBe(403);
+    expect(status(() => threads({ event: "threads:create_run", value: { kwargs: { webhook: null, config: {} } }, user: user("alice") }))).toBe("ok");
+  });
+
+  test("store access names a full [users, me, kind] namespace", () => {
+    const store = cache.callbacks["store"]!;
+    expect(status(() => store({ event: "store:search", value: { namespace: ["users", "alice"] }, user: user("alice") }))).toBe(403);
+    expect(status(() => store({ event: "store:list_namespaces", value: { namespace: ["users"] }, user: user("alice") }))).toBe(403);
+    expect(status(() => store({ event: "store:search", value: { namespace: ["users", "alice2", "episodic"] }, user: user("alice") }))).toBe(403);
+    expect(status(() => store({ event: "store:search", value: { namespace: ["users", "alice", "episodic"] }, user: user("alice") }))).toBe("ok");
+  });
+
   test("Studio's user is refused even if studio auth were re-enabled", () => {
     const studio = { ...user("langgraph-studio-user"), kind: "StudioUser" };
     expect(cache.callbacks["threads"]!({ event: "threads:search", value: {}, user: studio })).toBe(false);
@@ -71,5 +91,46 @@ describe("auth", () => {
     const script = `import(${JSON.stringify(src)}).then((m) => process.stdout.write(JSON.stringify(m.auth["~handlerCache"])))`;
     const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script], { env: { PATH: process.env.PATH, PERSONA_AGENT_AUTH: "off" } });
     expect(JSON.parse(out.toString())).toEqual({});
+  });
+});
+
+/**
+ * PostgresStore matches namespace prefixes as strings ("users.alice%"), so a prefix the handler
+ * lets through must not reach alice2. Every store operation the handler allows alice is run on
+ * a real PostgresStore holding alice's and alice2's records.
+ */
+describeWithPostgres("store access through the handler on PostgreSQL", () => {
+  let database: TestDatabase;
+  let persistence: Persistence;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    persistence = await openPersistence({ dataDir: "/nonexistent", databaseUrl: database.url });
+    for (const who of ["alice", "alice2"]) {
+      await persistence.store.put(userNamespace(who, "episodic"), "e1", { query: `${who}'s secret` });
+      await persistence.store.put(userNamespace(who, "meta"), "persona", { version: 1 });
+    }
+  });
+  afterAll(async () => {
+    await persistence?.close();
+    await database?.drop();
+  });
+
+  test("alice's allowed searches and namespace listings never return alice2's records", async () => {
+    const allowed = (namespace: string[]) => {
+      try {
+        cache.callbacks["store"]!({ event: "store:search", value: { namespace }, user: user("alice") });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const candidates = [["users", "alice"], ["users", "alice", "episodic"], ["users", "alice", "meta"]];
+    const seen: string[] = [];
+    for (const namespace of candidates.filter(allowed)) {
+      for (const item of await persistence.store.search(namespace, { limit: 100 })) seen.push(item.namespace.join("/"));
+      for (const ns of await persistence.store.listNamespaces({ prefix: namespace })) seen.push(ns.join("/"));
+    }
+    expect(seen).toContain("users/alice/episodic"); // alice still reaches her own records
+    expect(seen.filter((ns) => ns.includes("alice2"))).toEqual([]);
   });
 });

@@ -236,7 +236,9 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     test("a user can use its own namespaces", async () => {
       await alice.store.putItem([...userNamespace("alice"), "notes"], "n1", { text: "mine" });
       expect((await alice.store.getItem([...userNamespace("alice"), "notes"], "n1"))?.value).toEqual({ text: "mine" });
-      expect((await alice.store.listNamespaces({ prefix: userNamespace("alice") })).namespaces.length).toBeGreaterThan(0);
+      expect((await alice.store.listNamespaces({ prefix: [...userNamespace("alice"), "notes"] })).namespaces.length).toBeGreaterThan(0);
+      // The user label alone is refused: PostgresStore would match it as a string prefix ("alice" reaching "alice2").
+      expect(await statusOf(alice.store.listNamespaces({ prefix: userNamespace("alice") }))).toBe(403);
     });
 
     test("a user cannot run graphs as another user or with operator-only settings", async () => {

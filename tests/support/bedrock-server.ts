@@ -7,7 +7,7 @@
  *   POST /model/{modelId}/invoke           Titan embeddings: {inputText, dimensions?} -> {embedding, inputTextTokenCount}
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { approxTokens, closeServer, fakeEmbedding, listen, readBody, sendJson } from "./openai-server.js";
+import { approxTokens, closeServer, fakeEmbedding, listen, readBody, sendJson, stallBody } from "./openai-server.js";
 import { ScriptExhaustedError, settle, toResponder, type ResponderOf, type ScriptedReply } from "./scripted-chat.js";
 
 export type { ScriptedReply } from "./scripted-chat.js";
@@ -79,6 +79,10 @@ export function startBedrockServer(
     const reply = await settle(await respond(req));
     if ("status" in reply) {
       const payload = reply.body ?? { message: `scripted error ${reply.status}` };
+      if (reply.stall) {
+        res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
+        return stallBody(res, JSON.stringify(payload));
+      }
       const headers = { "x-amzn-errortype": ERROR_TYPES[reply.status] ?? "InternalServerException", ...reply.headers };
       return sendJson(res, reply.status, payload, headers);
     }

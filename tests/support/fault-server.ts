@@ -1,7 +1,8 @@
 /**
  * Faults for the scripted OpenAI-compatible server (openai-server.ts), as ScriptedReply values
  * its responder API already serves: a hung connection, raw (truncated or invalid) bodies, raw
- * completions whose tool-call arguments are not JSON, rate limits and server errors.
+ * completions whose tool-call arguments are not JSON, rate limits, server errors, and a body
+ * that stalls after the headers.
  *
  *   startOpenAIServer(respondWith((req) => (faulty ? hang() : "ok")))
  */
@@ -65,4 +66,13 @@ export function completion(reply: { content?: string | null; toolCalls?: { name:
 /** A 200 completion with raw tool calls (e.g. `arguments: '{"query": "sci'`, not JSON). */
 export function rawToolCalls(toolCalls: { name: string; arguments: string; id?: string }[], content: string | null = null): ScriptedReply {
   return { status: 200, body: completion({ content, toolCalls }) };
+}
+
+/**
+ * A 200 whose headers and first half of a valid completion arrive at once, then nothing: the
+ * request is "answered", so only a deadline that also covers the body can end it. `body`
+ * defaults to an OpenAI chat completion; pass a Bedrock Converse body for the Bedrock server.
+ */
+export function stalledBody(body: object = completion({ content: "this answer never arrives whole" })): ScriptedReply {
+  return { status: 200, body, stall: true };
 }

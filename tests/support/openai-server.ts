@@ -161,11 +161,18 @@ export function startOpenAIServer(
 }
 
 /** Sends a scripted `{ status, body?, headers? }` reply; the default body is an OpenAI-style error. */
-function sendScriptedError(res: ServerResponse, reply: { status: number; body?: unknown; headers?: Record<string, string> }): void {
+function sendScriptedError(res: ServerResponse, reply: { status: number; body?: unknown; headers?: Record<string, string>; stall?: boolean }): void {
   const body = reply.body ?? { error: { message: `scripted error ${reply.status}`, type: "scripted_error", param: null, code: null } };
   const text = typeof body === "string" ? body : JSON.stringify(body);
   res.writeHead(reply.status, { "content-type": typeof body === "string" ? "text/plain" : "application/json", ...reply.headers });
-  res.end(text);
+  if (reply.stall) stallBody(res, text);
+  else res.end(text);
+}
+
+/** Headers and half the body are sent, then the connection stays open and silent (closing the server drops it). */
+export function stallBody(res: ServerResponse, text: string): void {
+  res.flushHeaders();
+  res.write(text.slice(0, Math.floor(text.length / 2)));
 }
 
 // ---- shared helpers (also used by bedrock-server.ts) ----------------------------------------

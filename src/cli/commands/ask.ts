@@ -1,7 +1,5 @@
 /** `persona-agent ask`: one turn of the user's persona agent (the persona_agent graph). */
-import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
-import { UserError } from "../../errors.js";
 import type { Configuration } from "../../configuration.js";
 import { intOption, print } from "../shared.js";
 
@@ -17,11 +15,10 @@ export function registerAsk(program: Command): void {
     .option("--json", 'print {"answer", "personaVersion", "toolCalls": [{"name", "args", "error"?}], "thread"}; otherwise the answer on stdout, the thread id and any tool failure on stderr')
     .argument("<query>", "the question")
     .action(async (query: string, opts: { user: string; k?: number; maxToolSteps?: number; thread?: string; newThread?: boolean; json?: boolean }, command: Command) => {
-      const [{ validateQuery }, { HumanMessage }, { builder: personaAgentBuilder }, { userFileKey, userNamespace }, { withUser }, { turnToolCalls }] = await Promise.all([
+      const [{ validateQuery }, { builder: personaAgentBuilder }, { askWithThread }, { withUser }, { turnToolCalls }] = await Promise.all([
         import("../../agent/nodes.js"),
-        import("@langchain/core/messages"),
         import("../../../graphs/persona_agent.js"),
-        import("../../users.js"),
+        import("../../conversation.js"),
         import("../session.js"),
         import("../tool-calls.js"),
       ]);
@@ -30,25 +27,10 @@ export function registerAsk(program: Command): void {
         ...(opts.k !== undefined ? { k: opts.k } : {}),
         ...(opts.maxToolSteps !== undefined ? { maxToolSteps: opts.maxToolSteps } : {}),
       };
-      const thread = opts.thread ?? randomUUID();
-      const result = await withUser(command, opts.user, overrides, async (services, { store, checkpointer }) => {
-        // Thread ids are scoped to the user, so no one can continue another user's conversation;
-        // registering them lets `forget` delete the checkpoints too.
-        // An unknown user is refused before anything is written (the graph would refuse it too).
-        if (!(await services.personas.current(opts.user))) {
-          throw new UserError(`unknown user "${opts.user}": ingest a history first (persona-agent ingest --user ... --file ...)`);
-        }
-        const threadId = `${userFileKey(opts.user)}:${thread}`;
-        const threads = userNamespace(opts.user, "threads");
-        // A mistyped --thread would silently start a new conversation: refuse it unless asked to.
-        const known = opts.thread !== undefined && (await store.get(threads, threadId)) !== null;
-        if (opts.thread !== undefined && !known && !opts.newThread) {
-          throw new UserError(`unknown thread "${opts.thread}" of user "${opts.user}": omit --thread for a new conversation, or add --new-thread to start one under this id`);
-        }
-        if (!known) await store.put(threads, threadId, { thread, createdAt: new Date().toISOString() });
-        const graph = personaAgentBuilder.compile({ store, checkpointer });
-        return graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...services.config, thread_id: threadId } });
-      });
+      const result = await withUser(command, opts.user, overrides, (services, persistence) =>
+        askWithThread(services, persistence, (checkpointer) => personaAgentBuilder.compile({ store: persistence.store, checkpointer }), query, { thread: opts.thread, newThread: opts.newThread }),
+      );
+      const { thread } = result;
       const toolCalls = turnToolCalls(result.messages);
       if (!opts.json) {
         process.stderr.write(`persona-agent: thread ${thread} (continue it with --thread ${thread})\n`);

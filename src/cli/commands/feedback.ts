@@ -16,19 +16,17 @@ export function registerFeedback(program: Command): void {
       .option("--align-every <n>", "run alignment after this many new feedbacks", intOption("--align-every", 1), 3)
       .option("--json", 'print {"user", "sinceAlignment", "alignment": {...} | null}'),
   ).action(async (opts: AlignOptions & { user: string; query: string; truth: string; alignEvery: number; json?: boolean }, command: Command) => {
-    const [{ validateQuery }, { unstorableText }, { FeedbackLog }, { describeAlignment }, { describeProviderError }, { align, withUser }] = await Promise.all([
+    const [{ validateQuery }, { validateText }, { FeedbackLog }, { describeAlignment }, { describeProviderError }, { align, withUser }, { UserForgottenError }] = await Promise.all([
       import("../../agent/nodes.js"),
       import("../../memory/history.js"),
       import("../../alignment/feedback-log.js"),
       import("../../alignment/run.js"),
       import("../../models/chat.js"),
       import("../session.js"),
+      import("../../store/lifecycle.js"),
     ]);
     const query = validateQuery(opts.query);
-    const truth = opts.truth.trim();
-    if (!truth) throw new UserError("the true response (--truth) is empty");
-    const unstorable = unstorableText(truth);
-    if (unstorable) throw new UserError(`the true response (--truth) ${unstorable}`);
+    const truth = validateText(opts.truth, "the true response (--truth)");
     const out = await withUser(command, opts.user, {}, async (services, persistence) => {
       if (!(await services.personas.current(opts.user))) {
         throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
@@ -40,6 +38,7 @@ export function registerFeedback(program: Command): void {
       const alignment =
         sinceAlignment >= opts.alignEvery
           ? await align(services, persistence, opts).catch((error: unknown) => {
+              if (error instanceof UserForgottenError) throw error; // nothing of the feedback is left to retry
               const reason = error instanceof UserError ? error.message : (describeProviderError(error) ?? String((error as Error)?.message ?? error));
               throw new UserError(`feedback recorded, but alignment failed: ${reason.replace(/^alignment failed: /, "")} (retry with persona-agent align --user ${opts.user})`, 3);
             })

@@ -10,7 +10,7 @@ export function registerForget(program: Command): void {
     .option("--json", "print the result as JSON")
     .action(async (opts: { user: string; json?: boolean }, command: Command) => {
       const [{ forgetUser }, { withUser }] = await Promise.all([import("../../forget.js"), import("../session.js")]);
-      const deleted = await withUser(command, opts.user, {}, ({ memory }, { store, checkpointer }) => forgetUser(store, memory, opts.user, checkpointer));
+      const deleted = await withUser(command, opts.user, {}, ({ memory }, persistence) => forgetUser(persistence.store, memory, opts.user, persistence.checkpointer, persistence));
       print(
         Boolean(opts.json),
         { user: opts.user, deleted },

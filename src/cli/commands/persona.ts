@@ -1,6 +1,5 @@
 /** `persona-agent persona`: the user's current persona, or every version with what changed. */
 import type { Command } from "commander";
-import { UserError } from "../../errors.js";
 import { print } from "../shared.js";
 
 export function registerPersona(program: Command): void {
@@ -15,9 +14,14 @@ export function registerPersona(program: Command): void {
       const [{ lineDiff, PersonaStore }, { withPersistence }] = await Promise.all([import("../../persona/persona.js"), import("../session.js")]);
       const { current, history } = await withPersistence(command, opts.user, async ({ store }) => {
         const personas = new PersonaStore(store);
-        return { current: await personas.current(opts.user), history: await personas.history(opts.user) };
+        const current = await personas.current(opts.user);
+        if (!current) {
+          // Rare path: only then load the memory module, to tell an unknown user from an unfinished ingest.
+          const [{ unknownUserError }, { storedMemoryCount }] = await Promise.all([import("../../memory/ingest.js"), import("../../memory/episodic.js")]);
+          throw await unknownUserError({ count: (userId) => storedMemoryCount(store, userId) }, opts.user, "no persona yet (run persona-agent ingest first)");
+        }
+        return { current, history: await personas.history(opts.user) };
       });
-      if (!current) throw new UserError(`unknown user "${opts.user}": no persona yet (run persona-agent ingest first)`);
       const versions = history.map(({ version, createdAt, persona, origin }) => ({ version, createdAt, origin, persona }));
       // Each version with its time, origin and what changed against the one before.
       const text = opts.history

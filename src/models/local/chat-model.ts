@@ -19,6 +19,7 @@ import type { Runnable } from "@langchain/core/runnables";
 import type { ChatHistoryItem } from "node-llama-cpp";
 import { actionSchema, parseAction, toolInstructions, toolSpecs, type Action, type GrammarLimits, type ToolSpec } from "./actions.js";
 import { loadLocalModel, type EngineOptions, type LoadedModel } from "./engine.js";
+import { deadlineError } from "../deadline.js";
 
 export interface ChatLlamaCppFields extends BaseChatModelParams, EngineOptions, Partial<GrammarLimits> {
   /** Path of a GGUF file (resolve `hf:` URIs first with resolveLocalModel). */
@@ -27,6 +28,8 @@ export interface ChatLlamaCppFields extends BaseChatModelParams, EngineOptions, 
   /** Longest reply in tokens (a cap on CPU time per call). */
   maxTokens?: number;
   seed?: number;
+  /** Deadline of one call (every sample of it) in ms, as PERSONA_AGENT_TIMEOUT_MS is for hosted models; unset: none. */
+  timeoutMs?: number;
 }
 
 export interface ChatLlamaCppCallOptions extends BaseChatModelCallOptions {
@@ -41,6 +44,7 @@ export class ChatLlamaCpp extends BaseChatModel<ChatLlamaCppCallOptions, AIMessa
   readonly temperature: number;
   readonly maxTokens: number;
   readonly seed?: number;
+  readonly timeoutMs?: number;
   readonly limits: GrammarLimits;
   readonly engine: EngineOptions;
 
@@ -54,6 +58,7 @@ export class ChatLlamaCpp extends BaseChatModel<ChatLlamaCppCallOptions, AIMessa
     this.temperature = fields.temperature ?? DEFAULTS.temperature;
     this.maxTokens = fields.maxTokens ?? DEFAULTS.maxTokens;
     this.seed = fields.seed;
+    this.timeoutMs = fields.timeoutMs;
     // String limits follow maxTokens so a tool call always ends within it, even when every
     // character costs several tokens (a call cut short cannot be used; a cut answer still can).
     const clamp = (value: number, min: number, max: number) => Math.max(min, Math.min(max, Math.floor(value)));
@@ -78,6 +83,18 @@ export class ChatLlamaCpp extends BaseChatModel<ChatLlamaCppCallOptions, AIMessa
   }
 
   async _generate(messages: BaseMessage[], options: this["ParsedCallOptions"]): Promise<ChatResult> {
+    if (this.timeoutMs === undefined) return this.generateWithin(messages, options);
+    await this.load(); // loading (once per process) is not the call's time
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    try {
+      return await this.generateWithin(messages, { ...options, signal });
+    } catch (error) {
+      throw deadline.aborted ? deadlineError(this.timeoutMs) : error;
+    }
+  }
+
+  private async generateWithin(messages: BaseMessage[], options: this["ParsedCallOptions"]): Promise<ChatResult> {
     const tools = toolSpecs(options.tools ?? []);
     const offered = offeredTools(tools, options.tool_choice);
     const useTools = offered.length > 0;

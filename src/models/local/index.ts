@@ -14,11 +14,13 @@ export { actionSchema, parseAction, toGbnfSchema, toolSpecs } from "./actions.js
 
 export interface LocalChatOptions {
   temperature: number;
+  /** Deadline of one call (PERSONA_AGENT_TIMEOUT_MS); model loading is not counted. */
+  timeoutMs?: number;
 }
 
 /** Resolves (and downloads once, for `hf:` URIs) the model; loading waits for the first call. */
 export async function createLocalChatModel(name: string, options: LocalChatOptions): Promise<ChatLlamaCpp> {
   const modelPath = await resolveLocalModel(name);
   const { maxTokens } = localModelSettings();
-  return new ChatLlamaCpp({ modelPath, temperature: options.temperature, maxTokens });
+  return new ChatLlamaCpp({ modelPath, temperature: options.temperature, maxTokens, timeoutMs: options.timeoutMs });
 }

@@ -1,0 +1,121 @@
+/**
+ * Atomic commands (issue #12 item 7), through the real executable on SQLite and PostgreSQL: a
+ * failed `ask` leaves no thread record and no checkpoint (a continued thread is rolled back to
+ * where the turn started); a failed `ingest` leaves its memories and says so, `persona` reports
+ * the unfinished ingest instead of "unknown user", and re-running the ingest finishes it,
+ * rebuilding a missing or stale profile.
+ */
+import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
+import { lastUserText, toolResults, type ScriptedReply } from "../support/scripted-chat.js";
+import { serverError } from "../support/fault-server.js";
+import { runCli, scriptedEnv } from "../support/cli.js";
+import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../support/fixtures.js";
+import { BACKENDS, createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { writeJsonl } from "./support.js";
+import { openPersistence } from "../../src/store/open.js";
+import { listAll } from "../../src/store/list.js";
+import { SemanticMemory } from "../../src/memory/semantic.js";
+import { userFileKey, userNamespace } from "../../src/users.js";
+
+type Fault = "agent" | "summary" | undefined;
+
+
+describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
+  let server: OpenAITestServer;
+  let env: Record<string, string>;
+  let dataDir: string;
+  let database: TestDatabase | undefined;
+  let fault: Fault;
+  const backend = () => ({ dataDir, ...(database ? { databaseUrl: database.url } : {}) });
+
+  function reply(req: RecordedChatRequest): ScriptedReply {
+    if (req.tools) {
+      // The fault hits the agent's second call: the turn has written checkpoints by then.
+      if (toolResults(req).length === 0) return { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
+      return fault === "agent" ? serverError(500) : { content: "sci-fi" };
+    }
+    return fault === "summary" ? serverError(500) : { content: `Profile: ${Date.now()}` };
+  }
+
+  beforeAll(async () => {
+    server = await startOpenAIServer(reply);
+    dataDir = tempDir("faults-atomic-");
+    database = usePostgres ? await createTestDatabase() : undefined;
+    env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database?.url });
+    expect((await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env)).code).toBe(0);
+  });
+  afterEach(() => (fault = undefined));
+  afterAll(async () => {
+    await server.close();
+    await database?.drop();
+  });
+
+  /** Alice's registered threads and every checkpoint thread of hers, read from the databases. */
+  async function threads(): Promise<{ registered: string[]; checkpointed: string[]; checkpoints: number }> {
+    const persistence = await openPersistence(backend());
+    try {
+      const registered = (await listAll(persistence.store, userNamespace("alice", "threads"))).map((i) => i.key).sort();
+      // Every checkpoint in the checkpointer, whatever the registry says.
+      const ids: string[] = [];
+      for await (const tuple of persistence.checkpointer.list({ configurable: {} })) ids.push(tuple.config.configurable!.thread_id as string);
+      const mine = ids.filter((id) => id.startsWith(`${userFileKey("alice")}:`));
+      return { registered, checkpointed: [...new Set(mine)].sort(), checkpoints: mine.length };
+    } finally {
+      await persistence.close();
+    }
+  }
+
+  test("a failed ask leaves no thread record and no checkpoint; a failed turn of a continued thread is rolled back", async () => {
+    const before = await threads();
+    fault = "agent";
+    const failed = await runCli(["ask", "--user", "alice", "Tag this movie: a failing one"], env);
+    expect(failed.code).toBe(3);
+    expect(await threads()).toEqual(before);
+
+    fault = undefined;
+    const first = await runCli(["ask", "--user", "alice", "--json", "--thread", "t1", "Tag this movie: first turn"], env);
+    expect(first.code).toBe(0);
+    const afterFirst = await threads();
+    expect(afterFirst.registered).toHaveLength(before.registered.length + 1);
+    expect(afterFirst.checkpoints).toBeGreaterThan(before.checkpoints);
+    fault = "agent";
+    expect((await runCli(["ask", "--user", "alice", "--thread", "t1", "Tag this movie: a failing second turn"], env)).code).toBe(3);
+    expect(await threads()).toEqual(afterFirst);
+    fault = undefined;
+    // The conversation goes on from the first turn: the failed question is not in it.
+    const third = await runCli(["ask", "--user", "alice", "--json", "--thread", "t1", "Tag this movie: second turn"], env);
+    expect(third.code).toBe(0);
+    const sent = JSON.stringify(server.requests.at(-1)!.messages);
+    expect(sent).toContain("first turn");
+    expect(sent).not.toContain("a failing second turn");
+  }, 60_000);
+
+  test("a failed first ingest: memories stay and the error says so; persona reports it; re-running finishes it", async () => {
+    fault = "summary";
+    const file = writeJsonl(dataDir, "bob.jsonl", BOB_HISTORY);
+    const failed = await runCli(["ingest", "--user", "bob", "--file", file], env);
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toMatch(/^persona-agent: the model provider failed with HTTP 500 .*; the 3 new memories are stored, the profile and persona are not up to date: run the same ingest again to finish\n$/);
+    const persona = await runCli(["persona", "--user", "bob"], env);
+    expect(persona.code).toBe(2);
+    expect(persona.stderr).toBe('persona-agent: user "bob" has 3 memories but no persona: an ingest did not finish; run persona-agent ingest --user ... --file ... again to finish it\n');
+    fault = undefined;
+    const again = await runCli(["ingest", "--user", "bob", "--file", file, "--json"], env);
+    expect(JSON.parse(again.stdout)).toMatchObject({ added: 0, profileUpdated: true, personaCreated: true, personaVersion: 1 });
+  }, 60_000);
+
+  test("an ingest whose profile step failed leaves a stale profile that the next ingest rebuilds", async () => {
+    fault = "summary";
+    const more = writeJsonl(dataDir, "alice-more.jsonl", [{ query: "Tag this movie: a new one", response: "sci-fi", timestamp: "2024-03-01T00:00:00Z" }]);
+    expect((await runCli(["ingest", "--user", "alice", "--file", more], env)).code).toBe(3);
+    fault = undefined;
+    const again = await runCli(["ingest", "--user", "alice", "--file", more, "--json"], env);
+    expect(JSON.parse(again.stdout)).toMatchObject({ added: 0, profileUpdated: true });
+    const persistence = await openPersistence(backend());
+    try {
+      expect((await new SemanticMemory(persistence.store).get("alice"))?.basedOn).toBe(ALICE_HISTORY.length + 1);
+    } finally {
+      await persistence.close();
+    }
+  }, 60_000);
+});
