@@ -73,7 +73,7 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
     expect(await threads()).toEqual(before);
 
     fault = undefined;
-    const first = await runCli(["ask", "--user", "alice", "--json", "--thread", "t1", "Tag this movie: first turn"], env);
+    const first = await runCli(["ask", "--user", "alice", "--json", "--thread", "t1", "--new-thread", "Tag this movie: first turn"], env);
     expect(first.code).toBe(0);
     const afterFirst = await threads();
     expect(afterFirst.registered).toHaveLength(before.registered.length + 1);
