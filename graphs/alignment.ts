@@ -6,7 +6,7 @@
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
 import { AlignmentConfigurationAnnotation, maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
-import { AlignmentState } from "../src/alignment/state.js";
+import { AlignmentInput, AlignmentOutput, AlignmentState } from "../src/alignment/state.js";
 import {
   checkpointNode,
   feedbackNode,
@@ -18,21 +18,19 @@ import {
   simulateNode,
   updateNode,
   validateNode,
-  type PersonaAgentRunnable,
+  type AgentStepsRunnable,
 } from "../src/alignment/nodes.js";
-import { builder as personaAgentBuilder } from "./persona_agent.js";
+import { graph as agentStepsGraph } from "./agent_steps.js";
 
-// Simulations are throwaway runs: no checkpoints of their own, even under a checkpointed parent
-// (validation runs several in one task, which would collide on one checkpoint namespace).
-const personaAgent = personaAgentBuilder.compile({ checkpointer: false }) as unknown as PersonaAgentRunnable;
+const agentSteps = agentStepsGraph as unknown as AgentStepsRunnable;
 
-export const builder = new StateGraph(AlignmentState, AlignmentConfigurationAnnotation)
+export const builder = new StateGraph({ stateSchema: AlignmentState, input: AlignmentInput, output: AlignmentOutput }, AlignmentConfigurationAnnotation)
   .addNode("load_persona", loadPersona)
   .addNode("select_batch", selectBatch)
-  .addNode("simulate", simulateNode(personaAgent), { ends: ["feedback"] })
+  .addNode("simulate", simulateNode(agentSteps), { ends: ["feedback"] })
   .addNode("feedback", feedbackNode)
   .addNode("update", updateNode)
-  .addNode("validate", validateNode(personaAgent))
+  .addNode("validate", validateNode(agentSteps))
   .addNode("checkpoint", checkpointNode)
   .addEdge(START, "load_persona")
   .addEdge("load_persona", "select_batch")

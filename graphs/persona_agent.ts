@@ -1,22 +1,30 @@
 /**
- * persona_agent: load_persona -> agent <-> tools -> record -> END.
- * The persona is the system prompt of every agent call; tools are bound to the run's user.
+ * persona_agent: load_persona -> agent <-> tools -> record -> END; given the user's true
+ * response (`truth`), record -> feedback -> (every `alignEvery` feedbacks) the alignment
+ * subgraph (node "align") -> END. The persona is the system prompt of every agent call; tools are bound to the
+ * run's user.
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
-import { ConfigurationAnnotation } from "../src/configuration.js";
-import { PersonaAgentState } from "../src/agent/state.js";
+import { AlignmentConfigurationAnnotation } from "../src/alignment/configuration.js";
+import { PersonaAgentInput, PersonaAgentOutput, PersonaAgentState } from "../src/agent/state.js";
 import { callAgent, loadPersona, recordInteraction, routeAfterAgent, runTools } from "../src/agent/nodes.js";
+import { recordTruth, routeAfterFeedback, routeAfterRecord } from "../src/alignment/feedback.js";
+import { graph as alignment } from "./alignment.js";
 
-export const builder = new StateGraph(PersonaAgentState, ConfigurationAnnotation)
+export const builder = new StateGraph({ stateSchema: PersonaAgentState, input: PersonaAgentInput, output: PersonaAgentOutput }, AlignmentConfigurationAnnotation)
   .addNode("load_persona", loadPersona)
   .addNode("agent", callAgent)
   .addNode("tools", runTools)
   .addNode("record", recordInteraction)
+  .addNode("feedback", recordTruth)
+  .addNode("align", alignment)
   .addEdge(START, "load_persona")
   .addEdge("load_persona", "agent")
-  .addConditionalEdges("agent", routeAfterAgent, ["tools", "record"])
+  .addConditionalEdges("agent", routeAfterAgent, { tools: "tools", answered: "record" })
   .addEdge("tools", "agent")
-  .addEdge("record", END);
+  .addConditionalEdges("record", routeAfterRecord, ["feedback", END])
+  .addConditionalEdges("feedback", routeAfterFeedback, ["align", END])
+  .addEdge("align", END);
 
 export const graph = builder.compile();
 graph.name = "persona_agent";

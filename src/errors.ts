@@ -21,6 +21,42 @@ export class ServiceUnavailableError extends UserError {
   }
 }
 
+/** A user id with no persona (never ingested, or forgotten). */
+export class UnknownUserError extends UserError {
+  constructor(
+    readonly userId: string,
+    hint: string,
+  ) {
+    super(`unknown user "${userId}": ${hint}`);
+    this.name = "UnknownUserError";
+  }
+}
+
+/**
+ * An LLM step failed (provider error after retries, or an unusable answer). The CLI reports it
+ * in one line (exit 3) like any UserError; batch runs (eval) record it for the one query and go on.
+ */
+export class ModelError extends UserError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 3);
+    this.name = "ModelError";
+    if (options && "cause" in options) this.cause = options.cause;
+  }
+}
+
+/** A step of an alignment run failed; nothing was saved, the persona stays at `version`. */
+export class AlignmentError extends ModelError {
+  constructor(
+    readonly step: string,
+    readonly version: number,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`alignment failed: ${step}: ${reason}; the persona stays at v${version}`, options);
+    this.name = "AlignmentError";
+  }
+}
+
 /** "cannot read <path>: no such file" and friends, for any failed file read. */
 export function fileReadError(path: string, error: unknown): UserError {
   const code = (error as NodeJS.ErrnoException).code;

@@ -57,10 +57,10 @@ export async function chatModelFor(config: Configuration): Promise<BaseChatModel
   return typeof config.model === "string" ? createChatModel(config.model, config) : config.model;
 }
 
-export function servicesFor(runConfig: LangGraphRunnableConfig): Services {
+/** A node's services; a node that already resolved its (extended) configuration passes it, so it is resolved once. */
+export function servicesFor(runConfig: LangGraphRunnableConfig, config: Configuration = ensureConfiguration(runConfig)): Services {
   const store = runConfig.store;
   if (!store) throw new Error("persona-agent graphs need a LangGraph store: compile them with { store } or run them on LangGraph Platform");
-  const config = ensureConfiguration(runConfig);
   return {
     config,
     store,

@@ -6,6 +6,8 @@ import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage }
 import { UserError } from "../errors.js";
 import { MAX_TEXT_CHARS, validateText } from "../memory/history.js";
 import { servicesFor, type Services } from "../services.js";
+import { ensureConfiguration } from "../configuration.js";
+import { ensureAlignmentConfiguration } from "../alignment/configuration.js";
 import { initializeTools } from "../tools/index.js";
 import { userNamespace } from "../users.js";
 import { putUserItems, runGeneration, userGeneration as currentGeneration } from "../store/lifecycle.js";
@@ -19,18 +21,35 @@ export function validateQuery(query: string): string {
   return validateText(query, "the query");
 }
 
+/** The user's true response, as it will be stored; `field` names it as the caller gave it. */
+export function validateTruth(truth: string, field = "truth"): string {
+  return validateText(truth, `the true response (${field})`);
+}
+
 function lastHumanIndex(messages: BaseMessage[]): number {
   return messages.findLastIndex((m) => HumanMessage.isInstance(m));
 }
 
+/** The text of the latest human message: this turn's query. */
+export function turnQuery(messages: BaseMessage[]): string {
+  return messages[lastHumanIndex(messages)]?.text ?? "";
+}
+
+/** The last message's text: the agent's answer once the steps are done. */
+export function finalAnswer(messages: BaseMessage[]): string {
+  return messages.at(-1)?.text.trim() ?? "";
+}
+
 export async function loadPersona(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
-  const { config: cfg, personas, store } = servicesFor(config);
-  const human = state.messages[lastHumanIndex(state.messages)];
-  validateQuery(human?.text ?? "");
+  // A true response makes this a feedback turn: its input and alignment settings are checked before anything runs.
+  const cfg = state.truth != null ? ensureAlignmentConfiguration(config) : ensureConfiguration(config);
+  const { personas, store } = servicesFor(config, cfg);
+  validateQuery(turnQuery(state.messages));
+  if (state.truth != null) validateTruth(state.truth);
   // Read before the persona: a forget after this point refuses the turn's record.
   const userGeneration = runGeneration(cfg.userId) ?? (await currentGeneration(store, cfg.userId));
-  // Each turn of a continued thread reports only its own tool calls and memories.
-  const turn = { userId: cfg.userId, userGeneration, toolCalls: new Overwrite([]), retrieved: new Overwrite([]) };
+  // Each turn of a continued thread reports only its own tool calls, memories and feedback.
+  const turn = { userGeneration, toolCalls: new Overwrite([]), retrieved: new Overwrite([]), sinceAlignment: null, alignment: null };
   // A persona given in the input (alignment candidates, baselines) has no version; one loaded
   // on an earlier turn of this thread is reloaded, so a newer aligned version takes effect.
   if (state.persona && !state.personaVersion) return { ...turn, personaVersion: 0 };
@@ -111,9 +130,9 @@ export async function callAgent(state: PersonaAgentStateType, config: LangGraphR
   return { messages: [reply], toolCalls: calls.map((c) => ({ name: c.name, args: c.args })) };
 }
 
-export function routeAfterAgent(state: PersonaAgentStateType): "tools" | "record" {
+export function routeAfterAgent(state: PersonaAgentStateType): "tools" | "answered" {
   const last = state.messages.at(-1);
-  return last && AIMessage.isInstance(last) && (last.tool_calls?.length ?? 0) > 0 ? "tools" : "record";
+  return last && AIMessage.isInstance(last) && (last.tool_calls?.length ?? 0) > 0 ? "tools" : "answered";
 }
 
 export async function runTools(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
@@ -142,9 +161,9 @@ export async function runTools(state: PersonaAgentStateType, config: LangGraphRu
 
 export async function recordInteraction(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
   const { config: cfg, store } = servicesFor(config);
-  const answer = state.messages.at(-1)?.text.trim() ?? "";
+  const answer = finalAnswer(state.messages);
   if (cfg.record) {
-    const query = state.messages[lastHumanIndex(state.messages)]?.text ?? "";
+    const query = turnQuery(state.messages);
     const value = { query, answer, personaVersion: state.personaVersion, toolCalls: state.toolCalls.map((c) => c.name), createdAt: new Date().toISOString() };
     await putUserItems(store, cfg.userId, [{ namespace: userNamespace(cfg.userId, "interactions"), key: randomUUID(), value }], state.userGeneration);
   }

@@ -4,9 +4,9 @@ import { ConfigurationAnnotation, ensureConfiguration, type Configuration } from
 import { UserError } from "../errors.js";
 import { DEFAULT_SETTINGS, settingsFromEnv } from "../settings.js";
 
-import { DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "./defaults.js";
+import { DEFAULT_ALIGN_EVERY, DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "./defaults.js";
 
-export { DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "./defaults.js";
+export { DEFAULT_ALIGN_EVERY, DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "./defaults.js";
 
 export const AlignmentConfigurationAnnotation = Annotation.Root({
   ...ConfigurationAnnotation.spec,
@@ -18,9 +18,11 @@ export const AlignmentConfigurationAnnotation = Annotation.Root({
   validate: Annotation<boolean>(),
   /** Held-out interactions for the validation gate (default: the batch size). */
   validationSize: Annotation<number>(),
+  /** With feedback (persona_agent's `truth`): align once this many feedbacks came in since the last alignment. */
+  alignEvery: Annotation<number>(),
 });
 
-export type AlignmentConfiguration = Configuration & { batchSize: number; iterations: number; validate: boolean; validationSize: number };
+export type AlignmentConfiguration = Configuration & { batchSize: number; iterations: number; validate: boolean; validationSize: number; alignEvery: number };
 
 /** An integer in 1..max; `max` comes from the operator's settings (`setting` names it), never from the run. */
 function boundedInt(value: unknown, name: string, fallback: number, max: number, setting: string): number {
@@ -40,6 +42,8 @@ export function ensureAlignmentConfiguration(config?: LangGraphRunnableConfig): 
     iterations: boundedInt(given.iterations, "iterations", DEFAULT_ITERATIONS, maxIterations, "PERSONA_AGENT_MAX_ITERATIONS"),
     validate: given.validate ?? false,
     validationSize: boundedInt(given.validationSize, "validationSize", batchSize, maxBatchSize, "PERSONA_AGENT_MAX_BATCH"),
+    // No operator bound: any count only delays the alignment.
+    alignEvery: boundedInt(given.alignEvery, "alignEvery", DEFAULT_ALIGN_EVERY, Number.MAX_SAFE_INTEGER, "limit"),
   };
 }
 

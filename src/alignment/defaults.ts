@@ -3,3 +3,5 @@
 export const DEFAULT_BATCH_SIZE = 3;
 /** The paper's E: rounds of simulate -> feedback -> update. */
 export const DEFAULT_ITERATIONS = 1;
+/** Feedbacks (true responses) between two alignments, when feedback triggers them. */
+export const DEFAULT_ALIGN_EVERY = 3;

@@ -1,32 +1,34 @@
 /**
  * The steps of the alignment graph (Algorithm 1 of PersonaAgent); graphs/alignment.ts wires
- * them. The persona agent is passed in (compiled by the graph module), so src/ never imports
- * graphs/.
+ * them. Replays run through the agent steps (agent <-> tools), passed in by the graph module,
+ * so src/ never imports graphs/.
  */
-import { setMaxListeners } from "node:events";
 import { Command, END, Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { Runnable } from "@langchain/core/runnables";
-import { HumanMessage } from "@langchain/core/messages";
-import { UserError } from "../errors.js";
-import { describeProviderError, ModelError } from "../models/chat.js";
+import { HumanMessage, type BaseMessage } from "@langchain/core/messages";
+import { AlignmentError, UnknownUserError, UserError } from "../errors.js";
+import { describeProviderError } from "../models/chat.js";
 import { renderSetPrompt } from "../prompts.js";
 import { servicesFor, type Services } from "../services.js";
+import { allowNestedRunListeners } from "../adapters/pregel-abort-signal.js";
+import { finalAnswer } from "../agent/nodes.js";
 import type { PromptSet } from "../settings.js";
 import type { EpisodicEntry } from "../memory/episodic.js";
 import type { ToolCallRecord } from "../agent/state.js";
 import { ensureAlignmentConfiguration } from "./configuration.js";
 import { FeedbackLog } from "./feedback-log.js";
+import { summarizeAlignment } from "./run.js";
 import { exactMatchScore } from "./score.js";
-import type { AlignmentStateType, AlignmentUpdate, Feedback, FeedbackInput, SimulateInput, Simulation } from "./state.js";
+import type { AlignmentStateType, AlignmentUpdate, Feedback, FeedbackInput, IterationRecord, SimulateInput, Simulation } from "./state.js";
 
-/** The compiled persona_agent graph (its input and output state, loosely typed). */
-export type PersonaAgentRunnable = Runnable<Record<string, unknown>, { answer: string; toolCalls: ToolCallRecord[] }>;
+/** The compiled agent steps (agent <-> tools): a question and a persona in, the turn's messages and tool calls out. */
+export type AgentStepsRunnable = Runnable<{ messages: BaseMessage[]; persona: string }, { messages: BaseMessage[]; toolCalls: ToolCallRecord[] }>;
 
 /** Why an LLM step failed, in one line; the run stops before anything is saved. */
 function stepFailed(step: string, version: number, error: unknown): UserError {
   if (error instanceof UserError) return error;
   const why = describeProviderError(error) ?? (error as Error)?.message ?? String(error);
-  return new ModelError(`alignment failed: ${step}: ${why}; the persona stays at v${version}`, { cause: error });
+  return new AlignmentError(step, version, why, { cause: error });
 }
 
 async function complete(services: Services, prompt: string, config: LangGraphRunnableConfig, step: string, version: number): Promise<string> {
@@ -37,7 +39,7 @@ async function complete(services: Services, prompt: string, config: LangGraphRun
   } catch (error) {
     throw stepFailed(step, version, error);
   }
-  if (!text) throw new ModelError(`alignment failed: ${step} returned empty text; the persona stays at v${version}`);
+  if (!text) throw new AlignmentError(step, version, "the model returned empty text");
   return text;
 }
 
@@ -45,7 +47,7 @@ async function complete(services: Services, prompt: string, config: LangGraphRun
 export async function loadPersona(_state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
   const { config: cfg, personas, store } = servicesFor(config);
   const current = await personas.current(cfg.userId);
-  if (!current) throw new UserError(`unknown user "${cfg.userId}": no persona yet (run persona-agent ingest first)`);
+  if (!current) throw new UnknownUserError(cfg.userId, "no persona yet (run persona-agent ingest first)");
   const feedbackTotal = await new FeedbackLog(store).total(cfg.userId);
   return { userId: cfg.userId, persona: current.persona, version: current.version, fromVersion: current.version, feedbackTotal };
 }
@@ -69,7 +71,7 @@ export function batchFor(entries: EpisodicEntry[], iteration: number, batchSize:
 /** Algorithm 1, line 13: this iteration's batch (and held-out interactions when validating), read from the user's memory. */
 export async function selectBatch(state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
   const cfg = ensureAlignmentConfiguration(config);
-  const entries = await servicesFor(config).memory.list(cfg.userId);
+  const entries = await servicesFor(config, cfg).memory.list(cfg.userId);
   if (entries.length === 0) throw new UserError(`user "${cfg.userId}" has no interactions with a true response to align on`);
   if (cfg.validate && entries.length <= cfg.batchSize) {
     throw new UserError(`--validate needs interactions older than the batch of ${cfg.batchSize}: user "${cfg.userId}" has only ${entries.length}`);
@@ -87,22 +89,14 @@ export function nextIteration(state: AlignmentStateType, config: LangGraphRunnab
   return state.iterations.length >= ensureAlignmentConfiguration(config).iterations ? END : "select_batch";
 }
 
-/** Replays one stored interaction with `persona`, never retrieving that interaction itself. */
-async function replay(agent: PersonaAgentRunnable, entry: EpisodicEntry, persona: string, config: LangGraphRunnableConfig): Promise<Simulation> {
-  // Nested runs register their per-step abort listeners on the top-level run's signal (LangGraph
-  // keeps it in configurable.__pregel_abort_signals), so n concurrent replays trip Node's
-  // 10-listener warning. Listeners are removed after each step; the limit only silences noise.
-  // The step's own signal (config.signal) gets one listener per replay too.
-  const external = (config.configurable?.__pregel_abort_signals as { externalAbortSignal?: AbortSignal } | undefined)?.externalAbortSignal;
-  for (const signal of [external, config.signal]) if (signal) setMaxListeners(0, signal);
-  const result = await agent.invoke(
-    { messages: [new HumanMessage(entry.query)], persona },
-    { ...config, configurable: { ...config.configurable, record: false, excludeIds: [entry.id] } },
-  );
-  return { entryId: entry.id, answer: result.answer, toolCalls: result.toolCalls };
+/** Replays one stored interaction with `persona` through the agent steps, never retrieving that interaction itself. */
+async function replay(agent: AgentStepsRunnable, entry: EpisodicEntry, persona: string, config: LangGraphRunnableConfig): Promise<Simulation> {
+  allowNestedRunListeners(config);
+  const result = await agent.invoke({ messages: [new HumanMessage(entry.query)], persona }, { ...config, configurable: { ...config.configurable, excludeIds: [entry.id] } });
+  return { entryId: entry.id, answer: finalAnswer(result.messages), toolCalls: result.toolCalls };
 }
 
-export function simulateNode(agent: PersonaAgentRunnable) {
+export function simulateNode(agent: AgentStepsRunnable) {
   return async (input: SimulateInput, config: LangGraphRunnableConfig) => {
     const simulation = await replay(agent, input.entry, input.persona, config).catch((error: unknown) => {
       throw stepFailed(`simulating interaction ${input.entry.id}`, input.version, error);
@@ -155,7 +149,7 @@ export function routeAfterUpdate(_state: AlignmentStateType, config: LangGraphRu
 }
 
 /** The gate: exact-match accuracy of old vs candidate persona on held-out interactions (ties keep the new one). */
-export function validateNode(agent: PersonaAgentRunnable) {
+export function validateNode(agent: AgentStepsRunnable) {
   return async (state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> => {
     const score = async (persona: string) => {
       const answers = await Promise.all(state.heldOut.map((entry) => replay(agent, entry, persona, config)));
@@ -171,7 +165,7 @@ export function validateNode(agent: PersonaAgentRunnable) {
 /** Saves the candidate as the next version (unless the gate rejected it) and closes the iteration. */
 export async function checkpointNode(state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
   const cfg = ensureAlignmentConfiguration(config);
-  const { personas, store } = servicesFor(config);
+  const { personas, store } = servicesFor(config, cfg);
   const feedback = orderedFeedback(state);
   const kept = state.validation?.kept ?? true;
   let { persona, version } = state;
@@ -187,10 +181,12 @@ export async function checkpointNode(state: AlignmentStateType, config: LangGrap
     ({ persona, version } = saved);
   }
   if (state.iterations.length + 1 >= cfg.iterations) await new FeedbackLog(store).markAligned(cfg.userId, state.feedbackTotal);
+  const iteration: IterationRecord = { version, kept, feedback, ...(state.validation ? { validation: state.validation } : {}) };
   return {
     persona,
     version,
-    iterations: [{ version, kept, feedback, ...(state.validation ? { validation: state.validation } : {}) }],
+    iterations: [iteration],
+    alignment: summarizeAlignment({ ...state, version, iterations: [...state.iterations, iteration] }),
     feedbacks: null,
     validation: undefined,
   };

@@ -1,6 +1,7 @@
 import { Annotation } from "@langchain/langgraph";
 import type { EpisodicEntry } from "../memory/episodic.js";
 import type { ToolCallRecord } from "../agent/state.js";
+import type { AlignmentSummary } from "./run.js";
 
 /** The agent's answer to one stored interaction, replayed with the candidate persona. */
 export interface Simulation {
@@ -44,7 +45,16 @@ const byInteraction = <T>() =>
     default: () => ({}),
   });
 
+/** What a caller gets back: the run's summary (versions, each iteration's feedback, the gate's verdict). */
+export const AlignmentOutput = Annotation.Root({
+  alignment: Annotation<AlignmentSummary | null>(),
+});
+
+/** A caller gives nothing but the configuration (`configurable.userId` and Algorithm 1's knobs). */
+export const AlignmentInput = Annotation.Root({});
+
 export const AlignmentState = Annotation.Root({
+  ...AlignmentOutput.spec,
   userId: Annotation<string>(),
   /** This iteration's n interactions (oldest first), obtained anew by every iteration (see batchFor). */
   batch: Annotation<EpisodicEntry[]>(),

@@ -47,13 +47,12 @@ export interface AlignOptions {
 
 /** Runs the alignment graph on the embedded store with the command's settings. */
 export async function align(services: Services, { store }: Persistence, opts: AlignOptions): Promise<AlignmentSummary> {
-  const [{ builder: alignmentBuilder }, { summarizeAlignment }, { alignmentRecursionLimit, ensureAlignmentConfiguration }] = await Promise.all([
+  const [{ builder: alignmentBuilder }, { alignmentRecursionLimit, ensureAlignmentConfiguration }] = await Promise.all([
     import("../../graphs/alignment.js"),
-    import("../alignment/run.js"),
     import("../alignment/configuration.js"),
   ]);
   const graph = alignmentBuilder.compile({ store });
   const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
   const { iterations, validate } = ensureAlignmentConfiguration({ configurable }); // bounds checked before any step
-  return summarizeAlignment(await graph.invoke({ userId: services.config.userId }, { configurable, recursionLimit: alignmentRecursionLimit(iterations, validate) }));
+  return (await graph.invoke({}, { configurable, recursionLimit: alignmentRecursionLimit(iterations, validate) })).alignment!;
 }

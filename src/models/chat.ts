@@ -67,18 +67,6 @@ export async function createChatModel(spec: string, options: ChatModelOptions): 
   }
 }
 
-/**
- * An LLM step failed (provider error after retries, or an unusable answer). The CLI reports it
- * in one line (exit 3) like any UserError; batch runs (eval) record it for the one query and go on.
- */
-export class ModelError extends UserError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 3);
-    this.name = "ModelError";
-    if (options && "cause" in options) this.cause = options.cause;
-  }
-}
-
 /** The provider answered, but not with a usable completion (after the client's retries). */
 export class InvalidProviderResponseError extends Error {
   constructor(cause: Error) {

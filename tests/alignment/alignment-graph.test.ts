@@ -76,7 +76,7 @@ describe.each(PROMPT_SETS)("alignment graph, %s prompts", (set) => {
     expect(before.promptSet).toBe(set);
     expect(after.details).toMatchObject({ basedOn: before.version, iteration: 1 });
     expect((after.details!.feedback as { feedback: string }[]).map((f) => f.feedback).sort()).toEqual(latest3.map((e) => `FEEDBACK for ${e.query}`).sort());
-    expect(result).toMatchObject({ fromVersion: 1, version: 2, persona: "ALIGNED PERSONA 1" });
+    expect(result).toMatchObject({ user: "alice", fromVersion: 1, toVersion: 2 });
     expect(result.iterations).toHaveLength(1);
     expect(result.iterations[0]!.feedback.map((f) => f.query)).toEqual(latest3.map((e) => e.query)); // batch order
   });
@@ -145,7 +145,7 @@ describe("alignment graph", () => {
     const store = await aliceStore();
     const before = (await new PersonaStore(store).current("alice"))!;
     await expect(align(store, scriptedModel({ update: () => reply }))).rejects.toThrow(
-      new UserError("alignment failed: persona update (LLM_update) returned empty text; the persona stays at v1"),
+      new UserError("alignment failed: persona update (LLM_update): the model returned empty text; the persona stays at v1"),
     );
     expect(await new PersonaStore(store).current("alice")).toEqual(before);
     expect(await new PersonaStore(store).history("alice")).toHaveLength(1);

@@ -73,9 +73,11 @@ export async function aliceStore(store: BaseStore = new InMemoryStore(), promptS
   return store;
 }
 
-export function align(store: BaseStore, model: ScriptedChatModel | string, configurable: Record<string, unknown> = {}) {
-  return builder.compile({ store }).invoke(
-    { userId: "alice" },
+/** Runs the alignment graph for alice; resolves to its output, the run's summary. */
+export async function align(store: BaseStore, model: ScriptedChatModel | string, configurable: Record<string, unknown> = {}) {
+  const output = await builder.compile({ store }).invoke(
+    {},
     { configurable: { userId: "alice", model, embeddings: EMB, indexDir: undefined, wikipediaBaseUrl: UNREACHABLE_WIKI, maxRetries: 0, ...configurable } },
   );
+  return output.alignment!;
 }

@@ -93,7 +93,7 @@ describe("validation gate", () => {
     });
     const result = await align(store, model, { batchSize: 2, validate: true });
     expect(result.iterations[0]).toMatchObject({ kept: false, version: 1, validation: { kept: false, oldScore: 1, newScore: 0, heldOut: 2 } });
-    expect(result.version).toBe(1);
+    expect(result.toVersion).toBe(1);
     expect(await new PersonaStore(store).current("alice")).toEqual(before);
   });
 
