@@ -10,7 +10,8 @@
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph";
 import type { EpisodicMemory } from "./memory/episodic.js";
 import { hasPrefix, listAll } from "./store/list.js";
-import { isTransactional, unwrapStore } from "./store/transactional.js";
+import { isTransactional } from "./store/transactional.js";
+import { unwrapStore } from "./adapters/batched-store.js";
 import { assertCurrent, nextGeneration, nextGenerationSync, runGeneration, UserForgottenError, userGeneration, withUserLock } from "./store/lifecycle.js";
 import type { CheckpointMaintenance } from "./store/open.js";
 import { userFileKey, userNamespace } from "./users.js";

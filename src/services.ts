@@ -11,7 +11,7 @@ import { createEmbeddings } from "./models/embeddings.js";
 import { EpisodicMemory } from "./memory/episodic.js";
 import { SemanticMemory } from "./memory/semantic.js";
 import { PersonaStore } from "./persona/persona.js";
-import { unwrapStore } from "./store/transactional.js";
+import { unwrapStore } from "./adapters/batched-store.js";
 
 export interface Services {
   config: Configuration;

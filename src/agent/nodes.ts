@@ -9,6 +9,7 @@ import { servicesFor, type Services } from "../services.js";
 import { ensureConfiguration } from "../configuration.js";
 import { ensureAlignmentConfiguration } from "../alignment/configuration.js";
 import { initializeTools } from "../tools/index.js";
+import { malformedCallReplies, repairReply, wellFormedCalls } from "./tool-call-repair.js";
 import { userNamespace } from "../users.js";
 import { putUserItems, runGeneration, userGeneration as currentGeneration } from "../store/lifecycle.js";
 import type { RetrievedMemory } from "../memory/episodic.js";
@@ -72,28 +73,6 @@ function toolSteps(messages: BaseMessage[]): number {
 }
 
 /**
- * Tool calls whose arguments did not parse (ChatOpenAI keeps them in `invalid_tool_calls`) become
- * ordinary calls with empty arguments, so the turn goes to the tools node, which answers each
- * with an error message and the model can try again within maxToolSteps; the parse errors ride
- * along in `invalid_tool_calls`. Past the tool budget any call is dropped: the run must end.
- */
-function normalizeReply(reply: AIMessage, toolsAllowed: boolean): AIMessage {
-  const invalid = reply.invalid_tool_calls ?? [];
-  if (toolsAllowed && invalid.length === 0) return reply;
-  if (!toolsAllowed && (reply.tool_calls?.length ?? 0) === 0 && invalid.length === 0) return reply;
-  const named = invalid.map((c) => ({ ...c, id: c.id ?? `call_${randomUUID()}`, name: c.name ?? "unnamed_tool" }));
-  const toolCalls = toolsAllowed ? [...(reply.tool_calls ?? []), ...named.map((c) => ({ id: c.id, name: c.name, args: {}, type: "tool_call" as const }))] : [];
-  return new AIMessage({
-    content: reply.content,
-    id: reply.id,
-    tool_calls: toolCalls,
-    invalid_tool_calls: toolsAllowed ? named : [],
-    response_metadata: reply.response_metadata,
-    usage_metadata: reply.usage_metadata,
-  });
-}
-
-/**
  * The history with every tool call and tool result written as ordinary text messages. A model
  * called without tools must not be sent tool blocks: Bedrock refuses toolUse/toolResult content
  * without a toolConfig (ValidationException), so the budget's last turn reads them as text.
@@ -124,10 +103,8 @@ export async function callAgent(state: PersonaAgentStateType, config: LangGraphR
   const toolsAllowed = toolSteps(state.messages) < cfg.maxToolSteps;
   const runnable = toolsAllowed ? model.bindTools!(tools(services)) : model;
   const history = toolsAllowed ? state.messages : toolBlocksAsText(state.messages);
-  const reply = normalizeReply((await runnable.invoke([new SystemMessage(state.persona), ...history], config)) as AIMessage, toolsAllowed);
-  const invalid = new Set(reply.invalid_tool_calls?.map((c) => c.id));
-  const calls = (reply.tool_calls ?? []).filter((c) => !invalid.has(c.id));
-  return { messages: [reply], toolCalls: calls.map((c) => ({ name: c.name, args: c.args })) };
+  const reply = repairReply((await runnable.invoke([new SystemMessage(state.persona), ...history], config)) as AIMessage, toolsAllowed);
+  return { messages: [reply], toolCalls: wellFormedCalls(reply).map((c) => ({ name: c.name, args: c.args })) };
 }
 
 export function routeAfterAgent(state: PersonaAgentStateType): "tools" | "answered" {
@@ -135,28 +112,13 @@ export function routeAfterAgent(state: PersonaAgentStateType): "tools" | "answer
   return last && AIMessage.isInstance(last) && (last.tool_calls?.length ?? 0) > 0 ? "tools" : "answered";
 }
 
+/** Malformed calls get their error replies first; ToolNode runs the calls that have no reply yet. */
 export async function runTools(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
-  const last = state.messages.at(-1) as AIMessage;
-  const invalid = new Map((last.invalid_tool_calls ?? []).map((c) => [c.id!, c]));
-  // Calls whose arguments did not parse are answered here; ToolNode runs the rest.
-  const errors = [...invalid.values()].map(
-    (c) =>
-      new ToolMessage({
-        tool_call_id: c.id!,
-        name: c.name,
-        status: "error",
-        content: `Error: the arguments of this ${c.name} call are not valid JSON (${String(c.error ?? "").split("\n").find((l) => l.startsWith("Error:"))?.slice(7) ?? "parse error"}): ${String(c.args ?? "").slice(0, 200)}\nCall the tool again with a JSON object such as {"query": "..."}.`,
-      }),
-  );
-  const valid = (last.tool_calls ?? []).filter((c) => !invalid.has(c.id!));
-  let messages: ToolMessage[] = [];
-  if (valid.length > 0) {
-    const node = new ToolNode(tools(servicesFor(config)));
-    const call = new AIMessage({ content: last.content, id: last.id, tool_calls: valid });
-    ({ messages } = (await node.invoke({ messages: [...state.messages.slice(0, -1), call] }, config)) as { messages: ToolMessage[] });
-  }
+  const errors = malformedCallReplies(state.messages.at(-1) as AIMessage);
+  const node = new ToolNode(tools(servicesFor(config)));
+  const { messages } = (await node.invoke({ messages: [...state.messages, ...errors] }, config)) as { messages: ToolMessage[] };
   const retrieved = messages.flatMap((m) => (Array.isArray(m.artifact) ? (m.artifact as RetrievedMemory[]) : []));
-  return { messages: [...messages, ...errors], retrieved };
+  return { messages: [...errors, ...messages], retrieved };
 }
 
 export async function recordInteraction(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {

@@ -4,7 +4,8 @@
  * alignment started. Two keys, so recording feedback never races with finishing an alignment.
  */
 import type { BaseStore } from "@langchain/langgraph";
-import { isTransactional, unwrapStore } from "../store/transactional.js";
+import { isTransactional } from "../store/transactional.js";
+import { unwrapStore } from "../adapters/batched-store.js";
 import { assertCurrent, assertCurrentSync, putUserItems, withUserLock } from "../store/lifecycle.js";
 import { userNamespace } from "../users.js";
 

@@ -19,7 +19,8 @@ import { listAll } from "../store/list.js";
 import { EMBEDDING_CACHE_FILE, EmbeddingCache } from "./embedding-cache.js";
 import { userFileKey, userNamespace } from "../users.js";
 import { UserError } from "../errors.js";
-import { isTransactional, unwrapStore } from "../store/transactional.js";
+import { isTransactional } from "../store/transactional.js";
+import { unwrapStore } from "../adapters/batched-store.js";
 import { buildIndex, decodeVector, encodeVector, indexKindFor, type IndexKind } from "./vector-index.js";
 import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 

@@ -13,7 +13,8 @@ import { renderSetPrompt } from "../prompts.js";
 import { DEFAULT_SETTINGS, type PromptSet } from "../settings.js";
 import { listAll } from "../store/list.js";
 import { userNamespace } from "../users.js";
-import { isTransactional, unwrapStore } from "../store/transactional.js";
+import { isTransactional } from "../store/transactional.js";
+import { unwrapStore } from "../adapters/batched-store.js";
 import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 
 export interface PersonaVersion {

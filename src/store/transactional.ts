@@ -4,6 +4,7 @@
  * other stores fall back to plain get/put (callers document what that leaves open).
  */
 import type { BaseStore, Item } from "@langchain/langgraph";
+import { unwrapStore } from "../adapters/batched-store.js";
 
 export interface TransactionalStore extends BaseStore {
   transaction<T>(fn: () => T): T;
@@ -14,16 +15,6 @@ export interface TransactionalStore extends BaseStore {
 export function isTransactional(store: BaseStore): store is TransactionalStore {
   const s = store as Partial<TransactionalStore>;
   return typeof s.transaction === "function" && typeof s.getSync === "function" && typeof s.putSync === "function";
-}
-
-/**
- * Inside graph nodes LangGraph hands out an AsyncBatchedStore wrapping the real store; it only
- * queues get/put/search, so the real store is needed for transactions. Reads and writes still
- * go to the same database, so bypassing the queue changes nothing else.
- */
-export function unwrapStore(store: BaseStore): BaseStore {
-  const wrapper = store as BaseStore & { lg_name?: string; store?: BaseStore };
-  return wrapper.lg_name === "AsyncBatchedStore" && wrapper.store ? wrapper.store : store;
 }
 
 /**
