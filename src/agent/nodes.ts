@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
-import { UserError } from "../errors.js";
+import { UnknownUserError, UserError } from "../errors.js";
 import { MAX_TEXT_CHARS, validateText } from "../memory/history.js";
 import { servicesFor, type Services } from "../services.js";
 import { ensureConfiguration } from "../configuration.js";
@@ -56,7 +56,7 @@ export async function loadPersona(state: PersonaAgentStateType, config: LangGrap
   if (state.persona && !state.personaVersion) return { ...turn, personaVersion: 0 };
   const current = await personas.current(cfg.userId);
   if (!current) {
-    throw new UserError(`unknown user "${cfg.userId}": ingest a history first (persona-agent ingest --user ... --file ...)`);
+    throw new UnknownUserError(cfg.userId, "ingest a history first (persona-agent ingest --user ... --file ...)");
   }
   return { ...turn, persona: current.persona, personaVersion: current.version };
 }
