@@ -1,5 +1,6 @@
 /** The tool calls of one `ask` turn as the CLI reports them, with each failure's message. */
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
+import { wellFormedCalls } from "../agent/tool-call-repair.js";
 
 export interface ReportedToolCall {
   name: string;
@@ -18,12 +19,9 @@ export function turnToolCalls(messages: BaseMessage[]): ReportedToolCall[] {
   const errors = new Map(turn.filter((m): m is ToolMessage => ToolMessage.isInstance(m) && m.status === "error").map((m) => [m.tool_call_id, m.text]));
   return turn.flatMap((m) => {
     if (!AIMessage.isInstance(m)) return [];
-    const malformed = new Set((m.invalid_tool_calls ?? []).map((c) => c.id));
-    return (m.tool_calls ?? [])
-      .filter((c) => !malformed.has(c.id))
-      .map((c) => {
-        const error = c.id === undefined ? undefined : errors.get(c.id);
-        return { name: c.name, args: c.args, ...(error !== undefined ? { error } : {}) };
-      });
+    return wellFormedCalls(m).map((c) => {
+      const error = c.id === undefined ? undefined : errors.get(c.id);
+      return { name: c.name, args: c.args, ...(error !== undefined ? { error } : {}) };
+    });
   });
 }

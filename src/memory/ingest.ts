@@ -10,7 +10,7 @@ import type { EpisodicMemory, Progress } from "./episodic.js";
 import type { HistoryEntry } from "./history.js";
 import { summarizeProfile, type ProfileTask, type SemanticMemory } from "./semantic.js";
 import { initialPersona, type PersonaStore } from "../persona/persona.js";
-import { UserError } from "../errors.js";
+import { UnknownUserError, UserError } from "../errors.js";
 import { describeProviderError } from "../models/chat.js";
 
 export interface IngestResult {
@@ -61,6 +61,6 @@ export async function ingestHistory(
  */
 export async function unknownUserError(memory: Pick<EpisodicMemory, "count">, userId: string, hint: string): Promise<UserError> {
   const stored = await memory.count(userId);
-  if (stored === 0) return new UserError(`unknown user "${userId}": ${hint}`);
+  if (stored === 0) return new UnknownUserError(userId, hint);
   return new UserError(`user "${userId}" has ${stored} memories but no persona: an ingest did not finish; run persona-agent ingest --user ... --file ... again to finish it`);
 }
