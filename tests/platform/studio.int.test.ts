@@ -215,6 +215,25 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     for (const file of files) expect(file).toMatch(/^indexes\//);
   });
 
+  test("feedback through persona_agent: the true response is recorded and its alignment subgraph saves the next version", async () => {
+    const question = "Tag this movie: a comet miner's last shift";
+    const feedback = (truth: string) => ({ input: { messages: [{ role: "user", content: question }], truth }, config: { configurable: { alignEvery: 1, batchSize: 2 } } });
+    await expect(alice.runs.wait(null, "persona_agent", feedback("  "))).rejects.toThrow(/the true response \(truth\) is empty/);
+    const out = (await alice.runs.wait(null, "persona_agent", feedback("sci-fi"))) as { answer: string; sinceAlignment: number; alignment: { fromVersion: number; toVersion: number } };
+    expect(out).toMatchObject({ answer: "sci-fi", sinceAlignment: 1, alignment: { fromVersion: 2, toVersion: 3 } });
+    expect((await alice.store.getItem(userNamespace("alice", "meta"), "persona"))?.value).toEqual({ version: 3 });
+    const memories = (await alice.store.searchItems(userNamespace("alice", "episodic"), { limit: 50 })).items;
+    expect(memories.map((i) => [i.value.query, i.value.response])).toContainEqual([question, "sci-fi"]);
+  });
+
+  test("Studio's drawing of persona_agent expands (xray) into the alignment subgraph's nodes", async () => {
+    // The graphs' default assistants are unlisted under auth (src/auth.ts): the caller draws its own.
+    const assistant = await alice.assistants.create({ graphId: "persona_agent" });
+    const drawn = await alice.assistants.getGraph(assistant.assistant_id, { xray: true });
+    const ids = drawn.nodes.map((n) => String(n.id));
+    expect(ids).toEqual(expect.arrayContaining(["load_persona", "agent", "tools", "record", "feedback", "align:select_batch", "align:simulate", "align:update", "align:checkpoint"]));
+  });
+
   describe("auth", () => {
     test("no token, a wrong token, or Studio's unverified header: 401", async () => {
       expect(await statusOf(clientFor().threads.create())).toBe(401);
