@@ -7,7 +7,7 @@
  *   npm run bench:alignment [-- L_ms]      (default L = 200 ms)
  */
 import { InMemoryStore } from "@langchain/langgraph";
-import { align, aliceStore, scriptedModel, EMB } from "../tests/alignment/harness.js";
+import { align, aliceStore, scriptedModel, EMB } from "../testing/alignment-harness.js";
 import { episodicMemoryFor } from "../src/services.js";
 import { fmt, table } from "./lib.js";
 

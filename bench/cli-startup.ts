@@ -15,8 +15,8 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { startOpenAIServer, type RecordedChatRequest } from "../tests/support/openai-server.js";
-import { lastUserText, type ScriptedReply } from "../tests/support/scripted-chat.js";
+import { startOpenAIServer, type RecordedChatRequest } from "../testing/openai-server.js";
+import { lastUserText, type ScriptedReply } from "../testing/scripted-chat.js";
 import { fmt, median, p95, table } from "./lib.js";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "15" } } });

@@ -13,8 +13,8 @@ import { runEval } from "../src/eval/runner.js";
 import type { MethodName } from "../src/eval/methods.js";
 import { lampToUsers } from "../src/data/oppu.js";
 import { DEFAULT_SETTINGS } from "../src/settings.js";
-import { ScriptedChatModel } from "../tests/support/scripted-model.js";
-import { lampScript } from "../tests/eval/lamp-script.js";
+import { ScriptedChatModel } from "../testing/scripted-model.js";
+import { lampScript } from "../testing/lamp-script.js";
 import { fmt, table } from "./lib.js";
 
 const USERS = Number(process.argv[2] ?? 5);

@@ -18,8 +18,8 @@ import { createEmbeddings } from "../src/models/embeddings.js";
 import { DEFAULT_SETTINGS } from "../src/settings.js";
 import type { LampTask } from "../src/data/lamp.js";
 import { lampToUsers } from "../src/data/oppu.js";
-import { ScriptedChatModel, type Script } from "../tests/support/scripted-model.js";
-import { lampScript } from "../tests/eval/lamp-script.js";
+import { ScriptedChatModel, type Script } from "../testing/scripted-model.js";
+import { lampScript } from "../testing/lamp-script.js";
 
 const out = process.argv[2] ?? mkdtempSync(join(tmpdir(), "eval-bench-"));
 const TASKS: LampTask[] = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"];

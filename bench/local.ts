@@ -14,7 +14,7 @@ import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
 import { ChatLlamaCpp, disposeLocalModels } from "../src/models/local/index.js";
 import { tool } from "@langchain/core/tools";
 import { z } from "zod";
-import { writeTinyLlama } from "../tests/local/support/tiny-gguf.js";
+import { writeTinyLlama } from "../testing/tiny-gguf.js";
 
 const { values } = parseArgs({
   options: { model: { type: "string" }, threads: { type: "string", default: "1,2" }, prompt: { type: "string", default: "512" }, generate: { type: "string", default: "128" } },

@@ -23,9 +23,9 @@ import { graphAligner, METHODS, prepareMethod, type Aligner, type MethodName } f
 import { profileInteractions } from "../src/data/lamp.js";
 import type { LampExample, LampTask } from "../src/data/lamp.js";
 import type { Configuration } from "../src/configuration.js";
-import { lampScript } from "../tests/eval/lamp-script.js";
-import type { Script } from "../tests/support/scripted-model.js";
-import { parseAlignmentPrompt } from "../tests/support/alignment-prompts.js";
+import { lampScript } from "../testing/lamp-script.js";
+import type { Script } from "../testing/scripted-model.js";
+import { parseAlignmentPrompt } from "../testing/alignment-prompts.js";
 import { fmt, table } from "./lib.js";
 
 const { values } = parseArgs({

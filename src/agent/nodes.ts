@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
-import { UnknownUserError, UserError } from "../errors.js";
+import { UnknownUserError } from "../errors.js";
 import { MAX_TEXT_CHARS, validateText } from "../memory/history.js";
 import { servicesFor, type Services } from "../services.js";
 import { ensureConfiguration } from "../configuration.js";

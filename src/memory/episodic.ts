@@ -21,6 +21,7 @@ import { userFileKey, userNamespace } from "../users.js";
 import { UserError } from "../errors.js";
 import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
+import { addToFaissStore, registerDocuments } from "../adapters/faiss-store.js";
 import { buildIndex, decodeVector, encodeVector, indexKindFor, type IndexKind } from "./vector-index.js";
 import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 
@@ -145,31 +146,6 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-/**
- * What FaissStore.addVectors does, in one FAISS call per batch and O(1) per document: its
- * docstore copies every known id to check each new one, which makes building an n-entry index
- * O(n²) (≈ 100 s for 100k entries; see bench/RESULTS.md).
- */
-export async function addToFaissStore(store: FaissStore, vectors: ArrayLike<number>[], docs: Document[], ids: string[]): Promise<void> {
-  if (vectors.length === 0) return;
-  if (vectors.length !== docs.length || ids.length !== docs.length) throw new Error("vectors, documents and ids must have the same length");
-  const dim = vectors[0]!.length;
-  let index = store._index;
-  if (!index) {
-    const { IndexFlatL2 } = await FaissStore.importFaiss();
-    store._index = index = new IndexFlatL2(dim);
-  }
-  if (index.getDimension() !== dim) throw new Error(`vectors have ${dim} dimensions, the index ${index.getDimension()}`);
-  const known = store.docstore._docs;
-  if (ids.some((id) => known.has(id)) || new Set(ids).size !== ids.length) throw new Error("an id is already in the index");
-  const base = index.ntotal();
-  index.add(vectors.flatMap((v) => Array.from(v)));
-  ids.forEach((id, i) => {
-    store._mapping[base + i] = id;
-    known.set(id, docs[i]!);
-  });
 }
 
 export class EpisodicMemory {
@@ -332,7 +308,7 @@ export class EpisodicMemory {
     const hits: RetrievedMemory[] = [];
     labels.forEach((label, i) => {
       if (label < 0) return; // an approximate index pads with -1 when its probed lists hold fewer hits
-      const doc = faiss.docstore.search(faiss._mapping[label]!);
+      const doc = faiss.docstore.search(faiss.getMapping()[label]!);
       // FAISS returns squared L2 distance; both sides are unit vectors, so cosine = 1 - d/2.
       hits.push({ ...(doc.metadata as EpisodicEntry), similarity: 1 - distances[i]! / 2 });
     });
@@ -432,10 +408,7 @@ export class EpisodicMemory {
     const matrix = new Float32Array(todo.length * dim);
     vectors.forEach((v, i) => matrix.set(v, i * dim));
     const faiss = new FaissStore(embeddings, { index: await buildIndex(matrix, dim, kind) });
-    todo.forEach((e, i) => {
-      faiss._mapping[i] = e.id;
-      faiss.docstore._docs.set(e.id, docs[i]!);
-    });
+    registerDocuments(faiss, 0, todo.map((e) => e.id), docs);
     return { faiss, revision, kind };
   }
 

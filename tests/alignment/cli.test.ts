@@ -4,11 +4,11 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
-import { lastUserText, systemText, type ScriptedReply } from "../support/scripted-chat.js";
+import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
+import { lastUserText, systemText, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { runCli } from "../support/cli.js";
-import { ALICE_HISTORY, tempDir } from "../support/fixtures.js";
-import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
+import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
+import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 
 const filled = (req: RecordedChatRequest) => parseAlignmentPrompt(lastUserText(req))!.values;
 

@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderSetPrompt, setPrompt, type SetPrompt } from "../../src/prompts.js";
 import { startBedrockServer, type BedrockTestServer, type RecordedConverseRequest } from "../support/bedrock-server.js";
-import { lastUserText, systemText, toolCall, toolResults } from "../support/scripted-chat.js";
+import { lastUserText, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";
 import { runCli } from "../support/cli.js";
-import { ALICE_HISTORY, tempDir } from "../support/fixtures.js";
-import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
+import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
+import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 import { promptSetDiff } from "../../scripts/prompt-diff.js";
 
 const PAPER = readFileSync(fileURLToPath(new URL("../../../shared/docs/PAPER.md", import.meta.url)), "utf8");

@@ -3,8 +3,8 @@ import { InMemoryStore } from "@langchain/langgraph";
 import { PersonaConflictError, PersonaStore, lineDiff } from "../../src/persona/persona.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { exactMatchScore, normalizeAnswer } from "../../src/alignment/score.js";
-import { ALICE_HISTORY, tempDir } from "../support/fixtures.js";
-import { align, aliceStore, roleOf, scriptedModel } from "./harness.js";
+import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
+import { align, aliceStore, roleOf, scriptedModel } from "../../testing/alignment-harness.js";
 
 const truthOf = (question: string) => ALICE_HISTORY.find((e) => e.query === question)!.response;
 

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tempDir } from "../support/fixtures.js";
+import { tempDir } from "../../testing/fixtures.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 

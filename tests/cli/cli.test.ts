@@ -5,11 +5,11 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import pg from "pg";
 import { join } from "node:path";
-import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
-import { lastUserText, systemText } from "../support/scripted-chat.js";
-import type { ScriptedReply } from "../support/scripted-chat.js";
+import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
+import { lastUserText, systemText } from "../../testing/scripted-chat.js";
+import type { ScriptedReply } from "../../testing/scripted-chat.js";
 import { runCli, unreachableUrl } from "../support/cli.js";
-import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../support/fixtures.js";
+import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 
 /**

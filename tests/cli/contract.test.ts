@@ -6,10 +6,10 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
-import { lastUserText, type ScriptedReply } from "../support/scripted-chat.js";
+import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
+import { lastUserText, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { runCli, scriptedEnv, unreachableUrl } from "../support/cli.js";
-import { ALICE_HISTORY, tempDir } from "../support/fixtures.js";
+import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
 
 /** Profiles for ingest; agent turns call memory and Wikipedia once, then answer. */
 function provider(req: RecordedChatRequest): ScriptedReply {

@@ -1,10 +1,10 @@
 /** `npm run demo` (the README's main job) end to end, on an OpenAI-compatible server. */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
-import { lastUserText, type ScriptedReply } from "../support/scripted-chat.js";
-import { tempDir } from "../support/fixtures.js";
-import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
+import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
+import { lastUserText, type ScriptedReply } from "../../testing/scripted-chat.js";
+import { tempDir } from "../../testing/fixtures.js";
+import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { loadLamp } from "../../src/data/lamp.js";
 import { checkUsers, lampToUsers, loadOppuUsers, selectActiveUsers, type EvalUser } from "../../src/data/oppu.js";
 import { generateLamp } from "../../src/eval/synthetic.js";
-import { tempDir } from "../support/fixtures.js";
+import { tempDir } from "../../testing/fixtures.js";
 
 const dir = tempDir("oppu-");
 afterAll(() => rm(dir, { recursive: true, force: true }));

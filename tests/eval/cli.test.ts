@@ -11,10 +11,10 @@ import { LAMP_LABELS, profileInteractions } from "../../src/data/lamp.js";
 import { loadOppuUsers } from "../../src/data/oppu.js";
 import { writeSyntheticLamp } from "../../src/eval/synthetic.js";
 import { BIN, runCli, unreachableUrl } from "../support/cli.js";
-import { tempDir } from "../support/fixtures.js";
-import { closeServer, listen, startOpenAIServer, type OpenAITestServer } from "../support/openai-server.js";
-import { respondWith } from "../support/scripted-chat.js";
-import { majority } from "./lamp-script.js";
+import { tempDir } from "../../testing/fixtures.js";
+import { closeServer, listen, startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
+import { respondWith } from "../../testing/scripted-chat.js";
+import { majority } from "../../testing/lamp-script.js";
 
 const dir = tempDir("eval-cli-");
 afterAll(() => rm(dir, { recursive: true, force: true }));

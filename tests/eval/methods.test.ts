@@ -11,9 +11,9 @@ import { writeReport } from "../../src/eval/report.js";
 import { DEFAULT_SETTINGS } from "../../src/settings.js";
 import type { LampTask } from "../../src/data/lamp.js";
 import { lampToUsers, type EvalUser } from "../../src/data/oppu.js";
-import { ScriptedChatModel, type ScriptedCall } from "../support/scripted-model.js";
-import { tempDir } from "../support/fixtures.js";
-import { lampScript } from "./lamp-script.js";
+import { ScriptedChatModel, type ScriptedCall } from "../../testing/scripted-model.js";
+import { tempDir } from "../../testing/fixtures.js";
+import { lampScript } from "../../testing/lamp-script.js";
 
 const out = tempDir("eval-methods-");
 afterAll(() => rm(out, { recursive: true, force: true }));

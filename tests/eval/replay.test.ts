@@ -11,8 +11,8 @@ import { LAMP_LABELS, loadLampQuestions, populationPapers, profileInteractions, 
 import { graphAligner } from "../../src/eval/methods.js";
 import { ingestHistory } from "../../src/memory/ingest.js";
 import { servicesFor } from "../../src/services.js";
-import { ScriptedChatModel, type ScriptedCall } from "../support/scripted-model.js";
-import { lampScript } from "./lamp-script.js";
+import { ScriptedChatModel, type ScriptedCall } from "../../testing/scripted-model.js";
+import { lampScript } from "../../testing/lamp-script.js";
 
 const SAMPLES = fileURLToPath(new URL("../../../shared/data/lamp-samples/", import.meta.url));
 

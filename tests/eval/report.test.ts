@@ -13,7 +13,7 @@ import { writeReport, type TableRow } from "../../src/eval/report.js";
 import { summaryName } from "../../src/eval/runner.js";
 import { paddedDomain } from "../../src/eval/figures.js";
 import { UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
-import { tempDir } from "../support/fixtures.js";
+import { tempDir } from "../../testing/fixtures.js";
 
 const root = tempDir("eval-report-");
 afterAll(() => rm(root, { recursive: true, force: true }));

@@ -12,10 +12,10 @@ import { runEval, type EvalOptions } from "../../src/eval/runner.js";
 import { DEFAULT_SETTINGS } from "../../src/settings.js";
 import { profileInteractions } from "../../src/data/lamp.js";
 import { lampToUsers } from "../../src/data/oppu.js";
-import { ScriptedChatModel } from "../support/scripted-model.js";
-import { startOpenAIServer, type OpenAITestServer } from "../support/openai-server.js";
-import { tempDir } from "../support/fixtures.js";
-import { lampScript } from "./lamp-script.js";
+import { ScriptedChatModel } from "../../testing/scripted-model.js";
+import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
+import { tempDir } from "../../testing/fixtures.js";
+import { lampScript } from "../../testing/lamp-script.js";
 
 const dirs: string[] = [];
 const out = () => {

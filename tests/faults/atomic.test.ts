@@ -5,11 +5,11 @@
  * the unfinished ingest instead of "unknown user", and re-running the ingest finishes it,
  * rebuilding a missing or stale profile.
  */
-import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
-import { lastUserText, toolResults, type ScriptedReply } from "../support/scripted-chat.js";
+import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
+import { lastUserText, toolResults, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { serverError } from "../support/fault-server.js";
 import { runCli, scriptedEnv } from "../support/cli.js";
-import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../support/fixtures.js";
+import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { BACKENDS, createTestDatabase, type TestDatabase } from "../support/postgres.js";
 import { writeJsonl } from "./support.js";
 import { openPersistence } from "../../src/store/open.js";

@@ -5,10 +5,10 @@
  */
 import { closeSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
-import { lastUserText, systemText, toolResults, type ScriptedReply } from "../support/scripted-chat.js";
+import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
+import { lastUserText, systemText, toolResults, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { runCli, type CliResult, scriptedEnv } from "../support/cli.js";
-import { tempDir } from "../support/fixtures.js";
+import { tempDir } from "../../testing/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 import { MAX_TEXT_CHARS, MAX_HISTORY_FILE_BYTES } from "../../src/memory/history.js";
 import { MAX_QUERY_CHARS, validateQuery } from "../../src/agent/nodes.js";

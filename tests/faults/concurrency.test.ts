@@ -5,13 +5,13 @@
  * race says so); afterwards no memory is lost or doubled, persona versions run 1..n without a
  * gap, and the user still works.
  */
-import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
-import { lastUserText, type ScriptedReply } from "../support/scripted-chat.js";
+import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
+import { lastUserText, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { runCli, type CliResult, scriptedEnv } from "../support/cli.js";
-import { ALICE_HISTORY, tempDir } from "../support/fixtures.js";
+import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 import { snapshot, writeJsonl } from "./support.js";
-import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
+import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 
 const USER = "race-user";
 

@@ -12,8 +12,8 @@ import { healthy, useFaultyCli } from "./support.js";
 import { isolateEnv, PROVIDER_ENV, useFakeAwsCredentials } from "../models/helpers.js";
 import { join } from "node:path";
 import { disposeLocalModels } from "../../src/models/local/index.js";
-import { tempDir } from "../support/fixtures.js";
-import { writeTinyLlama } from "../local/support/tiny-gguf.js";
+import { tempDir } from "../../testing/fixtures.js";
+import { writeTinyLlama } from "../../testing/tiny-gguf.js";
 
 const TIMED_OUT = /^the model call timed out \(.*\); raise PERSONA_AGENT_TIMEOUT_MS or check the provider$/;
 

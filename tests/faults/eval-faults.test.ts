@@ -9,12 +9,12 @@ import { join } from "node:path";
 import { LAMP_LABELS } from "../../src/data/lamp.js";
 import { writeSyntheticLamp } from "../../src/eval/synthetic.js";
 import { runCli } from "../support/cli.js";
-import { tempDir } from "../support/fixtures.js";
-import { startOpenAIServer, type OpenAITestServer } from "../support/openai-server.js";
-import { respondWith, textOf, toolResults } from "../support/scripted-chat.js";
+import { tempDir } from "../../testing/fixtures.js";
+import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
+import { respondWith, textOf, toolResults } from "../../testing/scripted-chat.js";
 import { hang, serverError } from "../support/fault-server.js";
-import { majority } from "../eval/lamp-script.js";
-import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
+import { majority } from "../../testing/lamp-script.js";
+import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 
 const dir = tempDir("faults-eval-");
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -4,11 +4,11 @@
  * retries, then one clear line and exit 3 (or a graceful answer), and never changes the
  * user's persona, memory or interaction log.
  */
-import { lastUserText, toolResults } from "../support/scripted-chat.js";
+import { lastUserText, toolResults } from "../../testing/scripted-chat.js";
 import { hang, rawToolCalls, serverError, truncatedCompletion } from "../support/fault-server.js";
 import { runCli } from "../support/cli.js";
-import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
-import { ALICE_HISTORY } from "../support/fixtures.js";
+import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
+import { ALICE_HISTORY } from "../../testing/fixtures.js";
 import { healthy, snapshot, writeJsonl, type Fault, useFaultyCli } from "./support.js";
 
 describe("LLM faults in align, feedback, ingest and tool calls through the CLI (real ChatOpenAI, fault-injecting server)", () => {

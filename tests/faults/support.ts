@@ -41,10 +41,10 @@ export function writeJsonl(dir: string, name: string, entries: object[]): string
   return path;
 }
 
-import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
-import { lastUserText, toolResults, type ScriptedReply } from "../support/scripted-chat.js";
+import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
+import { lastUserText, toolResults, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { runCli, scriptedEnv } from "../support/cli.js";
-import { ALICE_HISTORY, tempDir } from "../support/fixtures.js";
+import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
 
 export type Fault = (req: RecordedChatRequest) => ScriptedReply | Promise<ScriptedReply>;
 

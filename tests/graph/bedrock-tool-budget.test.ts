@@ -11,9 +11,9 @@ import { SemanticMemory } from "../../src/memory/semantic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { ingestHistory } from "../../src/memory/ingest.js";
 import { startBedrockServer, type BedrockTestServer } from "../support/bedrock-server.js";
-import { respondWith, toolCall, toolResults } from "../support/scripted-chat.js";
-import { ScriptedChatModel } from "../support/scripted-model.js";
-import { ALICE_HISTORY, CountingEmbeddings } from "../support/fixtures.js";
+import { respondWith, toolCall, toolResults } from "../../testing/scripted-chat.js";
+import { ScriptedChatModel } from "../../testing/scripted-model.js";
+import { ALICE_HISTORY, CountingEmbeddings } from "../../testing/fixtures.js";
 import { isolateEnv, PROVIDER_ENV, useFakeAwsCredentials } from "../models/helpers.js";
 
 isolateEnv(PROVIDER_ENV);

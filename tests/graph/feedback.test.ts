@@ -9,8 +9,8 @@ import { builder, graph } from "../../graphs/persona_agent.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { FeedbackLog } from "../../src/alignment/feedback-log.js";
 import { episodicMemoryFor } from "../../src/services.js";
-import { aliceStore, EMB, roleOf, scriptedModel, UNREACHABLE_WIKI } from "../alignment/harness.js";
-import type { ScriptedChatModel } from "../support/scripted-model.js";
+import { aliceStore, EMB, roleOf, scriptedModel, UNREACHABLE_WIKI } from "../../testing/alignment-harness.js";
+import type { ScriptedChatModel } from "../../testing/scripted-model.js";
 
 const QUERY = "Tag this movie: two strangers fall in love on a night train";
 const TRUTH = "romance";

@@ -7,9 +7,9 @@ import { PersonaStore } from "../../src/persona/persona.js";
 import { ingestHistory } from "../../src/memory/ingest.js";
 import { UserError } from "../../src/errors.js";
 import { userNamespace } from "../../src/users.js";
-import { ScriptedChatModel } from "../support/scripted-model.js";
+import { ScriptedChatModel } from "../../testing/scripted-model.js";
 import { startWikipediaServer, type WikipediaTestServer } from "../support/wikipedia-server.js";
-import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings } from "../support/fixtures.js";
+import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings } from "../../testing/fixtures.js";
 import { MAX_TEXT_CHARS } from "../../src/memory/history.js";
 
 const EMB = "local:universal-sentence-encoder";

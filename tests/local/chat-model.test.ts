@@ -9,8 +9,8 @@ import { tool } from "@langchain/core/tools";
 import { z } from "zod";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import { ChatLlamaCpp, disposeLocalModels, toChatHistory } from "../../src/models/local/index.js";
-import { tempDir } from "../support/fixtures.js";
-import { writeTinyLlama } from "./support/tiny-gguf.js";
+import { tempDir } from "../../testing/fixtures.js";
+import { writeTinyLlama } from "../../testing/tiny-gguf.js";
 
 const search = tool(async () => "", { name: "memory_retrieval", description: "Search the user's memory.", schema: z.object({ query: z.string() }) });
 const rate = tool(async () => "", {

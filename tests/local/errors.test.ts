@@ -9,8 +9,8 @@ import { UserError } from "../../src/errors.js";
 import { createChatModel } from "../../src/models/chat.js";
 import { ChatLlamaCpp, DEFAULT_LOCAL_MODEL, disposeLocalModels, resolveLocalModel } from "../../src/models/local/index.js";
 import { runCli } from "../support/cli.js";
-import { tempDir } from "../support/fixtures.js";
-import { tinyLlamaGguf, writeTinyLlama } from "./support/tiny-gguf.js";
+import { tempDir } from "../../testing/fixtures.js";
+import { tinyLlamaGguf, writeTinyLlama } from "../../testing/tiny-gguf.js";
 
 const OPTIONS = { temperature: 0.1, timeoutMs: 60_000, maxRetries: 0 };
 const WHAT_TO_SET = /PERSONA_AGENT_MODEL=local:<path to a \.gguf file>, or a hosted model \(PERSONA_AGENT_MODEL=openai:\.\.\. \/ bedrock:\.\.\.\)/;

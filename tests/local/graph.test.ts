@@ -15,8 +15,8 @@ import { createChatModel } from "../../src/models/chat.js";
 import { disposeLocalModels } from "../../src/models/local/index.js";
 import { initializeTools } from "../../src/tools/index.js";
 import { startWikipediaServer, type WikipediaTestServer } from "../support/wikipedia-server.js";
-import { ALICE_HISTORY, CountingEmbeddings, tempDir } from "../support/fixtures.js";
-import { writeTinyLlama } from "./support/tiny-gguf.js";
+import { ALICE_HISTORY, CountingEmbeddings, tempDir } from "../../testing/fixtures.js";
+import { writeTinyLlama } from "../../testing/tiny-gguf.js";
 
 const EMB = "local:universal-sentence-encoder";
 

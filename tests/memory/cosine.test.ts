@@ -8,7 +8,7 @@ import { InMemoryStore } from "@langchain/langgraph";
 import { Embeddings } from "@langchain/core/embeddings";
 import { EpisodicMemory, unitVector } from "../../src/memory/episodic.js";
 import { userFileKey } from "../../src/users.js";
-import { tempDir } from "../support/fixtures.js";
+import { tempDir } from "../../testing/fixtures.js";
 
 /** Fixed, deliberately non-unit vectors keyed by the first word of the text. */
 const VECTORS: Record<string, number[]> = {

@@ -10,7 +10,7 @@ import { forgetUser } from "../../src/forget.js";
 import { openPersistence, type Persistence } from "../../src/store/open.js";
 import { userFileKey } from "../../src/users.js";
 import { bulkBuilder } from "../../src/memory/vector-index.js";
-import { ALICE_HISTORY, BOB_HISTORY, TinyEmbeddings, tempDir } from "../support/fixtures.js";
+import { ALICE_HISTORY, BOB_HISTORY, TinyEmbeddings, tempDir } from "../../testing/fixtures.js";
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/postgres.js";
 
 const MODEL = "test:tiny";

@@ -4,7 +4,7 @@ import { InMemoryStore } from "@langchain/langgraph";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { EmbeddingCache, embeddingCacheFile } from "../../src/memory/embedding-cache.js";
 import { userFileKey } from "../../src/users.js";
-import { ALICE_HISTORY, BOB_HISTORY, TinyEmbeddings, tempDir } from "../support/fixtures.js";
+import { ALICE_HISTORY, BOB_HISTORY, TinyEmbeddings, tempDir } from "../../testing/fixtures.js";
 
 const cacheFiles = (dir: string) => readdirSync(dir, { recursive: true }).map(String).filter((f) => f.includes("embeddings-"));
 

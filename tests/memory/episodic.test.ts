@@ -1,11 +1,8 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { InMemoryStore } from "@langchain/langgraph";
-import { Document } from "@langchain/core/documents";
-import { FakeEmbeddings } from "@langchain/core/utils/testing";
-import { FaissStore } from "@langchain/community/vectorstores/faiss";
-import { EpisodicMemory, addToFaissStore, entryId } from "../../src/memory/episodic.js";
-import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../support/fixtures.js";
+import { EpisodicMemory, entryId } from "../../src/memory/episodic.js";
+import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../../testing/fixtures.js";
 
 const EMB = "local:universal-sentence-encoder";
 
@@ -89,33 +86,5 @@ describe("EpisodicMemory", () => {
     await memory.add("alice", [...ALICE_HISTORY].reverse());
     const latest = await memory.latest("alice", 2);
     expect(latest.map((e) => e.timestamp)).toEqual(["2024-01-03T10:00:00Z", "2024-01-04T10:00:00Z"]);
-  });
-});
-
-describe("addToFaissStore", () => {
-  const vectors = [
-    [1, 0, 0],
-    [0, 1, 0],
-    [0, 0, 1],
-  ];
-  const docs = (n: number) => Array.from({ length: n }, (_, i) => new Document({ pageContent: `doc ${i}`, metadata: { id: `d${i}` } }));
-
-  test("builds the same store as FaissStore.addVectors, in bulk", async () => {
-    const theirs = new FaissStore(new FakeEmbeddings(), {});
-    await theirs.addVectors(vectors, docs(3), { ids: ["d0", "d1", "d2"] });
-    const ours = new FaissStore(new FakeEmbeddings(), {});
-    await addToFaissStore(ours, vectors.slice(0, 2), docs(2), ["d0", "d1"]);
-    await addToFaissStore(ours, vectors.slice(2), docs(3).slice(2), ["d2"]);
-    expect(ours.getMapping()).toEqual(theirs.getMapping());
-    const [hitsOurs, hitsTheirs] = await Promise.all([ours, theirs].map((s) => s.similaritySearchVectorWithScore([0.1, 0.9, 0.2], 2)));
-    expect(hitsOurs!.map(([d, score]) => [d.pageContent, score])).toEqual(hitsTheirs!.map(([d, score]) => [d.pageContent, score]));
-  });
-
-  test("rejects an id already indexed, and vectors of another dimension", async () => {
-    const store = new FaissStore(new FakeEmbeddings(), {});
-    await addToFaissStore(store, vectors.slice(0, 1), docs(1), ["d0"]);
-    await expect(addToFaissStore(store, vectors.slice(1, 2), docs(1), ["d0"])).rejects.toThrow(/already/);
-    await expect(addToFaissStore(store, [[1, 0]], docs(1), ["x"])).rejects.toThrow(/dimensions/);
-    expect(store.index.ntotal()).toBe(1);
   });
 });

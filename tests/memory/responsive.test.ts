@@ -7,7 +7,7 @@
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { embedInChunks, USE_MAX_CHARS, UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
-import { BOB_HISTORY } from "../support/fixtures.js";
+import { BOB_HISTORY } from "../../testing/fixtures.js";
 
 const words = "the crew of a starship finds a derelict station orbiting a dying star and decides to board it ".split(" ");
 const prose = (chars: number, seed: number) => {

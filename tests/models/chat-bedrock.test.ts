@@ -9,7 +9,7 @@ import { z } from "zod";
 import { UserError } from "../../src/errors.js";
 import { createChatModel, describeProviderError } from "../../src/models/chat.js";
 import { startBedrockServer, type BedrockTestServer } from "../support/bedrock-server.js";
-import { lastUserText, respondWith, systemText, toolCall, toolResults } from "../support/scripted-chat.js";
+import { lastUserText, respondWith, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";
 import { hangingResponder, isolateEnv, PROVIDER_ENV, useFakeAwsCredentials } from "./helpers.js";
 
 isolateEnv(PROVIDER_ENV);

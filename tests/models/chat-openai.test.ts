@@ -4,8 +4,8 @@ import { tool } from "@langchain/core/tools";
 import { z } from "zod";
 import { UserError } from "../../src/errors.js";
 import { createChatModel, describeProviderError, openAIConnection } from "../../src/models/chat.js";
-import { startOpenAIServer, type OpenAITestServer } from "../support/openai-server.js";
-import { lastUserText, respondWith, systemText, toolCall, toolResults } from "../support/scripted-chat.js";
+import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
+import { lastUserText, respondWith, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";
 import { hangingResponder, isolateEnv, PROVIDER_ENV } from "./helpers.js";
 
 isolateEnv(PROVIDER_ENV);

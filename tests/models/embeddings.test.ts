@@ -2,7 +2,7 @@
 import { UserError } from "../../src/errors.js";
 import { createEmbeddings, UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
 import { startBedrockServer, type BedrockTestServer } from "../support/bedrock-server.js";
-import { fakeEmbedding, startOpenAIServer, type OpenAITestServer } from "../support/openai-server.js";
+import { fakeEmbedding, startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
 import { isolateEnv, PROVIDER_ENV, useFakeAwsCredentials } from "./helpers.js";
 
 isolateEnv(PROVIDER_ENV);

@@ -2,8 +2,8 @@
 import { UserError } from "../../src/errors.js";
 import { createChatModel, describeProviderError } from "../../src/models/chat.js";
 import { startBedrockServer } from "../support/bedrock-server.js";
-import { startOpenAIServer } from "../support/openai-server.js";
-import type { ScriptedReply } from "../support/scripted-chat.js";
+import { startOpenAIServer } from "../../testing/openai-server.js";
+import type { ScriptedReply } from "../../testing/scripted-chat.js";
 import { closedPortUrl, isolateEnv, PROVIDER_ENV, useFakeAwsCredentials } from "./helpers.js";
 
 isolateEnv(PROVIDER_ENV);

@@ -11,12 +11,12 @@ import { cpSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@langchain/langgraph-sdk";
-import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../support/openai-server.js";
-import { lastUserText, systemText, type ScriptedReply } from "../support/scripted-chat.js";
+import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
+import { lastUserText, systemText, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { unreachableUrl } from "../support/cli.js";
-import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../support/fixtures.js";
+import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { userNamespace } from "../../src/users.js";
-import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
+import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const STARTUP_LIMIT_MS = 60_000;

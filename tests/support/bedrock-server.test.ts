@@ -6,8 +6,8 @@ import { tool } from "@langchain/core/tools";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { z } from "zod";
 import { startBedrockServer, TOOL_CONFIG_REQUIRED, type BedrockTestServer } from "./bedrock-server.js";
-import { fakeEmbedding } from "./openai-server.js";
-import { lastUserText, respondWith, systemText, toolCall, toolResults } from "./scripted-chat.js";
+import { fakeEmbedding } from "../../testing/openai-server.js";
+import { lastUserText, respondWith, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";
 
 process.env.AWS_EC2_METADATA_DISABLED = "true";
 

@@ -7,10 +7,10 @@
  *   POST /model/{modelId}/invoke           Titan embeddings: {inputText, dimensions?} -> {embedding, inputTextTokenCount}
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { approxTokens, closeServer, fakeEmbedding, listen, readBody, sendJson, stallBody } from "./openai-server.js";
-import { ScriptExhaustedError, settle, toResponder, type ResponderOf, type ScriptedReply } from "./scripted-chat.js";
+import { approxTokens, closeServer, fakeEmbedding, listen, readBody, sendJson, stallBody } from "../../testing/openai-server.js";
+import { ScriptExhaustedError, settle, toResponder, type ResponderOf, type ScriptedReply } from "../../testing/scripted-chat.js";
 
-export type { ScriptedReply } from "./scripted-chat.js";
+export type { ScriptedReply } from "../../testing/scripted-chat.js";
 export type BedrockResponder = ResponderOf<RecordedConverseRequest>;
 
 export interface RecordedConverseRequest {

@@ -1,12 +1,12 @@
 /**
- * Faults for the scripted OpenAI-compatible server (openai-server.ts), as ScriptedReply values
+ * Faults for the scripted OpenAI-compatible server (testing/openai-server.ts), as ScriptedReply values
  * its responder API already serves: a hung connection, raw (truncated or invalid) bodies, raw
  * completions whose tool-call arguments are not JSON, rate limits, server errors, and a body
  * that stalls after the headers.
  *
  *   startOpenAIServer(respondWith((req) => (faulty ? hang() : "ok")))
  */
-import type { ScriptedReply } from "./scripted-chat.js";
+import type { ScriptedReply } from "../../testing/scripted-chat.js";
 
 /** Accepts the request and never answers (no timer: closing the server drops the socket). */
 export function hang(): Promise<ScriptedReply> {

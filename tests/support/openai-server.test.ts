@@ -3,8 +3,8 @@ import { AIMessageChunk, HumanMessage, SystemMessage, ToolMessage } from "@langc
 import { tool } from "@langchain/core/tools";
 import { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
 import { z } from "zod";
-import { fakeEmbedding, startOpenAIServer, type OpenAITestServer } from "./openai-server.js";
-import { lastUserText, respondWith, systemText, toolCall, toolResults } from "./scripted-chat.js";
+import { fakeEmbedding, startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
+import { lastUserText, respondWith, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";
 
 const weather = tool(async ({ city }) => `Sunny in ${city}`, {
   name: "get_weather",

@@ -2,7 +2,7 @@ import { InMemoryStore } from "@langchain/langgraph";
 import { HumanMessage } from "@langchain/core/messages";
 import { formatHistory, parseProfileTask, PROFILE_TASKS, SemanticMemory, summarizeProfile } from "../../src/memory/semantic.js";
 import type { EpisodicEntry } from "../../src/memory/episodic.js";
-import { ScriptedChatModel } from "../support/scripted-model.js";
+import { ScriptedChatModel } from "../../testing/scripted-model.js";
 
 const entry = (i: number, query = `query ${i}`, response = `response ${i}`): EpisodicEntry => ({
   id: `e${i}`,

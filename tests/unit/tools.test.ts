@@ -4,7 +4,7 @@ import { formatMemories, initializeTools, MEMORY_TOOL, WIKIPEDIA_TOOL } from "..
 import { setPrompt } from "../../src/prompts.js";
 import { PROMPT_SETS, type PromptSet } from "../../src/settings.js";
 import { startWikipediaServer } from "../support/wikipedia-server.js";
-import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings } from "../support/fixtures.js";
+import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings } from "../../testing/fixtures.js";
 import { createServer } from "node:http";
 
 describe("agent tools", () => {

@@ -9,7 +9,7 @@ import { forgetUser } from "../../src/forget.js";
 import { hasPrefix } from "../../src/store/list.js";
 import { userFileKey, userNamespace, validateUserId } from "../../src/users.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
-import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../support/fixtures.js";
+import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../../testing/fixtures.js";
 
 describe("user ids", () => {
   test("any printable id maps to one namespace label, dots included", () => {

@@ -1,16 +1,16 @@
 /** Shared setup for alignment tests: a user with a 4-interaction history and a role-aware script. */
 import { InMemoryStore, type BaseStore } from "@langchain/langgraph";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
-import { builder } from "../../graphs/alignment.js";
-import { EpisodicMemory } from "../../src/memory/episodic.js";
-import { SemanticMemory } from "../../src/memory/semantic.js";
-import { PersonaStore } from "../../src/persona/persona.js";
-import { ingestHistory } from "../../src/memory/ingest.js";
-import { episodicMemoryFor } from "../../src/services.js";
-import { ScriptedChatModel } from "../support/scripted-model.js";
-import { ALICE_HISTORY } from "../support/fixtures.js";
-import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
-import type { PromptSet } from "../../src/settings.js";
+import { builder } from "../graphs/alignment.js";
+import { EpisodicMemory } from "../src/memory/episodic.js";
+import { SemanticMemory } from "../src/memory/semantic.js";
+import { PersonaStore } from "../src/persona/persona.js";
+import { ingestHistory } from "../src/memory/ingest.js";
+import { episodicMemoryFor } from "../src/services.js";
+import { ScriptedChatModel } from "./scripted-model.js";
+import { ALICE_HISTORY } from "./fixtures.js";
+import { parseAlignmentPrompt } from "./alignment-prompts.js";
+import type { PromptSet } from "../src/settings.js";
 
 export const EMB = "local:universal-sentence-encoder";
 export const UNREACHABLE_WIKI = "http://127.0.0.1:9/w/api.php";

@@ -4,10 +4,10 @@
  * tools, and writes profiles and aligned personas. Deterministic, so a run's metrics are too.
  */
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
-import { LAMP_LABELS, type LampTask } from "../../src/data/lamp.js";
-import { MEMORY_TOOL } from "../../src/tools/index.js";
-import type { Script } from "../support/scripted-model.js";
-import { parseAlignmentPrompt } from "../support/alignment-prompts.js";
+import { LAMP_LABELS, type LampTask } from "../src/data/lamp.js";
+import { MEMORY_TOOL } from "../src/tools/index.js";
+import type { Script } from "./scripted-model.js";
+import { parseAlignmentPrompt } from "./alignment-prompts.js";
 
 const EVIDENCE = [/answer here is "([^"]+)"/g, /is "([^"]+)"/g, /User's response: ([^\n]+)/g, /Response: ([^\n]+)/g, /mostly answers "([^"]+)"/g, /^(\d) is the score/gm];
 

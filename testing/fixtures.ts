@@ -3,8 +3,8 @@ import { Embeddings } from "@langchain/core/embeddings";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
-import type { HistoryEntry } from "../../src/memory/history.js";
+import { UniversalSentenceEncoderEmbeddings } from "../src/models/embeddings.js";
+import type { HistoryEntry } from "../src/memory/history.js";
 
 export const ALICE_HISTORY: HistoryEntry[] = [
   { query: "Tag this movie: astronauts travel through a wormhole to find a new home for humanity", response: "sci-fi", timestamp: "2024-01-01T10:00:00Z" },
