@@ -24,7 +24,7 @@ export const ConfigurationAnnotation = Annotation.Root({
   wikipediaBaseUrl: Annotation<string>(),
   /** Where FAISS indexes are persisted; unset on hosts without a writable disk. */
   indexDir: Annotation<string | undefined>(),
-  /** Record the run in the user's interaction log (off for simulations and evaluation). */
+  /** Record the run in the user's interaction log (off for evaluation; alignment replays never reach the record step). */
   record: Annotation<boolean>(),
   /** Episodic entry ids retrieval must skip (alignment simulations exclude the entry they replay). */
   excludeIds: Annotation<string[]>(),
