@@ -4,23 +4,12 @@
  * runs on, and the user's FAISS index on this server. On LangGraph Platform the conversation
  * threads are the platform's: callers delete theirs through the threads API (see docs/DEPLOY.md).
  */
-import { Annotation, END, START, StateGraph, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
 import { ConfigurationAnnotation } from "../src/configuration.js";
-import { forgetUser } from "../src/forget.js";
-import { servicesFor } from "../src/services.js";
-
-export const ForgetOutput = Annotation.Root({
-  /** How many store records were deleted. */
-  deleted: Annotation<number>(),
-});
-
-async function forget(_state: unknown, config: LangGraphRunnableConfig): Promise<typeof ForgetOutput.Update> {
-  const { store, memory, config: cfg } = servicesFor(config); // validates configurable.userId
-  return { deleted: await forgetUser(store, memory, cfg.userId) };
-}
+import { ForgetOutput, forgetNode } from "../src/forget.js";
 
 export const builder = new StateGraph({ stateSchema: ForgetOutput, input: Annotation.Root({}), output: ForgetOutput }, ConfigurationAnnotation)
-  .addNode("forget", forget)
+  .addNode("forget", forgetNode)
   .addEdge(START, "forget")
   .addEdge("forget", END);
 

@@ -5,7 +5,7 @@
  * run's user.
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
-import { AlignmentConfigurationAnnotation } from "../src/alignment/configuration.js";
+import { AlignmentConfigurationAnnotation, maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
 import { PersonaAgentInput, PersonaAgentOutput, PersonaAgentState } from "../src/agent/state.js";
 import { callAgent, loadPersona, recordInteraction, routeAfterAgent, runTools } from "../src/agent/nodes.js";
 import { recordTruth, routeAfterFeedback, routeAfterRecord } from "../src/alignment/feedback.js";
@@ -26,5 +26,7 @@ export const builder = new StateGraph({ stateSchema: PersonaAgentState, input: P
   .addConditionalEdges("feedback", routeAfterFeedback, ["align", END])
   .addEdge("align", END);
 
-export const graph = builder.compile();
+// The alignment subgraph runs under this graph's recursion limit: enough for the largest
+// alignment a feedback may trigger (callers may not set their own), never below LangGraph's 25.
+export const graph = builder.compile().withConfig({ recursionLimit: Math.max(25, maxAlignmentRecursionLimit()) });
 graph.name = "persona_agent";

@@ -7,7 +7,7 @@
  * an `ask` writes after this deletes itself (guardCheckpointer). Then the derived FAISS index
  * goes, and the databases are compacted so the deleted text leaves the disk (see README).
  */
-import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph";
+import { Annotation, type BaseCheckpointSaver, type BaseStore, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { EpisodicMemory } from "./memory/episodic.js";
 import { hasPrefix, listAll } from "./store/list.js";
 import { isTransactional } from "./store/transactional.js";
@@ -15,6 +15,7 @@ import { unwrapStore } from "./adapters/batched-store.js";
 import { assertCurrent, nextGeneration, nextGenerationSync, runGeneration, UserForgottenError, userGeneration, withUserLock } from "./store/lifecycle.js";
 import type { CheckpointMaintenance } from "./store/open.js";
 import { userFileKey, userNamespace } from "./users.js";
+import { servicesFor } from "./services.js";
 
 /** What forget needs of a checkpointer: every saver LangGraph ships has it. */
 export interface ThreadDeleter {
@@ -102,4 +103,16 @@ export function guardCheckpointer<C extends BaseCheckpointSaver & ThreadDeleter>
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/** The forget graph's output (graphs/forget.ts). */
+export const ForgetOutput = Annotation.Root({
+  /** How many store records were deleted. */
+  deleted: Annotation<number>(),
+});
+
+/** The forget graph's one step: the run's user (`configurable.userId`, validated) is forgotten on this server's store. */
+export async function forgetNode(_state: unknown, config: LangGraphRunnableConfig): Promise<typeof ForgetOutput.Update> {
+  const { store, memory, config: cfg } = servicesFor(config);
+  return { deleted: await forgetUser(store, memory, cfg.userId) };
 }

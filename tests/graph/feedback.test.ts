@@ -62,6 +62,15 @@ describe("persona_agent with the user's true response", () => {
     expect((await new PersonaStore(store).history("alice")).map((v) => v.version)).toEqual([1]);
   });
 
+  test("the served graph has steps for the largest alignment a feedback may trigger (the subgraph runs under its parent's limit)", async () => {
+    const store = await aliceStore();
+    const input = { messages: [new HumanMessage(QUERY)], truth: TRUTH };
+    const config = { configurable: configurable(scriptedModel({ agent: () => "sci-fi" }), { alignEvery: 1, batchSize: 2, iterations: 6 }), store };
+    await expect(builder.compile().invoke(input, config)).rejects.toThrow(/Recursion limit of 25/); // LangGraph's default stops E = 6
+    const out = await graph.invoke(input, config);
+    expect(out.alignment!.iterations).toHaveLength(6);
+  });
+
   test("a bad true response or alignment setting is refused before any model call, storing nothing", async () => {
     const store = await aliceStore();
     const model = scriptedModel({});
