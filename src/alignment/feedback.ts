@@ -11,6 +11,7 @@ import { turnQuery, validateQuery, validateTruth } from "../agent/nodes.js";
 import type { PersonaAgentStateType, PersonaAgentUpdate } from "../agent/state.js";
 import { servicesFor, type Services } from "../services.js";
 import { ensureAlignmentConfiguration } from "./configuration.js";
+import { asUserRun, assertCurrent } from "../store/lifecycle.js";
 import { FeedbackLog } from "./feedback-log.js";
 
 export interface UserFeedback {
@@ -18,7 +19,6 @@ export interface UserFeedback {
   /** The user's true response to the query. */
   truth: string;
 }
-
 
 /** Records the feedback for the services' user; returns how many feedbacks came since the last alignment. */
 export async function recordFeedback(services: Services, feedback: UserFeedback, truthField?: string): Promise<{ sinceAlignment: number }> {
@@ -32,7 +32,14 @@ export async function recordFeedback(services: Services, feedback: UserFeedback,
 
 /** persona_agent's feedback step: records the turn's true response, which is then spent (a continued thread's next turn gives its own). */
 export async function recordTruth(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
-  const { sinceAlignment } = await recordFeedback(servicesFor(config), { query: turnQuery(state.messages), truth: state.truth ?? "" });
+  const services = servicesFor(config);
+  const { store } = services;
+  const { userId } = services.config;
+  // Part of the turn's run of the user: a forget since the turn started, or while this writes, wins (store/lifecycle.ts).
+  const { sinceAlignment } = await asUserRun(store, userId, async () => {
+    await assertCurrent(store, userId, state.userGeneration);
+    return recordFeedback(services, { query: turnQuery(state.messages), truth: state.truth ?? "" });
+  });
   return { sinceAlignment, truth: null };
 }
 

@@ -10,7 +10,10 @@ import { PersonaStore } from "../../src/persona/persona.js";
 import { FeedbackLog } from "../../src/alignment/feedback-log.js";
 import { episodicMemoryFor } from "../../src/services.js";
 import { aliceStore, EMB, roleOf, scriptedModel, UNREACHABLE_WIKI } from "../../testing/alignment-harness.js";
-import type { ScriptedChatModel } from "../../testing/scripted-model.js";
+import { ScriptedChatModel } from "../../testing/scripted-model.js";
+import { AIMessage, ToolMessage } from "@langchain/core/messages";
+import { forgetUser } from "../../src/forget.js";
+import { UserForgottenError } from "../../src/store/lifecycle.js";
 
 const QUERY = "Tag this movie: two strangers fall in love on a night train";
 const TRUTH = "romance";
@@ -69,6 +72,21 @@ describe("persona_agent with the user's true response", () => {
     await expect(builder.compile().invoke(input, config)).rejects.toThrow(/Recursion limit of 25/); // LangGraph's default stops E = 6
     const out = await graph.invoke(input, config);
     expect(out.alignment!.iterations).toHaveLength(6);
+  });
+
+  test("a forget after the turn started wins: the true response is not stored", async () => {
+    const store = await aliceStore();
+    const memory = episodicMemoryFor(store, { embeddings: EMB, indexDir: undefined, timeoutMs: 60_000, maxRetries: 0 });
+    // The user is forgotten while the agent answers; record is off, so the feedback step is the first write.
+    const forgetting = new ScriptedChatModel(async (messages) => {
+      if (!messages.some((m) => ToolMessage.isInstance(m))) return new AIMessage({ content: "", tool_calls: [{ id: "mem", name: "memory_retrieval", args: { query: QUERY } }] });
+      await forgetUser(store, memory, "alice");
+      return "sci-fi";
+    });
+    const run = builder.compile({ store }).invoke({ messages: [new HumanMessage(QUERY)], truth: TRUTH }, { configurable: configurable(forgetting, { alignEvery: 1, record: false }) });
+    await expect(run).rejects.toThrow(new UserForgottenError("alice"));
+    expect(await memory.list("alice")).toEqual([]);
+    expect(await new FeedbackLog(store).total("alice")).toBe(0);
   });
 
   test("a bad true response or alignment setting is refused before any model call, storing nothing", async () => {
