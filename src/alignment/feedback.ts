@@ -36,10 +36,15 @@ export async function recordTruth(state: PersonaAgentStateType, config: LangGrap
   const { store } = services;
   const { userId } = services.config;
   // Part of the turn's run of the user: a forget since the turn started, or while this writes, wins (store/lifecycle.ts).
-  const { sinceAlignment } = await asUserRun(store, userId, async () => {
-    await assertCurrent(store, userId, state.userGeneration);
-    return recordFeedback(services, { query: turnQuery(state.messages), truth: state.truth ?? "" });
-  });
+  const { sinceAlignment } = await asUserRun(
+    store,
+    userId,
+    async () => {
+      await assertCurrent(store, userId); // says "forgotten" rather than "unknown user" when the forget came first
+      return recordFeedback(services, { query: turnQuery(state.messages), truth: state.truth ?? "" });
+    },
+    state.userGeneration,
+  );
   return { sinceAlignment, truth: null };
 }
 

@@ -42,11 +42,17 @@ function userGenerationSync(store: TransactionalStore, userId: string): number {
 /** Generations read at the start of the current run, per user (file key). */
 const runs = new AsyncLocalStorage<ReadonlyMap<string, number>>();
 
-/** Runs `fn` as one run of `userId`: the generation is read now, and guarded writes inside check it. */
-export async function asUserRun<T>(store: BaseStore, userId: string, fn: () => Promise<T>): Promise<T> {
-  const generation = await userGeneration(store, userId);
-  const known = new Map(runs.getStore() ?? []);
-  known.set(userFileKey(userId), generation);
+/**
+ * Runs `fn` as one run of `userId`: guarded writes inside check the generation the run started
+ * at. A nested call joins the enclosing run (re-reading would let a run older than a forget
+ * adopt the new generation); `startedAt` gives it explicitly (a graph turn that began earlier).
+ */
+export async function asUserRun<T>(store: BaseStore, userId: string, fn: () => Promise<T>, startedAt?: number): Promise<T> {
+  const key = userFileKey(userId);
+  const enclosing = runs.getStore();
+  const generation = startedAt ?? enclosing?.get(key) ?? (await userGeneration(store, userId));
+  const known = new Map(enclosing ?? []);
+  known.set(key, generation);
   return runs.run(known, fn);
 }
 
