@@ -10,7 +10,7 @@
 //   3. compile the package's own src/faiss.cc against the system's libfaiss
 //      (Debian: apt-get install libfaiss-dev libopenblas-dev).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,13 +94,14 @@ function ensureFaissNode() {
 
 /** Optional: without it large indexes are built through faiss-node's add() (minutes at 1M). */
 function buildBulkAddon() {
-  if (existsSync(bulkAddon) && loads(bulkAddon)) return;
+  const source = join(root, "native", "faiss-bulk.cc");
+  if (existsSync(bulkAddon) && statSync(bulkAddon).mtimeMs >= statSync(source).mtimeMs && loads(bulkAddon)) return;
   if (!libfaiss) {
     console.log("[build-faiss] no system libfaiss: skipping the bulk index builder (large indexes build more slowly).");
     return;
   }
   try {
-    execFileSync("g++", compileArgs(join(root, "native", "faiss-bulk.cc"), bulkAddon), { stdio: "inherit" });
+    execFileSync("g++", compileArgs(source, bulkAddon), { stdio: "inherit" });
     console.log("[build-faiss] built", bulkAddon);
   } catch {
     console.log("[build-faiss] could not compile the bulk index builder (large indexes build more slowly).");

@@ -22,7 +22,7 @@ import { UserError } from "../errors.js";
 import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { addToFaissStore, registerDocuments } from "../adapters/faiss-store.js";
-import { buildIndex, decodeVector, encodeVector, indexKindFor, type IndexKind } from "./vector-index.js";
+import { buildIndex, bulkBuilder, decodeVector, encodeVector, indexKindFor, type IndexKind } from "./vector-index.js";
 import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 
 export interface EpisodicEntry {
@@ -70,7 +70,7 @@ interface IndexManifest {
   embeddings: string;
   /** Vectors stored at unit length (indexes written before were not, and are rebuilt). */
   unit?: boolean;
-  /** faiss index_factory descriptor ("Flat" when missing: indexes written before IVF). */
+  /** The index kind's descriptor ("Flat" when missing: indexes written before approximate ones). */
   descriptor?: string;
 }
 
@@ -176,7 +176,7 @@ export class EpisodicMemory {
       maxCachedVectors?: number;
       /** Cache vectors the store lacks (another model's) in the user's index directory (on by default with an indexDir). */
       embeddingCache?: boolean;
-      /** Entries from which a user's index is approximate (IVF) instead of exact; vector-index.ts says why 20,000. */
+      /** Entries from which a user's index is approximate (a sketch) instead of exact; vector-index.ts says why 20,000. */
       approximateFrom?: number;
     },
   ) {}
@@ -307,7 +307,7 @@ export class EpisodicMemory {
     const { distances, labels } = faiss.index.search(vector, Math.min(k + exclude.size, faiss.index.ntotal()));
     const hits: RetrievedMemory[] = [];
     labels.forEach((label, i) => {
-      if (label < 0) return; // an approximate index pads with -1 when its probed lists hold fewer hits
+      if (label < 0) return; // FAISS pads with -1 when it has fewer hits than asked for
       const doc = faiss.docstore.search(faiss.getMapping()[label]!);
       // FAISS returns squared L2 distance; both sides are unit vectors, so cosine = 1 - d/2.
       hits.push({ ...(doc.metadata as EpisodicEntry), similarity: 1 - distances[i]! / 2 });
@@ -373,6 +373,7 @@ export class EpisodicMemory {
       if (this.holdsDerived(userId)) await this.dropDerived(userId);
       return undefined;
     }
+    bulkBuilder(); // loaded before any search: it keeps FAISS's one-query searches on one thread (vector-index.ts)
     let index = this.indexes.get(userId) ?? (await this.loadPersisted(userId));
     if (index?.revision !== meta.revision) {
       index = await this.rebuild(userId, meta.revision, index, onProgress);
@@ -428,7 +429,7 @@ export class EpisodicMemory {
     try {
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as IndexManifest;
       if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit) return undefined;
-      const kind = { descriptor: manifest.descriptor ?? "Flat", nprobe: 0 }; // nprobe is saved in the index file
+      const kind = { descriptor: manifest.descriptor ?? "Flat", kFactor: 0 }; // k_factor is saved in the index file
       return { faiss: await FaissStore.load(dir, await this.embedder()), revision: manifest.revision, kind };
     } catch {
       return undefined; // missing or unreadable: derived data, rebuilt from the store

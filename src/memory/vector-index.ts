@@ -1,17 +1,22 @@
 /**
  * The FAISS index of one user's memories, and vectors as the store keeps them.
  *
- * Exact search (IndexFlatL2) below APPROXIMATE_FROM vectors, an inverted-file index (IVF,
- * flat lists: the embedding model's vectors are stored unchanged) from there on. Why 20,000: a
- * flat search reads every vector (20k × 512 × 4 B = 40 MB per query, ~10 ms here, growing
- * linearly to ~0.5 s at 1M), while below it a query costs less than embedding the query
- * itself; and IVF needs enough vectors to train √n lists of ~√n vectors each (20k gives 128
- * lists of ~156). Recall against exact search is measured by bench/retrieval.ts.
+ * Exact search (IndexFlatL2) below APPROXIMATE_FROM vectors; from there on a sketch index:
+ * each vector also gets a 256-bit code (signs of a random rotation, thresholds trained on the
+ * user's vectors: faiss's IndexLSH), a query scans the codes by Hamming distance and re-ranks
+ * the best SKETCH_CANDIDATES × k by exact distance to the stored vectors (IndexRefineFlat), so
+ * the embedding model's vectors and the returned distances are unchanged. Why this and not
+ * IVF or HNSW (bench/RESULTS.md §3 has the numbers): with many topics per user, k-means lists
+ * split topics (IVF recall@4 ≤ 0.91 at 1M even when reading 5 % of the vectors), an HNSW
+ * graph took minutes to build at 200k on 2 cores, while a sketch needs no partition, trains in
+ * a second, and adds a vector without retraining.
+ * Why 20,000: below it a flat search (≤ 40 MB read per query, ~8 ms) costs less than
+ * embedding the query itself.
  *
  * Large indexes are built in one native call from a Float32Array (native/faiss-bulk.cc, built
  * by scripts/build-faiss.mjs); faiss-node's own add() converts every JS number through N-API,
  * which took 209 s for 1M vectors. Without the bulk builder, indexes stay exact (faiss-node
- * cannot set an IVF index's nprobe, and its training would be as slow as its add).
+ * cannot construct a sketch index of another bit count than the dimension, nor set k_factor).
  */
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -22,43 +27,42 @@ import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import type { Index } from "faiss-node";
 
-/** Vectors from which an index is approximate (IVF) rather than exact. */
+/** Vectors from which an index is approximate (a sketch) rather than exact. */
 export const APPROXIMATE_FROM = 20_000;
-/** Lists an IVF search visits (of ~√n): recall@4 against exact search is measured by bench/retrieval.ts. */
-export const IVF_NPROBE = 12;
 /**
- * Training vectors per IVF list (faiss's minimum, 39) and k-means iterations: a coarse
- * partition is enough (the lists hold the exact vectors, and recall is measured), while
- * faiss's defaults (up to 256 points per list, 25 iterations) alone would take minutes at 1M.
+ * Sketch candidates re-ranked exactly, per result asked for (faiss's k_factor): 1,000 for the
+ * agent's top 4. Recall@4 against exact search is measured by bench/retrieval.ts.
  */
-const TRAIN_PER_LIST = 39;
-const TRAIN_ITERATIONS = 10;
+export const SKETCH_CANDIDATES = 250;
+/** Bits per sketch: 32 bytes scanned per memory; 512 bits doubles the scan for little recall here. */
+const SKETCH_BITS = 256;
+/** Rows the thresholds are trained on (a median per bit needs few). */
+const TRAINING_ROWS = 65_536;
 
 export interface IndexKind {
-  /** faiss index_factory descriptor: "Flat" or "IVF<lists>,Flat". */
+  /** "Flat", or "LSH<bits>rt,RFlat" (faiss's names: rotated, trained LSH codes, refined by exact distance). */
   descriptor: string;
-  nprobe: number;
+  /** Candidates per result re-ranked exactly (faiss's k_factor); 0 for exact search. */
+  kFactor: number;
 }
 
-/**
- * The index an n-vector memory gets. The IVF list count is a power of two near √n, so it
- * changes (and the index is rebuilt and retrained) only when the memory has grown ~4×.
- */
+/** The index an n-vector memory gets. */
 export function indexKindFor(n: number, approximateFrom = APPROXIMATE_FROM): IndexKind {
-  if (n < approximateFrom || !bulkBuilder()) return { descriptor: "Flat", nprobe: 0 };
-  // √n lists of ~√n vectors: adding a vector compares it to every list centre (BLAS), so more
-  // lists would slow the build (1M × 1,024 centres ≈ 1 TFLOP, most of the 1M build time).
-  const lists = 2 ** Math.round(Math.log2(Math.sqrt(n)));
-  return { descriptor: `IVF${lists},Flat`, nprobe: IVF_NPROBE };
+  if (n < approximateFrom || !bulkBuilder()) return { descriptor: "Flat", kFactor: 0 };
+  return { descriptor: `LSH${SKETCH_BITS}rt,RFlat`, kFactor: SKETCH_CANDIDATES };
 }
 
 interface BulkBuilder {
-  buildIndexFile(path: string, dim: number, descriptor: string, train: Float32Array | null, data: Float32Array, nprobe: number, trainIterations: number): void;
+  buildIndexFile(path: string, dim: number, descriptor: string, train: Float32Array | null, data: Float32Array, kFactor: number): void;
 }
 
 let bulk: BulkBuilder | null | undefined;
 
-/** native/faiss-bulk.node from this source tree or its compiled copy (dist/), if it was built. */
+/**
+ * native/faiss-bulk.node from this source tree or its compiled copy (dist/), if it was built.
+ * Loading it also makes FAISS run one-query searches on the calling thread (OpenMP is shared
+ * with faiss-node): the idle second thread's barrier cost up to 14x at 1M on a busy machine.
+ */
 export function bulkBuilder(): BulkBuilder | undefined {
   if (bulk === undefined) {
     const here = dirname(fileURLToPath(import.meta.url));
@@ -88,11 +92,10 @@ export async function buildIndex(vectors: Float32Array, dim: number, kind: Index
     return index;
   }
   const n = vectors.length / dim;
-  const lists = Number(/^IVF(\d+)/.exec(kind.descriptor)?.[1] ?? 0);
-  const train = lists > 0 ? trainingSample(vectors, dim, Math.min(n, lists * TRAIN_PER_LIST)) : null;
+  const train = kind.descriptor === "Flat" ? null : trainingSample(vectors, dim, Math.min(n, TRAINING_ROWS));
   const file = join(tmpdir(), `persona-agent-index-${process.pid}-${randomUUID()}`);
   try {
-    builder.buildIndexFile(file, dim, kind.descriptor, train, vectors, kind.nprobe, TRAIN_ITERATIONS);
+    builder.buildIndexFile(file, dim, kind.descriptor, train, vectors, kind.kFactor);
     return Index.read(file);
   } finally {
     await rm(file, { force: true });

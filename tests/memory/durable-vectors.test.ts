@@ -79,14 +79,14 @@ describe("approximate index", () => {
   const many = (user: string, n: number) =>
     Array.from({ length: n }, (_, i) => ({ query: `${user} question ${i} ${"xyz"[i % 3]!.repeat(i % 17)}`, response: `answer ${i * 7919}` }));
 
-  bulk("past the threshold a user's index is IVF, below it exact, and results stay per user", async () => {
+  bulk("past the threshold a user's index is a sketch re-ranked exactly, below it exact, and results stay per user", async () => {
     const indexDir = tempDir();
     const memory = new EpisodicMemory(new InMemoryStore(), new TinyEmbeddings(), { embeddingsId: MODEL, indexDir, approximateFrom: 100 });
     const alice = many("alice", 300);
     await memory.add("alice", alice);
     await memory.add("bob", BOB_HISTORY);
     const descriptor = (user: string) => JSON.parse(readFileSync(join(indexDir, userFileKey(user), "manifest.json"), "utf8")).descriptor;
-    expect(descriptor("alice")).toMatch(/^IVF\d+,Flat$/);
+    expect(descriptor("alice")).toMatch(/^LSH\d+rt,RFlat$/);
     expect(descriptor("bob")).toBe("Flat");
 
     const target = alice[123]!;
@@ -95,10 +95,14 @@ describe("approximate index", () => {
     const bobHits = await memory.retrieve("bob", `${target.query}\n${target.response}`, 10);
     expect(bobHits.map((h) => h.id).sort()).toEqual(BOB_HISTORY.map(entryId).sort());
 
-    // growing ~4x past the threshold changes the list count: the index is rebuilt, not appended to
-    await memory.add("alice", many("alice-more", 900));
-    expect(descriptor("alice")).not.toBe("IVF16,Flat");
-    expect(await memory.count("alice")).toBe(1200);
+    // new memories are added to the sketch index (coded with its trained rotation) and found
+    const more = many("alice-more", 200);
+    await memory.add("alice", more);
+    expect(descriptor("alice")).toMatch(/^LSH\d+rt,RFlat$/);
+    const added = more[77]!;
+    const [topAdded] = await memory.retrieve("alice", `${added.query}\n${added.response}`, 1);
+    expect(topAdded!.id).toBe(entryId(added));
+    expect(await memory.count("alice")).toBe(500);
     expect(readdirSync(indexDir).sort()).toEqual([userFileKey("alice"), userFileKey("bob")].sort());
   });
 
