@@ -29,6 +29,8 @@ const SEP_NEXT = String.fromCharCode(SEP.charCodeAt(0) + 1);
 const BUSY_TIMEOUT_MS = 5000;
 
 type Value = Record<string, any>;
+type RowKey = Pick<Row, "namespace" | "key">;
+
 interface Row {
   namespace: string;
   key: string;
@@ -125,9 +127,10 @@ export class SqliteStore extends BaseStore {
          ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
       ),
       delete: this.db.prepare("DELETE FROM store_items WHERE namespace = ? AND key = ?"),
-      searchAll: this.db.prepare<[], Row>("SELECT * FROM store_items ORDER BY updated_at DESC, namespace, key"),
-      searchPrefix: this.db.prepare<[Record<string, string>], Row>(
-        `SELECT * FROM store_items WHERE ${underPrefix} ORDER BY updated_at DESC, namespace, key`,
+      // Keys only: sorting whole rows read every value (kilobytes, overflow pages) on every page of a listing.
+      searchAll: this.db.prepare<[], RowKey>("SELECT namespace, key FROM store_items ORDER BY updated_at DESC, namespace, key"),
+      searchPrefix: this.db.prepare<[Record<string, string>], RowKey>(
+        `SELECT namespace, key FROM store_items WHERE ${underPrefix} ORDER BY updated_at DESC, namespace, key`,
       ),
       namespaces: this.db.prepare<[], string>("SELECT DISTINCT namespace FROM store_items").pluck(),
       deletePrefix: this.db.prepare<[Record<string, string>]>(`DELETE FROM store_items WHERE ${underPrefix}`),
@@ -223,9 +226,13 @@ export class SqliteStore extends BaseStore {
     const filter = Object.entries(op.filter ?? {});
     const page: SearchItem[] = [];
     let matched = 0;
-    for (const row of rows) {
+    for (const { namespace, key } of rows) {
       if (page.length >= limit) break; // for-of's break also resets the statement
-      const item = toItem(row);
+      if (filter.length === 0 && matched < offset) {
+        matched++; // an unfiltered page's skipped rows are not read
+        continue;
+      }
+      const item = toItem(this.stmts.get.get(namespace, key)!);
       if (!filter.every(([field, expected]) => matchesValue(item.value[field], expected))) continue;
       if (matched++ >= offset) page.push(item);
     }
