@@ -10,6 +10,7 @@ import { ServiceUnavailableError } from "../errors.js";
 import type pg from "pg";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LockingStore } from "./transactional.js";
+import { postgresPools } from "../adapters/postgres-pools.js";
 
 export interface Persistence extends CheckpointMaintenance {
   backend: "sqlite" | "postgres";
@@ -85,7 +86,9 @@ async function openPostgres(url: string): Promise<Persistence> {
   const store = PostgresStore.fromConnString(url);
   const checkpointer = PostgresSaver.fromConnString(url);
   const locks = new pg.Pool({ connectionString: url, max: 2 });
-  locks.on("error", () => undefined); // an idle lock connection dropped: the next lock opens another
+  // An idle connection that dies (server restart, pg_terminate_backend) leaves its pool, which
+  // opens another when next needed; unheard, the pool's 'error' event would end the process.
+  for (const pool of [locks, ...postgresPools(store, checkpointer)]) pool.on("error", () => undefined);
   Object.assign(store, { withLock: advisoryLock(locks) } satisfies Pick<LockingStore, "withLock">);
   try {
     // Creates or migrates the tables; idempotent, so every process may call it.
