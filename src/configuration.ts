@@ -5,8 +5,9 @@
 import { join } from "node:path";
 import { Annotation, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { parsePromptSet, settingsFromEnv, type PromptSet, type Settings } from "./settings.js";
+import { parseNumber, parsePromptSet, RUN_LIMITS, settingsFromEnv, type PromptSet, type Settings } from "./settings.js";
 import { validateUserId } from "./users.js";
+import { UserError } from "./errors.js";
 
 export const ConfigurationAnnotation = Annotation.Root({
   /** Whose persona and memory this run uses. Required. */
@@ -44,15 +45,23 @@ export function configurationFrom(settings: Settings, given: Partial<Configurati
     userId: validateUserId(given.userId),
     model: given.model ?? settings.model,
     embeddings: given.embeddings ?? settings.embeddings,
-    k: given.k ?? settings.k,
-    maxToolSteps: given.maxToolSteps ?? settings.maxToolSteps,
-    temperature: given.temperature ?? settings.temperature,
-    timeoutMs: given.timeoutMs ?? settings.timeoutMs,
-    maxRetries: given.maxRetries ?? settings.maxRetries,
+    k: runNumber(given, settings, "k"),
+    maxToolSteps: runNumber(given, settings, "maxToolSteps"),
+    temperature: runNumber(given, settings, "temperature"),
+    timeoutMs: runNumber(given, settings, "timeoutMs"),
+    maxRetries: runNumber(given, settings, "maxRetries"),
     wikipediaBaseUrl: given.wikipediaBaseUrl ?? settings.wikipediaBaseUrl,
     indexDir: "indexDir" in given ? given.indexDir : join(settings.dataDir, "indexes"),
     record: given.record ?? true,
     excludeIds: given.excludeIds ?? [],
     promptSet: given.promptSet === undefined ? settings.promptSet : parsePromptSet(given.promptSet, "promptSet"),
   };
+}
+
+/** A number the run sets, held to RUN_LIMITS (an API caller's JSON may carry anything). */
+function runNumber(given: Partial<Configuration>, settings: Settings, name: keyof typeof RUN_LIMITS): number {
+  const value: unknown = given[name];
+  if (value === undefined) return settings[name];
+  if (typeof value !== "number") throw new UserError(`${name} must be a number, got ${JSON.stringify(value)}`);
+  return parseNumber(String(value), name, RUN_LIMITS[name]);
 }

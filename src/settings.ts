@@ -82,17 +82,38 @@ export function loadEnvFile(path = ".env"): void {
   }
 }
 
-function numberFrom(name: string, fallback: number, { min, integer }: { min: number; integer: boolean }): number {
+interface NumberRange {
+  min: number;
+  /** Only for values a run may set (RUN_LIMITS). */
+  max?: number;
+  integer: boolean;
+}
+
+/**
+ * Ceilings on what one run may ask for, whoever sets it (environment, command option, or an
+ * API caller's `configurable`): without them one request could pull thousands of memories into
+ * a prompt or keep a model busy for hours. Far above the paper's settings (K = 4; Fig. 3 scales K).
+ */
+export const RUN_LIMITS = {
+  temperature: { min: 0, max: 2, integer: false },
+  timeoutMs: { min: 1, max: 600_000, integer: true },
+  maxRetries: { min: 0, max: 10, integer: true },
+  k: { min: 1, max: 64, integer: true },
+  maxToolSteps: { min: 0, max: 16, integer: true },
+} satisfies Record<string, NumberRange>;
+
+function numberFrom(name: string, fallback: number, range: NumberRange): number {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === "") return fallback;
-  return parseNumber(raw, name, { min, integer });
+  return parseNumber(raw, name, range);
 }
 
 /** Parses a numeric setting or option; a bad value is a user mistake, not a crash. */
-export function parseNumber(raw: string, name: string, { min, integer }: { min: number; integer: boolean }): number {
+export function parseNumber(raw: string, name: string, { min, max, integer }: NumberRange): number {
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new UserError(`${name} must be ${integer ? "an integer" : "a number"} >= ${min}, got "${raw}"`);
+  if (!Number.isFinite(value) || value < min || (max !== undefined && value > max) || (integer && !Number.isInteger(value))) {
+    const range = max === undefined ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new UserError(`${name} must be ${integer ? "an integer" : "a number"} ${range}, got "${raw}"`);
   }
   return value;
 }
@@ -105,11 +126,11 @@ export function settingsFromEnv(): Settings {
     embeddings: env.PERSONA_AGENT_EMBEDDINGS || DEFAULT_SETTINGS.embeddings,
     dataDir: resolve(env.PERSONA_AGENT_DATA_DIR || DEFAULT_SETTINGS.dataDir),
     databaseUrl: env.PERSONA_AGENT_DATABASE_URL || undefined,
-    temperature: numberFrom("PERSONA_AGENT_TEMPERATURE", DEFAULT_SETTINGS.temperature, { min: 0, integer: false }),
-    timeoutMs: numberFrom("PERSONA_AGENT_TIMEOUT_MS", DEFAULT_SETTINGS.timeoutMs, { min: 1, integer: true }),
-    maxRetries: numberFrom("PERSONA_AGENT_MAX_RETRIES", DEFAULT_SETTINGS.maxRetries, { min: 0, integer: true }),
-    k: numberFrom("PERSONA_AGENT_K", DEFAULT_SETTINGS.k, { min: 1, integer: true }),
-    maxToolSteps: numberFrom("PERSONA_AGENT_MAX_TOOL_STEPS", DEFAULT_SETTINGS.maxToolSteps, { min: 0, integer: true }),
+    temperature: numberFrom("PERSONA_AGENT_TEMPERATURE", DEFAULT_SETTINGS.temperature, RUN_LIMITS.temperature),
+    timeoutMs: numberFrom("PERSONA_AGENT_TIMEOUT_MS", DEFAULT_SETTINGS.timeoutMs, RUN_LIMITS.timeoutMs),
+    maxRetries: numberFrom("PERSONA_AGENT_MAX_RETRIES", DEFAULT_SETTINGS.maxRetries, RUN_LIMITS.maxRetries),
+    k: numberFrom("PERSONA_AGENT_K", DEFAULT_SETTINGS.k, RUN_LIMITS.k),
+    maxToolSteps: numberFrom("PERSONA_AGENT_MAX_TOOL_STEPS", DEFAULT_SETTINGS.maxToolSteps, RUN_LIMITS.maxToolSteps),
     wikipediaBaseUrl: env.PERSONA_AGENT_WIKIPEDIA_URL || DEFAULT_SETTINGS.wikipediaBaseUrl,
     promptSet: env.PERSONA_AGENT_PROMPTS?.trim() ? parsePromptSet(env.PERSONA_AGENT_PROMPTS.trim()) : DEFAULT_SETTINGS.promptSet,
     maxIterations: numberFrom("PERSONA_AGENT_MAX_ITERATIONS", DEFAULT_SETTINGS.maxIterations, { min: 1, integer: true }),

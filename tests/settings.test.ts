@@ -80,18 +80,21 @@ test("empty or blank variables fall back to the defaults", () => {
 });
 
 test.each([
-  ["PERSONA_AGENT_TEMPERATURE", "hot", 'PERSONA_AGENT_TEMPERATURE must be a number >= 0, got "hot"'],
-  ["PERSONA_AGENT_TEMPERATURE", "-0.1", 'PERSONA_AGENT_TEMPERATURE must be a number >= 0, got "-0.1"'],
-  ["PERSONA_AGENT_TEMPERATURE", "Infinity", 'PERSONA_AGENT_TEMPERATURE must be a number >= 0, got "Infinity"'],
-  ["PERSONA_AGENT_TIMEOUT_MS", "0", 'PERSONA_AGENT_TIMEOUT_MS must be an integer >= 1, got "0"'],
-  ["PERSONA_AGENT_TIMEOUT_MS", "1.5", 'PERSONA_AGENT_TIMEOUT_MS must be an integer >= 1, got "1.5"'],
-  ["PERSONA_AGENT_TIMEOUT_MS", "60s", 'PERSONA_AGENT_TIMEOUT_MS must be an integer >= 1, got "60s"'],
-  ["PERSONA_AGENT_MAX_RETRIES", "-1", 'PERSONA_AGENT_MAX_RETRIES must be an integer >= 0, got "-1"'],
-  ["PERSONA_AGENT_MAX_RETRIES", "three", 'PERSONA_AGENT_MAX_RETRIES must be an integer >= 0, got "three"'],
-  ["PERSONA_AGENT_K", "0", 'PERSONA_AGENT_K must be an integer >= 1, got "0"'],
-  ["PERSONA_AGENT_K", "2.5", 'PERSONA_AGENT_K must be an integer >= 1, got "2.5"'],
-  ["PERSONA_AGENT_MAX_TOOL_STEPS", "-2", 'PERSONA_AGENT_MAX_TOOL_STEPS must be an integer >= 0, got "-2"'],
-  ["PERSONA_AGENT_MAX_TOOL_STEPS", "NaN", 'PERSONA_AGENT_MAX_TOOL_STEPS must be an integer >= 0, got "NaN"'],
+  ["PERSONA_AGENT_TEMPERATURE", "hot", 'PERSONA_AGENT_TEMPERATURE must be a number from 0 to 2, got "hot"'],
+  ["PERSONA_AGENT_TEMPERATURE", "-0.1", 'PERSONA_AGENT_TEMPERATURE must be a number from 0 to 2, got "-0.1"'],
+  ["PERSONA_AGENT_TEMPERATURE", "Infinity", 'PERSONA_AGENT_TEMPERATURE must be a number from 0 to 2, got "Infinity"'],
+  ["PERSONA_AGENT_TIMEOUT_MS", "0", 'PERSONA_AGENT_TIMEOUT_MS must be an integer from 1 to 600000, got "0"'],
+  ["PERSONA_AGENT_TIMEOUT_MS", "1.5", 'PERSONA_AGENT_TIMEOUT_MS must be an integer from 1 to 600000, got "1.5"'],
+  ["PERSONA_AGENT_TIMEOUT_MS", "60s", 'PERSONA_AGENT_TIMEOUT_MS must be an integer from 1 to 600000, got "60s"'],
+  ["PERSONA_AGENT_MAX_RETRIES", "-1", 'PERSONA_AGENT_MAX_RETRIES must be an integer from 0 to 10, got "-1"'],
+  ["PERSONA_AGENT_MAX_RETRIES", "three", 'PERSONA_AGENT_MAX_RETRIES must be an integer from 0 to 10, got "three"'],
+  ["PERSONA_AGENT_K", "0", 'PERSONA_AGENT_K must be an integer from 1 to 64, got "0"'],
+  ["PERSONA_AGENT_K", "2.5", 'PERSONA_AGENT_K must be an integer from 1 to 64, got "2.5"'],
+  ["PERSONA_AGENT_MAX_TOOL_STEPS", "-2", 'PERSONA_AGENT_MAX_TOOL_STEPS must be an integer from 0 to 16, got "-2"'],
+  ["PERSONA_AGENT_MAX_TOOL_STEPS", "NaN", 'PERSONA_AGENT_MAX_TOOL_STEPS must be an integer from 0 to 16, got "NaN"'],
+  ["PERSONA_AGENT_K", "65", 'PERSONA_AGENT_K must be an integer from 1 to 64, got "65"'],
+  ["PERSONA_AGENT_MAX_TOOL_STEPS", "17", 'PERSONA_AGENT_MAX_TOOL_STEPS must be an integer from 0 to 16, got "17"'],
+  ["PERSONA_AGENT_TEMPERATURE", "2.5", 'PERSONA_AGENT_TEMPERATURE must be a number from 0 to 2, got "2.5"'],
   ["PERSONA_AGENT_PROMPTS", "paper-v2", 'PERSONA_AGENT_PROMPTS must be one of paper, tuned, got "paper-v2"'],
 ])("%s=%j is a UserError naming the variable", (name, value, message) => {
   process.env[name] = value;
@@ -142,7 +145,7 @@ describe(".env loading", () => {
 
   test("a bad number in .env is a UserError naming the variable", () => {
     writeFileSync(join(dir, ".env"), "PERSONA_AGENT_TEMPERATURE=warm\n");
-    expect(() => settingsFromEnv()).toThrow(new UserError('PERSONA_AGENT_TEMPERATURE must be a number >= 0, got "warm"'));
+    expect(() => settingsFromEnv()).toThrow(new UserError('PERSONA_AGENT_TEMPERATURE must be a number from 0 to 2, got "warm"'));
   });
 
   test("no .env is fine, and loadEnvFile(path) loads an explicit file once", () => {

@@ -98,6 +98,10 @@ describe("persona_agent with the user's true response", () => {
     await expect(agent.invoke({ messages: [new HumanMessage(QUERY)], truth: "   " }, { configurable: configurable(model) })).rejects.toThrow("the true response (truth) is empty");
     await expect(agent.invoke({ messages: [new HumanMessage(QUERY)], truth: "a\u0000b" }, { configurable: configurable(model) })).rejects.toThrow(/the true response \(truth\) contains a NUL/);
     await expect(agent.invoke({ messages: [new HumanMessage(QUERY)], truth: TRUTH }, { configurable: configurable(model, { alignEvery: 0 }) })).rejects.toThrow("alignEvery must be an integer >= 1, got 0");
+    // an API caller's per-run numbers are held to RUN_LIMITS too
+    await expect(agent.invoke({ messages: [new HumanMessage(QUERY)] }, { configurable: configurable(model, { k: 100_000 }) })).rejects.toThrow('k must be an integer from 1 to 64, got "100000"');
+    await expect(agent.invoke({ messages: [new HumanMessage(QUERY)] }, { configurable: configurable(model, { maxToolSteps: "9" }) })).rejects.toThrow('maxToolSteps must be a number, got "9"');
+    await expect(agent.invoke({ messages: [new HumanMessage(QUERY)] }, { configurable: configurable(model, { timeoutMs: 1e9 }) })).rejects.toThrow("timeoutMs must be an integer from 1 to 600000");
     expect(model.calls).toHaveLength(0);
     expect((await memory.list("alice")).length).toBe(stored);
     expect(await new FeedbackLog(store).total("alice")).toBe(0);
