@@ -5,6 +5,7 @@ import { UserError } from "../errors.js";
 import { openAIConnection } from "../settings.js";
 import type { ChatModelOptions } from "./chat.js";
 import { EMBEDDING_PROVIDERS, LOCAL_EMBEDDING_MODELS, parseModelSpec } from "./spec.js";
+import { fetchWithDeadline } from "./deadline.js";
 
 /**
  * Texts longer than a model's input are split into chunks of at most `maxChars` (at a space
@@ -108,7 +109,8 @@ export async function createEmbeddings(spec: string, options: Omit<ChatModelOpti
       const { apiKey, baseURL } = openAIConnection();
       const { OpenAIEmbeddings } = await import("@langchain/openai");
       return new ChunkedEmbeddings(
-        new OpenAIEmbeddings({ model: name, apiKey, maxRetries: options.maxRetries, timeout: options.timeoutMs, configuration: { baseURL } }),
+        // As for chat: the SDK's timeout ends at the response headers, this deadline also covers the body.
+        new OpenAIEmbeddings({ model: name, apiKey, maxRetries: options.maxRetries, timeout: options.timeoutMs, configuration: { baseURL, fetch: fetchWithDeadline(options.timeoutMs) } }),
         REMOTE_MAX_CHARS,
       );
     }

@@ -4,7 +4,10 @@
  * SDKs' timeouts ended at the headers and `ask` hung forever); the local model's calls get the
  * same deadline (before, none).
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createChatModel, describeProviderError } from "../../src/models/chat.js";
+import { createEmbeddings } from "../../src/models/embeddings.js";
 import { startBedrockServer, type BedrockTestServer } from "../support/bedrock-server.js";
 import { stalledBody } from "../support/fault-server.js";
 import { runCli } from "../support/cli.js";
@@ -57,6 +60,30 @@ describe("a stalled body on Bedrock (real ChatBedrockConverse)", () => {
     const { error, elapsed } = await failure(model.invoke("hi"));
     expect(describeProviderError(error)).toMatch(TIMED_OUT);
     expect(elapsed).toBeLessThan(400 + 2_000);
+  });
+});
+
+describe("a stalled body on OpenAI embeddings (real OpenAIEmbeddings)", () => {
+  isolateEnv([...PROVIDER_ENV]);
+
+  test("the deadline covers the body: timed out after about timeoutMs, not a hang", async () => {
+    // Headers and half of a valid response, then silence (the connection stays open).
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,');
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      process.env.OPENAI_BASE_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+      const embeddings = await createEmbeddings("openai:text-embedding-3-small", { timeoutMs: 400, maxRetries: 0 });
+      const { error, elapsed } = await failure(embeddings.embedQuery("a signal from Europa"));
+      expect(describeProviderError(error)).toMatch(TIMED_OUT);
+      expect(elapsed).toBeLessThan(400 + 2_000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
