@@ -5,8 +5,11 @@
 // own, so `--help` loads neither LangGraph nor a model.
 //   - native addons and packages that load files beside themselves stay in node_modules;
 //   - dist/prompts links to prompts/: src/prompts.ts finds them next to its own folder;
+//   - dist/meta.json is esbuild's metafile: which sources each chunk holds and imports
+//     (tests/cli/bundle.test.ts checks that `--help` and `persona` load no LangChain);
 //   - dist/.built is written last, so bin/ can tell a finished build from a stale or broken one.
-import { lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -29,8 +32,29 @@ const EXTERNAL = [
   "@resvg/*", // native (the report's PNG rasterizer)
 ];
 
+/**
+ * SqliteStore needs only BaseStore and the namespace checks, which @langchain/langgraph-checkpoint
+ * defines in a module without imports (dist/store/base.js); its index also loads the checkpoint
+ * serializer and with it all of @langchain/core. The store module gets that one file, the same
+ * one the index re-exports (one BaseStore class in the bundle), so `persona` loads no LangChain.
+ */
+const storeBaseOnly = {
+  name: "store-base-only",
+  setup(build) {
+    build.onResolve({ filter: /^@langchain\/langgraph-checkpoint$/ }, async (args) => {
+      if (!args.importer.endsWith(join("src", "store", "sqlite-store.ts")) || args.pluginData) return undefined;
+      const index = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: true });
+      const base = join(dirname(index.path), "store", "base.js");
+      if (!existsSync(base)) return { errors: [{ text: `${base} is missing: @langchain/langgraph-checkpoint changed its layout; update scripts/build.mjs` }] };
+      return { path: base };
+    });
+  },
+};
+
+let metafile;
 try {
-  await build({
+  ({ metafile } = await build({
+    absWorkingDir: root, // metafile paths are relative to the checkout
     entryPoints: { "persona-agent": `${root}src/cli/main.ts` },
     outdir: `${dist}/cli`,
     bundle: true,
@@ -46,13 +70,16 @@ try {
     keepNames: true,
     // CommonJS packages inside an ES module bundle still call require().
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    plugins: [storeBaseOnly],
+    metafile: true,
     logLevel: "warning",
-  });
+  }));
 } catch {
   process.stderr.write("build: esbuild failed (see above)\n");
   process.exit(1);
 }
 mkdirSync(dist, { recursive: true });
+writeFileSync(`${dist}/meta.json`, JSON.stringify(metafile));
 const link = `${dist}/prompts`;
 try {
   lstatSync(link);

@@ -8,9 +8,9 @@ import { UserError } from "../errors.js";
 import { validateSettings } from "../settings.js";
 import { intOption, progress, resolveSettings } from "./shared.js";
 import { mkdir, writeFile } from "node:fs/promises";
-import { LAMP_LABELS, loadLamp, loadLampOutputs, populationPapers, profileInteractions, type LampTask } from "../data/lamp.js";
-import { checkUsers, lampToUsers, loadOppuUsers, selectActiveUsers, SPLITS, type EvalUser, type Split } from "../data/oppu.js";
-import { downloadLamp, LAMP_SPLITS, lampBaseUrl, type LampSplit } from "../eval/download.js";
+import type { LampTask } from "../data/lamp.js";
+import { LAMP_SPLITS, lampBaseUrl, SPLITS, type LampSplit, type Split } from "../data/lamp-names.js";
+import type { EvalUser } from "../data/oppu.js";
 import { METHODS, parseMethod } from "../eval/method-names.js";
 
 const TASKS = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const satisfies readonly LampTask[];
@@ -48,6 +48,7 @@ async function dataFileIds(paths: string[]): Promise<string[]> {
 
 /** The population from LaMP question/output file pairs or an OPPU per-user file, and the files' ids for the run key. */
 async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask): Promise<{ users: EvalUser[]; data: string[] }> {
+  const [{ LAMP_LABELS, loadLamp, loadLampOutputs }, { lampToUsers, loadOppuUsers }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js")]);
   if (opts.oppu && opts.questions.length > 0) throw new UserError("give either --oppu or --questions/--outputs, not both");
   if (opts.oppu) {
     if (opts.outputs.length > 1) throw new UserError("--oppu takes at most one --outputs (its golds)");
@@ -93,8 +94,8 @@ export function registerEvalCommands(program: Command): void {
       const method = parseMethod(opts.method!);
       const settings = validateSettings(resolveSettings(command));
       const { users, data } = await loadPopulation(opts, task);
+      const [{ checkUsers }, { runEval }] = await Promise.all([import("../data/oppu.js"), import("../eval/runner.js")]);
       checkUsers(users, data.join(", "));
-      const { runEval } = await import("../eval/runner.js");
 
       const bar = await progress(`eval ${task} ${method} {bar} {value}/{total} queries | ETA {eta_formatted}`);
       const summary = await runEval({
@@ -152,6 +153,7 @@ export function registerEvalCommands(program: Command): void {
     .option("--json", "print the written files and counts as JSON")
     .action(async (opts: { task: LampTask; questions: string[]; outputs: string[]; split: Split; users?: number; seed: number; out: string; histories?: string; json?: boolean }) => {
       const { users: all } = await loadPopulation({ ...opts, oppu: undefined }, opts.task);
+      const [{ populationPapers, profileInteractions }, { checkUsers, selectActiveUsers }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js")]);
       checkUsers(all, opts.questions.join(", "));
       const users = opts.users ? selectActiveUsers(all, opts.users) : all;
       await writeFile(opts.out, `${JSON.stringify(users.map((u) => ({ user_id: u.id, profile: u.profile, query: u.queries.map((q) => ({ id: q.id, input: q.input, gold: q.output })) })), null, 1)}\n`);
@@ -182,6 +184,7 @@ export function registerEvalCommands(program: Command): void {
     .option("--json", "print the files as JSON")
     .action(async (opts: { task: LampTask; split: LampSplit; cache?: string; force?: boolean; json?: boolean }, command: Command) => {
       const cacheDir = opts.cache ?? join(resolveSettings(command).dataDir, "lamp");
+      const { downloadLamp } = await import("../eval/download.js");
       const bar = await progress("{label} {bar} {percentage}% | {value}/{total} bytes | ETA {eta_formatted}");
       const files = await downloadLamp(opts.task, opts.split, cacheDir, {
         force: opts.force,

@@ -6,7 +6,6 @@
  */
 import { Command, Option } from "commander";
 import { UserError } from "../errors.js";
-import { describeProviderError } from "../models/chat.js";
 import { debugEnabled, PROMPT_SETS } from "../settings.js";
 import { registerAlign } from "./commands/align.js";
 import { registerAsk } from "./commands/ask.js";
@@ -45,7 +44,7 @@ export function buildProgram(): Command {
 const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, " ");
 
 /** Exit codes: 0 done, 1 a bug, 2 a usage or input mistake, 3 a service (model, database, network) unreachable. */
-export function reportError(error: unknown): number {
+export async function reportError(error: unknown): Promise<number> {
   const e = error as { code?: string; exitCode?: number; message?: string };
   if (e?.code === "commander.helpDisplayed" || e?.code === "commander.version") return 0;
   if (e?.code === "commander.help") {
@@ -58,6 +57,8 @@ export function reportError(error: unknown): number {
     process.stderr.write(`persona-agent: ${error.message}\n`);
     return error.exitCode;
   }
+  // Loaded only now: the provider error classes come with the HTTP clients' modules.
+  const { describeProviderError } = await import("../models/chat.js");
   const provider = describeProviderError(error);
   if (provider) {
     process.stderr.write(`persona-agent: ${provider}\n`);

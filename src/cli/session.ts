@@ -6,20 +6,29 @@ import type { Command } from "commander";
 import type { AlignmentSummary } from "../alignment/run.js";
 import type { Configuration } from "../configuration.js";
 import type { Services } from "../services.js";
-import { openPersistence, type Persistence } from "../store/open.js";
+import { openPersistence, openStore, type OpenStore, type Persistence } from "../store/open.js";
 import { validateUserId } from "../users.js";
-import { validateSettings } from "../settings.js";
+import { validateSettings, type Settings } from "../settings.js";
 import { resolveSettings } from "./shared.js";
 
 /** Opens the store and checkpointer for one user's command, runs `fn`, and always closes them. */
-export async function withPersistence<T>(command: Command, userId: string, fn: (persistence: Persistence) => Promise<T>): Promise<T> {
+export function withPersistence<T>(command: Command, userId: string, fn: (persistence: Persistence) => Promise<T>): Promise<T> {
+  return withOpened(command, userId, openPersistence, fn);
+}
+
+/** As withPersistence, for a command that needs only the store (no conversation threads). */
+export function withStore<T>(command: Command, userId: string, fn: (opened: OpenStore) => Promise<T>): Promise<T> {
+  return withOpened(command, userId, openStore, fn);
+}
+
+async function withOpened<O extends OpenStore, T>(command: Command, userId: string, open: (settings: Settings) => Promise<O>, fn: (opened: O) => Promise<T>): Promise<T> {
   const settings = validateSettings(resolveSettings(command), { credentials: false });
   validateUserId(userId);
-  const persistence = await openPersistence(settings);
+  const opened = await open(settings);
   try {
-    return await fn(persistence);
+    return await fn(opened);
   } finally {
-    await persistence.close();
+    await opened.close();
   }
 }
 

@@ -16,9 +16,9 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { UserError } from "../errors.js";
 import { readJson, type LampExample, type LampProfileItem } from "./lamp.js";
+import type { Split } from "./lamp-names.js";
 
-export const SPLITS = ["time", "user"] as const;
-export type Split = (typeof SPLITS)[number];
+export { SPLITS, type Split } from "./lamp-names.js";
 
 export interface UserQuery {
   id: string;

@@ -13,12 +13,10 @@ import { dirname, join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ServiceUnavailableError, UserError } from "../errors.js";
-import { lampUrl } from "../settings.js";
 import type { LampTask } from "../data/lamp.js";
+import { lampBaseUrl, type LampSplit } from "../data/lamp-names.js";
 
-export const LAMP_BASE_URL = "https://ciir.cs.umass.edu/downloads/LaMP";
-export const LAMP_SPLITS = ["user", "time"] as const;
-export type LampSplit = (typeof LAMP_SPLITS)[number];
+export { LAMP_BASE_URL, LAMP_SPLITS, lampBaseUrl, type LampSplit } from "../data/lamp-names.js";
 const PARTS = ["train", "dev"] as const;
 const KINDS = ["questions", "outputs"] as const;
 
@@ -28,11 +26,6 @@ const TASK_PATH: Record<LampTask, string> = {
   "lamp-2n": "LaMP_2",
   "lamp-3": "LaMP_3",
 };
-
-/** PERSONA_AGENT_LAMP_URL points at a mirror with the same layout. */
-export function lampBaseUrl(): string {
-  return (lampUrl() ?? LAMP_BASE_URL).replace(/\/+$/, "");
-}
 
 export interface LampFile {
   url: string;

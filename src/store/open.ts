@@ -12,11 +12,15 @@ import { SqliteStore } from "./sqlite-store.js";
 import type { LockingStore } from "./transactional.js";
 import { postgresPools } from "../adapters/postgres-pools.js";
 
-export interface Persistence extends CheckpointMaintenance {
+/** The store alone, for commands that only read or write records (no conversation threads). */
+export interface OpenStore {
   backend: "sqlite" | "postgres";
   store: BaseStore;
-  checkpointer: BaseCheckpointSaver & { deleteThread(threadId: string): Promise<void> };
   close(): Promise<void>;
+}
+
+export interface Persistence extends OpenStore, CheckpointMaintenance {
+  checkpointer: BaseCheckpointSaver & { deleteThread(threadId: string): Promise<void> };
 }
 
 /** What forget and a failed ask need beyond LangGraph's checkpointer API, in the checkpointer's own tables. */
@@ -40,10 +44,23 @@ export async function openPersistence(settings: { dataDir: string; databaseUrl?:
   return settings.databaseUrl ? openPostgres(settings.databaseUrl) : openSqlite(settings.dataDir);
 }
 
-async function openSqlite(dataDir: string): Promise<Persistence> {
+/**
+ * Only the store: on SQLite the checkpoint file and LangGraph's saver (which loads all of
+ * LangChain) stay closed; on PostgreSQL the one pool serves both anyway.
+ */
+export async function openStore(settings: { dataDir: string; databaseUrl?: string }): Promise<OpenStore> {
+  return settings.databaseUrl ? openPostgres(settings.databaseUrl) : openSqliteStore(settings.dataDir);
+}
+
+function openSqliteStore(dataDir: string): OpenStore & { store: SqliteStore } {
   mkdirSync(dataDir, { recursive: true });
-  const { SqliteSaver } = await import("@langchain/langgraph-checkpoint-sqlite");
   const store = new SqliteStore(join(dataDir, "store.sqlite"));
+  return { backend: "sqlite", store, close: async () => store.close() };
+}
+
+async function openSqlite(dataDir: string): Promise<Persistence> {
+  const { SqliteSaver } = await import("@langchain/langgraph-checkpoint-sqlite");
+  const { store } = openSqliteStore(dataDir);
   const checkpointer = SqliteSaver.fromConnString(join(dataDir, "checkpoints.sqlite"));
   // As in the store: deleted threads are zeroed on disk, not left in free pages.
   checkpointer.db.pragma("secure_delete = ON");

@@ -11,8 +11,8 @@ export function registerPersona(program: Command): void {
     .option("--json", 'print {"version", "persona", "history": [{"version", "createdAt", "persona"}]}')
     .action(async (opts: { user: string; history?: boolean; json?: boolean }, command: Command) => {
       // Only the store: showing a persona needs no model, embeddings or graph.
-      const [{ lineDiff, PersonaStore }, { withPersistence }] = await Promise.all([import("../../persona/persona.js"), import("../session.js")]);
-      const { current, history } = await withPersistence(command, opts.user, async ({ store }) => {
+      const [{ lineDiff, PersonaStore }, { withStore }] = await Promise.all([import("../../persona/persona.js"), import("../session.js")]);
+      const { current, history } = await withStore(command, opts.user, async ({ store }) => {
         const personas = new PersonaStore(store);
         const current = await personas.current(opts.user);
         if (!current) {
