@@ -1,25 +1,26 @@
 #!/usr/bin/env node
 // Runs the compiled CLI in dist/ (built by `npm install` / `npm ci` / `npm run build`).
-// In a source checkout whose dist/ is missing or older than src/ or graphs/, it runs the
-// TypeScript through tsx instead, so an edit is never hidden behind a stale build.
-import { existsSync, readdirSync, statSync } from "node:fs";
+// In a source checkout whose dist/ is missing or older than a source it was built from, it runs
+// the TypeScript through tsx instead, so an edit is never hidden behind a stale build.
+import { readFileSync, statSync } from "node:fs";
 
 const root = new URL("../", import.meta.url);
-const stamp = new URL("dist/.built", root);
 
-function newestSource() {
-  let newest = 0;
-  for (const dir of ["src", "graphs"]) {
-    const url = new URL(`${dir}/`, root);
-    if (!existsSync(url)) continue;
-    for (const entry of readdirSync(url, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile() && entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(`${entry.parentPath}/${entry.name}`).mtimeMs);
-    }
+/**
+ * dist/.built (written last by scripts/build.mjs) holds the build's start time and every source
+ * file the bundle holds: one stat per file, instead of walking src/ at every start. A file new
+ * to the bundle comes in through an edit of a listed one, and a deleted one fails its stat.
+ */
+function builtAndCurrent() {
+  try {
+    const { startedAt, sources } = JSON.parse(readFileSync(new URL("dist/.built", root), "utf8"));
+    return sources.length > 0 && sources.every((path) => statSync(new URL(path, root)).mtimeMs < startedAt);
+  } catch {
+    return false; // no finished build (or one from before this format), or a source gone
   }
-  return newest;
 }
 
-if (existsSync(stamp) && statSync(stamp).mtimeMs >= newestSource()) {
+if (builtAndCurrent()) {
   await import(new URL("dist/cli/persona-agent.js", root).href);
 } else {
   const { register } = await import("tsx/esm/api");

@@ -7,7 +7,8 @@
 //   - dist/prompts links to prompts/: src/prompts.ts finds them next to its own folder;
 //   - dist/meta.json is esbuild's metafile: which sources each chunk holds and imports
 //     (tests/cli/bundle.test.ts checks that `--help` and `persona` load no LangChain);
-//   - dist/.built is written last, so bin/ can tell a finished build from a stale or broken one.
+//   - dist/.built is written last, so bin/ can tell a finished build from a stale or broken one:
+//     it lists the build's start time and the checkout's source files in the bundle.
 import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +17,7 @@ import { build } from "esbuild";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dist = `${root}dist`;
 const stamp = `${dist}/.built`;
+const startedAt = Date.now(); // a source saved during the build counts as newer than it
 rmSync(stamp, { force: true });
 rmSync(`${dist}/cli`, { recursive: true, force: true });
 
@@ -86,4 +88,5 @@ try {
 } catch {
   symlinkSync("../prompts", link, "dir");
 }
-writeFileSync(stamp, `${new Date().toISOString()}\n`);
+const sources = Object.keys(metafile.inputs).filter((path) => !path.startsWith("node_modules/") && !path.includes(":"));
+writeFileSync(stamp, `${JSON.stringify({ startedAt, sources })}\n`);
