@@ -1,15 +1,18 @@
 // `npm run build` (also run by `npm install` / `npm ci` through `prepare`, and before the tests):
-// bundles the CLI (src/cli/main.ts and everything it imports) into dist/cli/, which
-// bin/persona-agent.js runs. Bundled, Node reads a few files instead of ~2,000 modules, which
-// is most of a command's start-up time. Each command's lazy import() becomes a chunk of its
-// own, so `--help` loads neither LangGraph nor a model.
+// bundles the CLI into dist/cli/, which bin/persona-agent.js runs. Bundled, Node reads a few
+// files instead of ~2,000 modules; compiling them is then most of a command's start-up.
+//   - dist/cli/persona-agent.js (ES module, src/cli/launcher.ts): the command table only, so
+//     `--help` and usage errors load neither LangGraph nor a model;
+//   - dist/cli/all.cjs (CommonJS, the whole CLI, src/cli/program.ts): what a command runs, from
+//     V8's code cache (src/cli/code-cache.ts), which Node 20 offers only to scripts compiled by
+//     vm.Script, not to ES modules. Modules a command imports lazily initialize lazily;
 //   - native addons and packages that load files beside themselves stay in node_modules;
 //   - dist/prompts links to prompts/: src/prompts.ts finds them next to its own folder;
-//   - dist/meta.json is esbuild's metafile: which sources each chunk holds and imports
-//     (tests/cli/bundle.test.ts checks that `--help` and `persona` load no LangChain);
+//   - dist/meta.json holds esbuild's metafiles of both bundles (tests/cli/bundle.test.ts checks
+//     that `--help` and `persona` load no LangChain);
 //   - dist/.built is written last, so bin/ can tell a finished build from a stale or broken one:
-//     it lists the build's start time and the checkout's source files in the bundle.
-import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+//     it lists the build's start time and the checkout's source files in the bundles.
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -53,40 +56,92 @@ const storeBaseOnly = {
   },
 };
 
-let metafile;
+/**
+ * vega-canvas's Node build awaits import("canvas") at its top level, which a CommonJS bundle
+ * cannot hold; its browser build is the same without node-canvas (not a dependency here):
+ * canvas() returns null and vega measures text by its estimates, as it does in Node without it.
+ */
+const vegaCanvasWithoutCanvas = {
+  name: "vega-canvas-without-canvas",
+  setup(build) {
+    build.onResolve({ filter: /^vega-canvas$/ }, async (args) => {
+      if (args.pluginData) return undefined;
+      const node = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: true });
+      const browser = join(dirname(node.path), "vega-canvas.browser.js");
+      if (!existsSync(browser)) return { errors: [{ text: `${browser} is missing: vega-canvas changed its layout; update scripts/build.mjs` }] };
+      return { path: browser };
+    });
+  },
+};
+
+const common = {
+  absWorkingDir: root, // metafile paths are relative to the checkout
+  outdir: `${dist}/cli`,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  external: EXTERNAL,
+  sourcemap: "linked",
+  // Less source to parse at every start; keepNames because error handling reads class names
+  // (OpenAI/AWS error classes, LangGraph store classes), which renaming would change.
+  minify: true,
+  keepNames: true,
+  metafile: true,
+  logLevel: "warning",
+};
+
+/**
+ * The whole CLI's import() of external packages (native addons, node-llama-cpp, which is an ES
+ * module) becomes __hostImport(): vm.Script code has no import() of its own (code-cache.ts).
+ */
+function routeDynamicImports(file, metafile) {
+  const externals = new Set(
+    Object.values(metafile.inputs).flatMap(({ imports }) => imports.filter((i) => i.kind === "dynamic-import" && i.external).map((i) => i.path)),
+  );
+  let code = readFileSync(file, "utf8");
+  for (const specifier of externals) {
+    const call = `import(${JSON.stringify(specifier)})`;
+    if (!code.includes(call)) throw new Error(`${file}: expected ${call} in the bundle`);
+    code = code.replaceAll(call, `__hostImport(${JSON.stringify(specifier)})`);
+  }
+  if (/(?<![\w$.])import\("/.test(code)) throw new Error(`${file}: an import() of a literal is left that vm.Script cannot run`);
+  writeFileSync(file, code);
+}
+
+let launcher, all;
 try {
-  ({ metafile } = await build({
-    absWorkingDir: root, // metafile paths are relative to the checkout
-    entryPoints: { "persona-agent": `${root}src/cli/main.ts` },
-    outdir: `${dist}/cli`,
-    bundle: true,
+  ({ metafile: launcher } = await build({
+    ...common,
+    entryPoints: { "persona-agent": `${root}src/cli/launcher.ts` },
     splitting: true,
     format: "esm",
-    platform: "node",
-    target: "node20",
-    external: EXTERNAL,
-    sourcemap: "linked",
-    // Less source to parse at every start; keepNames because error handling reads class names
-    // (OpenAI/AWS error classes, LangGraph store classes), which renaming would change.
-    minify: true,
-    keepNames: true,
     // CommonJS packages inside an ES module bundle still call require().
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
     plugins: [storeBaseOnly],
-    metafile: true,
-    logLevel: "warning",
   }));
-} catch {
+  ({ metafile: all } = await build({
+    ...common,
+    entryPoints: { all: `${root}src/cli/program.ts` },
+    outExtension: { ".js": ".cjs" },
+    format: "cjs",
+    // import.meta.url of every module is the bundle's URL, as in the ES module chunks beside it.
+    define: { "import.meta.url": "__bundleUrl" },
+    banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    plugins: [storeBaseOnly, vegaCanvasWithoutCanvas],
+  }));
+  routeDynamicImports(`${dist}/cli/all.cjs`, all);
+} catch (error) {
+  if (!error.errors) process.stderr.write(`${error.message}\n`);
   process.stderr.write("build: esbuild failed (see above)\n");
   process.exit(1);
 }
 mkdirSync(dist, { recursive: true });
-writeFileSync(`${dist}/meta.json`, JSON.stringify(metafile));
+writeFileSync(`${dist}/meta.json`, JSON.stringify({ launcher, all }));
 const link = `${dist}/prompts`;
 try {
   lstatSync(link);
 } catch {
   symlinkSync("../prompts", link, "dir");
 }
-const sources = Object.keys(metafile.inputs).filter((path) => !path.startsWith("node_modules/") && !path.includes(":"));
+const sources = [...new Set([...Object.keys(launcher.inputs), ...Object.keys(all.inputs)])].filter((path) => !path.startsWith("node_modules/") && !path.includes(":"));
 writeFileSync(stamp, `${JSON.stringify({ startedAt, sources })}\n`);
