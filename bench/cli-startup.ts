@@ -1,5 +1,5 @@
 /**
- * Start-up cost of the `persona-agent` executable as a user runs it (bin/ -> the bundle in
+ * Start-up cost of the `persona-agent` executable as a user runs it (bin/ -> the bundles in
  * dist/), as a ratio to a bare `node -e 0` on the same machine, median of --runs runs each:
  *   --help                      target <= 2x
  *   persona --user U            target <= 4x  (opens the store, reads the persona)
@@ -7,6 +7,9 @@
  *                                              server: graph, store, FAISS, tool call; the model
  *                                              and embedding calls answer at once, so the wall
  *                                              time is the overhead outside the model)
+ * Each command runs once untimed first, as a user's first run, which writes the command's V8
+ * code cache (src/cli/code-cache.ts, here in a scratch folder). The rows "no code cache" show
+ * what a command costs without one (PERSONA_AGENT_CODE_CACHE=off): every first run after a build.
  * Run: npm run build && npm run bench:cli [-- --runs 15]
  */
 import { execFile } from "node:child_process";
@@ -41,12 +44,13 @@ const env = {
   PERSONA_AGENT_DATA_DIR: dataDir,
   PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9/w/api.php",
   PERSONA_AGENT_MAX_RETRIES: "0",
+  PERSONA_AGENT_CODE_CACHE: mkdtempSync(join(tmpdir(), "bench-cli-cache-")),
 };
 
-function run(args: string[]): Promise<number> {
+function run(args: string[], extraEnv: Record<string, string> = {}): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, args, { env }, (error, _stdout, stderr) => (error ? reject(new Error(`${args.join(" ")}: ${stderr || error.message}`)) : resolve(performance.now() - started))),
+    execFile(process.execPath, args, { env: { ...env, ...extraEnv } }, (error, _stdout, stderr) => (error ? reject(new Error(`${args.join(" ")}: ${stderr || error.message}`)) : resolve(performance.now() - started))),
   );
 }
 
@@ -57,17 +61,21 @@ writeFileSync(
 );
 await run([BIN, "ingest", "--user", "U", "--file", history]);
 
-const cases: { name: string; args: string[]; target?: number }[] = [
+const ASK = [BIN, "ask", "--user", "U", "Which tag fits a film about a lost astronaut?"];
+const NO_CODE_CACHE = { PERSONA_AGENT_CODE_CACHE: "off" };
+const cases: { name: string; args: string[]; env?: Record<string, string>; target?: number }[] = [
   { name: "node -e 0", args: ["-e", "0"] },
   { name: "persona-agent --help", args: [BIN, "--help"], target: 2 },
   { name: "persona-agent persona --user U", args: [BIN, "persona", "--user", "U"], target: 4 },
-  { name: "persona-agent ask --user U (zero-latency model)", args: [BIN, "ask", "--user", "U", "Which tag fits a film about a lost astronaut?"], target: 5 },
+  { name: "persona-agent ask --user U (zero-latency model)", args: ASK, target: 5 },
+  { name: "persona --user U, no code cache", args: [BIN, "persona", "--user", "U"], env: NO_CODE_CACHE },
+  { name: "ask --user U, no code cache", args: ASK, env: NO_CODE_CACHE },
 ];
 const times = new Map(cases.map((c) => [c.name, [] as number[]]));
-await run([BIN, "--help"]); // warm the file cache
+for (const c of cases) await run(c.args, c.env); // the file cache, and each command's code cache
 // Interleaved, so a burst of load on the machine hits every case alike.
 for (let i = 0; i < RUNS; i++) {
-  for (const c of cases) times.get(c.name)!.push(await run(c.args));
+  for (const c of cases) times.get(c.name)!.push(await run(c.args, c.env));
 }
 await server.close();
 

@@ -74,6 +74,23 @@ const vegaCanvasWithoutCanvas = {
   },
 };
 
+/**
+ * commander requires child_process when it loads (for executable subcommands, which this CLI
+ * has none of), and with it net, dgram and the stream modules: it gets one that loads on use.
+ */
+const lazyChildProcess = {
+  name: "lazy-child-process",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.importer.includes(`${join("node_modules", "commander")}`) ? { path: "child_process", namespace: "lazy-child-process" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "lazy-child-process" }, () => ({
+      contents: 'let loaded; module.exports = new Proxy({}, { get: (_, name) => (loaded ??= require("node:child_process"))[name] });',
+      loader: "js",
+    }));
+  },
+};
+
 const common = {
   absWorkingDir: root, // metafile paths are relative to the checkout
   outdir: `${dist}/cli`,
@@ -117,7 +134,7 @@ try {
     format: "esm",
     // CommonJS packages inside an ES module bundle still call require().
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
-    plugins: [storeBaseOnly],
+    plugins: [storeBaseOnly, lazyChildProcess],
   }));
   ({ metafile: all } = await build({
     ...common,
@@ -127,7 +144,7 @@ try {
     // import.meta.url of every module is the bundle's URL, as in the ES module chunks beside it.
     define: { "import.meta.url": "__bundleUrl" },
     banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
-    plugins: [storeBaseOnly, vegaCanvasWithoutCanvas],
+    plugins: [storeBaseOnly, lazyChildProcess, vegaCanvasWithoutCanvas],
   }));
   routeDynamicImports(`${dist}/cli/all.cjs`, all);
 } catch (error) {

@@ -52,7 +52,7 @@ export function loadBundle(file: string, { cacheDir, command, hostImport }: Bund
 function writeCache(script: Script, cacheFile: string, bundle: string, build: string): void {
   try {
     const dir = dirname(cacheFile);
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 }); // bytecode the CLI will run: only its user may write it
     const partial = `${cacheFile}.${process.pid}.tmp`;
     writeFileSync(partial, script.createCachedData());
     renameSync(partial, cacheFile);

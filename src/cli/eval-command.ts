@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import { UserError } from "../errors.js";
 import { validateSettings } from "../settings.js";
 import { intOption, progress, resolveSettings } from "./shared.js";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdirSync, writeFileSync } from "node:fs";
 import type { LampTask } from "../data/lamp.js";
 import { LAMP_SPLITS, lampBaseUrl, SPLITS, type LampSplit, type Split } from "../data/lamp-names.js";
 import type { EvalUser } from "../data/oppu.js";
@@ -156,15 +156,15 @@ export function registerEvalCommands(program: Command): void {
       const [{ populationPapers, profileInteractions }, { checkUsers, selectActiveUsers }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js")]);
       checkUsers(all, opts.questions.join(", "));
       const users = opts.users ? selectActiveUsers(all, opts.users) : all;
-      await writeFile(opts.out, `${JSON.stringify(users.map((u) => ({ user_id: u.id, profile: u.profile, query: u.queries.map((q) => ({ id: q.id, input: q.input, gold: q.output })) })), null, 1)}\n`);
+      writeFileSync(opts.out, `${JSON.stringify(users.map((u) => ({ user_id: u.id, profile: u.profile, query: u.queries.map((q) => ({ id: q.id, input: q.input, gold: q.output })) })), null, 1)}\n`);
       const histories: string[] = [];
       if (opts.histories) {
-        await mkdir(opts.histories, { recursive: true });
+        mkdirSync(opts.histories, { recursive: true });
         const otherPapers = populationPapers(opts.task, all);
         for (const user of users) {
           const entries = await profileInteractions(opts.task, user.id, user.profile, { seed: opts.seed, otherPapers });
           const path = join(opts.histories, `${user.id.replace(/[^A-Za-z0-9._-]+/g, "_")}.jsonl`);
-          await writeFile(path, entries.map((e) => JSON.stringify(e)).join("\n") + "\n");
+          writeFileSync(path, entries.map((e) => JSON.stringify(e)).join("\n") + "\n");
           histories.push(path);
         }
       }
