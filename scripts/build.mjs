@@ -122,7 +122,16 @@ function routeDynamicImports(file, metafile) {
     code = code.replaceAll(call, `__hostImport(${JSON.stringify(specifier)})`);
   }
   if (/(?<![\w$.])import\("/.test(code)) throw new Error(`${file}: an import() of a literal is left that vm.Script cannot run`);
-  writeFileSync(file, code);
+  writeFileSync(file, asciiOnly(code));
+}
+
+/**
+ * esbuild escapes non-ASCII characters except in regular expression literals; escaped there too
+ * (the same characters to the regex), the bundle is ASCII, which Node reads and V8 holds as a
+ * one-byte string, several times faster than a two-byte one of the same 3 MB.
+ */
+function asciiOnly(code) {
+  return code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 let launcher, all;

@@ -7,6 +7,7 @@
  * rebuilt bundle gets its own) and per command; a cache that cannot be read or written costs only
  * the compile.
  */
+import { isAscii } from "node:buffer";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
@@ -28,7 +29,9 @@ export interface BundleOptions {
 
 /** Runs `file` (esbuild's CommonJS output) as a module and returns its exports. */
 export function loadBundle(file: string, { cacheDir, command, hostImport }: BundleOptions): unknown {
-  const source = readFileSync(file, "utf8");
+  const bytes = readFileSync(file);
+  // The build writes it ASCII: read as such, V8 holds it as a one-byte string (UTF-8 otherwise).
+  const source = bytes.toString(isAscii(bytes) ? "latin1" : "utf8");
   const { size, mtimeMs } = statSync(file);
   const build = `${basename(file)}-${size}-${Math.trunc(mtimeMs)}-`;
   const cacheFile = cacheDir && join(cacheDir, `${build}${process.version}-${process.arch}-${command.replace(/[^a-z0-9-]/gi, "_")}.bin`);

@@ -55,3 +55,8 @@ test("ask's modules are in the whole CLI, not loaded before a command runs", () 
   expect(sources).not.toContain("graphs/persona_agent.ts");
   expect(packagesOf(sources)).toEqual(["commander"]);
 });
+
+test("the whole CLI bundle is ASCII (read as a one-byte string)", () => {
+  const bundle = readFileSync(fileURLToPath(new URL("../../dist/cli/all.cjs", import.meta.url)));
+  expect(bundle.findIndex((byte) => byte > 0x7f)).toBe(-1);
+});
