@@ -3,17 +3,20 @@
  * bin/ runs). The command line is parsed with the command table alone, so `--help` and usage
  * errors load nothing more; a command about to run goes to the whole CLI, one CommonJS bundle
  * (dist/cli/all.cjs) started from V8's code cache (code-cache.ts), which parses the same
- * arguments again and runs it. In a source checkout bin/ runs main.ts through tsx instead.
+ * arguments again and runs it. Commands that load no LangChain run here, from their own small
+ * chunks: less to read than the whole CLI's cache. In a source checkout bin/ runs main.ts
+ * through tsx instead.
  */
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { codeCacheDir } from "../settings.js";
-import { loadBundle } from "./code-cache.js";
 import { buildProgram, reportError } from "./program.js";
 
 const HAND_OVER = Symbol("hand over to the whole CLI");
+/** Commands that run here (tests/cli/bundle.test.ts checks that they load no LangChain). */
+const LIGHT_COMMANDS = new Set(["persona"]);
 
-/** "eval report", "ask": the command's names below the program. */
+/** The command's names below the program: "ask", "eval-report". */
 function commandPath(command: Command): string {
   const names: string[] = [];
   for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
@@ -24,7 +27,7 @@ export async function launch(argv = process.argv): Promise<number> {
   let command = "";
   const program = buildProgram().hook("preAction", (_program, action) => {
     command = commandPath(action);
-    throw HAND_OVER;
+    if (!LIGHT_COMMANDS.has(command)) throw HAND_OVER;
   });
   try {
     await program.parseAsync(argv);
@@ -32,6 +35,8 @@ export async function launch(argv = process.argv): Promise<number> {
   } catch (error) {
     if (error !== HAND_OVER) return reportError(error);
   }
+  // Only now: --help and the light commands never load node:vm and the bundle loader.
+  const { loadBundle } = await import("./code-cache.js");
   const all = loadBundle(fileURLToPath(new URL("./all.cjs", import.meta.url)), { cacheDir: codeCacheDir(), command, hostImport: (specifier) => import(specifier) });
   return (all as { main(argv: string[]): Promise<number> }).main(argv);
 }

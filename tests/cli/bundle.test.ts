@@ -40,8 +40,8 @@ test("--help (the launcher) loads commander and the command table, nothing else 
   expect(externals).toEqual([]);
 });
 
-test("persona (in the whole CLI) loads the store without LangChain or LangGraph", () => {
-  const { sources, externals } = loadedWith(meta.all.inputs, "src/cli/program.ts", "src/cli/session.ts", "src/persona/persona.ts");
+test("persona (run by the launcher) loads the store without LangChain or LangGraph", () => {
+  const { sources, externals } = loadedWith(meta.launcher.inputs, "src/cli/launcher.ts", "src/cli/session.ts", "src/persona/persona.ts");
   expect(sources).toContain("src/store/sqlite-store.ts");
   // BaseStore's own module of the checkpoint package, not its index (which loads @langchain/core).
   expect(sources.filter((s) => s.startsWith("node_modules/@langchain/"))).toEqual(["node_modules/@langchain/langgraph-checkpoint/dist/store/base.js"]);

@@ -10,12 +10,18 @@ import { join } from "node:path";
 import { runCli } from "../support/cli.js";
 import { tempDir } from "../../testing/fixtures.js";
 
-/** A command that opens the store and fails the same way every time: no model, no network. */
+/** A command of the whole CLI that opens the store and fails the same way every time, before any model call. */
 const unknownUser = (cacheDir: string, dataDir = tempDir()) =>
-  runCli(["persona", "--user", "nobody"], { PERSONA_AGENT_DATA_DIR: dataDir, PERSONA_AGENT_CODE_CACHE: cacheDir });
+  runCli(["ask", "--user", "nobody", "hi"], {
+    PERSONA_AGENT_DATA_DIR: dataDir,
+    PERSONA_AGENT_CODE_CACHE: cacheDir,
+    PERSONA_AGENT_MODEL: "openai:x",
+    PERSONA_AGENT_EMBEDDINGS: "openai:e",
+    OPENAI_BASE_URL: "http://127.0.0.1:9/v1", // never called
+  });
 
 function expectUnknownUser(result: { code: number; stdout: string; stderr: string }): void {
-  expect(result).toEqual({ code: 2, stdout: "", stderr: 'persona-agent: unknown user "nobody": no persona yet (run persona-agent ingest first)\n' });
+  expect(result).toEqual({ code: 2, stdout: "", stderr: 'persona-agent: unknown user "nobody": ingest a history first (persona-agent ingest --user ... --file ...)\n' });
 }
 
 const cacheFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith(".bin"));
@@ -24,7 +30,7 @@ test("the first run of a command writes its cache, the next uses it without rewr
   const cacheDir = tempDir();
   expectUnknownUser(await unknownUser(cacheDir));
   const [file] = cacheFiles(cacheDir);
-  expect(file).toMatch(new RegExp(`^all\\.cjs-\\d+-\\d+-${process.version.replace(/\./g, "\\.")}-${process.arch}-persona\\.bin$`));
+  expect(file).toMatch(new RegExp(`^all\\.cjs-\\d+-\\d+-${process.version.replace(/\./g, "\\.")}-${process.arch}-ask\\.bin$`));
   const written = statSync(join(cacheDir, file!));
   expect(written.size).toBeGreaterThan(10_000);
 
@@ -38,7 +44,7 @@ test("a cache V8 refuses is rewritten; an older build's cache is removed", async
   expectUnknownUser(await unknownUser(cacheDir));
   const [file] = cacheFiles(cacheDir);
   writeFileSync(join(cacheDir, file!), "not V8 bytecode");
-  const stale = "all.cjs-123-456-v20.0.0-x64-ask.bin";
+  const stale = "all.cjs-123-456-v20.0.0-x64-persona.bin";
   writeFileSync(join(cacheDir, stale), "from an older build");
 
   expectUnknownUser(await unknownUser(cacheDir));
@@ -51,4 +57,11 @@ test("with the cache off, or a cache folder that cannot be written, commands wor
   const notADir = join(tempDir(), "file");
   writeFileSync(notADir, "");
   expectUnknownUser(await unknownUser(join(notADir, "cache")));
+});
+
+test("--help and persona run in the launcher: no cache written", async () => {
+  const cacheDir = tempDir();
+  expect((await runCli(["--help"], { PERSONA_AGENT_CODE_CACHE: cacheDir })).code).toBe(0);
+  expect((await runCli(["persona", "--user", "nobody"], { PERSONA_AGENT_DATA_DIR: tempDir(), PERSONA_AGENT_CODE_CACHE: cacheDir })).code).toBe(2);
+  expect(cacheFiles(cacheDir)).toEqual([]);
 });
