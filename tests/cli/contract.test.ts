@@ -5,11 +5,13 @@
  * failures are visible; `ask` shows its thread and refuses an unknown one.
  */
 import { writeFileSync } from "node:fs";
+import Database from "better-sqlite3";
 import { join } from "node:path";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { runCli, scriptedEnv, unreachableUrl } from "../support/cli.js";
 import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
+import { userThreadId } from "../../src/forget.js";
 
 /** Profiles for ingest; agent turns call memory and Wikipedia once, then answer. */
 function provider(req: RecordedChatRequest): ScriptedReply {
@@ -146,6 +148,12 @@ describe("ask: tool failures and threads are visible", () => {
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout).thread).toBe(thread);
     expect(JSON.stringify(server.requests[before]!.messages)).toContain("lighthouse keeper");
+    // A turn is checkpointed once, when it ends (it is kept or rolled back whole): one per turn.
+    const db = new Database(join(env.PERSONA_AGENT_DATA_DIR!, "checkpoints.sqlite"), { readonly: true });
+    const threadId = userThreadId("alice", thread);
+    expect(db.prepare("SELECT count(*) FROM checkpoints WHERE thread_id = ?").pluck().get(threadId)).toBe(2);
+    expect(db.prepare("SELECT count(*) FROM writes WHERE thread_id = ?").pluck().get(threadId)).toBe(0);
+    db.close();
   });
 
   test("an unknown --thread is refused before the model runs; --new-thread starts it", async () => {
