@@ -1,6 +1,9 @@
+import type { Readable } from "node:stream";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import { NodeHttpHandler, type NodeHttpHandlerOptions } from "@smithy/node-http-handler";
+import type { HttpHandlerOptions } from "@smithy/types";
 import { bedrockRegion } from "../settings.js";
-import { DeadlineHttpHandler } from "./deadline.js";
+import { deadlineError, startDeadline } from "./deadline.js";
 
 export { bedrockRegion } from "../settings.js";
 
@@ -19,4 +22,34 @@ export function createBedrockClient({ timeoutMs, maxRetries }: { timeoutMs: numb
     // deadline handler also bounds the body, which requestTimeout stops watching at the headers.
     requestHandler: new DeadlineHttpHandler(timeoutMs, { connectionTimeout: Math.min(timeoutMs, 10_000), requestTimeout: timeoutMs, throwOnRequestTimeout: true }),
   });
+}
+
+/**
+ * The AWS SDK's Node handler with the same deadline: its requestTimeout (the same duration)
+ * ends the wait for the headers, then the handler clears its timers and hands the body over, so
+ * here the body stream is destroyed when what is left of the deadline has passed.
+ */
+class DeadlineHttpHandler extends NodeHttpHandler {
+  constructor(
+    private readonly timeoutMs: number,
+    options: NodeHttpHandlerOptions,
+  ) {
+    super(options);
+  }
+
+  override async handle(request: Parameters<NodeHttpHandler["handle"]>[0], options: HttpHandlerOptions = {}) {
+    const started = Date.now();
+    const out = await super.handle(request, options);
+    const body = out.response.body as Readable | undefined;
+    if (body && typeof body.destroy === "function") {
+      const deadline = startDeadline(Math.max(0, this.timeoutMs - (Date.now() - started)));
+      const expire = () => body.destroy(deadlineError(this.timeoutMs));
+      deadline.signal.addEventListener("abort", expire, { once: true });
+      body.once("close", () => {
+        deadline.clear();
+        deadline.signal.removeEventListener("abort", expire);
+      });
+    }
+    return out;
+  }
 }

@@ -3,11 +3,9 @@
  * own timeouts end when the response headers arrive, so a provider that sends headers and then
  * stalls the body would hold a command forever; these wrappers end the body read once `timeoutMs`
  * has passed since the request started. Each retry is a new request with a new
- * deadline, as with the SDKs' timeouts.
+ * deadline, as with the SDKs' timeouts. (The AWS SDK's handler is in aws.ts, so only Bedrock
+ * runs load the AWS HTTP stack.)
  */
-import type { Readable } from "node:stream";
-import { NodeHttpHandler, type NodeHttpHandlerOptions } from "@smithy/node-http-handler";
-import type { HttpHandlerOptions } from "@smithy/types";
 
 /** Named TimeoutError, as the SDKs name theirs, so retries and describeProviderError treat it alike. */
 export function deadlineError(timeoutMs: number): Error {
@@ -15,7 +13,7 @@ export function deadlineError(timeoutMs: number): Error {
 }
 
 /** A signal aborted after `timeoutMs`; the timer is unref'd, so it never keeps a CLI process alive. */
-function startDeadline(timeoutMs: number) {
+export function startDeadline(timeoutMs: number) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(deadlineError(timeoutMs)), timeoutMs);
   timer.unref();
@@ -40,34 +38,4 @@ export function fetchWithDeadline(timeoutMs: number, base: typeof fetch = fetch)
     const body = response.body.pipeThrough(new TransformStream({ flush: () => deadline.clear() }));
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
-}
-
-/**
- * The AWS SDK's Node handler with the same deadline: its requestTimeout (the same duration)
- * ends the wait for the headers, then the handler clears its timers and hands the body over, so
- * here the body stream is destroyed when what is left of the deadline has passed.
- */
-export class DeadlineHttpHandler extends NodeHttpHandler {
-  constructor(
-    private readonly timeoutMs: number,
-    options: NodeHttpHandlerOptions,
-  ) {
-    super(options);
-  }
-
-  override async handle(request: Parameters<NodeHttpHandler["handle"]>[0], options: HttpHandlerOptions = {}) {
-    const started = Date.now();
-    const out = await super.handle(request, options);
-    const body = out.response.body as Readable | undefined;
-    if (body && typeof body.destroy === "function") {
-      const deadline = startDeadline(Math.max(0, this.timeoutMs - (Date.now() - started)));
-      const expire = () => body.destroy(deadlineError(this.timeoutMs));
-      deadline.signal.addEventListener("abort", expire, { once: true });
-      body.once("close", () => {
-        deadline.clear();
-        deadline.signal.removeEventListener("abort", expire);
-      });
-    }
-    return out;
-  }
 }

@@ -60,3 +60,10 @@ test("the whole CLI bundle is ASCII (read as a one-byte string)", () => {
   const bundle = readFileSync(fileURLToPath(new URL("../../dist/cli/all.cjs", import.meta.url)));
   expect(bundle.findIndex((byte) => byte > 0x7f)).toBe(-1);
 });
+
+test("ask loads no AWS SDK: Bedrock's client and HTTP handler load with the bedrock provider only", () => {
+  const { sources, externals } = loadedWith(meta.all.inputs, "src/cli/program.ts", "src/cli/session.ts", "src/services.ts", "src/conversation.ts", "graphs/persona_agent.ts");
+  expect(sources).toContain("src/models/chat.ts");
+  expect(sources).not.toContain("src/models/aws.ts");
+  expect(externals.filter((e) => e.startsWith("@smithy/") || e.startsWith("@aws-sdk/"))).toEqual([]);
+});
