@@ -3,8 +3,10 @@
 // In a source checkout whose dist/ is missing or older than a source it was built from, it runs
 // the TypeScript through tsx instead, so an edit is never hidden behind a stale build.
 import { readFileSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 const root = new URL("../", import.meta.url);
+const rootDir = fileURLToPath(root); // paths, not URLs: a URL per source costs more than its stat
 
 /**
  * dist/.built (written last by scripts/build.mjs) holds the build's start time and every source
@@ -13,8 +15,8 @@ const root = new URL("../", import.meta.url);
  */
 function builtAndCurrent() {
   try {
-    const { startedAt, sources } = JSON.parse(readFileSync(new URL("dist/.built", root), "utf8"));
-    return sources.length > 0 && sources.every((path) => statSync(new URL(path, root)).mtimeMs < startedAt);
+    const { startedAt, sources } = JSON.parse(readFileSync(`${rootDir}dist/.built`, "utf8"));
+    return sources.length > 0 && sources.every((path) => statSync(rootDir + path).mtimeMs < startedAt);
   } catch {
     return false; // no finished build (or one from before this format), or a source gone
   }
