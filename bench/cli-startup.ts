@@ -8,8 +8,9 @@
  *                                              and embedding calls answer at once, so the wall
  *                                              time is the overhead outside the model)
  * Each command runs once untimed first, as a user's first run, which writes the command's V8
- * code cache (src/cli/code-cache.ts, here in a scratch folder). The rows "no code cache" show
- * what a command costs without one (PERSONA_AGENT_CODE_CACHE=off): every first run after a build.
+ * code cache (src/cli/code-cache.ts, here in a scratch folder; `--help` and `persona` run in the
+ * launcher and need none). The row "no code cache" shows what `ask` costs without one
+ * (PERSONA_AGENT_CODE_CACHE=off), as at its first run after a build.
  * Run: npm run build && npm run bench:cli [-- --runs 15]
  */
 import { execFile } from "node:child_process";
@@ -68,7 +69,6 @@ const cases: { name: string; args: string[]; env?: Record<string, string>; targe
   { name: "persona-agent --help", args: [BIN, "--help"], target: 2 },
   { name: "persona-agent persona --user U", args: [BIN, "persona", "--user", "U"], target: 4 },
   { name: "persona-agent ask --user U (zero-latency model)", args: ASK, target: 5 },
-  { name: "persona --user U, no code cache", args: [BIN, "persona", "--user", "U"], env: NO_CODE_CACHE },
   { name: "ask --user U, no code cache", args: ASK, env: NO_CODE_CACHE },
 ];
 const times = new Map(cases.map((c) => [c.name, [] as number[]]));
