@@ -1,11 +1,12 @@
 // `npm run build` (also run by `npm install` / `npm ci` through `prepare`, and before the tests):
 // bundles the CLI into dist/cli/, which bin/persona-agent.js runs. Bundled, Node reads a few
 // files instead of ~2,000 modules; compiling them is then most of a command's start-up.
-//   - dist/cli/persona-agent.js (ES module, src/cli/launcher.ts): the command table only, so
-//     `--help` and usage errors load neither LangGraph nor a model;
-//   - dist/cli/all.cjs (CommonJS, the whole CLI, src/cli/program.ts): what a command runs, from
-//     V8's code cache (src/cli/code-cache.ts), which Node 20 offers only to scripts compiled by
-//     vm.Script, not to ES modules. Modules a command imports lazily initialize lazily;
+//   - dist/cli/persona-agent.js (ES module, src/cli/launcher.ts, split into chunks): the command
+//     table only, so `--help` and usage errors load neither LangGraph nor a model; `persona`
+//     runs here from its own small chunks;
+//   - dist/cli/all.cjs (CommonJS, the whole CLI, src/cli/program.ts): what every other command
+//     runs, from V8's code cache (src/cli/code-cache.ts), which Node 20 offers only to scripts
+//     compiled by vm.Script, not to ES modules. Modules a command imports lazily initialize lazily;
 //   - native addons and packages that load files beside themselves stay in node_modules;
 //   - dist/prompts links to prompts/: src/prompts.ts finds them next to its own folder;
 //   - dist/meta.json holds esbuild's metafiles of both bundles (tests/cli/bundle.test.ts checks
