@@ -92,6 +92,18 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * better-sqlite3 (CommonJS) through require() from the ES module bundle: imported, Node would
+ * first scan its source for named exports (cjs-module-lexer) and translate it, at every start.
+ */
+const requireBetterSqlite = {
+  name: "require-better-sqlite3",
+  setup(build) {
+    build.onResolve({ filter: /^better-sqlite3$/ }, (args) => (args.namespace === "require-better-sqlite3" ? undefined : { path: args.path, namespace: "require-better-sqlite3" }));
+    build.onLoad({ filter: /.*/, namespace: "require-better-sqlite3" }, () => ({ contents: 'module.exports = require("better-sqlite3");', loader: "js" }));
+  },
+};
+
 const common = {
   absWorkingDir: root, // metafile paths are relative to the checkout
   outdir: `${dist}/cli`,
@@ -144,7 +156,7 @@ try {
     format: "esm",
     // CommonJS packages inside an ES module bundle still call require().
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
-    plugins: [storeBaseOnly, lazyChildProcess],
+    plugins: [storeBaseOnly, lazyChildProcess, requireBetterSqlite],
   }));
   ({ metafile: all } = await build({
     ...common,
