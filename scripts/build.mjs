@@ -1,16 +1,18 @@
 // `npm run build` (also run by `npm install` / `npm ci` through `prepare`, and before the tests):
 // bundles the CLI into dist/cli/, which bin/persona-agent.js runs. Bundled, Node reads a few
-// files instead of ~2,000 modules; compiling them is then most of a command's start-up.
-//   - dist/cli/persona-agent.js (ES module, src/cli/launcher.ts, split into chunks): the command
-//     table only, so `--help` and usage errors load neither LangGraph nor a model; `persona`
-//     runs here from its own small chunks;
-//   - dist/cli/all.cjs (CommonJS, the whole CLI, src/cli/program.ts): what every other command
-//     runs, from V8's code cache (src/cli/code-cache.ts), which Node 20 offers only to scripts
-//     compiled by vm.Script, not to ES modules. Modules a command imports lazily initialize lazily;
+// files instead of ~2,000 modules; compiling them is then most of a command's start-up, so the
+// bundles that every run loads are CommonJS, which Node 20 lets V8 compile from a code cache
+// (vm.Script, src/cli/code-cache.ts) while it has none for ES modules:
+//   - dist/cli/persona-agent.js (ES module, src/cli/boot.ts, split into chunks): starts the
+//     launcher, then runs the command; `persona` from its own small chunks (no LangChain);
+//   - dist/cli/launcher.cjs (src/cli/launcher.ts): commander and the command table, which parse
+//     the command line, so `--help` and usage errors load nothing else;
+//   - dist/cli/all.cjs (src/cli/program.ts): the whole CLI, what every other command runs.
+//     Modules a command imports lazily initialize lazily;
 //   - native addons and packages that load files beside themselves stay in node_modules;
 //   - dist/prompts links to prompts/: src/prompts.ts finds them next to its own folder;
-//   - dist/meta.json holds esbuild's metafiles of both bundles (tests/cli/bundle.test.ts checks
-//     that `--help` and `persona` load no LangChain);
+//   - dist/meta.json holds esbuild's metafiles of the bundles (tests/cli/bundle.test.ts checks
+//     what `--help`, `persona` and `ask` load);
 //   - dist/.built is written last, so bin/ can tell a finished build from a stale or broken one:
 //     it lists the build's start time and the checkout's source files in the bundles.
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -120,6 +122,14 @@ const common = {
   logLevel: "warning",
 };
 
+/** The launcher hands every action over before it runs: its lazy imports stay out of its bundle, never run. */
+const lazyImportsLeftOut = {
+  name: "lazy-imports-left-out",
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) => (args.kind === "dynamic-import" ? { path: args.path, external: true } : undefined));
+  },
+};
+
 /**
  * The whole CLI's import() of external packages (native addons, node-llama-cpp, which is an ES
  * module) becomes __hostImport(): vm.Script code has no import() of its own (code-cache.ts).
@@ -147,27 +157,38 @@ function asciiOnly(code) {
   return code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-let launcher, all;
+/** CommonJS bundle options: import.meta.url of every module is the bundle's URL, as in the ES module chunks beside it. */
+const commonJs = {
+  outExtension: { ".js": ".cjs" },
+  format: "cjs",
+  define: { "import.meta.url": "__bundleUrl" },
+  banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+};
+
+let boot, launcher, all;
 try {
-  ({ metafile: launcher } = await build({
+  ({ metafile: boot } = await build({
     ...common,
-    entryPoints: { "persona-agent": `${root}src/cli/launcher.ts` },
+    entryPoints: { "persona-agent": `${root}src/cli/boot.ts` },
     splitting: true,
     format: "esm",
     // CommonJS packages inside an ES module bundle still call require().
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
     plugins: [storeBaseOnly, lazyChildProcess, requireBetterSqlite],
   }));
+  ({ metafile: launcher } = await build({
+    ...common,
+    ...commonJs,
+    entryPoints: { launcher: `${root}src/cli/launcher.ts` },
+    plugins: [lazyChildProcess, lazyImportsLeftOut],
+  }));
   ({ metafile: all } = await build({
     ...common,
+    ...commonJs,
     entryPoints: { all: `${root}src/cli/program.ts` },
-    outExtension: { ".js": ".cjs" },
-    format: "cjs",
-    // import.meta.url of every module is the bundle's URL, as in the ES module chunks beside it.
-    define: { "import.meta.url": "__bundleUrl" },
-    banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
     plugins: [storeBaseOnly, lazyChildProcess, vegaCanvasWithoutCanvas],
   }));
+  writeFileSync(`${dist}/cli/launcher.cjs`, asciiOnly(readFileSync(`${dist}/cli/launcher.cjs`, "utf8")));
   routeDynamicImports(`${dist}/cli/all.cjs`, all);
 } catch (error) {
   if (!error.errors) process.stderr.write(`${error.message}\n`);
@@ -175,12 +196,12 @@ try {
   process.exit(1);
 }
 mkdirSync(dist, { recursive: true });
-writeFileSync(`${dist}/meta.json`, JSON.stringify({ launcher, all }));
+writeFileSync(`${dist}/meta.json`, JSON.stringify({ boot, launcher, all }));
 const link = `${dist}/prompts`;
 try {
   lstatSync(link);
 } catch {
   symlinkSync("../prompts", link, "dir");
 }
-const sources = [...new Set([...Object.keys(launcher.inputs), ...Object.keys(all.inputs)])].filter((path) => !path.startsWith("node_modules/") && !path.includes(":"));
+const sources = [...new Set([boot, launcher, all].flatMap((metafile) => Object.keys(metafile.inputs)))].filter((path) => !path.startsWith("node_modules/") && !path.includes(":"));
 writeFileSync(stamp, `${JSON.stringify({ startedAt, sources })}\n`);

@@ -1,7 +1,7 @@
 /**
  * What each command loads from the bundles in dist/ (esbuild's metafiles, written by the
  * build): `--help` only commander and the command table, `persona` only the store; neither any
- * of LangChain/LangGraph, which take most of a command's start-up. A module loads when one that
+ * of LangChain/LangGraph, which take most of a command's start-up; `ask` no AWS SDK. A module loads when one that
  * loads imports it statically; a lazy import() loads it only when its command runs. Start-up
  * times themselves are measured by bench/cli-startup.ts.
  */
@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 type Inputs = Record<string, { imports: { path: string; kind: string; external?: boolean }[] }>;
-const meta = JSON.parse(readFileSync(fileURLToPath(new URL("../../dist/meta.json", import.meta.url)), "utf8")) as Record<"launcher" | "all", { inputs: Inputs }>;
+const meta = JSON.parse(readFileSync(fileURLToPath(new URL("../../dist/meta.json", import.meta.url)), "utf8")) as Record<"boot" | "launcher" | "all", { inputs: Inputs }>;
 
 /** Sources and external packages loaded with `modules` (static imports followed, import() not). */
 function loadedWith(inputs: Inputs, ...modules: string[]): { sources: string[]; externals: string[] } {
@@ -40,8 +40,15 @@ test("--help (the launcher) loads commander and the command table, nothing else 
   expect(externals).toEqual([]);
 });
 
-test("persona (run by the launcher) loads the store without LangChain or LangGraph", () => {
-  const { sources, externals } = loadedWith(meta.launcher.inputs, "src/cli/launcher.ts", "src/cli/session.ts", "src/persona/persona.ts");
+test("the entry (boot) loads no package before the launcher has parsed the command line", () => {
+  const { sources, externals } = loadedWith(meta.boot.inputs, "src/cli/boot.ts");
+  expect(sources).toContain("src/cli/code-cache.ts");
+  expect(packagesOf(sources)).toEqual([]);
+  expect(externals).toEqual([]);
+});
+
+test("persona (run from the entry's chunks) loads the store without LangChain or LangGraph", () => {
+  const { sources, externals } = loadedWith(meta.boot.inputs, "src/cli/boot.ts", "src/cli/program.ts", "src/cli/session.ts", "src/persona/persona.ts");
   expect(sources).toContain("src/store/sqlite-store.ts");
   // BaseStore's own module of the checkpoint package, not its index (which loads @langchain/core).
   expect(sources.filter((s) => s.startsWith("node_modules/@langchain/"))).toEqual(["node_modules/@langchain/langgraph-checkpoint/dist/store/base.js"]);
@@ -56,8 +63,8 @@ test("ask's modules are in the whole CLI, not loaded before a command runs", () 
   expect(packagesOf(sources)).toEqual(["commander"]);
 });
 
-test("the whole CLI bundle is ASCII (read as a one-byte string)", () => {
-  const bundle = readFileSync(fileURLToPath(new URL("../../dist/cli/all.cjs", import.meta.url)));
+test.each(["all.cjs", "launcher.cjs"])("the CommonJS bundle %s is ASCII (read as a one-byte string)", (name) => {
+  const bundle = readFileSync(fileURLToPath(new URL(`../../dist/cli/${name}`, import.meta.url)));
   expect(bundle.findIndex((byte) => byte > 0x7f)).toBe(-1);
 });
 

@@ -24,7 +24,9 @@ function expectUnknownUser(result: { code: number; stdout: string; stderr: strin
   expect(result).toEqual({ code: 2, stdout: "", stderr: 'persona-agent: unknown user "nobody": ingest a history first (persona-agent ingest --user ... --file ...)\n' });
 }
 
-const cacheFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith(".bin"));
+/** The whole CLI's cache files (the launcher's, written by every command, aside). */
+const cacheFiles = (dir: string) => readdirSync(dir).filter((name) => name.startsWith("all.cjs-") && name.endsWith(".bin"));
+const launcherCacheFiles = (dir: string) => readdirSync(dir).filter((name) => name.startsWith("launcher.cjs-"));
 
 test("the first run of a command writes its cache, the next uses it without rewriting", async () => {
   const cacheDir = tempDir();
@@ -59,9 +61,14 @@ test("with the cache off, or a cache folder that cannot be written, commands wor
   expectUnknownUser(await unknownUser(join(notADir, "cache")));
 });
 
-test("--help and persona run in the launcher: no cache written", async () => {
+test("--help and persona use only the launcher's cache", async () => {
   const cacheDir = tempDir();
   expect((await runCli(["--help"], { PERSONA_AGENT_CODE_CACHE: cacheDir })).code).toBe(0);
+  const [launcher] = launcherCacheFiles(cacheDir);
+  expect(launcher).toMatch(/^launcher\.cjs-\d+-\d+-v[\d.]+-\w+-launcher\.bin$/);
+  const written = statSync(join(cacheDir, launcher!)).mtimeMs;
   expect((await runCli(["persona", "--user", "nobody"], { PERSONA_AGENT_DATA_DIR: tempDir(), PERSONA_AGENT_CODE_CACHE: cacheDir })).code).toBe(2);
   expect(cacheFiles(cacheDir)).toEqual([]);
+  expect(launcherCacheFiles(cacheDir)).toEqual([launcher]);
+  expect(statSync(join(cacheDir, launcher!)).mtimeMs).toBe(written);
 });
