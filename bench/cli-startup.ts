@@ -7,9 +7,9 @@
  *                                              server: graph, store, FAISS, tool call; the model
  *                                              and embedding calls answer at once, so the wall
  *                                              time is the overhead outside the model)
- * Each command runs once untimed first, as a user's first run, which writes the command's V8
- * code cache (src/cli/code-cache.ts, here in a scratch folder; `--help` and `persona` run in the
- * launcher and need none). The row "no code cache" shows what `ask` costs without one
+ * Each command runs once untimed first, as a user's first run, which writes the V8 code caches
+ * it uses (src/cli/code-cache.ts, here in a scratch folder): the launcher's, and for `ask` the
+ * whole CLI's. The row "no code cache" shows what `ask` costs without them
  * (PERSONA_AGENT_CODE_CACHE=off), as at its first run after a build.
  * Run: npm run build && npm run bench:cli [-- --runs 15]
  */
