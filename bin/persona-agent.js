@@ -2,11 +2,13 @@
 // Runs the compiled CLI in dist/ (built by `npm install` / `npm ci` / `npm run build`).
 // In a source checkout whose dist/ is missing or older than a source it was built from, it runs
 // the TypeScript through tsx instead, so an edit is never hidden behind a stale build.
-import { readFileSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+// CommonJS (bin/package.json): a command that needs no ES module never starts Node's ES module
+// loader.
+const { readFileSync, statSync } = require("node:fs");
+const { join } = require("node:path");
+const { pathToFileURL } = require("node:url");
 
-const root = new URL("../", import.meta.url);
-const rootDir = fileURLToPath(root); // paths, not URLs: a URL per source costs more than its stat
+const root = join(__dirname, "..");
 
 /**
  * dist/.built (written last by scripts/build.mjs) holds the build's start time and every source
@@ -15,17 +17,19 @@ const rootDir = fileURLToPath(root); // paths, not URLs: a URL per source costs 
  */
 function builtAndCurrent() {
   try {
-    const { startedAt, sources } = JSON.parse(readFileSync(`${rootDir}dist/.built`, "utf8"));
-    return sources.length > 0 && sources.every((path) => statSync(rootDir + path).mtimeMs < startedAt);
+    const { startedAt, sources } = JSON.parse(readFileSync(join(root, "dist", ".built"), "utf8"));
+    return sources.length > 0 && sources.every((path) => statSync(join(root, path)).mtimeMs < startedAt);
   } catch {
     return false; // no finished build (or one from before this format), or a source gone
   }
 }
 
 if (builtAndCurrent()) {
-  await import(new URL("dist/cli/persona-agent.js", root).href);
+  require("../dist/cli/boot.cjs");
 } else {
-  const { register } = await import("tsx/esm/api");
-  register();
-  await import(new URL("src/cli/main.ts", root).href);
+  (async () => {
+    const { register } = await import("tsx/esm/api");
+    register();
+    await import(pathToFileURL(join(root, "src", "cli", "main.ts")).href);
+  })();
 }

@@ -1,10 +1,11 @@
 // `npm run build` (also run by `npm install` / `npm ci` through `prepare`, and before the tests):
-// bundles the CLI into dist/cli/, which bin/persona-agent.js runs. Bundled, Node reads a few
+// bundles the CLI into dist/cli/, which bin/persona-agent.js (CommonJS) runs. Bundled, Node reads a few
 // files instead of ~2,000 modules; compiling them is then most of a command's start-up, so the
 // bundles that every run loads are CommonJS, which Node 20 lets V8 compile from a code cache
 // (vm.Script, src/cli/code-cache.ts) while it has none for ES modules:
-//   - dist/cli/persona-agent.js (ES module, src/cli/boot.ts, split into chunks): starts the
-//     launcher, then runs the command; `persona` from its own small chunks (no LangChain);
+//   - dist/cli/boot.cjs (src/cli/boot.ts): starts the launcher, then runs the command;
+//   - dist/cli/light.js (ES module, src/cli/program.ts, split into chunks): what `persona` runs
+//     from its own small chunks (no LangChain);
 //   - dist/cli/launcher.cjs (src/cli/launcher.ts): commander and the command table, which parse
 //     the command line, so `--help` and usage errors load nothing else;
 //   - dist/cli/all.cjs (src/cli/program.ts): the whole CLI, what every other command runs.
@@ -165,11 +166,25 @@ const commonJs = {
   banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
 
-let boot, launcher, all;
+/** boot.ts's import of the CLI's modules is the ES module entry dist/cli/light.js. */
+const lightEntry = {
+  name: "light-entry",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/program\.js$/ }, (args) => (args.kind === "dynamic-import" ? { path: "./light.js", external: true } : undefined));
+  },
+};
+
+let boot, light, launcher, all;
 try {
   ({ metafile: boot } = await build({
     ...common,
-    entryPoints: { "persona-agent": `${root}src/cli/boot.ts` },
+    ...commonJs,
+    entryPoints: { boot: `${root}src/cli/boot.ts` },
+    plugins: [lightEntry],
+  }));
+  ({ metafile: light } = await build({
+    ...common,
+    entryPoints: { light: `${root}src/cli/program.ts` },
     splitting: true,
     format: "esm",
     // CommonJS packages inside an ES module bundle still call require().
@@ -196,12 +211,12 @@ try {
   process.exit(1);
 }
 mkdirSync(dist, { recursive: true });
-writeFileSync(`${dist}/meta.json`, JSON.stringify({ boot, launcher, all }));
+writeFileSync(`${dist}/meta.json`, JSON.stringify({ boot, light, launcher, all }));
 const link = `${dist}/prompts`;
 try {
   lstatSync(link);
 } catch {
   symlinkSync("../prompts", link, "dir");
 }
-const sources = [...new Set([boot, launcher, all].flatMap((metafile) => Object.keys(metafile.inputs)))].filter((path) => !path.startsWith("node_modules/") && !path.includes(":"));
+const sources = [...new Set([boot, light, launcher, all].flatMap((metafile) => Object.keys(metafile.inputs)))].filter((path) => !path.startsWith("node_modules/") && !path.includes(":"));
 writeFileSync(stamp, `${JSON.stringify({ startedAt, sources })}\n`);

@@ -1,10 +1,11 @@
 /**
- * Entry of the compiled CLI (scripts/build.mjs bundles it as dist/cli/persona-agent.js, which
- * bin/ runs). It parses the command line with the launcher (launcher.ts: commander and the
+ * Entry of the compiled CLI (scripts/build.mjs bundles it as dist/cli/boot.cjs, which bin/
+ * requires). It parses the command line with the launcher (launcher.ts: commander and the
  * command table, one CommonJS bundle started from V8's code cache), then runs the command:
- * `persona`, which loads no LangChain, from its own small ES module chunks; every other command
- * from the whole CLI in one code-cached CommonJS bundle (dist/cli/all.cjs, code-cache.ts), less
- * to compile than its modules one by one. In a source checkout bin/ runs main.ts through tsx.
+ * `persona`, which loads no LangChain, from its own small ES module chunks (dist/cli/light.js);
+ * every other command from the whole CLI in one code-cached CommonJS bundle (dist/cli/all.cjs,
+ * code-cache.ts), less to compile than its modules one by one. So `--help` and usage errors
+ * never start Node's ES module loader. In a source checkout bin/ runs main.ts through tsx.
  */
 import { fileURLToPath } from "node:url";
 import { codeCacheDir } from "../settings.js";
@@ -21,8 +22,11 @@ const bundle = (name: string, command: string) =>
 async function run(argv: string[]): Promise<number> {
   const parsed = await (bundle("launcher.cjs", "launcher") as { parse(argv: string[]): Promise<Parsed> }).parse(argv);
   if ("exitCode" in parsed) return parsed.exitCode;
+  // The build points this import at dist/cli/light.js, program.ts bundled as ES module chunks.
   if (LIGHT_COMMANDS.has(parsed.run)) return (await import("./program.js")).main(argv);
   return (bundle("all.cjs", parsed.run) as { main(argv: string[]): Promise<number> }).main(argv);
 }
 
-process.exitCode = await run(process.argv);
+void run(process.argv).then((code) => {
+  process.exitCode = code;
+});
