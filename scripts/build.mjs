@@ -1,15 +1,13 @@
 // `npm run build` (also run by `npm install` / `npm ci` through `prepare`, and before the tests):
-// bundles the CLI into dist/cli/, which bin/persona-agent.js (CommonJS) runs. Bundled, Node reads a few
-// files instead of ~2,000 modules; compiling them is then most of a command's start-up, so the
-// bundles that every run loads are CommonJS, which Node 20 lets V8 compile from a code cache
+// bundles the CLI into dist/cli/, which bin/persona-agent.js (CommonJS) runs. Bundled, Node
+// reads a few files instead of ~2,000 modules; compiling them is then most of a command's
+// start-up, so the bundles are CommonJS, which Node 20 lets V8 compile from a code cache
 // (vm.Script, src/cli/code-cache.ts) while it has none for ES modules:
-//   - dist/cli/boot.cjs (src/cli/boot.ts): starts the launcher, then runs the command;
-//   - dist/cli/light.js (ES module, src/cli/program.ts, split into chunks): what `persona` runs
-//     from its own small chunks (no LangChain);
+//   - dist/cli/boot.cjs (src/cli/boot.ts): starts the launcher, then the whole CLI;
 //   - dist/cli/launcher.cjs (src/cli/launcher.ts): commander and the command table, which parse
 //     the command line, so `--help` and usage errors load nothing else;
-//   - dist/cli/all.cjs (src/cli/program.ts): the whole CLI, what every other command runs.
-//     Modules a command imports lazily initialize lazily;
+//   - dist/cli/all.cjs (src/cli/program.ts): the whole CLI, what every command runs. Modules a
+//     command imports lazily initialize lazily, so `persona` loads no LangChain;
 //   - native addons and packages that load files beside themselves stay in node_modules;
 //   - dist/prompts links to prompts/: src/prompts.ts finds them next to its own folder;
 //   - dist/meta.json holds esbuild's metafiles of the bundles (tests/cli/bundle.test.ts checks
@@ -95,18 +93,6 @@ const lazyChildProcess = {
   },
 };
 
-/**
- * better-sqlite3 (CommonJS) through require() from the ES module bundle: imported, Node would
- * first scan its source for named exports (cjs-module-lexer) and translate it, at every start.
- */
-const requireBetterSqlite = {
-  name: "require-better-sqlite3",
-  setup(build) {
-    build.onResolve({ filter: /^better-sqlite3$/ }, (args) => (args.namespace === "require-better-sqlite3" ? undefined : { path: args.path, namespace: "require-better-sqlite3" }));
-    build.onLoad({ filter: /.*/, namespace: "require-better-sqlite3" }, () => ({ contents: 'module.exports = require("better-sqlite3");', loader: "js" }));
-  },
-};
-
 const common = {
   absWorkingDir: root, // metafile paths are relative to the checkout
   outdir: `${dist}/cli`,
@@ -166,30 +152,12 @@ const commonJs = {
   banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
 
-/** boot.ts's import of the CLI's modules is the ES module entry dist/cli/light.js. */
-const lightEntry = {
-  name: "light-entry",
-  setup(build) {
-    build.onResolve({ filter: /^\.\/program\.js$/ }, (args) => (args.kind === "dynamic-import" ? { path: "./light.js", external: true } : undefined));
-  },
-};
-
-let boot, light, launcher, all;
+let boot, launcher, all;
 try {
   ({ metafile: boot } = await build({
     ...common,
     ...commonJs,
     entryPoints: { boot: `${root}src/cli/boot.ts` },
-    plugins: [lightEntry],
-  }));
-  ({ metafile: light } = await build({
-    ...common,
-    entryPoints: { light: `${root}src/cli/program.ts` },
-    splitting: true,
-    format: "esm",
-    // CommonJS packages inside an ES module bundle still call require().
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
-    plugins: [storeBaseOnly, lazyChildProcess, requireBetterSqlite],
   }));
   ({ metafile: launcher } = await build({
     ...common,
@@ -211,12 +179,12 @@ try {
   process.exit(1);
 }
 mkdirSync(dist, { recursive: true });
-writeFileSync(`${dist}/meta.json`, JSON.stringify({ boot, light, launcher, all }));
+writeFileSync(`${dist}/meta.json`, JSON.stringify({ boot, launcher, all }));
 const link = `${dist}/prompts`;
 try {
   lstatSync(link);
 } catch {
   symlinkSync("../prompts", link, "dir");
 }
-const sources = [...new Set([boot, light, launcher, all].flatMap((metafile) => Object.keys(metafile.inputs)))].filter((path) => !path.startsWith("node_modules/") && !path.includes(":"));
+const sources = [...new Set([boot, launcher, all].flatMap((metafile) => Object.keys(metafile.inputs)))].filter((path) => !path.startsWith("node_modules/") && !path.includes(":"));
 writeFileSync(stamp, `${JSON.stringify({ startedAt, sources })}\n`);

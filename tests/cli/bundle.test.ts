@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 type Inputs = Record<string, { imports: { path: string; kind: string; external?: boolean }[] }>;
-const meta = JSON.parse(readFileSync(fileURLToPath(new URL("../../dist/meta.json", import.meta.url)), "utf8")) as Record<"boot" | "light" | "launcher" | "all", { inputs: Inputs }>;
+const meta = JSON.parse(readFileSync(fileURLToPath(new URL("../../dist/meta.json", import.meta.url)), "utf8")) as Record<"boot" | "launcher" | "all", { inputs: Inputs }>;
 
 /** Sources and external packages loaded with `modules` (static imports followed, import() not). */
 function loadedWith(inputs: Inputs, ...modules: string[]): { sources: string[]; externals: string[] } {
@@ -47,8 +47,8 @@ test("the entry (boot) loads no package before the launcher has parsed the comma
   expect(externals).toEqual([]);
 });
 
-test("persona (run from the ES module chunks) loads the store without LangChain or LangGraph", () => {
-  const { sources, externals } = loadedWith(meta.light.inputs, "src/cli/program.ts", "src/cli/session.ts", "src/persona/persona.ts");
+test("persona (in the whole CLI) loads the store without LangChain or LangGraph", () => {
+  const { sources, externals } = loadedWith(meta.all.inputs, "src/cli/program.ts", "src/cli/session.ts", "src/persona/persona.ts");
   expect(sources).toContain("src/store/sqlite-store.ts");
   // BaseStore's own module of the checkpoint package, not its index (which loads @langchain/core).
   expect(sources.filter((s) => s.startsWith("node_modules/@langchain/"))).toEqual(["node_modules/@langchain/langgraph-checkpoint/dist/store/base.js"]);
