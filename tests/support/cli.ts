@@ -1,8 +1,21 @@
 /** Runs the real `persona-agent` executable in a child process. */
 import { execFile, spawn } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const BIN = fileURLToPath(new URL("../../bin/persona-agent.js", import.meta.url));
+
+/**
+ * What every run of the executable gets: the code cache in a temp folder shared by the test
+ * runs (as a user's cache is shared by their commands), never the developer's ~/.cache.
+ */
+const BASE_ENV = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  AWS_EC2_METADATA_DISABLED: "true",
+  PERSONA_AGENT_CODE_CACHE: join(tmpdir(), "persona-agent-test-code-cache"),
+};
 
 export interface CliResult {
   code: number;
@@ -16,7 +29,7 @@ export function runCli(args: string[], env: Record<string, string | undefined>, 
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_EC2_METADATA_DISABLED: "true", ...env }, timeout: 120_000 },
+      { env: { ...BASE_ENV, ...env }, timeout: 120_000 },
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     if (input !== undefined) child.stdin?.end(input);
@@ -36,7 +49,7 @@ export async function unreachableUrl(path = "/v1"): Promise<string> {
 /** Starts the executable without waiting, for tests that kill it midway. */
 export function spawnCli(args: string[], env: Record<string, string | undefined>) {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_EC2_METADATA_DISABLED: "true", ...env },
+    env: { ...BASE_ENV, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
