@@ -192,7 +192,6 @@ export function bedrockRegion(): string {
   return region;
 }
 
-/** Settings of `local:` models (node-llama-cpp); unset numbers are left to the engine's defaults. */
 /**
  * Where the compiled CLI keeps V8's code cache of its bundle (src/cli/code-cache.ts):
  * PERSONA_AGENT_CODE_CACHE, else $XDG_CACHE_HOME/persona-agent, else ~/.cache/persona-agent;
@@ -204,6 +203,7 @@ export function codeCacheDir(): string | undefined {
   return resolve(dir ?? join(env("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "persona-agent"));
 }
 
+/** Settings of `local:` models (node-llama-cpp); unset numbers are left to the engine's defaults. */
 export function localModelSettings(): { cacheDir: string; threads?: number; maxTokens?: number; gpu: "auto" | false } {
   const positive = (name: string) => {
     const value = Number(env(name));
