@@ -10,7 +10,6 @@ import { AlignmentError, UnknownUserError, UserError } from "../errors.js";
 import { describeProviderError } from "../models/chat.js";
 import { renderSetPrompt } from "../prompts.js";
 import { servicesFor, type Services } from "../services.js";
-import { allowNestedRunListeners } from "../adapters/pregel-abort-signal.js";
 import { finalAnswer } from "../agent/nodes.js";
 import type { PromptSet } from "../settings.js";
 import type { EpisodicEntry } from "../memory/episodic.js";
@@ -91,7 +90,6 @@ export function nextIteration(state: AlignmentStateType, config: LangGraphRunnab
 
 /** Replays one stored interaction with `persona` through the agent steps, never retrieving that interaction itself. */
 async function replay(agent: AgentStepsRunnable, entry: EpisodicEntry, persona: string, config: LangGraphRunnableConfig): Promise<Simulation> {
-  allowNestedRunListeners(config);
   const result = await agent.invoke({ messages: [new HumanMessage(entry.query)], persona }, { ...config, configurable: { ...config.configurable, excludeIds: [entry.id] } });
   return { entryId: entry.id, answer: finalAnswer(result.messages), toolCalls: result.toolCalls };
 }

@@ -1,25 +1,25 @@
 /**
  * The library internals this project relies on, each behind one adapter in src/adapters/ (or
- * the tool-call repair module). These tests fail when a LangGraph upgrade changes one of them.
+ * the tool-call repair module), and the patch of patches/ applied to LangGraph on install. These
+ * tests fail when a LangGraph upgrade changes one of them or drops the patch.
  */
-import { Annotation, InMemoryStore, START, StateGraph, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { Annotation, InMemoryStore, Send, START, StateGraph, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { z } from "zod";
 import { unwrapStore } from "../../src/adapters/batched-store.js";
-import { externalAbortSignal } from "../../src/adapters/pregel-abort-signal.js";
 import { malformedCallReplies, repairReply } from "../../src/agent/tool-call-repair.js";
 
 const State = Annotation.Root({ seen: Annotation<unknown>() });
 
 /** Runs one node with `probe` and returns what it saw. */
-async function insideNode(probe: (config: LangGraphRunnableConfig) => unknown, options: { store?: InMemoryStore; signal?: AbortSignal } = {}): Promise<unknown> {
+async function insideNode(probe: (config: LangGraphRunnableConfig) => unknown, options: { store?: InMemoryStore } = {}): Promise<unknown> {
   const graph = new StateGraph(State)
     .addNode("probe", (_state, config) => ({ seen: probe(config) }))
     .addEdge(START, "probe")
     .compile({ store: options.store });
-  return (await graph.invoke({}, { signal: options.signal })).seen;
+  return (await graph.invoke({})).seen;
 }
 
 describe("LangGraph internals behind adapters", () => {
@@ -29,14 +29,31 @@ describe("LangGraph internals behind adapters", () => {
     expect(seen).toEqual([true, true]);
   });
 
-  test("a run's external abort signal reaches nodes under configurable.__pregel_abort_signals", async () => {
+  test("patched: tasks of one superstep get their own abort signals, still aborted with the run's (langgraphjs#1494)", async () => {
     const controller = new AbortController();
-    const seen = await insideNode((config) => externalAbortSignal(config), { signal: controller.signal });
-    expect(seen).toBeInstanceOf(AbortSignal);
-    // LangGraph may combine signals; aborting the caller's must abort the one the adapter found.
-    const found = seen as AbortSignal;
+    const signals: AbortSignal[] = [];
+    const Fan = Annotation.Root({ n: Annotation<number>({ reducer: (a, b) => a + b, default: () => 0 }) });
+    let started = 0;
+    let release: () => void = () => undefined;
+    const allStarted = new Promise<void>((resolve) => (release = resolve));
+    const graph = new StateGraph(Fan)
+      .addNode("fan", () => ({}))
+      .addNode("work", async (_input: { i: number }, config: LangGraphRunnableConfig) => {
+        signals.push(config.signal!);
+        if (++started === 12) release();
+        await new Promise((resolve, reject) => config.signal!.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
+        return { n: 1 };
+      })
+      .addEdge(START, "fan")
+      .addConditionalEdges("fan", () => Array.from({ length: 12 }, (_, i) => new Send("work", { i })), ["work"])
+      .compile();
+    const run = graph.invoke({}, { signal: controller.signal });
+    await allStarted;
+    // Unpatched, all 12 share one signal, and LangGraph's own listener per task passes Node's limit of 10.
+    expect(new Set(signals).size).toBe(12);
     controller.abort();
-    expect(found.aborted).toBe(true);
+    await expect(run).rejects.toThrow();
+    expect(signals.every((s) => s.aborted)).toBe(true);
   });
 
   test("ToolNode skips tool calls that already have a ToolMessage reply, so malformed calls are answered once", async () => {

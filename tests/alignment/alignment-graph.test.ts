@@ -1,3 +1,4 @@
+import { runInThisContext } from "node:vm";
 import { InMemoryStore } from "@langchain/langgraph";
 import { ToolMessage } from "@langchain/core/messages";
 import { PersonaStore } from "../../src/persona/persona.js";
@@ -7,7 +8,8 @@ import type { EpisodicEntry } from "../../src/memory/episodic.js";
 import { batchFor } from "../../src/alignment/nodes.js";
 import { initialPersona } from "../../src/persona/persona.js";
 import { PROMPT_SETS } from "../../src/settings.js";
-import { align, aliceStore, filled, roleOf, scriptedModel } from "../../testing/alignment-harness.js";
+import { episodicMemoryFor } from "../../src/services.js";
+import { align, aliceStore, EMB, filled, roleOf, scriptedModel } from "../../testing/alignment-harness.js";
 
 const calls = (model: ReturnType<typeof scriptedModel>, role: string) => model.calls.filter((c) => roleOf(c.messages) === role);
 
@@ -149,6 +151,28 @@ describe("alignment graph", () => {
     );
     expect(await new PersonaStore(store).current("alice")).toEqual(before);
     expect(await new PersonaStore(store).history("alice")).toHaveLength(1);
+  });
+
+  test("a batch of 16 replays and grades all at once without a MaxListenersExceededWarning", async () => {
+    const store = await aliceStore();
+    const history = Array.from({ length: 16 }, (_, i) => ({ query: `Tag this movie: wide ${i}`, response: "sci-fi", timestamp: `2024-03-${String(i + 1).padStart(2, "0")}T10:00:00Z` }));
+    await episodicMemoryFor(store, { embeddings: EMB, indexDir: undefined, timeoutMs: 60_000, maxRetries: 0 }).add("alice", history);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    // Jest hands tests a copy of `process`; Node emits warnings on the real one.
+    const realProcess = runInThisContext("process") as NodeJS.Process;
+    realProcess.on("warning", onWarning);
+    try {
+      const model = scriptedModel({}, 20);
+      await align(store, model, { batchSize: 16 });
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      const grads = calls(model, "grad");
+      expect(grads).toHaveLength(16);
+      expect(Math.max(...grads.map((g) => g.startedAt))).toBeLessThan(Math.min(...grads.map((g) => g.endedAt!))); // all in flight at once
+    } finally {
+      realProcess.off("warning", onWarning);
+    }
+    expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning").map((w) => w.message)).toEqual([]);
   });
 
   test("unknown user and nothing to align on are user errors", async () => {
