@@ -5,7 +5,7 @@
  */
 import type { BaseStore, LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { ensureConfiguration, type Configuration } from "./configuration.js";
+import { ConfigurationAnnotation, ensureConfiguration, type Configuration } from "./configuration.js";
 import { createChatModel } from "./models/chat.js";
 import { createEmbeddings } from "./models/embeddings.js";
 import { EpisodicMemory } from "./memory/episodic.js";
@@ -19,7 +19,7 @@ export interface Services {
   memory: EpisodicMemory;
   semantic: SemanticMemory;
   personas: PersonaStore;
-  /** The run's chat model, created on first use (reading a persona needs no model or key). */
+  /** The run's chat model, created on first use (reading a persona needs no model or key), then the same one. */
   chatModel(): Promise<BaseChatModel>;
 }
 
@@ -57,16 +57,36 @@ export async function chatModelFor(config: Configuration): Promise<BaseChatModel
   return typeof config.model === "string" ? createChatModel(config.model, config) : config.model;
 }
 
+/**
+ * The services of one graph run, made by its first node and reused by the others (and by every
+ * agent turn of the run). LangGraph wraps the store anew for each (sub)graph run, so the wrapper
+ * names the run; the configuration the run was given is compared too, so a run never gets
+ * another's services. Outside a graph (the CLI, the eval harness) every call makes its own.
+ */
+const runServices = new WeakMap<BaseStore, { given: unknown[]; services: Services }>();
+const CONFIGURATION_KEYS = Object.keys(ConfigurationAnnotation.spec);
+
 /** A node's services; a node that already resolved its (extended) configuration passes it, so it is resolved once. */
-export function servicesFor(runConfig: LangGraphRunnableConfig, config: Configuration = ensureConfiguration(runConfig)): Services {
+export function servicesFor(runConfig: LangGraphRunnableConfig, config?: Configuration): Services {
   const store = runConfig.store;
   if (!store) throw new Error("persona-agent graphs need a LangGraph store: compile them with { store } or run them on LangGraph Platform");
+  const perRun = unwrapStore(store) !== store;
+  const given = CONFIGURATION_KEYS.map((key) => runConfig.configurable?.[key]);
+  const cached = perRun ? runServices.get(store) : undefined;
+  if (cached && cached.given.every((value, i) => value === given[i])) return cached.services;
+  const services = createServices(store, config ?? ensureConfiguration(runConfig));
+  if (perRun) runServices.set(store, { given, services });
+  return services;
+}
+
+function createServices(store: BaseStore, config: Configuration): Services {
+  let model: Promise<BaseChatModel> | undefined;
   return {
     config,
     store,
     memory: episodicMemoryFor(store, config),
     semantic: new SemanticMemory(store),
     personas: new PersonaStore(store, config.promptSet),
-    chatModel: () => chatModelFor(config),
+    chatModel: () => (model ??= chatModelFor(config)),
   };
 }

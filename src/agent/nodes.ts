@@ -3,6 +3,8 @@ import { randomUUID } from "node:crypto";
 import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
+import type { Runnable } from "@langchain/core/runnables";
+import type { StructuredToolInterface } from "@langchain/core/tools";
 import { UnknownUserError } from "../errors.js";
 import { MAX_TEXT_CHARS, validateText } from "../memory/history.js";
 import { servicesFor, type Services } from "../services.js";
@@ -61,10 +63,30 @@ export async function loadPersona(state: PersonaAgentStateType, config: LangGrap
   return { ...turn, persona: current.persona, personaVersion: current.version };
 }
 
-function tools(services: Services) {
-  const { config, memory } = services;
-  const { userId, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet } = config;
-  return initializeTools({ userId, memory, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet });
+/** What the run's agent turns share: its tools (bound to the run's user), the tool node, and the model bound to the tools. */
+interface AgentParts {
+  tools: StructuredToolInterface[];
+  toolNode: ToolNode;
+  toolModel?: Promise<Runnable<BaseMessage[], AIMessage>>;
+}
+
+const agentParts = new WeakMap<Services, AgentParts>();
+
+/** Made once per run (services are per run), not on every agent turn. */
+function partsFor(services: Services): AgentParts {
+  let parts = agentParts.get(services);
+  if (!parts) {
+    const { config, memory } = services;
+    const { userId, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet } = config;
+    const tools = initializeTools({ userId, memory, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet });
+    agentParts.set(services, (parts = { tools, toolNode: new ToolNode(tools) }));
+  }
+  return parts;
+}
+
+function modelWithTools(services: Services): Promise<Runnable<BaseMessage[], AIMessage>> {
+  const parts = partsFor(services);
+  return (parts.toolModel ??= services.chatModel().then((model) => model.bindTools!(parts.tools) as Runnable<BaseMessage[], AIMessage>));
 }
 
 /** Tool-calling turns since the user's question. */
@@ -97,13 +119,11 @@ function toolBlocksAsText(messages: BaseMessage[]): BaseMessage[] {
 
 export async function callAgent(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
   const services = servicesFor(config);
-  const { config: cfg } = services;
-  const model = await services.chatModel();
   // Past the tool budget the model gets no tools (and the history as text), so the loop always ends with an answer.
-  const toolsAllowed = toolSteps(state.messages) < cfg.maxToolSteps;
-  const runnable = toolsAllowed ? model.bindTools!(tools(services)) : model;
+  const toolsAllowed = toolSteps(state.messages) < services.config.maxToolSteps;
+  const runnable: Runnable<BaseMessage[], AIMessage> = toolsAllowed ? await modelWithTools(services) : await services.chatModel();
   const history = toolsAllowed ? state.messages : toolBlocksAsText(state.messages);
-  const reply = repairReply((await runnable.invoke([new SystemMessage(state.persona), ...history], config)) as AIMessage, toolsAllowed);
+  const reply = repairReply(await runnable.invoke([new SystemMessage(state.persona), ...history], config), toolsAllowed);
   return { messages: [reply], toolCalls: wellFormedCalls(reply).map((c) => ({ name: c.name, args: c.args })) };
 }
 
@@ -115,8 +135,7 @@ export function routeAfterAgent(state: PersonaAgentStateType): "tools" | "answer
 /** Malformed calls get their error replies first; ToolNode runs the calls that have no reply yet. */
 export async function runTools(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
   const errors = malformedCallReplies(state.messages.at(-1) as AIMessage);
-  const node = new ToolNode(tools(servicesFor(config)));
-  const { messages } = (await node.invoke({ messages: [...state.messages, ...errors] }, config)) as { messages: ToolMessage[] };
+  const { messages } = (await partsFor(servicesFor(config)).toolNode.invoke({ messages: [...state.messages, ...errors] }, config)) as { messages: ToolMessage[] };
   const retrieved = messages.flatMap((m) => (Array.isArray(m.artifact) ? (m.artifact as RetrievedMemory[]) : []));
   return { messages: [...errors, ...messages], retrieved };
 }

@@ -75,6 +75,27 @@ describe("persona_agent graph", () => {
     expect(wiki.queries).toContain("science fiction");
   });
 
+  test("a run binds its tools to the model once for all its agent turns; every run binds its own user's", async () => {
+    const model = new ScriptedChatModel(toolUsingScript);
+    const bound: ScriptedChatModel[] = [];
+    const bindTools = model.bindTools.bind(model);
+    model.bindTools = (tools) => {
+      const copy = bindTools(tools) as ScriptedChatModel;
+      bound.push(copy);
+      return copy;
+    };
+    await Promise.all([run("alice", "Tag this movie: a robot learns to love", model), run("bob", "Tag this movie: a robot learns to love", model)]);
+    expect(model.calls).toHaveLength(4); // two agent turns per run
+    expect(bound).toHaveLength(2); // one binding per run, not one per turn
+    const memoriesSeen = model.calls.flatMap((c) => c.messages.filter((m) => ToolMessage.isInstance(m) && m.name === "memory_retrieval").map((m) => m.text));
+    expect(memoriesSeen).toHaveLength(2);
+    const aliceTurn = model.calls.find((c) => c.messages[0]!.text.includes("ALICE-PROFILE") && c.messages.some((m) => ToolMessage.isInstance(m)))!;
+    const bobTurn = model.calls.find((c) => c.messages[0]!.text.includes("BOB-PROFILE") && c.messages.some((m) => ToolMessage.isInstance(m)))!;
+    const memoriesOf = (call: typeof aliceTurn) => call.messages.find((m) => ToolMessage.isInstance(m) && m.name === "memory_retrieval")!.text;
+    for (const e of ALICE_HISTORY) expect(memoriesOf(bobTurn)).not.toContain(e.query);
+    for (const e of BOB_HISTORY) expect(memoriesOf(aliceTurn)).not.toContain(e.query);
+  });
+
   test("one user's memories and persona never reach another user's run", async () => {
     const model = new ScriptedChatModel(toolUsingScript);
     // Bob's query is about Alice's favourite topic: retrieval must still see only Bob's entries.
