@@ -3,7 +3,8 @@
  * the tool-call repair module), and the patch of patches/ applied to LangGraph on install. These
  * tests fail when a LangGraph upgrade changes one of them or drops the patch.
  */
-import { Annotation, InMemoryStore, Send, START, StateGraph, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { Annotation, getConfig, InMemoryStore, Send, START, StateGraph, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
@@ -14,12 +15,12 @@ import { malformedCallReplies, repairReply } from "../../src/agent/tool-call-rep
 const State = Annotation.Root({ seen: Annotation<unknown>() });
 
 /** Runs one node with `probe` and returns what it saw. */
-async function insideNode(probe: (config: LangGraphRunnableConfig) => unknown, options: { store?: InMemoryStore } = {}): Promise<unknown> {
+async function insideNode(probe: (config: LangGraphRunnableConfig) => unknown, options: { store?: InMemoryStore; configurable?: Record<string, unknown> } = {}): Promise<unknown> {
   const graph = new StateGraph(State)
     .addNode("probe", (_state, config) => ({ seen: probe(config) }))
     .addEdge(START, "probe")
     .compile({ store: options.store });
-  return (await graph.invoke({})).seen;
+  return (await graph.invoke({}, { configurable: options.configurable })).seen;
 }
 
 describe("LangGraph internals behind adapters", () => {
@@ -54,6 +55,15 @@ describe("LangGraph internals behind adapters", () => {
     controller.abort();
     await expect(run).rejects.toThrow();
     expect(signals.every((s) => s.aborted)).toBe(true);
+  });
+
+  test("patched: untraced runnables keep their config in the async context without building a LangSmith RunTree each", async () => {
+    const seen = (await insideNode(() => {
+      const context = AsyncLocalStorageProviderSingleton.getInstance().getStore() as object | undefined;
+      return [context?.constructor.name, getConfig().configurable?.probe];
+    }, { configurable: { probe: "this run" } })) as [boolean, string];
+    // Unpatched, every runnable call constructs a RunTree (ids, timestamps, env lookups) only to carry the config.
+    expect(seen).toEqual(["Object", "this run"]);
   });
 
   test("ToolNode skips tool calls that already have a ToolMessage reply, so malformed calls are answered once", async () => {
