@@ -153,26 +153,45 @@ describe("alignment graph", () => {
     expect(await new PersonaStore(store).history("alice")).toHaveLength(1);
   });
 
-  test("a batch of 16 replays and grades all at once without a MaxListenersExceededWarning", async () => {
-    const store = await aliceStore();
-    const history = Array.from({ length: 16 }, (_, i) => ({ query: `Tag this movie: wide ${i}`, response: "sci-fi", timestamp: `2024-03-${String(i + 1).padStart(2, "0")}T10:00:00Z` }));
-    await episodicMemoryFor(store, { embeddings: EMB, indexDir: undefined, timeoutMs: 60_000, maxRetries: 0 }).add("alice", history);
+  /** Runs `fn` and returns the MaxListenersExceededWarning messages Node emitted meanwhile. */
+  async function listenerWarnings(fn: () => Promise<void>): Promise<string[]> {
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
     // Jest hands tests a copy of `process`; Node emits warnings on the real one.
     const realProcess = runInThisContext("process") as NodeJS.Process;
     realProcess.on("warning", onWarning);
     try {
-      const model = scriptedModel({}, 20);
-      await align(store, model, { batchSize: 16 });
+      await fn();
       await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
-      const grads = calls(model, "grad");
-      expect(grads).toHaveLength(16);
-      expect(Math.max(...grads.map((g) => g.startedAt))).toBeLessThan(Math.min(...grads.map((g) => g.endedAt!))); // all in flight at once
     } finally {
       realProcess.off("warning", onWarning);
     }
-    expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning").map((w) => w.message)).toEqual([]);
+    return warnings.filter((w) => w.name === "MaxListenersExceededWarning").map((w) => w.message);
+  }
+
+  async function wideStore() {
+    const store = await aliceStore();
+    const history = Array.from({ length: 24 }, (_, i) => ({ query: `Tag this movie: wide ${i}`, response: "sci-fi", timestamp: `2024-03-${String(i + 1).padStart(2, "0")}T10:00:00Z` }));
+    await episodicMemoryFor(store, { embeddings: EMB, indexDir: undefined, timeoutMs: 60_000, maxRetries: 0 }).add("alice", history);
+    return store;
+  }
+
+  test("a batch of 16 replays and grades all at once without a MaxListenersExceededWarning", async () => {
+    const store = await wideStore();
+    const model = scriptedModel({}, 20);
+    const warnings = await listenerWarnings(() => align(store, model, { batchSize: 16 }).then(() => undefined));
+    const grads = calls(model, "grad");
+    expect(grads).toHaveLength(16);
+    expect(Math.max(...grads.map((g) => g.startedAt))).toBeLessThan(Math.min(...grads.map((g) => g.endedAt!))); // all in flight at once
+    expect(warnings).toEqual([]);
+  });
+
+  test("validation replays 2 × 8 held-out interactions at once in one step without a MaxListenersExceededWarning", async () => {
+    const store = await wideStore();
+    const model = scriptedModel({}, 20);
+    const warnings = await listenerWarnings(() => align(store, model, { batchSize: 8, validate: true, validationSize: 8 }).then(() => undefined));
+    expect(calls(model, "agent")).toHaveLength(2 * (8 + 16)); // two turns per replay: 8 simulations, 16 validation replays
+    expect(warnings).toEqual([]);
   });
 
   test("unknown user and nothing to align on are user errors", async () => {
