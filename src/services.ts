@@ -12,6 +12,7 @@ import { EpisodicMemory } from "./memory/episodic.js";
 import { SemanticMemory } from "./memory/semantic.js";
 import { PersonaStore } from "./persona/persona.js";
 import { unwrapStore } from "./adapters/batched-store.js";
+import { settingsFromEnv } from "./settings.js";
 
 export interface Services {
   config: Configuration;
@@ -25,7 +26,7 @@ export interface Services {
 
 const memories = new WeakMap<BaseStore, Map<string, EpisodicMemory>>();
 
-/** Memory bounds of the loaded FAISS indexes; fixed by the first call for a store and model. */
+/** Memory bounds of the loaded FAISS indexes (default: the settings); fixed by the first call for a store and model. */
 export interface IndexBounds {
   maxCachedIndexes?: number;
   maxCachedVectors?: number;
@@ -42,11 +43,13 @@ export function episodicMemoryFor(
   const key = `${config.embeddings}\u0000${config.indexDir ?? ""}`;
   let memory = byModel.get(key);
   if (!memory) {
+    const settings = settingsFromEnv();
     memory = new EpisodicMemory(store, () => createEmbeddings(config.embeddings, config), {
       embeddingsId: config.embeddings,
       indexDir: config.indexDir,
-      maxCachedIndexes: config.maxCachedIndexes,
-      maxCachedVectors: config.maxCachedVectors,
+      // The operator's bounds unless the caller (a benchmark, an embedding host) gives its own.
+      maxCachedIndexes: config.maxCachedIndexes ?? settings.maxCachedIndexes,
+      maxCachedVectors: config.maxCachedVectors ?? settings.maxCachedVectors,
     });
     byModel.set(key, memory);
   }

@@ -48,6 +48,10 @@ export interface Settings {
   maxIterations: number;
   /** Most interactions per alignment batch (n, and the validation set); operator only. */
   maxBatchSize: number;
+  /** Users' FAISS indexes a process keeps in memory (least recently used evicted first); operator only. */
+  maxCachedIndexes: number;
+  /** Vectors over all indexes kept in memory, a bound by size (unset: only the count bound). */
+  maxCachedVectors?: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -64,6 +68,7 @@ export const DEFAULT_SETTINGS: Settings = {
   promptSet: "paper",
   maxIterations: 10,
   maxBatchSize: 32,
+  maxCachedIndexes: 64,
 };
 
 const loadedEnvFiles = new Set<string>();
@@ -136,6 +141,10 @@ export function settingsFromEnv(): Settings {
     promptSet: env.PERSONA_AGENT_PROMPTS?.trim() ? parsePromptSet(env.PERSONA_AGENT_PROMPTS.trim()) : DEFAULT_SETTINGS.promptSet,
     maxIterations: numberFrom("PERSONA_AGENT_MAX_ITERATIONS", DEFAULT_SETTINGS.maxIterations, { min: 1, integer: true }),
     maxBatchSize: numberFrom("PERSONA_AGENT_MAX_BATCH", DEFAULT_SETTINGS.maxBatchSize, { min: 1, integer: true }),
+    maxCachedIndexes: numberFrom("PERSONA_AGENT_MAX_CACHED_INDEXES", DEFAULT_SETTINGS.maxCachedIndexes, { min: 1, integer: true }),
+    maxCachedVectors: env.PERSONA_AGENT_MAX_CACHED_VECTORS?.trim()
+      ? parseNumber(env.PERSONA_AGENT_MAX_CACHED_VECTORS, "PERSONA_AGENT_MAX_CACHED_VECTORS", { min: 1, integer: true })
+      : undefined,
   };
 }
 

@@ -50,6 +50,8 @@ test("each PERSONA_AGENT_* variable sets its setting", () => {
     PERSONA_AGENT_PROMPTS: "tuned",
     PERSONA_AGENT_MAX_ITERATIONS: "4",
     PERSONA_AGENT_MAX_BATCH: "8",
+    PERSONA_AGENT_MAX_CACHED_INDEXES: "16",
+    PERSONA_AGENT_MAX_CACHED_VECTORS: "2000000",
   });
   expect(settingsFromEnv()).toEqual({
     model: "bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0",
@@ -64,6 +66,8 @@ test("each PERSONA_AGENT_* variable sets its setting", () => {
     promptSet: "tuned",
     maxIterations: 4,
     maxBatchSize: 8,
+    maxCachedIndexes: 16,
+    maxCachedVectors: 2_000_000,
   });
 });
 
@@ -95,6 +99,8 @@ test.each([
   ["PERSONA_AGENT_K", "65", 'PERSONA_AGENT_K must be an integer from 1 to 64, got "65"'],
   ["PERSONA_AGENT_MAX_TOOL_STEPS", "17", 'PERSONA_AGENT_MAX_TOOL_STEPS must be an integer from 0 to 16, got "17"'],
   ["PERSONA_AGENT_TEMPERATURE", "2.5", 'PERSONA_AGENT_TEMPERATURE must be a number from 0 to 2, got "2.5"'],
+  ["PERSONA_AGENT_MAX_CACHED_INDEXES", "0", 'PERSONA_AGENT_MAX_CACHED_INDEXES must be an integer >= 1, got "0"'],
+  ["PERSONA_AGENT_MAX_CACHED_VECTORS", "lots", 'PERSONA_AGENT_MAX_CACHED_VECTORS must be an integer >= 1, got "lots"'],
   ["PERSONA_AGENT_PROMPTS", "paper-v2", 'PERSONA_AGENT_PROMPTS must be one of paper, tuned, got "paper-v2"'],
 ])("%s=%j is a UserError naming the variable", (name, value, message) => {
   process.env[name] = value;

@@ -2,6 +2,8 @@ import { appendFileSync, existsSync, readdirSync, rmSync, statSync } from "node:
 import { join } from "node:path";
 import { InMemoryStore } from "@langchain/langgraph";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
+import { episodicMemoryFor } from "../../src/services.js";
+import { isolateEnv } from "../models/helpers.js";
 import { EmbeddingCache, embeddingCacheFile } from "../../src/memory/embedding-cache.js";
 import { userFileKey } from "../../src/users.js";
 import { ALICE_HISTORY, BOB_HISTORY, TinyEmbeddings, tempDir } from "../../testing/fixtures.js";
@@ -106,6 +108,17 @@ describe("index memory bounds", () => {
 
     const reopened = new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: "test:tiny", indexDir: tempDir() });
     expect(reopened.cachedIndexes()).toEqual([]);
+  });
+
+  describe("the operator's bounds", () => {
+    isolateEnv(["PERSONA_AGENT_MAX_CACHED_INDEXES"]);
+
+    test("PERSONA_AGENT_MAX_CACHED_INDEXES bounds the indexes of the services' memory", async () => {
+      process.env.PERSONA_AGENT_MAX_CACHED_INDEXES = "1";
+      const memory = episodicMemoryFor(new InMemoryStore(), { embeddings: "local:universal-sentence-encoder", indexDir: tempDir(), timeoutMs: 60_000, maxRetries: 0 });
+      for (const user of ["u1", "u2"]) await memory.add(user, BOB_HISTORY);
+      expect(memory.cachedIndexes()).toEqual(["u2"]);
+    }, 60_000);
   });
 
   test("maxCachedVectors bounds the vectors held in memory; the index in use always stays", async () => {

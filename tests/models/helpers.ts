@@ -42,6 +42,8 @@ export const SETTINGS_ENV = [
   "PERSONA_AGENT_WIKIPEDIA_URL",
   "PERSONA_AGENT_MAX_ITERATIONS",
   "PERSONA_AGENT_MAX_BATCH",
+  "PERSONA_AGENT_MAX_CACHED_INDEXES",
+  "PERSONA_AGENT_MAX_CACHED_VECTORS",
 ] as const;
 
 /** Registers beforeEach/afterEach hooks that clear `names` (plus any `extra` set later) and restore them. */
