@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import faiss from "faiss-node";
-import { APPROXIMATE_FROM, buildIndex, bulkBuilder, indexKindFor } from "../src/memory/vector-index.js";
+import { APPROXIMATE_FROM, buildIndex, nativeFaiss, indexKindFor } from "../src/memory/vector-index.js";
 import { fmt, median, p95, table, time } from "./lib.js";
 
 const { values } = parseArgs({
@@ -35,7 +35,7 @@ const SLOW_ADD_UP_TO = Number(values["slow-add-up-to"]);
 const PER_TOPIC = 200;
 const NOISE = 1.3; // per-coordinate noise relative to a unit centre spread over DIM coordinates: cosine to the centre ≈ 0.6
 
-if (!bulkBuilder()) throw new Error("native/build/faiss-bulk.node is missing: run `node scripts/build-faiss.mjs` (needs g++ and libfaiss-dev)");
+if (!nativeFaiss()) throw new Error("native/build/faiss-bulk.node is missing: run `node scripts/build-faiss.mjs` (needs g++ and libfaiss-dev)");
 
 /** xorshift32: uniform in [0, 1), and approximately standard normal (sum of 4 uniforms). */
 function rng(seed: number) {

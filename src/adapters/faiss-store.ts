@@ -1,10 +1,14 @@
 /**
- * FaissStore's private parts (`_index`, `_mapping`, `docstore._docs`), used in one place: its
- * public addVectors copies every known id to check each new one (O(n²) for an n-entry index),
- * and an index built elsewhere (vector-index.ts) needs its labels mapped to documents.
+ * FaissStore's private parts (`_index`, `_mapping`, `docstore._docs`) and its directory format,
+ * used in one place: its public addVectors copies every known id to check each new one (O(n²)
+ * for an n-entry index), an index built elsewhere (vector-index.ts) needs its labels mapped to
+ * documents, and its load reads every index through faiss-node (not the addon's sketch search).
  * tests/adapters/faiss-store.test.ts fails if @langchain/community changes them.
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Document } from "@langchain/core/documents";
+import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import { FaissStore } from "@langchain/community/vectorstores/faiss";
 
 /**
@@ -37,3 +41,11 @@ export function registerDocuments(store: FaissStore, base: number, ids: string[]
   });
 }
 
+
+/** FaissStore.load with the index the caller read from the directory's faiss.index (documents and mapping from its docstore.json). */
+export async function loadFaissStore(directory: string, embeddings: EmbeddingsInterface, index: FaissStore["index"]): Promise<FaissStore> {
+  const [docs, mapping] = JSON.parse(await readFile(join(directory, "docstore.json"), "utf8")) as [[string, Document][], Record<number, string>];
+  const store = new FaissStore(embeddings, { index, mapping });
+  for (const [id, doc] of docs) store.docstore._docs.set(id, doc);
+  return store;
+}

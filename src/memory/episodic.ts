@@ -21,8 +21,8 @@ import { userFileKey, userNamespace } from "../users.js";
 import { UserError } from "../errors.js";
 import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
-import { addToFaissStore, registerDocuments } from "../adapters/faiss-store.js";
-import { buildIndex, bulkBuilder, decodeVector, encodeVector, indexKindFor, type IndexKind } from "./vector-index.js";
+import { addToFaissStore, loadFaissStore, registerDocuments } from "../adapters/faiss-store.js";
+import { buildIndex, decodeVector, encodeVector, indexKindFor, nativeFaiss, readIndex, type IndexKind } from "./vector-index.js";
 import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 
 export interface EpisodicEntry {
@@ -373,7 +373,7 @@ export class EpisodicMemory {
       if (this.holdsDerived(userId)) await this.dropDerived(userId);
       return undefined;
     }
-    bulkBuilder(); // loaded before any search: it keeps FAISS's one-query searches on one thread (vector-index.ts)
+    nativeFaiss(); // loaded before any search: it keeps FAISS's one-query searches on one thread (vector-index.ts)
     let index = this.indexes.get(userId) ?? (await this.loadPersisted(userId));
     if (index?.revision !== meta.revision) {
       index = await this.rebuild(userId, meta.revision, index, onProgress);
@@ -430,7 +430,8 @@ export class EpisodicMemory {
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as IndexManifest;
       if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit) return undefined;
       const kind = { descriptor: manifest.descriptor ?? "Flat", kFactor: 0 }; // k_factor is saved in the index file
-      return { faiss: await FaissStore.load(dir, await this.embedder()), revision: manifest.revision, kind };
+      const index = await readIndex(join(dir, "faiss.index"), kind);
+      return { faiss: await loadFaissStore(dir, await this.embedder(), index), revision: manifest.revision, kind };
     } catch {
       return undefined; // missing or unreadable: derived data, rebuilt from the store
     }

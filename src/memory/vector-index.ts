@@ -15,8 +15,12 @@
  *
  * Large indexes are built in one native call from a Float32Array (native/faiss-bulk.cc, built
  * by scripts/build-faiss.mjs); faiss-node's own add() converts every JS number through N-API,
- * which took 209 s for 1M vectors. Without the bulk builder, indexes stay exact (faiss-node
- * cannot construct a sketch index of another bit count than the dimension, nor set k_factor).
+ * which took 209 s for 1M vectors. Sketch indexes are also read and searched by that addon:
+ * Debian's libfaiss (the one faiss-node links) is compiled without the CPU's popcount
+ * instruction, and its Hamming scan of 1M codes took ~12 ms of the 10 ms a retrieval may take;
+ * the addon's scan uses it and returns the same results. Without the addon, indexes stay exact
+ * (faiss-node cannot construct a sketch index of another bit count than the dimension, nor set
+ * k_factor).
  */
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -48,32 +52,37 @@ export interface IndexKind {
 
 /** The index an n-vector memory gets. */
 export function indexKindFor(n: number, approximateFrom = APPROXIMATE_FROM): IndexKind {
-  if (n < approximateFrom || !bulkBuilder()) return { descriptor: "Flat", kFactor: 0 };
+  if (n < approximateFrom || !nativeFaiss()) return { descriptor: "Flat", kFactor: 0 };
   return { descriptor: `LSH${SKETCH_BITS}rt,RFlat`, kFactor: SKETCH_CANDIDATES };
 }
 
-interface BulkBuilder {
+/** A faiss index held by the addon: the methods of faiss-node's Index that FaissStore and EpisodicMemory call. */
+export type NativeIndex = Pick<Index, "ntotal" | "getDimension" | "add" | "search" | "write">;
+
+interface NativeFaiss {
   buildIndexFile(path: string, dim: number, descriptor: string, train: Float32Array | null, data: Float32Array, kFactor: number): void;
+  /** The index in the file; a sketch's Hamming scan runs with the CPU's popcount instruction. */
+  readIndex(path: string): NativeIndex;
 }
 
-let bulk: BulkBuilder | null | undefined;
+let addon: NativeFaiss | null | undefined;
 
 /**
  * native/faiss-bulk.node from this source tree or its compiled copy (dist/), if it was built.
  * Loading it also makes FAISS run one-query searches on the calling thread (OpenMP is shared
  * with faiss-node): the idle second thread's barrier cost up to 14x at 1M on a busy machine.
  */
-export function bulkBuilder(): BulkBuilder | undefined {
-  if (bulk === undefined) {
+export function nativeFaiss(): NativeFaiss | undefined {
+  if (addon === undefined) {
     const here = dirname(fileURLToPath(import.meta.url));
     const path = ["../..", "../../.."].map((up) => join(here, up, "native", "build", "faiss-bulk.node")).find(existsSync);
     try {
-      bulk = path ? (createRequire(import.meta.url)(path) as BulkBuilder) : null;
+      addon = path ? (createRequire(import.meta.url)(path) as NativeFaiss) : null;
     } catch {
-      bulk = null;
+      addon = null;
     }
   }
-  return bulk ?? undefined;
+  return addon ?? undefined;
 }
 
 async function faissNode(): Promise<typeof import("faiss-node")> {
@@ -81,11 +90,22 @@ async function faissNode(): Promise<typeof import("faiss-node")> {
   return mod.default ?? mod;
 }
 
+/**
+ * The index of `kind` in the file, read once: a sketch by the addon (searched with popcount),
+ * an exact index (or any, without the addon) by faiss-node, as FaissStore.load reads it.
+ * FaissStore takes either: it calls only NativeIndex's methods on our paths.
+ */
+export async function readIndex(path: string, kind: IndexKind): Promise<Index> {
+  const native = nativeFaiss();
+  if (native && kind.descriptor !== "Flat") return native.readIndex(path) as Index;
+  return (await faissNode()).IndexFlatL2.read(path);
+}
+
 /** An index of `kind` holding `vectors` (n × dim, row-major), built natively when possible. */
 export async function buildIndex(vectors: Float32Array, dim: number, kind: IndexKind): Promise<Index> {
-  const { Index, IndexFlatL2 } = await faissNode();
-  const builder = bulkBuilder();
-  if (!builder) {
+  const native = nativeFaiss();
+  if (!native) {
+    const { IndexFlatL2 } = await faissNode();
     const index = new IndexFlatL2(dim);
     const rows = 2000; // per add() call: one JS array of 1M × 512 numbers would not fit the heap
     for (let start = 0; start < vectors.length; start += rows * dim) index.add(Array.from(vectors.subarray(start, start + rows * dim)));
@@ -95,8 +115,8 @@ export async function buildIndex(vectors: Float32Array, dim: number, kind: Index
   const train = kind.descriptor === "Flat" ? null : trainingSample(vectors, dim, Math.min(n, TRAINING_ROWS));
   const file = join(tmpdir(), `persona-agent-index-${process.pid}-${randomUUID()}`);
   try {
-    builder.buildIndexFile(file, dim, kind.descriptor, train, vectors, kind.kFactor);
-    return Index.read(file);
+    native.buildIndexFile(file, dim, kind.descriptor, train, vectors, kind.kFactor);
+    return await readIndex(file, kind);
   } finally {
     await rm(file, { force: true });
   }

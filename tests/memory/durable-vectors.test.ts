@@ -9,7 +9,7 @@ import { EpisodicMemory, MAX_ENTRIES_PER_ADD, entryId } from "../../src/memory/e
 import { forgetUser } from "../../src/forget.js";
 import { openPersistence, type Persistence } from "../../src/store/open.js";
 import { userFileKey } from "../../src/users.js";
-import { bulkBuilder } from "../../src/memory/vector-index.js";
+import { nativeFaiss } from "../../src/memory/vector-index.js";
 import { ALICE_HISTORY, BOB_HISTORY, TinyEmbeddings, tempDir } from "../../testing/fixtures.js";
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/postgres.js";
 
@@ -73,7 +73,7 @@ describeWithPostgres("durable vectors on PostgreSQL", () => {
   afterAll(() => (opened = []));
 });
 
-const bulk = bulkBuilder() ? test : test.skip;
+const bulk = nativeFaiss() ? test : test.skip;
 
 describe("approximate index", () => {
   const many = (user: string, n: number) =>
