@@ -1,6 +1,7 @@
 // Makes faiss-node's native addon available, then (where g++ and libfaiss exist) builds
-// native/faiss-bulk.cc, which builds large indexes straight from a Float32Array
-// (src/memory/vector-index.ts falls back to faiss-node's slower add() without it).
+// native/faiss-bulk.cc, which builds large indexes straight from a Float32Array and reads and
+// searches sketch indexes with the CPU's popcount instruction (src/memory/vector-index.ts keeps
+// every index exact, built through faiss-node's slower add(), without it).
 //
 // faiss-node's own install script downloads a prebuilt binary and, failing that, clones faiss
 // from GitHub; offline both fail and abort `npm install`, so package.json denies that script
@@ -92,7 +93,7 @@ function ensureFaissNode() {
   console.log("[build-faiss] built", addon);
 }
 
-/** Optional: without it large indexes are built through faiss-node's add() (minutes at 1M). */
+/** Optional: without it indexes stay exact and are built through faiss-node's add() (minutes at 1M). */
 function buildBulkAddon() {
   const source = join(root, "native", "faiss-bulk.cc");
   if (existsSync(bulkAddon) && statSync(bulkAddon).mtimeMs >= statSync(source).mtimeMs && loads(bulkAddon)) return;

@@ -1,12 +1,14 @@
 /**
  * FaissStore's private parts behind src/adapters/faiss-store.ts: these fail if
  * @langchain/community changes `_index`, `_mapping` or `docstore._docs`, since the adapter must
- * then build what the library's own addVectors builds.
+ * then build what the library's own addVectors builds, or read what its save writes.
  */
 import { Document } from "@langchain/core/documents";
 import { FakeEmbeddings } from "@langchain/core/utils/testing";
 import { FaissStore } from "@langchain/community/vectorstores/faiss";
-import { addToFaissStore } from "../../src/adapters/faiss-store.js";
+import faiss from "faiss-node";
+import { addToFaissStore, loadFaissStore } from "../../src/adapters/faiss-store.js";
+import { tempDir } from "../../testing/fixtures.js";
 
 describe("addToFaissStore", () => {
   const vectors = [
@@ -33,5 +35,22 @@ describe("addToFaissStore", () => {
     await expect(addToFaissStore(store, vectors.slice(1, 2), docs(1), ["d0"])).rejects.toThrow(/already/);
     await expect(addToFaissStore(store, [[1, 0]], docs(1), ["x"])).rejects.toThrow(/dimensions/);
     expect(store.index.ntotal()).toBe(1);
+  });
+});
+
+describe("loadFaissStore", () => {
+  test("loads what FaissStore.save wrote, as FaissStore.load does, around the index the caller read", async () => {
+    const saved = new FaissStore(new FakeEmbeddings(), {});
+    const docs = ["a", "b", "c"].map((id) => new Document({ pageContent: `doc ${id}`, metadata: { id } }));
+    await addToFaissStore(saved, [[1, 0, 0], [0, 1, 0], [0, 0, 1]], docs, ["a", "b", "c"]);
+    const dir = tempDir();
+    await saved.save(dir);
+    const index = faiss.IndexFlatL2.read(`${dir}/faiss.index`);
+    const [ours, theirs] = await Promise.all([loadFaissStore(dir, new FakeEmbeddings(), index), FaissStore.load(dir, new FakeEmbeddings())]);
+    expect(ours.index).toBe(index);
+    expect(ours.getMapping()).toEqual(theirs.getMapping());
+    expect([...ours.docstore._docs]).toEqual([...theirs.docstore._docs]);
+    const [hitsOurs, hitsTheirs] = await Promise.all([ours, theirs].map((s) => s.similaritySearchVectorWithScore([0.1, 0.9, 0.2], 2)));
+    expect(hitsOurs).toEqual(hitsTheirs);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { jest } from "@jest/globals";
 import { InMemoryStore, type BaseStore } from "@langchain/langgraph";
 import { EpisodicMemory, MAX_ENTRIES_PER_ADD, entryId } from "../../src/memory/episodic.js";
 import { forgetUser } from "../../src/forget.js";
@@ -79,9 +80,12 @@ describe("approximate index", () => {
   const many = (user: string, n: number) =>
     Array.from({ length: n }, (_, i) => ({ query: `${user} question ${i} ${"xyz"[i % 3]!.repeat(i % 17)}`, response: `answer ${i * 7919}` }));
 
+  afterEach(() => jest.restoreAllMocks());
+
   bulk("past the threshold a user's index is a sketch re-ranked exactly, below it exact, and results stay per user", async () => {
     const indexDir = tempDir();
-    const memory = new EpisodicMemory(new InMemoryStore(), new TinyEmbeddings(), { embeddingsId: MODEL, indexDir, approximateFrom: 100 });
+    const store = new InMemoryStore();
+    const memory = new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: MODEL, indexDir, approximateFrom: 100 });
     const alice = many("alice", 300);
     await memory.add("alice", alice);
     await memory.add("bob", BOB_HISTORY);
@@ -104,6 +108,35 @@ describe("approximate index", () => {
     expect(topAdded!.id).toBe(entryId(added));
     expect(await memory.count("alice")).toBe(500);
     expect(readdirSync(indexDir).sort()).toEqual([userFileKey("alice"), userFileKey("bob")].sort());
+
+    // Another process loads the persisted sketch: its file is read once, by the addon, whose
+    // index object (popcount scan) then searches and takes new memories.
+    const addon = nativeFaiss()!;
+    const file = join(indexDir, userFileKey("alice"), "faiss.index");
+    const nativeIndex = Object.getPrototypeOf(addon.readIndex(file)) as { search(): unknown; add(): unknown };
+    const [readIndex, nativeSearch, nativeAdd, build] = [
+      jest.spyOn(addon, "readIndex"),
+      jest.spyOn(nativeIndex, "search"),
+      jest.spyOn(nativeIndex, "add"),
+      jest.spyOn(addon, "buildIndexFile"),
+    ];
+    const reloaded = () => new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: MODEL, indexDir, approximateFrom: 100 });
+    const second = reloaded();
+    const [again] = await second.retrieve("alice", `${added.query}\n${added.response}`, 1);
+    expect(again!.id).toBe(entryId(added));
+    expect(readIndex.mock.calls).toEqual([[file]]);
+    expect(nativeSearch).toHaveBeenCalledTimes(1);
+
+    const late = many("alice-late", 20);
+    await second.add("alice", late);
+    const [lateHit] = await second.retrieve("alice", `${late[5]!.query}\n${late[5]!.response}`, 1);
+    expect(lateHit!.id).toBe(entryId(late[5]!));
+    expect(nativeAdd).toHaveBeenCalledTimes(1); // added to the loaded index, not rebuilt
+    expect(build).not.toHaveBeenCalled();
+    // ... and written by it: a third process finds them in the file
+    const [fromFile] = await reloaded().retrieve("alice", `${late[5]!.query}\n${late[5]!.response}`, 1);
+    expect(fromFile!.id).toBe(entryId(late[5]!));
+    expect(readIndex).toHaveBeenCalledTimes(2);
   });
 
   test("below the threshold the index stays exact", async () => {

@@ -1,0 +1,141 @@
+/**
+ * The addon's index object (native/faiss-bulk.cc, readIndex): a sketch index read by it scans
+ * its codes with the CPU's popcount instruction, and must return exactly what faiss's own search
+ * of the same file returns (faiss-node's Index.read), keep the file format, and refuse bad
+ * arguments with an error rather than abort the process.
+ *
+ * Ties: the scan fills faiss's own heap in label order, as faiss's scan does, so equal Hamming
+ * distances resolve the same way (lower label first) and results are compared exactly.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import faiss from "faiss-node";
+import { Document } from "@langchain/core/documents";
+import { FakeEmbeddings } from "@langchain/core/utils/testing";
+import { FaissStore } from "@langchain/community/vectorstores/faiss";
+import { indexKindFor, nativeFaiss } from "../../src/memory/vector-index.js";
+import { tempDir } from "../../testing/fixtures.js";
+
+const native = nativeFaiss();
+const withAddon = native ? describe : describe.skip;
+
+/** n seeded random unit vectors of dim (xorshift32, roughly normal coordinates). */
+function unitVectors(n: number, dim: number, seed: number): Float32Array {
+  let s = seed;
+  const uniform = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    let norm = 0;
+    for (let j = 0; j < dim; j++) norm += (out[i * dim + j] = uniform() + uniform() + uniform() - 1.5) ** 2;
+    for (let j = 0; j < dim; j++) out[i * dim + j]! /= Math.sqrt(norm);
+  }
+  return out;
+}
+
+const rows = (m: Float32Array, dim: number, from: number, count: number) => Array.from(m.subarray(from * dim, (from + count) * dim));
+
+/** Random queries, then stored vectors (distance 0 to one of them). */
+function queries(data: Float32Array, dim: number): number[][] {
+  const fresh = unitVectors(30, dim, 99);
+  return [...Array.from({ length: 30 }, (_, q) => rows(fresh, dim, q, 1)), ...[0, 7, 1234, 29_999].map((i) => rows(data, dim, i, 1))];
+}
+
+withAddon("the addon's index object", () => {
+  const dir = tempDir();
+  const n = 30_000;
+
+  test("a sketch index (as EpisodicMemory builds it) returns exactly faiss's own results", () => {
+    const dim = 64;
+    const data = unitVectors(n, dim, 1);
+    const kind = indexKindFor(n, 0);
+    expect(kind.descriptor).toMatch(/^LSH\d+rt,RFlat$/);
+    const file = join(dir, "sketch.index");
+    native!.buildIndexFile(file, dim, kind.descriptor, data, data, kind.kFactor);
+    const theirs = faiss.Index.read(file);
+    const ours = native!.readIndex(file);
+    expect([ours.ntotal(), ours.getDimension()]).toEqual([n, dim]);
+    for (const query of queries(data, dim)) for (const k of [1, 4, 25]) expect(ours.search(query, k)).toEqual(theirs.search(query, k));
+  });
+
+  test("the Hamming scan alone (a bare IndexLSH) returns faiss's labels and distances, ties included", () => {
+    const dim = 256; // faiss's factory makes an LSH index of as many bits as dimensions
+    const data = unitVectors(n, dim, 2);
+    const file = join(dir, "lsh.index");
+    native!.buildIndexFile(file, dim, "LSHrt", data, data, 0);
+    const theirs = faiss.Index.read(file);
+    const ours = native!.readIndex(file);
+    let tiesAtTheCut = 0;
+    for (const query of queries(data, dim)) {
+      for (const k of [10, 100]) {
+        const expected = theirs.search(query, k + 1);
+        if (expected.distances[k - 1] === expected.distances[k]) tiesAtTheCut++; // which of the equals is kept matters
+        expect(ours.search(query, k)).toEqual(theirs.search(query, k));
+      }
+    }
+    expect(tiesAtTheCut).toBeGreaterThan(10);
+  });
+
+  test("vectors added to it are found as faiss finds them, and it writes the file it read", () => {
+    const dim = 64;
+    const file = join(dir, "sketch.index");
+    const ours = native!.readIndex(file);
+    const theirs = faiss.Index.read(file);
+    const extra = unitVectors(50, dim, 3);
+    ours.add(Array.from(extra));
+    theirs.add(Array.from(extra));
+    expect(ours.ntotal()).toBe(n + 50);
+    const hit = ours.search(rows(extra, dim, 17, 1), 4);
+    expect(hit.labels[0]).toBe(n + 17);
+    expect(hit).toEqual(theirs.search(rows(extra, dim, 17, 1), 4));
+
+    const copy = join(dir, "copy.index");
+    native!.readIndex(file).write(copy);
+    expect(readFileSync(copy).equals(readFileSync(file))).toBe(true); // the sketch is written as the plain IndexLSH it was
+  });
+
+  test("FaissStore searches, adds to and saves it as it does faiss-node's index", async () => {
+    const dim = 64;
+    const file = join(dir, "sketch.index");
+    const stores = [native!.readIndex(file), faiss.Index.read(file)].map((index) => new FaissStore(new FakeEmbeddings(), { index: index as faiss.IndexFlatL2 }));
+    const extra = unitVectors(2, dim, 5);
+    for (const store of stores) await store.addVectors([rows(extra, dim, 0, 1), rows(extra, dim, 1, 1)], ["x", "y"].map((id) => new Document({ pageContent: id })), { ids: ["x", "y"] });
+    const [ours, theirs] = await Promise.all(stores.map((store) => store.similaritySearchVectorWithScore(rows(extra, dim, 1, 1), 1))); // the other vectors have no documents
+    expect(ours![0]![0].pageContent).toBe("y");
+    expect(ours).toEqual(theirs);
+    const saved = join(dir, "saved");
+    await stores[0]!.save(saved);
+    expect(faiss.Index.read(join(saved, "faiss.index")).search(rows(extra, dim, 1, 1), 1).labels).toEqual([n + 1]);
+  });
+
+  test("bad arguments throw a clear error and the index keeps working", () => {
+    const dim = 64;
+    const file = join(dir, "sketch.index");
+    const index = native!.readIndex(file);
+    const query = rows(unitVectors(1, dim, 4), dim, 0, 1);
+    const call = (f: () => unknown) => f as () => void;
+    const search = index.search.bind(index) as (...args: unknown[]) => unknown;
+    expect(call(() => search("not an array", 4))).toThrow(/search\(x, k\): x must be an Array of numbers, a multiple of 64 long/);
+    expect(call(() => search(query.slice(1), 4))).toThrow(/multiple of 64/);
+    expect(call(() => search([...query.slice(1), "x"], 4))).toThrow(/Array of numbers/);
+    expect(call(() => search(query))).toThrow(/search\(x, k\)/);
+    for (const k of [-1, 1.5, n + 1, "4", NaN]) expect(call(() => search(query, k))).toThrow(/k must be an integer from 0 to ntotal \(30000\)/);
+    expect(search(query, 0)).toEqual({ distances: [], labels: [] });
+    expect(call(() => (index.add as (...args: unknown[]) => unknown)([1, 2, 3]))).toThrow(/add\(x\): x must be an Array of numbers, a multiple of 64 long/);
+    expect(call(() => (index.write as (...args: unknown[]) => unknown)(42))).toThrow(/write\(path\): path must be a string/);
+    expect(call(() => index.write(join(dir, "missing-dir", "x.index")))).toThrow(/could not open/);
+    const readIndex = native!.readIndex as (...args: unknown[]) => unknown;
+    expect(call(() => readIndex())).toThrow(/readIndex\(path\): path must be a string/);
+    expect(call(() => readIndex(join(dir, "absent.index")))).toThrow(/could not open/);
+    const junk = join(dir, "junk.index");
+    writeFileSync(junk, "not a faiss index");
+    expect(call(() => readIndex(junk))).toThrow(/not recognized/);
+    const NativeIndex = Object.getPrototypeOf(index).constructor as new () => unknown;
+    expect(() => new NativeIndex()).toThrow(/made by readIndex/);
+    expect(index.search(query, 4).labels).toHaveLength(4);
+  });
+});
