@@ -142,7 +142,7 @@ struct PopcountLSH : faiss::IndexLSH
   }
 };
 
-// The IndexLSH `index` is, as a PopcountLSH (copying its codes: 32 MB at 1M); null if it is none.
+// A PopcountLSH copy of `index` if it is an IndexLSH (its codes copied: 32 MB at 1M), else null.
 static faiss::Index *withPopcountScan(const faiss::Index *index)
 {
   auto *lsh = dynamic_cast<const faiss::IndexLSH *>(index);

@@ -59,7 +59,7 @@ withAddon("the addon's index object", () => {
     const theirs = faiss.Index.read(file);
     const ours = native!.readIndex(file);
     expect([ours.ntotal(), ours.getDimension()]).toEqual([n, dim]);
-    for (const query of queries(data, dim)) for (const k of [1, 4, 25]) expect(ours.search(query, k)).toEqual(theirs.search(query, k));
+    for (const query of queries(data, dim)) for (const k of [1, 4, 25, 200]) expect(ours.search(query, k)).toEqual(theirs.search(query, k)); // 200 × 250 candidates > n: padded with -1
   });
 
   test("the Hamming scan alone (a bare IndexLSH) returns faiss's labels and distances, ties included", () => {
