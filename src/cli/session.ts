@@ -2,6 +2,7 @@
  * What the user commands share once they run: the user's services on an open store, and the
  * alignment graph. Commands import this lazily, so `--help` and usage errors never load it.
  */
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { AlignmentSummary } from "../alignment/run.js";
 import type { Configuration } from "../configuration.js";
@@ -21,9 +22,24 @@ export function withStore<T>(command: Command, userId: string, fn: (opened: Open
   return withOpened(command, userId, openStore, fn);
 }
 
+/** A resident process's open store and checkpointer (resident-server.ts), which its commands on that database use. */
+let shared: { database: string; persistence: Persistence } | undefined;
+
+const databaseOf = (settings: { dataDir: string; databaseUrl?: string }) => settings.databaseUrl ?? resolve(settings.dataDir);
+
+/** Lets every command on the same database use `persistence` (kept open by the caller) until the returned function is called. */
+export function shareOpenPersistence(settings: { dataDir: string; databaseUrl?: string }, persistence: Persistence): () => void {
+  shared = { database: databaseOf(settings), persistence };
+  return () => {
+    shared = undefined;
+  };
+}
+
 async function withOpened<O extends OpenStore, T>(command: Command, userId: string, open: (settings: Settings) => Promise<O>, fn: (opened: O) => Promise<T>): Promise<T> {
   const settings = validateSettings(resolveSettings(command), { credentials: false });
   validateUserId(userId);
+  // Persistence is a superset of every opened kind (OpenStore, Persistence).
+  if (shared?.database === databaseOf(settings)) return fn(shared.persistence as unknown as O);
   const opened = await open(settings);
   try {
     return await fn(opened);
