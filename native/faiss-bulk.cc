@@ -198,6 +198,16 @@ static bool readRows(const Napi::Value &value, size_t dim, std::vector<float> &r
   return true;
 }
 
+// Bytes the index holds (its codes; under IndexRefine, the sketch's and the full vectors').
+static int64_t heldBytes(const faiss::Index *index)
+{
+  if (auto *refine = dynamic_cast<const faiss::IndexRefine *>(index))
+    return heldBytes(refine->base_index) + heldBytes(refine->refine_index);
+  if (auto *codes = dynamic_cast<const faiss::IndexFlatCodes *>(index))
+    return int64_t(codes->codes.size());
+  return index->ntotal * index->d * int64_t(sizeof(float));
+}
+
 // A faiss index for JavaScript with the methods of faiss-node's Index that FaissStore and
 // EpisodicMemory call (ntotal, getDimension, add, search, write): same arguments and results;
 // bad arguments and faiss's own errors throw, never abort the process.
@@ -222,11 +232,28 @@ public:
     if (info.Length() != 1 || !info[0].IsExternal())
       argumentError(info.Env(), "a NativeIndex is made by readIndex(path)");
     else
+    {
       index.reset(info[0].As<Napi::External<faiss::Index>>().Data());
+      reportHeldBytes(info.Env());
+    }
   }
+
+  // Gives the memory back to V8's count (the index itself is freed by unique_ptr).
+  void Finalize(Napi::Env env) override { Napi::MemoryManagement::AdjustExternalMemory(env, -reported); }
 
 private:
   std::unique_ptr<faiss::Index> index;
+  // What V8 is told this object holds: up to 2 GB at 1M memories behind a small JS object, which
+  // V8 would otherwise not collect sooner for; an evicted index (EpisodicMemory's LRU) is freed
+  // only when its wrapper is collected.
+  int64_t reported = 0;
+
+  void reportHeldBytes(Napi::Env env)
+  {
+    const int64_t held = heldBytes(index.get());
+    Napi::MemoryManagement::AdjustExternalMemory(env, held - reported);
+    reported = held;
+  }
 
   Napi::Value Ntotal(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), double(index->ntotal)); }
 
@@ -246,6 +273,7 @@ private:
     {
       return faissError(info.Env(), ex);
     }
+    reportHeldBytes(info.Env());
     return info.Env().Undefined();
   }
 

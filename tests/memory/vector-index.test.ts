@@ -112,6 +112,21 @@ withAddon("the addon's index object", () => {
     expect(faiss.Index.read(join(saved, "faiss.index")).search(rows(extra, dim, 1, 1), 1).labels).toEqual([n + 1]);
   });
 
+  test("V8 is told the memory an index holds: indexes let go of are collected before they pile up", async () => {
+    // 100 readings of an 8.6 MB index (30k vectors of 64 floats and 32-byte codes), each dropped
+    // at once: behind its small wrapper V8 would see no reason to collect (+873 MB measured
+    // without the accounting, +90 MB with it). Finalizers run after a turn of the event loop.
+    const file = join(dir, "sketch.index");
+    const start = process.memoryUsage().rss;
+    let peak = 0;
+    for (let i = 0; i < 100; i++) {
+      expect(native!.readIndex(file).ntotal()).toBe(n);
+      await new Promise((resolve) => setImmediate(resolve));
+      peak = Math.max(peak, process.memoryUsage().rss - start);
+    }
+    expect(peak).toBeLessThan(350e6);
+  });
+
   test("bad arguments throw a clear error and the index keeps working", () => {
     const dim = 64;
     const file = join(dir, "sketch.index");
