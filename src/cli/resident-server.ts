@@ -4,7 +4,7 @@
  * Unix socket (resident-client.ts). A command runs exactly as in its own process (the same
  * program, arguments and exit code; its output sent back), on the store and checkpointer this
  * process keeps open, with the models, FAISS indexes and query vectors it already loaded.
- * Commands run one at a time, in the order they arrive.
+ * Commands run one at a time, in the order they arrive; a client that goes away stops its own.
  */
 import { existsSync, mkdirSync, chmodSync, rmSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
@@ -13,7 +13,7 @@ import type { Settings } from "../settings.js";
 import { openPersistence } from "../store/open.js";
 import { main } from "./program.js";
 import { RESIDENT_COMMANDS, residentFingerprint, residentSocket, type CommandResult, type ResidentReply, type ResidentRequest } from "./resident-client.js";
-import { shareOpenPersistence } from "./session.js";
+import { runForClient, shareOpenPersistence } from "./session.js";
 
 /** Linux's limit on a socket's path (sun_path), less its terminating zero. */
 const MAX_SOCKET_PATH = 107;
@@ -55,11 +55,18 @@ export async function serveResident(settings: Settings, { idleMs, log }: Residen
       if (!RESIDENT_COMMANDS.has(request.args[0] ?? "")) return reply(connection, { refused: `not a resident command: ${request.args[0]}` });
       running++;
       clearTimeout(idleTimer);
+      // A client that goes away (Ctrl-C) stops its command, as it would stop a process of its own.
+      const client = new AbortController();
+      connection.once("close", () => client.abort(new Error("the client went away")));
       queue = queue.then(async () => {
         const started = performance.now();
-        const result = await runCaptured(request.args);
-        log(`${request.args[0]}: exit ${result.exitCode} in ${Math.round(performance.now() - started)} ms`);
-        reply(connection, result);
+        if (client.signal.aborted) log(`${request.args[0]}: not run, the client went away`);
+        else {
+          const result = await runCaptured(request.args, client.signal);
+          const gone = client.signal.aborted ? ", the client went away" : "";
+          log(`${request.args[0]}: exit ${result.exitCode} in ${Math.round(performance.now() - started)} ms${gone}`);
+          reply(connection, result);
+        }
         running--;
         rearm();
       });
@@ -126,8 +133,8 @@ function reply(connection: Socket, value: ResidentReply): void {
   if (!connection.destroyed) connection.end(`${JSON.stringify(value)}\n`);
 }
 
-/** Runs one command line with this process's stdout and stderr captured (commands run one at a time). */
-async function runCaptured(args: string[]): Promise<CommandResult> {
+/** Runs one command line for a client, with this process's stdout and stderr captured (commands run one at a time). */
+async function runCaptured(args: string[], signal: AbortSignal): Promise<CommandResult> {
   const output = { stdout: "", stderr: "" };
   const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
   const capture = (name: "stdout" | "stderr") =>
@@ -140,7 +147,7 @@ async function runCaptured(args: string[]): Promise<CommandResult> {
   process.stdout.write = capture("stdout");
   process.stderr.write = capture("stderr");
   try {
-    const exitCode = await main(["node", "persona-agent", ...args]);
+    const exitCode = await runForClient(signal, () => main(["node", "persona-agent", ...args]));
     return { exitCode, ...output };
   } finally {
     process.stdout.write = writes.stdout;

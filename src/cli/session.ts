@@ -2,6 +2,7 @@
  * What the user commands share once they run: the user's services on an open store, and the
  * alignment graph. Commands import this lazily, so `--help` and usage errors never load it.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { AlignmentSummary } from "../alignment/run.js";
@@ -33,6 +34,19 @@ export function shareOpenPersistence(settings: { dataDir: string; databaseUrl?: 
   return () => {
     shared = undefined;
   };
+}
+
+/** The command a resident process runs for a client: aborted when that client goes away (resident-server.ts). */
+const clientCommand = new AsyncLocalStorage<AbortSignal>();
+
+/** Runs `fn` as a client's command: commandSignal() inside it is `signal`. */
+export function runForClient<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  return clientCommand.run(signal, fn);
+}
+
+/** Aborted when the process the command runs for is gone; undefined in a command's own process (it ends with its process). */
+export function commandSignal(): AbortSignal | undefined {
+  return clientCommand.getStore();
 }
 
 async function withOpened<O extends OpenStore, T>(command: Command, userId: string, open: (settings: Settings) => Promise<O>, fn: (opened: O) => Promise<T>): Promise<T> {
@@ -79,5 +93,5 @@ export async function align(services: Services, { store }: Persistence, opts: Al
   const graph = alignmentBuilder.compile({ store });
   const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
   const { iterations, validate } = ensureAlignmentConfiguration({ configurable }); // bounds checked before any step
-  return (await graph.invoke({}, { configurable, recursionLimit: alignmentRecursionLimit(iterations, validate) })).alignment!;
+  return (await graph.invoke({}, { configurable, recursionLimit: alignmentRecursionLimit(iterations, validate), signal: commandSignal() })).alignment!;
 }

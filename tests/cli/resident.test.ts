@@ -136,13 +136,26 @@ describe.each(backends)("persona-agent resident on %s", (_backend, usePostgres) 
   });
 });
 
+/** As scriptedProvider, 1.5 s late for a query that says "[slow]". */
+async function slowWhenAsked(req: RecordedChatRequest): Promise<ScriptedReply> {
+  if (lastUserText(req).includes("[slow]")) await new Promise((resolve) => setTimeout(resolve, 1500));
+  return scriptedProvider(req);
+}
+
+/** Waits until `condition` holds (checked every 20 ms, for at most 10 s). */
+async function until(condition: () => boolean): Promise<void> {
+  for (const started = Date.now(); !condition(); await new Promise((resolve) => setTimeout(resolve, 20))) {
+    if (Date.now() - started > 10_000) throw new Error("timed out waiting");
+  }
+}
+
 describe("persona-agent resident: lifetime", () => {
   let server: OpenAITestServer;
   let env: Record<string, string>;
   let dataDir: string;
 
   beforeAll(async () => {
-    server = await startOpenAIServer(scriptedProvider);
+    server = await startOpenAIServer(slowWhenAsked);
     dataDir = tempDir("pa-resident-");
     env = scriptedEnv(server.url, dataDir);
     const file = join(tempDir("pa-resident-files-"), "bob.jsonl");
@@ -172,6 +185,25 @@ describe("persona-agent resident: lifetime", () => {
     } finally {
       next.child.kill("SIGINT");
       expect(await next.exited).toEqual({ code: 0, signal: null });
+    }
+  });
+
+  test("a client that goes away (Ctrl-C) stops its command: no more model calls, no turn kept", async () => {
+    const resident = await startResident(env);
+    try {
+      const before = server.requests.length;
+      const client = spawnCli(["ask", "--user", "bob", "--thread", "t1", "--new-thread", "Tag this movie [slow]"], env);
+      await until(() => server.requests.length > before); // the agent's first model call, answered in 1.5 s
+      client.child.kill("SIGINT");
+      await client.exited;
+      await until(() => /ask: exit \d+ in \d+ ms, the client went away/.test(resident.log()));
+      await new Promise((resolve) => setTimeout(resolve, 2000)); // past the slow reply: a run going on would call the model again
+      expect(server.requests.length).toBe(before + 1);
+      const again = await runCli(["ask", "--user", "bob", "--thread", "t1", "Tag this movie: a love letter"], env);
+      expect(again).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown thread "t1" of user "bob"/) });
+    } finally {
+      resident.child.kill("SIGTERM");
+      await resident.exited;
     }
   });
 
