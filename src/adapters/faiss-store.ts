@@ -41,7 +41,6 @@ export function registerDocuments(store: FaissStore, base: number, ids: string[]
   });
 }
 
-
 /** FaissStore.load with the index the caller read from the directory's faiss.index (documents and mapping from its docstore.json). */
 export async function loadFaissStore(directory: string, embeddings: EmbeddingsInterface, index: FaissStore["index"]): Promise<FaissStore> {
   const [docs, mapping] = JSON.parse(await readFile(join(directory, "docstore.json"), "utf8")) as [[string, Document][], Record<number, string>];
