@@ -7,7 +7,7 @@ export function registerResident(program: Command): void {
   program
     .command("resident")
     .description(
-      `keep the CLI loaded for the data directory: while it runs, ${[...RESIDENT_COMMANDS].join(", ")} started with the same settings run in this process, without loading anything`,
+      `keep the CLI loaded for the data directory: while it runs, ${[...RESIDENT_COMMANDS].join(", ")} started with the same build and settings run in it, with no start-up of their own`,
     )
     .option("--idle <minutes>", "stop after this many minutes without a command (default 30)", (raw) => parseNumber(raw, "--idle", { min: 0.001, integer: false }))
     .action(async (opts: { idle?: number }, command: Command) => {
