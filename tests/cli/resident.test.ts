@@ -136,9 +136,9 @@ describe.each(backends)("persona-agent resident on %s", (_backend, usePostgres) 
   });
 });
 
-/** As scriptedProvider, 1.5 s late for a query that says "[slow]". */
+/** As scriptedProvider, 3 s late for a query that says "[slow]". */
 async function slowWhenAsked(req: RecordedChatRequest): Promise<ScriptedReply> {
-  if (lastUserText(req).includes("[slow]")) await new Promise((resolve) => setTimeout(resolve, 1500));
+  if (lastUserText(req).includes("[slow]")) await new Promise((resolve) => setTimeout(resolve, 3000));
   return scriptedProvider(req);
 }
 
@@ -193,11 +193,11 @@ describe("persona-agent resident: lifetime", () => {
     try {
       const before = server.requests.length;
       const client = spawnCli(["ask", "--user", "bob", "--thread", "t1", "--new-thread", "Tag this movie [slow]"], env);
-      await until(() => server.requests.length > before); // the agent's first model call, answered in 1.5 s
+      await until(() => server.requests.length > before); // the agent's first model call, answered in 3 s
       client.child.kill("SIGINT");
       await client.exited;
       await until(() => /ask: exit \d+ in \d+ ms, the client went away/.test(resident.log()));
-      await new Promise((resolve) => setTimeout(resolve, 2000)); // past the slow reply: a run going on would call the model again
+      await new Promise((resolve) => setTimeout(resolve, 3500)); // past the slow reply: a run going on would call the model again
       expect(server.requests.length).toBe(before + 1);
       const again = await runCli(["ask", "--user", "bob", "--thread", "t1", "Tag this movie: a love letter"], env);
       expect(again).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown thread "t1" of user "bob"/) });
