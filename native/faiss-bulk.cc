@@ -43,24 +43,33 @@ struct BuildThreads
   ~BuildThreads() { omp_set_num_threads(1); }
 };
 
+// Each throws in JavaScript and returns undefined, for `return xError(...)` from a binding.
+static Napi::Value argumentError(Napi::Env env, const std::string &message)
+{
+  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+static Napi::Value dataError(Napi::Env env, const std::string &message)
+{
+  Napi::Error::New(env, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+static Napi::Value faissError(Napi::Env env, const std::exception &ex) { return dataError(env, ex.what()); }
+
 // buildIndexFile(path, dim, descriptor, train: Float32Array | null, data: Float32Array, kFactor)
 static Napi::Value BuildIndexFile(const Napi::CallbackInfo &info)
 {
   Napi::Env env = info.Env();
   if (info.Length() != 6 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsString() || !info[4].IsTypedArray() || !info[5].IsNumber())
-  {
-    Napi::TypeError::New(env, "expected (path, dim, descriptor, train, data, kFactor)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+    return argumentError(env, "expected (path, dim, descriptor, train, data, kFactor)");
   const std::string path = info[0].As<Napi::String>().Utf8Value();
   const int dim = info[1].As<Napi::Number>().Int32Value();
   const std::string descriptor = info[2].As<Napi::String>().Utf8Value();
   auto data = info[4].As<Napi::Float32Array>();
   if (dim <= 0 || data.ElementLength() % dim != 0)
-  {
-    Napi::Error::New(env, "data length is not a multiple of dim").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+    return dataError(env, "data length is not a multiple of dim");
   BuildThreads threads;
   try
   {
@@ -68,10 +77,7 @@ static Napi::Value BuildIndexFile(const Napi::CallbackInfo &info)
     if (!index->is_trained)
     {
       if (!info[3].IsTypedArray())
-      {
-        Napi::Error::New(env, descriptor + " needs training vectors").ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
+        return dataError(env, descriptor + " needs training vectors");
       auto train = info[3].As<Napi::Float32Array>();
       index->train(train.ElementLength() / dim, train.Data());
     }
@@ -80,7 +86,7 @@ static Napi::Value BuildIndexFile(const Napi::CallbackInfo &info)
   }
   catch (const std::exception &ex)
   {
-    Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
+    return faissError(env, ex);
   }
   return env.Undefined();
 }
@@ -165,18 +171,6 @@ static std::unique_ptr<faiss::Index> readWithPopcountScan(const std::string &pat
   else if (faiss::Index *lsh = withPopcountScan(index.get()))
     index.reset(lsh);
   return index;
-}
-
-static Napi::Value argumentError(Napi::Env env, const std::string &message)
-{
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-static Napi::Value faissError(Napi::Env env, const std::exception &ex)
-{
-  Napi::Error::New(env, ex.what()).ThrowAsJavaScriptException();
-  return env.Undefined();
 }
 
 // A JS Array of numbers, n rows of dim, as floats; false if it is not one.
