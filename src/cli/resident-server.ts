@@ -111,13 +111,14 @@ function answers(socketPath: string): Promise<boolean> {
 function readRequest(connection: Socket, handle: (request: ResidentRequest) => void): void {
   let text = "";
   connection.setEncoding("utf8");
-  connection.on("error", () => undefined); // a client that went away; its command still finishes
+  connection.on("error", () => undefined); // a client that went away: its "close" stops its command
   connection.on("data", (chunk: string) => {
     text += chunk;
-    if (text.length > MAX_REQUEST_BYTES) return reply(connection, { refused: "request too large" });
     const end = text.indexOf("\n");
-    if (end < 0) return;
-    connection.removeAllListeners("data");
+    const tooLarge = text.length > MAX_REQUEST_BYTES;
+    if (end < 0 && !tooLarge) return;
+    connection.removeAllListeners("data"); // one request, or one refusal, per connection
+    if (tooLarge) return reply(connection, { refused: "request too large" });
     let request: ResidentRequest;
     try {
       request = JSON.parse(text.slice(0, end)) as ResidentRequest;

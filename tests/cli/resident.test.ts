@@ -4,6 +4,7 @@
  * exit codes and model requests they have in a process of their own.
  */
 import { existsSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, type ScriptedReply } from "../../testing/scripted-chat.js";
@@ -201,6 +202,29 @@ describe("persona-agent resident: lifetime", () => {
       expect(server.requests.length).toBe(before + 1);
       const again = await runCli(["ask", "--user", "bob", "--thread", "t1", "Tag this movie: a love letter"], env);
       expect(again).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown thread "t1" of user "bob"/) });
+    } finally {
+      resident.child.kill("SIGTERM");
+      await resident.exited;
+    }
+  });
+
+  test("what is not a request gets a refusal, and the resident process serves on", async () => {
+    /** Sends `bytes` on a new connection to the socket and resolves with the reply. */
+    const exchange = (bytes: string) =>
+      new Promise<string>((resolve, reject) => {
+        let reply = "";
+        const socket = connect(join(dataDir, "resident.sock"), () => socket.write(bytes));
+        socket.setEncoding("utf8").on("data", (chunk: string) => (reply += chunk));
+        socket.on("error", reject).on("close", () => resolve(reply));
+      });
+    const resident = await startResident(env);
+    try {
+      expect(JSON.parse(await exchange("junk\n"))).toEqual({ refused: "not a request" });
+      expect(JSON.parse(await exchange(`${JSON.stringify({ fingerprint: "x", args: [1] })}\n`))).toEqual({ refused: "not a request" });
+      expect(JSON.parse(await exchange("x".repeat((1 << 20) + 1)))).toEqual({ refused: "request too large" });
+      expect(JSON.parse(await exchange(`${JSON.stringify({ fingerprint: "someone else's", args: ["ask"] })}\n`))).toEqual({ refused: "another build or environment" });
+      expect(await runCli(["persona", "--user", "bob"], env)).toMatchObject({ code: 0 });
+      expect(resident.log()).toMatch(/persona: exit 0/);
     } finally {
       resident.child.kill("SIGTERM");
       await resident.exited;
