@@ -15,7 +15,7 @@ import {
 } from "../../src/data/lamp.js";
 
 /** The real LaMP records in ../shared beside the repository (as CI lays it out). */
-const SAMPLES = fileURLToPath(new URL("../../../shared/data/lamp-samples/", import.meta.url));
+const SAMPLES = fileURLToPath(new URL("../fixtures/lamp-samples/", import.meta.url));
 const L1_Q = join(SAMPLES, "LaMP_1_train_questions.json");
 const L1_O = join(SAMPLES, "LaMP_1_train_outputs.json");
 const L2N_Q = join(SAMPLES, "LaMP_2N_train_questions.json");

@@ -9,7 +9,7 @@ import { tempDir } from "../../testing/fixtures.js";
 
 const dir = tempDir("oppu-");
 afterAll(() => rm(dir, { recursive: true, force: true }));
-const SAMPLES = fileURLToPath(new URL("../../../shared/data/lamp-samples/", import.meta.url));
+const SAMPLES = fileURLToPath(new URL("../fixtures/lamp-samples/", import.meta.url));
 
 function timeSplit(users: number, queries: number) {
   const { questions, outputs } = generateLamp("lamp-2m", { users, items: 4, queries, dated: true });

@@ -14,7 +14,7 @@ import { servicesFor } from "../../src/services.js";
 import { ScriptedChatModel, type ScriptedCall } from "../../testing/scripted-model.js";
 import { lampScript } from "../../testing/lamp-script.js";
 
-const SAMPLES = fileURLToPath(new URL("../../../shared/data/lamp-samples/", import.meta.url));
+const SAMPLES = fileURLToPath(new URL("../fixtures/lamp-samples/", import.meta.url));
 
 async function replayPrompts(task: LampTask, profile: LampProfileItem[], others: { id: string; profile: LampProfileItem[] }[] = []) {
   const userId = `replay-${task}`;
