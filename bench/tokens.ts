@@ -142,7 +142,7 @@ for (const task of TASKS) {
     };
     // LaMP-1 interactions need another user's paper as the negative reference.
     const interactions = await profileInteractions(task, example.id, example.profile, { otherPapers: [["other", "An unrelated paper"]] });
-    const answer = await prepareMethod(method, { task, store: new InMemoryStore(), configurable, params: { k: K, batch: BATCH, iterations: 1 }, aligner }, { interactions, demonstrations: interactions.slice(0, 3) });
+    const answer = await prepareMethod(method, { task, store: new InMemoryStore(), configurable, params: { k: K, batch: BATCH, iterations: 1 }, aligner }, { interactions, demonstrations: async () => interactions.slice(0, 3) });
     await answer(example);
     const by = new Map<Kind, { calls: number; tokens: number }>();
     for (const call of log.calls) {
