@@ -88,7 +88,7 @@ export function registerEvalCommands(program: Command): void {
     .addOption(new Option("--split <split>", "time: group questions into persons by shared profile items (the paper's users); user: every question its own user").choices(SPLITS).default("time"))
     .addOption(new Option("--method <method>", "method to evaluate").choices(METHODS))
     .option("--users <n>", "the most active users to evaluate (largest profiles over all files; ties: user id)", intOption("--users", 1), 100)
-    .option("--seed <n>", "seed of LaMP-1's sampled negatives and [1]/[2] order", intOption("--seed", 0), 0)
+    .option("--seed <n>", "seed of LaMP-1's sampled negatives and [1]/[2] order, and of ICL's demonstrations", intOption("--seed", 0), 0)
     .option("--concurrency <n>", "users in flight", intOption("--concurrency", 1), 4)
     .option("--out <dir>", "results, summaries and the eval embedding cache", "eval-results")
     .option("--k <n>", "memories per retrieval of the agents (the paper's K)", intOption("--k", 1), 4)

@@ -4,7 +4,7 @@
  * and a user's profile as task-shaped interactions (the task's own question about each item and
  * the user's answer), what ingest, retrieval and alignment replays use (docs/EVAL.md).
  */
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { fileReadError, UserError } from "../errors.js";
@@ -152,9 +152,12 @@ const CONTENT_FIELDS: Record<LampTask, readonly string[]> = {
   "lamp-3": ["text", "score"],
 };
 
+/** Whitespace other than a single space; most texts have none and are only trimmed (this runs per item of LaMP-size files). */
+const IRREGULAR_SPACE = /[^\S ]| {2}/;
+
 /** Whitespace runs as one space, ends trimmed: how contents are compared. */
 export function normalizeText(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
+  return (IRREGULAR_SPACE.test(text) ? text.replace(/\s+/g, " ") : text).trim();
 }
 
 const fieldText = (item: LampProfileItem, field: string) => {
@@ -169,7 +172,7 @@ export function itemInput(task: LampTask, item: LampProfileItem): string {
 
 /** One key per distinct interaction (content and answer, normalized); ids are ignored. */
 export function itemKey(task: LampTask, item: LampProfileItem): string {
-  return createHash("sha1").update(JSON.stringify(CONTENT_FIELDS[task].map((field) => fieldText(item, field)))).digest("base64");
+  return hash("sha1", CONTENT_FIELDS[task].map((field) => fieldText(item, field)).join("\u0000"), "base64");
 }
 
 /**

@@ -40,8 +40,8 @@ export interface Population {
   summary: PopulationSummary;
 }
 
-/** Question indices grouped into persons: by `user_id` where given, else by shared profile items. */
-function groupQuestions(task: LampTask, examples: readonly LampExample[]): number[][] {
+/** Question indices grouped into persons: by `user_id` where given, else by shared profile items (`keys`: each question's item keys). */
+function groupQuestions(examples: readonly LampExample[], keysOf: readonly string[][]): number[][] {
   const parent = examples.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   const union = (a: number, b: number) => {
@@ -58,7 +58,7 @@ function groupQuestions(task: LampTask, examples: readonly LampExample[]): numbe
       else union(first, i);
       return;
     }
-    const keys = new Set(example.profile.map((item) => itemKey(task, item)));
+    const keys = new Set(keysOf[i]);
     sizes[i] = keys.size;
     const shared = new Map<number, number>();
     for (const key of keys) {
@@ -88,35 +88,35 @@ interface Person {
   laterRemoved: number;
 }
 
-/** One person from their questions (in time order): the profile rules of the module comment. */
-function personOf(task: LampTask, questions: readonly LampExample[]): Person {
+/** One person from their questions (in time order, with their item keys): the profile rules of the module comment. */
+function personOf(task: LampTask, questions: readonly LampExample[], keysOf: readonly string[][]): Person {
   const first = questions[0]!;
   const asked = new Set(questions.map((q) => normalizeText(questionInput(task, q.input))));
   const seen = new Set<string>();
-  const union: LampProfileItem[] = [];
+  const union: { item: LampProfileItem; key: string }[] = [];
   const queryDates: string[] = [];
   let leaksRemoved = 0;
-  for (const question of questions) {
-    for (const item of question.profile) {
-      const key = itemKey(task, item);
-      if (seen.has(key)) continue;
+  questions.forEach((question, q) => {
+    question.profile.forEach((item, i) => {
+      const key = keysOf[q]![i]!;
+      if (seen.has(key)) return;
       seen.add(key);
       if (!asked.has(itemInput(task, item))) {
-        union.push(item);
-        continue;
+        union.push({ item, key });
+        return;
       }
       leaksRemoved++;
       const date = itemTimestamp(task, item);
       if (date) queryDates.push(date);
-    }
-  }
+    });
+  });
   const firstQueryDate = queryDates.sort()[0];
-  const firstOwn = new Set(first.profile.map((item) => itemKey(task, item)));
-  const before = (item: LampProfileItem) => {
+  const firstOwn = new Set(keysOf[0]);
+  const before = ({ item, key }: { item: LampProfileItem; key: string }) => {
     const date = firstQueryDate && itemTimestamp(task, item);
-    return !date || date < firstQueryDate || firstOwn.has(itemKey(task, item));
+    return !date || date < firstQueryDate || firstOwn.has(key);
   };
-  const profile = union.filter(before);
+  const profile = union.filter(before).map(({ item }) => item);
   const queries = questions.map((q): UserQuery => ({ id: q.id, input: q.input, output: q.output }));
   return { user: { id: first.user_id ?? first.id, profile, queries }, leaksRemoved, laterRemoved: union.length - profile.length };
 }
@@ -139,11 +139,12 @@ export function summarize(users: readonly EvalUser[], questions: number, removed
  * person of its own with its own profile (LaMP's per-question protocol), the same leak rule applied.
  */
 export function lampToUsers(task: LampTask, examples: readonly LampExample[], split: Split): Population {
+  const keysOf = examples.map((example) => example.profile.map((item) => itemKey(task, item)));
   const groups =
     split === "user"
       ? examples.map((_, i) => [i])
-      : groupQuestions(task, examples).map((indices) => [...indices].sort((a, b) => examples[a]!.profile.length - examples[b]!.profile.length || a - b));
-  const persons = groups.map((indices) => personOf(task, indices.map((i) => examples[i]!)));
+      : groupQuestions(examples, keysOf).map((indices) => [...indices].sort((a, b) => examples[a]!.profile.length - examples[b]!.profile.length || a - b));
+  const persons = groups.map((indices) => personOf(task, indices.map((i) => examples[i]!), indices.map((i) => keysOf[i]!)));
   const users = persons.map((p) => p.user);
   const removed = { leaksRemoved: 0, laterRemoved: 0 };
   for (const p of persons) {

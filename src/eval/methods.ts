@@ -73,9 +73,18 @@ type Method = (ctx: MethodContext, user: MethodUser, services: Services) => Prom
 
 const clip = (text: string) => (text.length <= FIELD_CHARS ? text : `${text.slice(0, FIELD_CHARS - 1)}…`);
 
-async function examplesContext(entries: Pick<HistoryEntry, "query" | "response">[], header = "lamp/context_examples"): Promise<string> {
+/**
+ * Interactions shown as context (RAG, PAG, ICL, MemoryBank, w/o Action's memories): each as its
+ * OPPU record (`metadata.content`: the item and the answer, as OPPU puts retrieved history before
+ * the question) where it has one, else its query and response (`prompts/lamp/example.md`).
+ */
+async function examplesContext(entries: Pick<HistoryEntry, "query" | "response" | "metadata">[], header = "lamp/context_examples"): Promise<string> {
   if (entries.length === 0) return "";
-  const lines = await Promise.all(entries.map((e) => renderPrompt("lamp/example", { query: clip(e.query), response: clip(e.response) })));
+  const line = (e: (typeof entries)[number]) => {
+    const content = e.metadata?.content;
+    return typeof content === "string" ? Promise.resolve(`- ${clip(content)}`) : renderPrompt("lamp/example", { query: clip(e.query), response: clip(e.response) });
+  };
+  const lines = await Promise.all(entries.map(line));
   return `${await renderPrompt(header, { examples: lines.join("\n") })}\n\n`;
 }
 

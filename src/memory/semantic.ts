@@ -55,10 +55,21 @@ function pack(texts: readonly string[], budget: number, min = 1): string[][] {
   return groups;
 }
 
+/** `text` in pieces of at most `size` characters, never splitting a surrogate pair. */
+function pieces(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let start = 0; start < text.length || out.length === 0; ) {
+    let end = Math.min(start + size, text.length);
+    if (end < text.length && end - 1 > start && /[\ud800-\udbff]/.test(text[end - 1]!)) end--;
+    out.push(text.slice(start, end));
+    start = end;
+  }
+  return out;
+}
+
 /** The whole history as the parts one call each reads, oldest first; an entry longer than a part is split over several. */
 export function historyParts(entries: EpisodicEntry[], budget = HISTORY_BUDGET_CHARS): string[] {
-  const pieces = entries.map(historyLine).flatMap((line) => Array.from({ length: Math.max(1, Math.ceil(line.length / budget)) }, (_, i) => line.slice(i * budget, (i + 1) * budget)));
-  return pack(pieces, budget).map((group) => group.join("\n"));
+  return pack(entries.map(historyLine).flatMap((line) => pieces(line, budget)), budget).map((group) => group.join("\n"));
 }
 
 async function complete(model: BaseChatModel, prompt: string): Promise<string> {

@@ -89,7 +89,7 @@ describe("every method on a generated LaMP-2M time-split sample", () => {
       const owner = users.find((u) => u.queries.some((q) => prompt.includes(q.input.slice(q.input.indexOf("description: ")))))!;
       expect(prompt).toContain("Examples of this task, answered by other people");
       for (const item of owner.profile) expect(prompt).not.toContain(item.description as string);
-      expect(prompt).toMatch(/User's response: /);
+      expect(prompt).toMatch(/^- description: .* tag: /m); // each demonstration as its OPPU record
     }
   });
 
@@ -181,7 +181,8 @@ describe("issue #19: retrieval, demonstrations, formats and small persons", () =
       const log: ScriptedCall[] = [];
       await run("lamp-2n", method, { users, userCount: 1, calls: log });
       const prompt = texts(log[0]!);
-      return profile.filter((p) => prompt.includes(`article: ${p.text}\n`)).sort((x, y) => prompt.indexOf(`article: ${x.text}\n`) - prompt.indexOf(`article: ${y.text}\n`)).map((p) => p.id);
+      const at = (p: (typeof profile)[number]) => prompt.indexOf(`- article: ${p.text} category: ${p.category}\n`);
+      return profile.filter((p) => at(p) >= 0).sort((x, y) => at(x) - at(y)).map((p) => p.id);
     };
     expect(await order("rag-4")).toEqual(["a", "d", "c", "b"]);
     expect(await order("rag-1")).toEqual(["a"]);

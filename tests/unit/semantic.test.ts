@@ -30,6 +30,10 @@ describe("semantic memory", () => {
     const long = historyParts([entry(0, "x".repeat(5_000))], 1_000);
     expect(long).toHaveLength(Math.ceil((5_000 + "- Query: \n  Response: response 0".length) / 1_000));
     expect(long.join("")).toBe(`- Query: ${"x".repeat(5_000)}\n  Response: response 0`);
+    // Never between the two halves of a character outside the BMP (an emoji).
+    const emoji = historyParts([entry(0, "😀".repeat(300))], 100);
+    expect(emoji.join("")).toBe(`- Query: ${"😀".repeat(300)}\n  Response: response 0`);
+    for (const part of emoji) expect(part).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
   });
 
   test("an entry's metadata.content (LaMP: the item and the answer, no instruction) is what the summary reads", () => {
