@@ -43,7 +43,17 @@ export interface Population {
 /** Question indices grouped into persons: by `user_id` where given, else by shared profile items (`keys`: each question's item keys). */
 function groupQuestions(examples: readonly LampExample[], keysOf: readonly string[][]): number[][] {
   const parent = examples.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  const find = (i: number): number => {
+    let root = i;
+    while (parent[root] !== root) root = parent[root]!;
+    // Path compression: every question on the way now points at the root.
+    for (let node = i; node !== root; ) {
+      const up = parent[node]!;
+      parent[node] = root;
+      node = up;
+    }
+    return root;
+  };
   const union = (a: number, b: number) => {
     const [ra, rb] = [find(a), find(b)];
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
