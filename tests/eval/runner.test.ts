@@ -35,7 +35,7 @@ function options(outDir: string, more: Partial<EvalOptions> = {}): EvalOptions {
     task: "lamp-2m", method: "rag-1", users: users(), userCount: 3, concurrency: 1, outDir,
     model: new ScriptedChatModel(lampScript("lamp-2m")), modelId: "scripted", settings: DEFAULT_SETTINGS,
     params: { k: 4, batch: 3, iterations: 1 }, run: { data: ["dev.json#abc"], split: "time", seed: 0 },
-    retries: 0, backoffMs: 1, ...more,
+    retryForMs: 0, backoffMs: 1, ...more,
   };
 }
 
@@ -83,7 +83,7 @@ describe("embedding provider stopped mid-run", () => {
     try {
       let finished = 0;
       const settings = { ...DEFAULT_SETTINGS, embeddings: "openai:text-embedding-3-small" };
-      const run = runEval(options(out(), { method: "react", settings, onProgress: (done) => {
+      const run = runEval(options(out(), { method: "react", settings, onProgress: ({ done }) => {
         if (done > 0 && finished++ === 0) void server.close(); // after the first answered query
       } }));
       const error = await run.catch((e: unknown) => e);
