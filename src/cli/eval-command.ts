@@ -139,14 +139,15 @@ export function registerEvalCommands(program: Command): void {
     .description("write the paper's Tables 2 and 3 beside our runs in --out (Markdown, JSON) and Figures 2-5 (SVG + PNG); the persona map embeds final personas with the --embeddings model")
     .option("--out <dir>", "the folder `eval` wrote to (default eval-results)")
     .option("--html", "also write report/report.html: one self-contained page with the tables and figures")
+    .option("--run <ids...>", "report exactly these runs (run ids or unique prefixes; one per cell) instead of the newest complete run of each cell")
     .option("--json", "print the written file paths as JSON")
     .action(async (_opts: unknown, command: Command) => {
       // `eval` has --out and --json too and commander hands them to the parent: read both levels.
-      const opts = command.optsWithGlobals<{ out: string; html?: boolean; json?: boolean }>();
+      const opts = command.optsWithGlobals<{ out: string; html?: boolean; json?: boolean; run?: string[] }>();
       const settings = resolveSettings(command);
       // Loaded on use: the plotting libraries are large and no other command needs them.
       const [{ writeReport }, { createEmbeddings }] = await Promise.all([import("../eval/report.js"), import("../models/embeddings.js")]);
-      const files = await writeReport(opts.out, { html: opts.html, embeddings: await createEmbeddings(settings.embeddings, settings) });
+      const files = await writeReport(opts.out, { html: opts.html, runs: opts.run, embeddings: await createEmbeddings(settings.embeddings, settings) });
       process.stdout.write(opts.json ? `${JSON.stringify(files)}\n` : `${Object.values(files).join("\n")}\n`);
     });
 

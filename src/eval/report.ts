@@ -131,7 +131,7 @@ export function selectRuns(runs: Stored[], ids?: string[]): { used: Stored[]; un
   if (ids && ids.length > 0) {
     const chosen = ids.map((id) => {
       const matches = runs.filter((r) => r.id.startsWith(id));
-      if (matches.length !== 1) throw new UserError(`--run ${id}: ${matches.length === 0 ? "no run has this id" : `${matches.length} runs start with it (${matches.map((r) => r.id).join(", ")}); give more of it`}`);
+      if (matches.length !== 1) throw new UserError(`--run ${id}: ${matches.length === 0 ? "no run has this id" : `${matches.length} runs start with it (${matches.map((r) => r.id).sort().join(", ")}); give more of it`}`);
       return matches[0]!;
     });
     const seen = new Map<string, Stored>();
