@@ -18,7 +18,7 @@ import { primaryMetric } from "./metrics.js";
 import { dataFingerprint, type EvalSummary } from "./runner.js";
 import { formatCost } from "./prices.js";
 import { PAPER_TABLE2, PAPER_TABLE3, type PaperTable } from "./paper-results.js";
-import { baseModelSpec, heatmapSpec, personaMapSpec, renderFigure, scalingSpec, tsne2d, type MetricAxis } from "./figures.js";
+import { baseModelSpec, heatmapSpec, METHOD_COLOURS, personaMapSpec, renderFigure, scalingSpec, tsne2d, type MapPoint, type MetricAxis } from "./figures.js";
 
 /**
  * A summary file; `users`, `queries`, the prompt set, `spent`, `dataFingerprint` and `writtenAt`
@@ -66,6 +66,8 @@ const VARIANT_LABEL: Record<string, string> = {
 };
 const TABLE2_METHODS = METHOD_GROUPS.flatMap((g) => g.methods);
 const TABLE3_METHODS = (["persona-agent", ...ABLATIONS] as MethodName[]).map((method) => ({ method, label: VARIANT_LABEL[method]! }));
+/** Every method in the paper's order with its full name (a figure legend stands alone) and its colour. */
+const FIGURE_METHODS = [...TABLE2_METHODS, ...TABLE3_METHODS.slice(1).map((m) => ({ ...m, label: `PersonaAgent ${m.label}` }))].map((m, i) => ({ ...m, colour: METHOD_COLOURS[i]! }));
 
 export const DEFAULT_PARAMS: MethodParams = { k: 4, batch: 3, iterations: 1 };
 /** How many users the persona heatmap shows (it stays legible). */
@@ -351,20 +353,30 @@ function personaSimilarity(runs: Stored[], model: string) {
   return { task, users: chosen.map((p) => p.user), matrix: sets.map((a) => sets.map((b) => jaccard(a, b))) };
 }
 
-async function personaMap(runs: Stored[], model: string, embeddings: EmbeddingsInterface) {
+/**
+ * Figure 2: per task with at least two final personas, a t-SNE of their embeddings and the
+ * initial template's; LaMP-2M (the paper's panel) first, the other tasks after it.
+ */
+async function personaMap(runs: Stored[], model: string, embeddings: EmbeddingsInterface): Promise<{ task: LampTask; points: MapPoint[] }[]> {
   const personas = finalPersonas(runs, model);
-  if (personas.length < 2) return undefined;
+  const tasks = (["lamp-2m", ...TASKS.filter((t) => t !== "lamp-2m")] as LampTask[]).filter((t) => personas.filter((p) => p.task === t).length >= 2);
+  if (tasks.length === 0) return [];
   // The template of the prompt set the runs used (the default set for runs that predate sets).
   const used = TASKS.map((task) => promptSetOf(pick(runs, model, task, "persona-agent") ?? ({} as Stored)));
   const set = (used.find((s) => (PROMPT_SETS as readonly (string | undefined)[]).includes(s)) as PromptSet | undefined) ?? DEFAULT_SETTINGS.promptSet;
   const template = setPrompt(set, "persona_init");
   const vectors = await embeddings.embedDocuments([...personas.map((p) => p.persona), template]);
-  const coords = tsne2d(vectors);
-  if (!coords) return undefined;
-  return [
-    ...personas.map((p, i) => ({ x: coords[i]![0], y: coords[i]![1], label: p.user, group: TASK_TITLE[p.task], kind: "final persona" as const })),
-    { x: coords[personas.length]![0], y: coords[personas.length]![1], label: "persona_init", group: "template", kind: "initial template" as const },
-  ];
+  return tasks.flatMap((task) => {
+    const mine = personas.flatMap((p, i) => (p.task === task ? [{ ...p, vector: vectors[i]! }] : []));
+    const coords = tsne2d([...mine.map((p) => p.vector), vectors.at(-1)!]);
+    if (!coords) return [];
+    const group = TASK_TITLE[task];
+    const points: MapPoint[] = [
+      ...mine.map((p, i) => ({ x: coords[i]![0], y: coords[i]![1], label: p.user, group, kind: "final persona" as const })),
+      { x: coords[mine.length]![0], y: coords[mine.length]![1], label: "persona_init", group, kind: "initial template" as const },
+    ];
+    return [{ task, points }];
+  });
 }
 
 async function modelFigures(runs: Stored[], model: string, embeddings: EmbeddingsInterface | undefined, notes: string[]) {
@@ -394,40 +406,53 @@ async function modelFigures(runs: Stored[], model: string, embeddings: Embedding
       spec: heatmapSpec({ title: `Persona similarity (${TASK_TITLE[similarity.task]}, ${model})`, subtitle: "word-set Jaccard of final personas; 1 = identical word sets", users: similarity.users, matrix: similarity.matrix }),
     });
   } else notes.push(`persona-similarity: no final personas in the persona-agent runs of ${model}`);
-  const points = embeddings ? await personaMap(runs, model, embeddings) : undefined;
-  data["persona-map"] = points ?? null;
-  if (points) {
+  const panels = embeddings ? await personaMap(runs, model, embeddings) : [];
+  data["persona-map"] = panels.length ? panels : null;
+  if (panels.length) {
+    const paper = panels[0]!.task === "lamp-2m";
+    if (!paper) notes.push(`persona-map: no LaMP-2M personas of ${model} (the paper's Figure 2 is LaMP-2M); drawn for ${panels.map((p) => TASK_TITLE[p.task]).join(", ")} only`);
     figures.push({
       name: "persona-map",
-      caption: "Figure 2: t-SNE of the embeddings of users' final personas (every task), with the initial persona template (prompts/<set>/persona_init.md) marked.",
-      spec: personaMapSpec({ title: `Persona map (${model})`, subtitle: "t-SNE of final persona embeddings; ◆ = initial persona template", points }),
+      caption: `Figure 2: t-SNE of the embeddings of users' final personas${paper ? " on LaMP-2M, as in the paper" : ""}${panels.length > 1 || !paper ? `; ${paper ? "further panels: " : ""}${panels.filter((p) => p.task !== "lamp-2m").map((p) => TASK_TITLE[p.task]).join(", ")}, each a t-SNE of its own` : ""}; the initial persona template (prompts/<set>/persona_init.md) marked.`,
+      spec: personaMapSpec({
+        title: `Persona map (${model})`,
+        subtitle: "t-SNE of final persona embeddings, one per task; ◆ = initial persona template",
+        panels: panels.map((p) => ({ title: p.task === "lamp-2m" ? "LaMP-2M (the paper's Figure 2)" : TASK_TITLE[p.task], points: p.points })),
+      }),
     });
-  } else notes.push(`persona-map: ${embeddings ? "fewer than two final personas, or t-SNE failed on them," : "no embeddings model given"} for ${model}`);
+  } else notes.push(`persona-map: ${embeddings ? "no task with two or more final personas (or t-SNE failed on them)" : "no embeddings model given"} for ${model}`);
   return { figures, data };
 }
 
 /**
- * Figure 4: each task's headline metric per model at the default parameters, for the methods run
- * with more than one model (all of them while there is only one model).
+ * Figure 4: methods x base models, each task's headline metric at the default parameters; the
+ * methods run with more than one model (all of them while there is only one model).
  */
 function baseModels(runs: Stored[], models: string[]): FigureSource | undefined {
-  const all = [...TABLE2_METHODS, ...TABLE3_METHODS.slice(1)].map((m) => m.method);
-  const shared = all.filter((method) => new Set(runs.filter((r) => r.method === method).map((r) => r.model)).size > 1);
-  const methods = models.length > 1 && shared.length > 0 ? shared : all;
+  const shared = FIGURE_METHODS.filter(({ method }) => new Set(runs.filter((r) => r.method === method).map((r) => r.model)).size > 1);
+  const candidates = models.length > 1 && shared.length > 0 ? shared : FIGURE_METHODS;
+  // The axis names a model without its provider and vendor prefixes while that stays unambiguous.
+  const short = (model: string) => model.replace(/^[a-z]+:/, "").replace(/^(?:(?:us|eu|apac)\.)?(?:anthropic|mistral|meta|amazon|cohere|ai21)\./, "");
+  const name = new Set(models.map(short)).size === models.length ? short : (model: string) => model;
   const values = models.flatMap((model) =>
     TASKS.flatMap((task) =>
-      methods.flatMap((method) => {
+      candidates.flatMap(({ method, label }) => {
         const value = metricOf(pick(runs, model, task, method), primaryMetric(task).name);
-        return value === undefined ? [] : [{ task: TASK_TITLE[task], model, method, value }];
+        return value === undefined ? [] : [{ task: TASK_TITLE[task], model: name(model), method: label, value }];
       }),
     ),
   );
   if (values.length === 0) return undefined;
+  const methods = candidates.filter((m) => values.some((v) => v.method === m.label));
   const panels = TASKS.filter((t) => values.some((v) => v.task === TASK_TITLE[t])).map((t) => ({ ...axisOf(t), metrics: [axisOf(t).metrics[0]!] }));
+  const subtitle =
+    models.length === 1
+      ? `One base model so far (${models[0]}): the paper compares four; run \`eval --model\` with others to fill this figure. Methods at K=4, n=3, E=1.`
+      : `${models.length} base models, one \`eval --model\` run each; methods at K=4, n=3, E=1.`;
   return {
     name: "base-models",
-    caption: "Figure 4 (base models): each method's headline metric per base model (one `eval --model` run each), one panel per task.",
-    spec: baseModelSpec({ title: "Base models", panels, values }),
+    caption: `Figure 4 (base models): each method's headline metric per base model, one group of bars per model, one panel per task${models.length === 1 ? `; only ${models[0]} has run so far` : ""}.`,
+    spec: baseModelSpec({ title: "Base models", subtitle, panels, methods, values }),
   };
 }
 

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { UserError } from "../../src/errors.js";
 import { writeReport, type TableRow } from "../../src/eval/report.js";
 import { summaryName } from "../../src/eval/runner.js";
-import { paddedDomain } from "../../src/eval/figures.js";
+import { METHOD_COLOURS, paddedDomain } from "../../src/eval/figures.js";
 import { UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
 import { tempDir } from "../../testing/fixtures.js";
 
@@ -45,7 +45,7 @@ describe("eval report", () => {
     await summary(out, "lamp-1", "rag-1", { accuracy: 0.9, f1: 0.6 });
     // LaMP-3: lower is better; PersonaAgent's run has the newer fields (counts, run key with the prompt set) and two failures.
     await summary(out, "lamp-3", "prompt", { mae: 0.3, rmse: 0.6 });
-    await summary(out, "lamp-3", "persona-agent", { mae: 0.25, rmse: 0.5 }, { users: 4, queries: 12, failures: 2, runKey: { promptSet: "paper" } });
+    await summary(out, "lamp-3", "persona-agent", { mae: 0.25, rmse: 0.5 }, { users: 4, queries: 12, failures: 2, runKey: { promptSet: "paper" }, personas: { "1": "Rates gadgets harshly.", "2": "Loves every kitchen tool." } });
     await summary(out, "lamp-3", "persona-agent-no-memory", { mae: 0.35, rmse: 0.45 });
     await summary(out, "lamp-3", "persona-agent", { mae: 0.2, rmse: 0.4 }, { params: { ...DEFAULT, k: 8 } });
     await summary(out, "lamp-2m", "persona-agent", { accuracy: 0.5, f1: 0.4 }, { personas: PERSONAS });
@@ -108,7 +108,7 @@ describe("eval report", () => {
         "- scaling-iterations: persona-agent of m-small ran at one alignment iterations E only",
         "- scaling-k: persona-agent of m-small ran at one retrieved memories K only",
         "- persona-similarity: no final personas in the persona-agent runs of m-small",
-        "- persona-map: fewer than two final personas, or t-SNE failed on them, for m-small",
+        "- persona-map: no task with two or more final personas (or t-SNE failed on them) for m-small",
       ].join("\n"),
     );
     for (const name of names) {
@@ -128,22 +128,40 @@ describe("eval report", () => {
     expect([...heat.matchAll(/<text[^>]*>(\d+)<\/text>/g)].map((m) => m[1]).slice(0, 3)).toEqual(["3", "7", "12"]);
 
     const map = await readFile(files["persona-map.m-large.svg"]!, "utf8");
-    expect(map.match(/kind: final persona"/g)).toHaveLength(3);
-    expect(map.match(/kind: initial template"/g)).toHaveLength(1);
+    // Figure 2 is LaMP-2M's map, as in the paper; LaMP-3 (also run) is a further panel with a t-SNE of its own.
+    expect([...map.matchAll(/aria-label="Title text '([^"]+)'"/g)].map((m) => m[1])).toEqual(["LaMP-2M (the paper's Figure 2)", "LaMP-3", "Persona map (m-large)"]);
+    expect(map.match(/task: LaMP-2M; kind: final persona"/g)).toHaveLength(3);
+    expect(map.match(/task: LaMP-3; kind: final persona"/g)).toHaveLength(2);
+    expect(map.match(/kind: initial template"/g)).toHaveLength(2); // in each panel
     expect(map).toContain(">initial template</text>");
     // The two sci-fi personas are each other's nearest neighbours on the map.
     const num = (text: string) => Number(text.replace("−", "-")); // Vega writes a typographic minus
-    const at = Object.fromEntries([...map.matchAll(/aria-label="t-SNE 1: ([−\d.e]+); t-SNE 2: ([−\d.e]+);[^"]*user: (\w+); kind/g)].map((m) => [m[3], [num(m[1]!), num(m[2]!)]]));
+    const at = Object.fromEntries([...map.matchAll(/aria-label="t-SNE 1: ([−\d.e]+); t-SNE 2: ([−\d.e]+);[^"]*user: (\w+); task: LaMP-2M; kind/g)].map((m) => [m[3], [num(m[1]!), num(m[2]!)]]));
     const distance = (a: string, b: string) => Math.hypot(at[a][0] - at[b][0], at[a][1] - at[b][1]);
     expect(Object.keys(at).sort()).toEqual(["12", "3", "7", "persona_init"]);
     expect(distance("7", "12")).toBeLessThan(Math.min(distance("7", "3"), distance("12", "3"), distance("7", "persona_init")));
   });
 
-  it("draws Figure 4 with one group of bars per base model", async () => {
+  it("draws Figure 4 with one group of bars per base model, each method in a colour of its own", async () => {
     const bars = await readFile(files["base-models.svg"]!, "utf8");
-    expect(bars).toMatch(/aria-label="base model: m-large; [^"]*; method: persona-agent; model: m-large; value: 0\.500" role="graphics-symbol" aria-roledescription="bar"/);
-    expect(bars).toMatch(/aria-label="base model: m-small; [^"]*; method: persona-agent; model: m-small; value: 0\.300" role="graphics-symbol" aria-roledescription="bar"/);
+    expect(bars).toMatch(/aria-label="base model: m-large; [^"]*; method: PersonaAgent; model: m-large; value: 0\.500" role="graphics-symbol" aria-roledescription="bar"/);
+    expect(bars).toMatch(/aria-label="base model: m-small; [^"]*; method: PersonaAgent; model: m-small; value: 0\.300" role="graphics-symbol" aria-roledescription="bar"/);
+    expect(bars).toContain("2 base models, one `eval --model` run each");
+    // Every one of the paper's 12 methods has a colour no other has.
+    expect(new Set(METHOD_COLOURS).size).toBe(12);
   });
+
+  it("Figure 4 with one base model says so; every method run is a bar with its full name and colour in the legend", async () => {
+    const one = join(root, "one-model");
+    const methods = ["prompt", "icl", "rag-1", "rag-4", "pag-4", "react", "membank", "persona-agent", "persona-agent-no-alignment", "persona-agent-no-persona", "persona-agent-no-memory", "persona-agent-no-action"];
+    for (const [i, method] of methods.entries()) await summary(one, "lamp-2m", method, { accuracy: 0.3 + i / 100, f1: 0.2 });
+    const svg = await readFile((await writeReport(one))["base-models.svg"]!, "utf8");
+    expect(svg).toContain("One base model so far (m-large): the paper compares four; run `eval --model` with others to fill this figure.");
+    const legend = [...svg.matchAll(/<path transform="translate\(6,6\)" d="[^"]+" fill="(#[0-9a-f]{6})"[^>]*\/><\/g><g class="mark-text role-legend-label"[^>]*><text[^>]*>([^<]+)<\/text>/g)].map((m) => [m[2], m[1]]);
+    expect(legend.map(([name]) => name)).toEqual(["Prompt", "ICL", "RAG-1", "RAG-4", "PAG-4", "ReAct", "MemBank", "PersonaAgent", "PersonaAgent w/o alignment", "PersonaAgent w/o persona", "PersonaAgent w/o Memory", "PersonaAgent w/o Action"]);
+    expect(new Set(legend.map(([, colour]) => colour)).size).toBe(12);
+    expect(svg.match(/aria-roledescription="bar"/g)).toHaveLength(12);
+  }, 30_000);
 
   const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((path) => existsSync(path));
   (chromium ? it : it.skip)(
