@@ -24,7 +24,7 @@ const texts = (messages: any[]) => messages.map((m) => (typeof m.content === "st
 const onlyProgress = (stderr: string) => stderr.split("\n").filter(Boolean).every((line) => /^eval lamp-2m [\w-]+: \d+\/\d+ queries, \d+ failed, [\d,]+ tokens, /.test(line));
 
 describe("persona-agent eval (real CLI, local OpenAI server)", () => {
-  let reference: { metrics: { accuracy: number; f1: number }; tokens: number; msPerQuery: number };
+  let reference: { metrics: { accuracy: number; f1: number }; tokens: number; msPerQuery: number; runId: string };
   let server: OpenAITestServer;
   let files: { questions: string; outputs: string };
   let mode: "ok" | "429-once" | "fail-user-2" = "ok";
@@ -56,7 +56,8 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
   };
   const lines = (out: string) => {
     const file = resultsFile(out);
-    return file && existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.endsWith("}")).length : 0;
+    // Finished queries; the file also journals every answered model call (`{"spent": ...}` lines).
+    return file && existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.startsWith('{"key"') && l.endsWith("}")).length : 0;
   };
 
   it("resumes a run killed midway without redoing finished queries, with the same metrics", async () => {
@@ -136,6 +137,13 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
     // Only a rag-1 run: the base-model bars; no persona-agent run, so no scaling or persona figures.
     expect(readdirSync(join(dir, "full", "report")).sort()).toEqual(["base-models.png", "base-models.svg", "report.html", "report.json", "report.md"]);
     expect(readFileSync(written.html, "utf8")).toContain('<figure data-figure="base-models">');
+
+    // --run names the runs to report: a prefix of the id is enough; an unknown one is a one-line mistake.
+    const chosen = await runCli(["eval", "report", "--out", join(dir, "full"), "--run", reference.runId.slice(0, 6), "--json"], {});
+    expect(chosen.code).toBe(0);
+    expect(readFileSync(JSON.parse(chosen.stdout).markdown, "utf8")).toContain(`| ${reference.runId} | `);
+    const unknown = await runCli(["eval", "report", "--out", join(dir, "full"), "--run", "zzzz"], {});
+    expect([unknown.code, unknown.stderr]).toEqual([2, "persona-agent: --run zzzz: no run has this id\n"]);
 
     const none = await runCli(["eval", "report", "--out", join(dir, "no-such-run")], {});
     expect(none.code).toBe(2);

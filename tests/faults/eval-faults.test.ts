@@ -61,6 +61,7 @@ describe("eval with LLM faults", () => {
         .split("\n")
         .filter(Boolean)
         .map((l) => JSON.parse(l))
+        .filter((r) => r.key) // query records; the others journal the answered model calls
         .map((r) => [r.id.slice(0, 1), r]),
     );
 
