@@ -20,12 +20,13 @@ export function progressFigures(p: RunProgress, elapsedMs: number) {
   const left = p.total - p.done;
   const eta = left === 0 ? "done" : p.ran === 0 ? "ETA after the first query" : `ETA ${formatDuration((elapsedMs / p.ran) * left)}`;
   const tokens = (p.spent.inputTokens + p.spent.outputTokens).toLocaleString("en-US");
-  return { failed: `${p.failures} failed`, tokens: `${tokens} tokens`, cost: formatCost(p.cost), elapsed: `${formatDuration(elapsedMs)} elapsed`, eta };
+  // Not `eta`: cli-progress fills that placeholder itself (in seconds, "NULL" before it knows).
+  return { failed: `${p.failures} failed`, tokens: `${tokens} tokens`, cost: formatCost(p.cost), elapsed: `${formatDuration(elapsedMs)} elapsed`, timeLeft: eta };
 }
 
 export function progressLine(label: string, p: RunProgress, elapsedMs: number): string {
   const f = progressFigures(p, elapsedMs);
-  return `${label}: ${p.done}/${p.total} queries, ${f.failed}, ${f.tokens}, ${f.cost}, ${f.elapsed}, ${f.eta}`;
+  return `${label}: ${p.done}/${p.total} queries, ${f.failed}, ${f.tokens}, ${f.cost}, ${f.elapsed}, ${f.timeLeft}`;
 }
 
 export interface EvalProgress {
@@ -40,7 +41,7 @@ export async function evalProgress(label: string, options: { everyMs: number; st
   if (stream.isTTY) {
     // The CommonJS module object (named exports of CommonJS differ between Node and the bundle).
     const { SingleBar, Presets } = (await import("cli-progress")).default;
-    const bar = new SingleBar({ format: `${label} {bar} {value}/{total} queries | {failed} | {tokens} | {cost} | {eta}`, stream, hideCursor: true }, Presets.shades_classic);
+    const bar = new SingleBar({ format: `${label} {bar} {value}/{total} queries | {failed} | {tokens} | {cost} | {timeLeft}`, stream, hideCursor: true }, Presets.shades_classic);
     let shown = false;
     // Redrawn every second too, so the elapsed time and ETA move while a slow query runs.
     const timer = setInterval(() => last && bar.update(last.done, progressFigures(last, Date.now() - started)), 1000).unref();
