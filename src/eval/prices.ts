@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileReadError, UserError } from "../errors.js";
+import { pricesFile } from "../settings.js";
 
 /** US dollars per million tokens. */
 export interface Price {
@@ -56,7 +57,7 @@ export function costOf(model: string, tokens: { inputTokens: number; outputToken
 }
 
 /** The list prices, overridden and extended by the JSON file PERSONA_AGENT_PRICES names, if any. */
-export function priceTable(file = process.env.PERSONA_AGENT_PRICES): PriceTable {
+export function priceTable(file = pricesFile()): PriceTable {
   if (!file) return LIST_PRICES;
   let parsed: unknown;
   try {
