@@ -53,7 +53,7 @@ describe("eval with LLM faults", () => {
     PERSONA_AGENT_MAX_RETRIES: "0",
   });
   const run = (method: string, out: string) =>
-    runCli(["eval", "--task", "lamp-2m", "--questions", files.questions, "--outputs", files.outputs, "--method", method, "--out", out, "--json", "--retry-for", "0.8", "--backoff-ms", "5", "--batch", "1"], env());
+    runCli(["eval", "--task", "lamp-2m", "--questions", files.questions, "--outputs", files.outputs, "--method", method, "--out", out, "--json", "--retry-for", "3", "--backoff-ms", "5", "--batch", "1"], env());
   const records = (out: string, method: string) =>
     Object.fromEntries(
       // The results file is named by the run key: lamp-2m.<method>.<run id>.jsonl.
