@@ -24,12 +24,12 @@ export interface CliResult {
 }
 
 /** Asynchronous on purpose: test servers in this process must keep answering meanwhile. */
-export function runCli(args: string[], env: Record<string, string | undefined>, input?: string): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string | undefined>, input?: string, cwd?: string): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { env: { ...BASE_ENV, ...env }, timeout: 120_000 },
+      { env: { ...BASE_ENV, ...env }, timeout: 120_000, cwd },
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     if (input !== undefined) child.stdin?.end(input);
