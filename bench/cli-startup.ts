@@ -7,17 +7,13 @@
  *                                              server: graph, store, FAISS, tool call; the model
  *                                              and embedding calls answer at once, so the wall
  *                                              time is the overhead outside the model)
- *   ask, resident process       target <= 5x  (the same ask while `persona-agent resident` runs
- *                                              for the data directory: this process parses the
- *                                              command line and the resident one runs the turn)
  * Each command runs once untimed first, as a user's first run, which writes the V8 code caches
  * it uses (src/cli/code-cache.ts, here in a scratch folder): the launcher's, and for `ask` the
  * whole CLI's. The row "no code cache" shows what `ask` costs without them
- * (PERSONA_AGENT_CODE_CACHE=off), as at its first run after a build. Every row but the resident
- * one runs with PERSONA_AGENT_RESIDENT=off, in a process of its own.
+ * (PERSONA_AGENT_CODE_CACHE=off), as at its first run after a build.
  * Run: npm run build && npm run bench:cli [-- --runs 15]
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,22 +62,13 @@ writeFileSync(
 );
 await run([BIN, "ingest", "--user", "U", "--file", history]);
 
-const resident = spawn(process.execPath, [BIN, "resident"], { env, stdio: ["ignore", "ignore", "pipe"] });
-await new Promise<void>((resolve, reject) => {
-  let log = "";
-  resident.stderr.setEncoding("utf8").on("data", (chunk: string) => (log += chunk).includes("resident process for") && resolve());
-  resident.on("exit", () => reject(new Error(`persona-agent resident exited: ${log}`)));
-});
-
 const ASK = [BIN, "ask", "--user", "U", "Which tag fits a film about a lost astronaut?"];
-const OWN_PROCESS = { PERSONA_AGENT_RESIDENT: "off" };
-const NO_CODE_CACHE = { ...OWN_PROCESS, PERSONA_AGENT_CODE_CACHE: "off" };
+const NO_CODE_CACHE = { PERSONA_AGENT_CODE_CACHE: "off" };
 const cases: { name: string; args: string[]; env?: Record<string, string>; target?: number }[] = [
   { name: "node -e 0", args: ["-e", "0"] },
-  { name: "persona-agent --help", args: [BIN, "--help"], env: OWN_PROCESS, target: 2 },
-  { name: "persona-agent persona --user U", args: [BIN, "persona", "--user", "U"], env: OWN_PROCESS, target: 4 },
-  { name: "ask --user U, resident process (zero-latency model)", args: ASK, target: 5 },
-  { name: "ask --user U, own process", args: ASK, env: OWN_PROCESS },
+  { name: "persona-agent --help", args: [BIN, "--help"], target: 2 },
+  { name: "persona-agent persona --user U", args: [BIN, "persona", "--user", "U"], target: 4 },
+  { name: "ask --user U (zero-latency model)", args: ASK },
   { name: "ask --user U, own process, no code cache", args: ASK, env: NO_CODE_CACHE },
 ];
 const times = new Map(cases.map((c) => [c.name, [] as number[]]));
@@ -90,7 +77,6 @@ for (const c of cases) await run(c.args, c.env); // the file cache, and each com
 for (let i = 0; i < RUNS; i++) {
   for (const c of cases) times.get(c.name)!.push(await run(c.args, c.env));
 }
-resident.kill("SIGTERM");
 await server.close();
 
 const base = median(times.get("node -e 0")!);

@@ -3,9 +3,8 @@
  * requires). It parses the command line with the launcher (launcher.ts: commander and the
  * command table), then runs the command with the whole CLI (dist/cli/all.cjs), both CommonJS
  * bundles started from V8's code cache (code-cache.ts): less to compile than their modules one
- * by one, and `--help` and usage errors load nothing past the command table. A quick command
- * goes to a resident process instead when one serves it (resident-client.ts). In a source
- * checkout bin/ runs main.ts through tsx instead, always in its own process.
+ * by one, and `--help` and usage errors load nothing past the command table. In a source
+ * checkout bin/ runs main.ts through tsx instead.
  */
 import { fileURLToPath } from "node:url";
 import { codeCacheDir } from "../settings.js";
@@ -17,16 +16,9 @@ const bundle = (name: string, command: string) =>
   loadBundle(fileURLToPath(new URL(name, import.meta.url)), { cacheDir, command, hostImport: (specifier) => import(specifier) });
 
 async function run(argv: string[]): Promise<number> {
-  const launcher = bundle("launcher.cjs", "launcher") as Pick<typeof Launcher, "parse" | "runInResident">;
+  const launcher = bundle("launcher.cjs", "launcher") as Pick<typeof Launcher, "parse">;
   const parsed = await launcher.parse(argv);
   if ("exitCode" in parsed) return parsed.exitCode;
-  // A resident process of this data directory, build and environment runs it without loading anything here.
-  const result = parsed.resident && (await launcher.runInResident(parsed.resident, argv.slice(2)));
-  if (result) {
-    process.stdout.write(result.stdout);
-    process.stderr.write(result.stderr);
-    return result.exitCode;
-  }
   return (bundle("all.cjs", parsed.run) as { main(argv: string[]): Promise<number> }).main(argv);
 }
 

@@ -8,15 +8,12 @@
 import { CommanderError, type Command } from "commander";
 import { UserError } from "../errors.js";
 import { buildProgram, reportError } from "./program.js";
-import { residentTarget, type ResidentTarget } from "./resident-client.js";
-
-export { runInResident } from "./resident-client.js";
 
 /**
  * Done (help shown, or a usage error reported), or the command to run: "ask", "eval-report"; "" to
- * let the whole CLI report an error; with the resident process that may run it.
+ * let the whole CLI report an error.
  */
-export type Parsed = { exitCode: number } | { run: string; resident?: ResidentTarget };
+export type Parsed = { exitCode: number } | { run: string };
 
 const HAND_OVER = Symbol("hand over");
 
@@ -29,17 +26,15 @@ function commandPath(command: Command): string {
 
 export async function parse(argv: string[]): Promise<Parsed> {
   let command = "";
-  let resident: ResidentTarget | undefined;
   const program = buildProgram().hook("preAction", (_program, action) => {
     command = commandPath(action);
-    resident = residentTarget(command, action.optsWithGlobals<{ dataDir?: string }>().dataDir);
     throw HAND_OVER;
   });
   try {
     await program.parseAsync(argv);
     return { exitCode: 0 };
   } catch (error) {
-    if (error === HAND_OVER) return resident ? { run: command, resident } : { run: command };
+    if (error === HAND_OVER) return { run: command };
     if (error instanceof CommanderError || error instanceof UserError) return { exitCode: await reportError(error) };
     return { run: "" };
   }
