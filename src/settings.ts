@@ -4,7 +4,6 @@
  * `configurable` (see configuration.ts). This is the only module that reads `process.env`.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { UserError } from "./errors.js";
@@ -199,17 +198,6 @@ export function bedrockRegion(): string {
   const region = env("AWS_REGION") ?? env("AWS_DEFAULT_REGION");
   if (!region) throw new UserError("AWS_REGION is not set: Bedrock models need a region (e.g. AWS_REGION=us-east-1)");
   return region;
-}
-
-/**
- * Where the compiled CLI keeps V8's code cache of its bundle (src/cli/code-cache.ts):
- * PERSONA_AGENT_CODE_CACHE, else $XDG_CACHE_HOME/persona-agent, else ~/.cache/persona-agent;
- * undefined when set to "off".
- */
-export function codeCacheDir(): string | undefined {
-  const dir = env("PERSONA_AGENT_CODE_CACHE");
-  if (dir === "off") return undefined;
-  return resolve(dir ?? join(env("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "persona-agent"));
 }
 
 /** Settings of `local:` models (node-llama-cpp); unset numbers are left to the engine's defaults. */
