@@ -200,6 +200,11 @@ export function bedrockRegion(): string {
   return region;
 }
 
+/** PERSONA_AGENT_NATIVE_INDEX=off: the native index addon stays unused even where it was built (src/memory/vector-index.ts). */
+export function nativeIndexEnabled(): boolean {
+  return env("PERSONA_AGENT_NATIVE_INDEX") !== "off";
+}
+
 /** Settings of `local:` models (node-llama-cpp); unset numbers are left to the engine's defaults. */
 export function localModelSettings(): { cacheDir: string; threads?: number; maxTokens?: number; gpu: "auto" | false } {
   const positive = (name: string) => {

@@ -18,9 +18,11 @@
  * which took 209 s for 1M vectors. Sketch indexes are also read and searched by that addon:
  * Debian's libfaiss (the one faiss-node links) is compiled without the CPU's popcount
  * instruction, and its Hamming scan of 1M codes took ~12 ms of the 10 ms a retrieval may take;
- * the addon's scan uses it and returns the same results. Without the addon, indexes stay exact
+ * the addon's scan uses it and returns the same results. The addon is optional: it is compiled
+ * at install where a C++ compiler and libfaiss-dev are found, and PERSONA_AGENT_NATIVE_INDEX=off
+ * leaves it unused. Without it every index is exact, built and searched by faiss-node alone
  * (faiss-node cannot construct a sketch index of another bit count than the dimension, nor set
- * k_factor).
+ * k_factor), and the first user past APPROXIMATE_FROM is told so once per process.
  *
  * MemoryIndex pairs a FAISS index with the entry each of its rows holds (its own id mapping,
  * saved beside the index file), so nothing here reaches into a vector store's internals.
@@ -33,6 +35,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import type { Index } from "faiss-node";
+import { nativeIndexEnabled } from "../settings.js";
 
 /** Vectors from which an index is approximate (a sketch) rather than exact. */
 export const APPROXIMATE_FROM = 20_000;
@@ -57,8 +60,24 @@ const EXACT: IndexKind = { descriptor: "Flat", kFactor: 0 };
 
 /** The index an n-vector memory gets. */
 export function indexKindFor(n: number, approximateFrom = APPROXIMATE_FROM): IndexKind {
-  if (n < approximateFrom || !nativeFaiss()) return EXACT;
+  if (n < approximateFrom) return EXACT;
+  if (!nativeFaiss()) {
+    noteExactWithoutAddon(approximateFrom);
+    return EXACT;
+  }
   return { descriptor: `LSH${SKETCH_BITS}rt,RFlat`, kFactor: SKETCH_CANDIDATES };
+}
+
+let notedExact = false;
+
+/** Once per process, on stderr (the server's log), never naming the user. */
+function noteExactWithoutAddon(approximateFrom: number): void {
+  if (notedExact) return;
+  notedExact = true;
+  const why = nativeIndexEnabled()
+    ? "native/build/faiss-bulk.node was not built: it needs a C++ compiler and libfaiss-dev when installing"
+    : "PERSONA_AGENT_NATIVE_INDEX=off";
+  process.stderr.write(`persona-agent: a user has ${approximateFrom.toLocaleString("en-US")} or more memories; retrieval stays exact, and slower, without the native index addon (${why})\n`);
 }
 
 /** The methods of a FAISS index that MemoryIndex calls: faiss-node's Index, or one the addon read. */
@@ -73,14 +92,15 @@ interface NativeFaiss {
 let addon: NativeFaiss | null | undefined;
 
 /**
- * native/faiss-bulk.node from this source tree or its compiled copy (dist/), if it was built.
+ * native/faiss-bulk.node from this source tree or its compiled copy (dist/), if it was built and
+ * PERSONA_AGENT_NATIVE_INDEX is not off.
  * Loading it also makes FAISS run one-query searches on the calling thread (OpenMP is shared
  * with faiss-node): the idle second thread's barrier cost up to 14x at 1M on a busy machine.
  */
 export function nativeFaiss(): NativeFaiss | undefined {
   if (addon === undefined) {
     const here = dirname(fileURLToPath(import.meta.url));
-    const path = ["../..", "../../.."].map((up) => join(here, up, "native", "build", "faiss-bulk.node")).find(existsSync);
+    const path = nativeIndexEnabled() ? ["../..", "../../.."].map((up) => join(here, up, "native", "build", "faiss-bulk.node")).find(existsSync) : undefined;
     try {
       addon = path ? (createRequire(import.meta.url)(path) as NativeFaiss) : null;
     } catch {
