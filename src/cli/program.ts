@@ -13,7 +13,6 @@ import { registerFeedback } from "./commands/feedback.js";
 import { registerForget } from "./commands/forget.js";
 import { registerIngest } from "./commands/ingest.js";
 import { registerPersona } from "./commands/persona.js";
-import { registerResident } from "./commands/resident.js";
 import { registerEvalCommands } from "./eval-command.js";
 
 export function buildProgram(): Command {
@@ -39,7 +38,6 @@ export function buildProgram(): Command {
   registerAlign(program);
   registerForget(program);
   registerEvalCommands(program);
-  registerResident(program);
   return program;
 }
 
