@@ -13,7 +13,6 @@ import { registerFeedback } from "./commands/feedback.js";
 import { registerForget } from "./commands/forget.js";
 import { registerIngest } from "./commands/ingest.js";
 import { registerPersona } from "./commands/persona.js";
-import { registerResident } from "./commands/resident.js";
 import { registerEvalCommands } from "./eval-command.js";
 
 export function buildProgram(): Command {
@@ -39,13 +38,12 @@ export function buildProgram(): Command {
   registerAlign(program);
   registerForget(program);
   registerEvalCommands(program);
-  registerResident(program);
   return program;
 }
 
 const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, " ");
 
-/** Exit codes: 0 done, 1 a bug, 2 a usage or input mistake, 3 a service (model, database, network) unreachable. */
+/** Exit codes: 0 done, 1 a bug, 2 a usage or input mistake, 3 a service (model, database, network) unreachable, 4 an eval that finished with failed queries. */
 export async function reportError(error: unknown): Promise<number> {
   const e = error as { code?: string; exitCode?: number; message?: string };
   if (e?.code === "commander.helpDisplayed" || e?.code === "commander.version") return 0;

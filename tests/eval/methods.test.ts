@@ -34,7 +34,7 @@ const RUN = { data: ["generated"], split: "time" as const, seed: 0 };
 async function run(task: LampTask, method: MethodName, options: { params?: { k: number; batch: number; iterations: number }; users?: EvalUser[]; userCount?: number; calls?: ScriptedCall[] } = {}): Promise<EvalSummary> {
   const model = new ScriptedChatModel(lampScript(task), { calls: options.calls });
   const users = options.users ?? population(task);
-  return runEval({ task, method, users, userCount: options.userCount ?? 3, concurrency: 3, outDir: out, model, modelId: "scripted", settings: DEFAULT_SETTINGS, params: options.params ?? { k: 4, batch: 3, iterations: 1 }, run: RUN, retries: 0, backoffMs: 1 });
+  return runEval({ task, method, users, userCount: options.userCount ?? 3, concurrency: 3, outDir: out, model, modelId: "scripted", settings: DEFAULT_SETTINGS, params: options.params ?? { k: 4, batch: 3, iterations: 1 }, run: RUN, retryForMs: 0, backoffMs: 1 });
 }
 
 // LLM calls per query, with 2 queries per user: preparing a user (profile, alignment) counts once for both.
@@ -193,7 +193,7 @@ describe("issue #19: retrieval, demonstrations, formats and small persons", () =
     const prompts = async (seed: number) => {
       const log: ScriptedCall[] = [];
       const model = new ScriptedChatModel(lampScript("lamp-2m"), { calls: log });
-      await runEval({ task: "lamp-2m", method: "icl", users, userCount: 3, concurrency: 1, outDir: tempDir("eval-icl-"), model, modelId: "scripted", settings: DEFAULT_SETTINGS, params: { k: 4, batch: 3, iterations: 1 }, run: { ...RUN, seed }, retries: 0, backoffMs: 1 });
+      await runEval({ task: "lamp-2m", method: "icl", users, userCount: 3, concurrency: 1, outDir: tempDir("eval-icl-"), model, modelId: "scripted", settings: DEFAULT_SETTINGS, params: { k: 4, batch: 3, iterations: 1 }, run: { ...RUN, seed }, retryForMs: 0, backoffMs: 1 });
       return log.map(texts);
     };
     const first = await prompts(0);
@@ -258,7 +258,7 @@ describe("issue #19: retrieval, demonstrations, formats and small persons", () =
     const { examples } = lampPersonsFixture(task);
     const users = lampToUsers(task, examples, "time").users;
     const outDir = tempDir("eval-small-");
-    const options = { task, method: "persona-agent" as const, users, userCount: 7, concurrency: 2, outDir, model: new ScriptedChatModel(lampScript(task)), modelId: "scripted", settings: DEFAULT_SETTINGS, params: { k: 4, batch: 3, iterations: 1 }, run: RUN, retries: 0, backoffMs: 1 };
+    const options = { task, method: "persona-agent" as const, users, userCount: 7, concurrency: 2, outDir, model: new ScriptedChatModel(lampScript(task)), modelId: "scripted", settings: DEFAULT_SETTINGS, params: { k: 4, batch: 3, iterations: 1 }, run: RUN, retryForMs: 0, backoffMs: 1 };
     const skipped = task === "lamp-1" ? ["400", "300"] : ["300"]; // LaMP-1: a single paper has nothing to cite
     const summary = await runEval(options);
     expect(summary.skipped).toEqual(skipped.map((user) => ({ user, queries: 1, reason: "no profile interaction to align on" })));
