@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateLamp } from "../src/eval/synthetic.js";
+import { generateExamples } from "../src/eval/synthetic.js";
 import { runEval } from "../src/eval/runner.js";
 import type { MethodName } from "../src/eval/methods.js";
 import { lampToUsers } from "../src/data/oppu.js";
@@ -21,8 +21,7 @@ const USERS = Number(process.argv[2] ?? 5);
 const ITEMS = Number(process.argv[3] ?? 20);
 const METHODS: MethodName[] = ["react", "membank", "persona-agent-no-persona", "persona-agent-no-alignment"];
 
-const { questions, outputs } = generateLamp("lamp-2m", { users: USERS, items: ITEMS, queries: 2, dated: true });
-const users = lampToUsers(questions.map((q) => ({ ...q, output: outputs.golds.find((g) => g.id === q.id)!.output })), "time");
+const { users } = lampToUsers("lamp-2m", generateExamples("lamp-2m", { users: USERS, items: ITEMS, queries: 2, dated: true }), "time");
 const profiles = users.reduce((n, u) => n + u.profile.length, 0);
 
 async function runAll(outFor: (method: MethodName) => string, methods = METHODS): Promise<number[]> {

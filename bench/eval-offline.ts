@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SystemMessage } from "@langchain/core/messages";
-import { generateLamp } from "../src/eval/synthetic.js";
+import { generateExamples } from "../src/eval/synthetic.js";
 import { runEval } from "../src/eval/runner.js";
 import { METHODS, type MethodName, type MethodParams } from "../src/eval/methods.js";
 import { DEFAULT_PARAMS, writeReport } from "../src/eval/report.js";
@@ -42,8 +42,7 @@ const runs: { modelId: string; script: (task: LampTask) => Script; method: Metho
 
 const benchStarted = Date.now();
 for (const task of TASKS) {
-  const { questions, outputs } = generateLamp(task, { users: USERS, items: 6, queries: 2, dated: true });
-  const users = lampToUsers(questions.map((q) => ({ ...q, output: outputs.golds.find((g) => g.id === q.id)!.output })), "time");
+  const { users } = lampToUsers(task, generateExamples(task, { users: USERS, items: 6, queries: 2, dated: true }), "time");
   for (const { modelId, script, method, params } of runs) {
     const started = Date.now();
     const s = await runEval({

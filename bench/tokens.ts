@@ -142,7 +142,7 @@ for (const task of TASKS) {
     };
     // LaMP-1 interactions need another user's paper as the negative reference.
     const interactions = await profileInteractions(task, example.id, example.profile, { otherPapers: [["other", "An unrelated paper"]] });
-    const answer = await prepareMethod(method, { task, store: new InMemoryStore(), configurable, params: { k: K, batch: BATCH, iterations: 1 }, aligner }, { interactions, demonstrations: interactions.slice(0, 3) });
+    const answer = await prepareMethod(method, { task, store: new InMemoryStore(), configurable, params: { k: K, batch: BATCH, iterations: 1 }, aligner }, { interactions, demonstrations: async () => interactions.slice(0, 3) });
     await answer(example);
     const by = new Map<Kind, { calls: number; tokens: number }>();
     for (const call of log.calls) {
@@ -167,7 +167,7 @@ for (const task of TASKS) {
 }
 
 console.log(`prompt (input) tokens per query, one generated LaMP user with ${ITEMS} profile items padded to LaMP-like lengths, K=${K}, alignment n=${BATCH}, E=1`);
-console.log("(calls) = LLM calls. ingest = the profile summary (once per user in production; per question in LaMP eval, where each question is a new user).\n");
+console.log("(calls) = LLM calls. ingest = the profile summary (once per user in production; once per person and method in LaMP eval).\n");
 console.log(table(["task", "method", "calls", "tokens o200k", "tokens cl100k", "answer (calls)", "ingest: profile (calls)", "alignment"], summary));
 console.log(`\none alignment step (E=1, n=${BATCH}): tokens (calls) and tokens per call; simulate = agent calls re-running the latest n interactions`);
 console.log(table(["task", "method", "simulate", "per simulate call", "LLM_grad", "per grad call", "LLM_update", "step total"], alignRows));

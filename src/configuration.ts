@@ -29,6 +29,8 @@ export const ConfigurationAnnotation = Annotation.Root({
   record: Annotation<boolean>(),
   /** Episodic entry ids retrieval must skip (alignment simulations exclude the entry they replay). */
   excludeIds: Annotation<string[]>(),
+  /** Offer the agent the memory retrieval tool (off in the evaluation's w/o Memory ablation, alignment replays included). */
+  memoryTool: Annotation<boolean>(),
   /** Prompt set (`paper` or `tuned`) of persona initialization, tool descriptions and alignment. */
   promptSet: Annotation<PromptSet>(),
 });
@@ -54,8 +56,17 @@ export function configurationFrom(settings: Settings, given: Partial<Configurati
     indexDir: "indexDir" in given ? given.indexDir : join(settings.dataDir, "indexes"),
     record: given.record ?? true,
     excludeIds: given.excludeIds ?? [],
+    memoryTool: runFlag(given, "memoryTool", true),
     promptSet: given.promptSet === undefined ? settings.promptSet : parsePromptSet(given.promptSet, "promptSet"),
   };
+}
+
+/** A yes/no the run sets; anything but a boolean is refused (an API caller's "false" string would read as true). */
+function runFlag(given: Partial<Configuration>, name: "memoryTool", fallback: boolean): boolean {
+  const value: unknown = given[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new UserError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 /** A number the run sets, held to RUN_LIMITS (an API caller's JSON may carry anything). */

@@ -9,7 +9,8 @@ import { MEMORY_TOOL } from "../src/tools/index.js";
 import type { Script } from "./scripted-model.js";
 import { parseAlignmentPrompt } from "./alignment-prompts.js";
 
-const EVIDENCE = [/answer here is "([^"]+)"/g, /is "([^"]+)"/g, /User's response: ([^\n]+)/g, /Response: ([^\n]+)/g, /mostly answers "([^"]+)"/g, /^(\d) is the score/gm];
+// OPPU's profile records ("description: ... tag: comedy") are what profile prompts list (src/data/lamp.ts).
+const EVIDENCE = [/answer here is "([^"]+)"/g, /is "([^"]+)"/g, /User's response: ([^\n]+)/g, /Response: ([^\n]+)/g, /mostly answers "([^"]+)"/g, /^(\d) is the score/gm, / (?:tag|category|score): ([^\n]+)$/gm];
 
 export function majority(texts: string[], labels: readonly string[]): string | undefined {
   const votes = new Map<string, number>();

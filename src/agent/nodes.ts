@@ -77,8 +77,8 @@ function partsFor(services: Services): AgentParts {
   let parts = agentParts.get(services);
   if (!parts) {
     const { config, memory } = services;
-    const { userId, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet } = config;
-    const tools = initializeTools({ userId, memory, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet });
+    const { userId, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet, memoryTool } = config;
+    const tools = initializeTools({ userId, memory, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet, memoryTool });
     agentParts.set(services, (parts = { tools, toolNode: new ToolNode(tools) }));
   }
   return parts;

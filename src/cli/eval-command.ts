@@ -10,7 +10,7 @@ import { intOption, progress, resolveSettings } from "./shared.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { LampTask } from "../data/lamp.js";
 import { LAMP_SPLITS, lampBaseUrl, SPLITS, type LampSplit, type Split } from "../data/lamp-names.js";
-import type { EvalUser } from "../data/oppu.js";
+import type { EvalUser, PopulationSummary } from "../data/oppu.js";
 import { METHODS, parseMethod } from "../eval/method-names.js";
 
 const TASKS = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const satisfies readonly LampTask[];
@@ -51,15 +51,25 @@ async function dataFiles(files: string[]): Promise<{ data: string[]; files: stri
 /** Seconds, as a number option (fractions allowed). */
 const secondsOption = (name: string, min: number) => (raw: string) => parseNumber(raw, name, { min, integer: false });
 
-/** The population from LaMP question/output file pairs or an OPPU per-user file, and the files' ids for the run key. */
-async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask): Promise<{ users: EvalUser[]; data: string[]; files: string[] }> {
-  const [{ LAMP_LABELS, loadLamp, loadLampOutputs }, { lampToUsers, loadOppuUsers }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js")]);
+/** One line: persons, queries per person, and what grouping and the profile rules did. */
+function describePopulation(summary: PopulationSummary): string {
+  const { persons, questions, queriesPerPerson: q, merged, leaksRemoved, laterRemoved } = summary;
+  return `${persons} persons from ${questions} questions (${merged} merged into another's person); queries per person min ${q.min}, median ${q.median}, max ${q.max}; ${leaksRemoved} profile items removed as a query's own item, ${laterRemoved} dated on or after the person's first query`;
+}
+
+/**
+ * The population from LaMP question/output file pairs (grouped into persons, src/data/persons.ts)
+ * or an OPPU per-user file, its summary, and the files' ids for the run key.
+ */
+async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask): Promise<{ users: EvalUser[]; summary: PopulationSummary; data: string[]; files: string[] }> {
+  const [{ LAMP_LABELS, loadLamp, loadLampOutputs }, { checkNoLeaks, lampToUsers, loadOppuUsers }, { summarize }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js"), import("../data/persons.js")]);
   if (opts.oppu && opts.questions.length > 0) throw new UserError("give either --oppu or --questions/--outputs, not both");
   if (opts.oppu) {
     if (opts.outputs.length > 1) throw new UserError("--oppu takes at most one --outputs (its golds)");
     const golds = opts.outputs[0] ? (await loadLampOutputs(opts.outputs[0])).golds : undefined;
     const users = await loadOppuUsers(opts.oppu, golds);
-    return { users, ...(await dataFiles([opts.oppu, ...opts.outputs])) };
+    checkNoLeaks(task, users, opts.oppu);
+    return { users, summary: summarize(users, users.reduce((n, u) => n + u.queries.length, 0)), ...(await dataFiles([opts.oppu, ...opts.outputs])) };
   }
   if (opts.questions.length === 0 || opts.questions.length !== opts.outputs.length) {
     throw new UserError("eval needs --oppu FILE, or --questions and --outputs in pairs (one --outputs per --questions)");
@@ -68,7 +78,7 @@ async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "op
   const labels = LAMP_LABELS[task]!;
   const stray = examples.find((e) => !labels.includes(e.output.trim()));
   if (stray) throw new UserError(`gold "${stray.output}" of question "${stray.id}" is not a ${task} label; is --task right?`);
-  return { users: lampToUsers(examples, opts.split), ...(await dataFiles([...opts.questions, ...opts.outputs])) };
+  return { ...lampToUsers(task, examples, opts.split), ...(await dataFiles([...opts.questions, ...opts.outputs])) };
 }
 
 export function registerEvalCommands(program: Command): void {
@@ -80,10 +90,10 @@ export function registerEvalCommands(program: Command): void {
     .option("--questions <path>", "LaMP *_questions.json (repeat for every file of the split)", collect, [])
     .option("--outputs <path>", "LaMP *_outputs.json, one per --questions in the same order (or the golds of --oppu)", collect, [])
     .option("--oppu <path>", "OPPU's per-user file [{user_id, profile, query: [{id, input, gold?}]}] instead of --questions")
-    .addOption(new Option("--split <split>", "time: group a user's questions (profile before their first query); user: one question per user").choices(SPLITS).default("time"))
+    .addOption(new Option("--split <split>", "time: group questions into persons by shared profile items (the paper's users); user: every question its own user").choices(SPLITS).default("time"))
     .addOption(new Option("--method <method>", "method to evaluate").choices(METHODS))
-    .option("--users <n>", "the most active users to evaluate (profile items + queries, over all files)", intOption("--users", 1), 100)
-    .option("--seed <n>", "seed of LaMP-1's sampled negatives and [1]/[2] order", intOption("--seed", 0), 0)
+    .option("--users <n>", "the most active users to evaluate (largest profiles over all files; ties: user id)", intOption("--users", 1), 100)
+    .option("--seed <n>", "seed of LaMP-1's sampled negatives and [1]/[2] order, and of ICL's demonstrations", intOption("--seed", 0), 0)
     .option("--concurrency <n>", "users in flight", intOption("--concurrency", 1), 4)
     .option("--out <dir>", "results, summaries and the eval embedding cache", "eval-results")
     .option("--k <n>", "memories per retrieval of the agents (the paper's K)", intOption("--k", 1), 4)
@@ -92,7 +102,7 @@ export function registerEvalCommands(program: Command): void {
     .option("--retry-for <seconds>", "how long one query keeps retrying rate limits, 5xx and connection resets (backoff with jitter) before it counts as failed", secondsOption("--retry-for", 0), 300)
     .option("--backoff-ms <ms>", "first retry delay, doubled each retry (at most 60 s)", intOption("--backoff-ms", 0), 2000)
     .option("--progress-every <seconds>", "when stderr is not a terminal: a progress line this often", secondsOption("--progress-every", 0.1), 30)
-    .option("--json", 'print {"task", "method", "users", "queries", "failures", "metrics", "calls", "tokens", "spent", "runId", "dataFingerprint", ...}')
+    .option("--json", 'print {"task", "method", "users", "queries", "failures", "skipped", "metrics", "calls", "tokens", "spent", "runId", "dataFingerprint", "population", ...}')
     .action(async (opts: EvalOpts, command: Command) => {
       const missing = (["task", "method"] as const).filter((name) => !opts[name]);
       if (missing.length > 0) throw new UserError(`eval needs ${missing.map((m) => `--${m}`).join(", ")}`);
@@ -101,8 +111,9 @@ export function registerEvalCommands(program: Command): void {
       const settings = validateSettings(resolveSettings(command));
       const [{ checkUsers }, { runEval }, { formatCost, priceTable }, { evalProgress }] = await Promise.all([import("../data/oppu.js"), import("../eval/runner.js"), import("../eval/prices.js"), import("./eval-progress.js")]);
       const prices = priceTable(); // a bad PERSONA_AGENT_PRICES file is refused before any work
-      const { users, data, files } = await loadPopulation(opts, task);
+      const { users, summary: population, data, files } = await loadPopulation(opts, task);
       checkUsers(users, files.join(", "));
+      if (!opts.json) process.stderr.write(`population: ${describePopulation(population)}\n`);
 
       const bar = await evalProgress(`eval ${task} ${method}`, { everyMs: opts.progressEvery * 1000 });
       const summary = await runEval({
@@ -123,11 +134,13 @@ export function registerEvalCommands(program: Command): void {
         onProgress: (p) => bar.update(p),
         onNotice: (line) => process.stderr.write(`persona-agent: ${line}\n`),
       }).finally(() => bar.stop());
-      const { metrics, calls, tokens, failures, spent } = summary;
+      const { metrics, calls, tokens, failures, spent, skipped } = summary;
+      const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+      const skippedText = skipped.length > 0 ? `; skipped ${count(skipped.length, "user", "users")} with nothing to align on: ${skipped.map((s) => `${s.user} (${count(s.queries, "query", "queries")})`).join(", ")}` : "";
       process.stdout.write(
         opts.json
-          ? `${JSON.stringify({ task, method, users: summary.users, queries: summary.queries, n: summary.n, failures, metrics, calls, tokens, spent, model: summary.model, callsPerQuery: summary.callsPerQuery, msPerQuery: summary.msPerQuery, runId: summary.runId, dataFingerprint: summary.dataFingerprint, runKey: summary.runKey })}\n`
-          : `${task} ${method} on ${summary.users} users, ${summary.queries} queries: ${formatMetrics(metrics, failures)} (${calls} LLM calls, ${tokens} tokens; spent ${spent.calls} calls, ${spent.tokens} tokens, ${formatCost(spent.cost)}; run ${summary.runId}, data ${summary.dataFingerprint})\n`,
+          ? `${JSON.stringify({ task, method, users: summary.users, queries: summary.queries, n: summary.n, failures, skipped, metrics, calls, tokens, spent, model: summary.model, callsPerQuery: summary.callsPerQuery, msPerQuery: summary.msPerQuery, runId: summary.runId, dataFingerprint: summary.dataFingerprint, runKey: summary.runKey, population })}\n`
+          : `${task} ${method} on ${summary.users} users, ${summary.queries} queries: ${formatMetrics(metrics, failures)} (${calls} LLM calls, ${tokens} tokens; spent ${spent.calls} calls, ${spent.tokens} tokens, ${formatCost(spent.cost)}; run ${summary.runId}, data ${summary.dataFingerprint})${skippedText}\n`,
       );
       if (failures > 0) {
         throw new IncompleteRunError(`${failures} of ${summary.queries} queries failed (scored as invalid answers; the reasons are in ${opts.out}/results); run the same command again to ask only the failed ones`);
@@ -154,7 +167,7 @@ export function registerEvalCommands(program: Command): void {
   const data = program.command("data").description("benchmark data");
   data
     .command("convert")
-    .description("LaMP question files to OPPU's per-user format (profile + queries); optionally each user's profile as an ingest JSONL")
+    .description("LaMP question files to OPPU's per-user format (persons: profile + queries; a query's own item removed from the profile); optionally each user's profile as an ingest JSONL")
     .addOption(new Option("--task <task>", "LaMP task").choices(TASKS).makeOptionMandatory())
     .option("--questions <path>", "LaMP *_questions.json (repeat for every file of the split)", collect, [])
     .option("--outputs <path>", "LaMP *_outputs.json, one per --questions in the same order", collect, [])
@@ -165,7 +178,7 @@ export function registerEvalCommands(program: Command): void {
     .option("--histories <dir>", "also write <dir>/<user>.jsonl: the user's profile as task-shaped interactions, for `ingest --task`")
     .option("--json", "print the written files and counts as JSON")
     .action(async (opts: { task: LampTask; questions: string[]; outputs: string[]; split: Split; users?: number; seed: number; out: string; histories?: string; json?: boolean }) => {
-      const { users: all } = await loadPopulation({ ...opts, oppu: undefined }, opts.task);
+      const { users: all, summary: population } = await loadPopulation({ ...opts, oppu: undefined }, opts.task);
       const [{ populationPapers, profileInteractions }, { checkUsers, selectActiveUsers }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js")]);
       checkUsers(all, opts.questions.join(", "));
       const users = opts.users ? selectActiveUsers(all, opts.users) : all;
@@ -183,7 +196,9 @@ export function registerEvalCommands(program: Command): void {
       }
       const queries = users.reduce((n, u) => n + u.queries.length, 0);
       process.stdout.write(
-        opts.json ? `${JSON.stringify({ out: opts.out, users: users.length, queries, histories })}\n` : `${opts.out}: ${users.length} users, ${queries} queries${histories.length ? `; ${histories.length} histories in ${opts.histories}` : ""}\n`,
+        opts.json
+          ? `${JSON.stringify({ out: opts.out, users: users.length, queries, histories, population })}\n`
+          : `${opts.out}: ${users.length} users, ${queries} queries${histories.length ? `; ${histories.length} histories in ${opts.histories}` : ""}\npopulation: ${describePopulation(population)}\n`,
       );
     });
 

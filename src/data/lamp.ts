@@ -4,7 +4,7 @@
  * and a user's profile as task-shaped interactions (the task's own question about each item and
  * the user's answer), what ingest, retrieval and alignment replays use (docs/EVAL.md).
  */
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { fileReadError, UserError } from "../errors.js";
@@ -140,12 +140,52 @@ const ITEM_FIELDS: Record<LampTask, { input: string; answer?: string }> = {
   "lamp-3": { input: "text", answer: "score" }, // a review the user wrote -> the user's score
 };
 
-/** Where the task input starts in a LaMP-2M/2N/3 question (OPPU's utils.py extracts it the same way). */
-const INPUT_MARKER: Record<Exclude<LampTask, "lamp-1">, string> = {
-  "lamp-2m": "description: ",
-  "lamp-2n": "article: ",
-  "lamp-3": "review: ",
+/**
+ * The fields that make two profile items the same interaction: its content and the user's
+ * answer. LaMP's item ids cannot tell (they are prefixed by the question id: the same article is
+ * "1132" in one question and "1142" in the next).
+ */
+const CONTENT_FIELDS: Record<LampTask, readonly string[]> = {
+  "lamp-1": ["title", "abstract"],
+  "lamp-2m": ["description", "title", "tag"],
+  "lamp-2n": ["text", "title", "category"],
+  "lamp-3": ["text", "score"],
 };
+
+/** Whitespace other than a single space; most texts have none and are only trimmed (this runs per item of LaMP-size files). */
+const IRREGULAR_SPACE = /[^\S ]| {2}/;
+
+/** Whitespace runs as one space, ends trimmed: how contents are compared. */
+export function normalizeText(text: string): string {
+  return (IRREGULAR_SPACE.test(text) ? text.replace(/\s+/g, " ") : text).trim();
+}
+
+const fieldText = (item: LampProfileItem, field: string) => {
+  const value = item[field];
+  return typeof value === "string" || typeof value === "number" ? normalizeText(String(value)) : "";
+};
+
+/** A profile item's task input, normalized: the paper / movie / article / review a test question can ask about. */
+export function itemInput(task: LampTask, item: LampProfileItem): string {
+  return fieldText(item, ITEM_FIELDS[task].input);
+}
+
+/** One key per distinct interaction (content and answer, normalized); ids are ignored. */
+export function itemKey(task: LampTask, item: LampProfileItem): string {
+  return hash("sha1", CONTENT_FIELDS[task].map((field) => fieldText(item, field)).join("\u0000"), "base64");
+}
+
+/**
+ * Where the task input starts in a LaMP-2M/2N/3 question, as OPPU's utils.py finds it
+ * (extract_movie, extract_news_cat, extract_product_review: the first occurrence).
+ */
+const INPUT_MARKER: Record<Exclude<LampTask, "lamp-1">, string> = {
+  "lamp-2m": "] description: ",
+  "lamp-2n": "] article: ",
+  "lamp-3": "without further explanation. review: ",
+};
+/** OPPU's extract_citation_title: the title of the user's paper in a LaMP-1 question. */
+const LAMP1_TITLE = /written the paper with the title "([^"]*)"/;
 
 /**
  * A LaMP question exactly as the benchmark's own test questions are written (prompts/lamp/question):
@@ -160,17 +200,45 @@ export async function lampQuestion(task: LampTask, input: string, references?: r
 }
 
 /**
- * The task input of a LaMP question, what LaMP's BM25 retrievers query with: the text after
- * "description: " / "article: " / "review: ", and for LaMP-1 the quoted paper title and both
- * references (LaMP's citation query). The whole question when no marker is found.
+ * A LaMP question as every method asks it (prompts/lamp/<task>.md): the question, then the line
+ * saying which answers are allowed; `context` (examples, profile) goes before it. Test queries,
+ * the stored interactions alignment replays and LLM_grad's question all use this one format.
+ */
+export async function taskPrompt(task: LampTask, question: string, context = ""): Promise<string> {
+  return renderPrompt(`lamp/${task}`, { context, question, labels: (LAMP_LABELS[task] ?? []).join(", ") });
+}
+
+/**
+ * What a LaMP question asks about, extracted as OPPU's utils.py does: the text after
+ * "] description: " / "] article: " / "without further explanation. review: ", and for LaMP-1 the
+ * title of the user's paper. The whole question when the marker is missing.
  */
 export function questionInput(task: LampTask, question: string): string {
-  if (task === "lamp-1") {
-    const quoted = [...question.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
-    return quoted.length > 0 ? quoted.join(" ") : question;
-  }
-  const marker = question.lastIndexOf(INPUT_MARKER[task]);
+  if (task === "lamp-1") return LAMP1_TITLE.exec(question)?.[1] ?? question;
+  const marker = question.indexOf(INPUT_MARKER[task]);
   return marker === -1 ? question : question.slice(marker + INPUT_MARKER[task].length);
+}
+
+/** Python's str.isspace() characters: what OPPU's `text.split()` splits on. */
+const PYTHON_WHITESPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+
+/** OPPU's get_first_k_tokens: the first `k` whitespace-separated tokens, joined by single spaces. */
+export function firstTokens(text: string, k: number): string {
+  return text.split(PYTHON_WHITESPACE).filter(Boolean).slice(0, k).join(" ");
+}
+
+/** OPPU cuts every profile field to its first 368 tokens before formatting the BM25 documents. */
+const DOCUMENT_FIELD_TOKENS = 368;
+
+/** The BM25 document of a profile item: OPPU's per-task template (prompts/lamp/oppu/document) over its fields cut to 368 tokens. */
+export async function retrievalDocument(task: LampTask, item: LampProfileItem): Promise<string> {
+  const fields = Object.fromEntries(Object.keys(item).map((field) => [field, firstTokens(String(item[field] ?? ""), DOCUMENT_FIELD_TOKENS)]));
+  return `${await renderPrompt(`lamp/oppu/document/${task}`, fields)}\n`;
+}
+
+/** The BM25 query of a test question: OPPU's per-task query template around what the question asks about. */
+export async function retrievalQuery(task: LampTask, question: string): Promise<string> {
+  return renderPrompt(`lamp/oppu/query/${task}`, { input: questionInput(task, question) });
 }
 
 /** Choices a LaMP-1 interaction leaves open; see docs/EVAL.md "Task-shaped interactions". */
@@ -188,7 +256,7 @@ export function populationPapers(task: LampTask, users: readonly { id: string; p
 }
 
 /** A deterministic 32-bit number from a seed and a key (no global random state, same on every run). */
-function seeded(seed: number, key: string, salt: string): number {
+export function seeded(seed: number, key: string, salt: string): number {
   return createHash("sha256").update(`${seed}\u0000${salt}\u0000${key}`).digest().readUInt32BE(0);
 }
 
@@ -200,7 +268,8 @@ function text(task: LampTask, item: LampProfileItem, field: string): string {
   return s;
 }
 
-function timestampOf(task: LampTask, item: LampProfileItem): string | undefined {
+/** The item's `date` as an ISO timestamp, or undefined when it has none. */
+export function itemTimestamp(task: LampTask, item: LampProfileItem): string | undefined {
   const date = item.date;
   if (date == null) return undefined;
   // A bare year (string or number) becomes January 1st of that year, UTC.
@@ -226,6 +295,7 @@ function lamp1References(userId: string, profile: readonly LampProfileItem[], in
   const positiveFirst = seeded(seed, `${userId}/${item.id}`, "order") % 2 === 0;
   return {
     references: (positiveFirst ? [positive, negative] : [negative, positive]) as [string, string],
+    positive,
     answer: positiveFirst ? "[1]" : "[2]",
     source: given ? "real" : "own-paper",
   };
@@ -233,9 +303,11 @@ function lamp1References(userId: string, profile: readonly LampProfileItem[], in
 
 /**
  * A user's profile as task-shaped interactions, oldest first: each item becomes the task's test
- * question about that item (lampQuestion) and the user's answer in the task's answer format, as
- * OPPU turns profile items into its training prompts. `metadata.input` keeps the task input for
- * BM25 retrieval. LaMP-1 items without a possible positive or negative are skipped.
+ * question about that item, asked as test queries are (taskPrompt), and the user's answer in the
+ * task's answer format, as OPPU turns profile items into its training prompts. Metadata:
+ * `content`, the item as OPPU's profile record (content and answer, no instruction: what the
+ * memory retriever embeds and the profile summary reads); `document`, its BM25 document. An item
+ * without a date gets no timestamp. LaMP-1 items without a possible positive or negative are skipped.
  */
 export async function profileInteractions(task: LampTask, userId: string, profile: readonly LampProfileItem[], options: InteractionOptions = {}): Promise<HistoryEntry[]> {
   const { input: inputField, answer: answerField } = ITEM_FIELDS[task];
@@ -243,20 +315,26 @@ export async function profileInteractions(task: LampTask, userId: string, profil
   const pool = task === "lamp-1" ? (options.otherPapers ?? []).filter(([owner]) => owner !== userId) : [];
   for (const [index, item] of profile.entries()) {
     const input = text(task, item, inputField);
-    const timestamp = timestampOf(task, item);
-    let entry: HistoryEntry;
+    const timestamp = itemTimestamp(task, item);
+    let question: string;
+    let response: string;
+    let fields: Record<string, string>;
+    const metadata: Record<string, unknown> = { id: item.id };
     if (task === "lamp-1") {
       const built = lamp1References(userId, profile, index, pool, options.seed ?? 0);
       if (!built) continue;
-      const abstract = typeof item.abstract === "string" ? ` ${item.abstract}` : "";
-      entry = {
-        query: await lampQuestion(task, input, built.references),
-        response: built.answer,
-        metadata: { id: item.id, input: `${input}${abstract}`, citation: built.source },
-      };
+      question = await lampQuestion(task, input, built.references);
+      response = built.answer;
+      fields = { title: input, citation: built.positive };
+      metadata.citation = built.source;
     } else {
-      entry = { query: await lampQuestion(task, input), response: text(task, item, answerField!), metadata: { id: item.id, input } };
+      question = await lampQuestion(task, input);
+      response = text(task, item, answerField!);
+      fields = { [inputField]: input, [answerField!]: response };
     }
+    metadata.content = await renderPrompt(`lamp/oppu/record/${task}`, fields);
+    metadata.document = await retrievalDocument(task, item);
+    const entry: HistoryEntry = { query: await taskPrompt(task, question), response, metadata };
     entries.push(timestamp ? { ...entry, timestamp } : entry);
   }
   return entries;

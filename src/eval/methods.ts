@@ -6,24 +6,23 @@
  */
 import type { BaseStore } from "@langchain/langgraph";
 import { HumanMessage } from "@langchain/core/messages";
-import { Document } from "@langchain/core/documents";
-import { BM25Retriever } from "@langchain/community/retrievers/bm25";
 import { join } from "node:path";
 import { builder as personaAgentBuilder } from "../../graphs/persona_agent.js";
 import { builder as alignmentBuilder } from "../../graphs/alignment.js";
 import { loadPrompt, renderPrompt } from "../prompts.js";
 import type { Configuration } from "../configuration.js";
 import { servicesFor, type Services } from "../services.js";
-import { LAMP_LABELS, questionInput, type LampTask } from "../data/lamp.js";
+import { questionInput, retrievalQuery, taskPrompt, type LampTask } from "../data/lamp.js";
 import type { UserQuery } from "../data/oppu.js";
 import type { HistoryEntry } from "../memory/history.js";
 import { ingestHistory } from "../memory/ingest.js";
 import { EmbeddingCache } from "../memory/embedding-cache.js";
-import { unitVector } from "../memory/episodic.js";
+import { entryText, unitVector } from "../memory/episodic.js";
 import { initialPersona } from "../persona/persona.js";
 import { createEmbeddings } from "../models/embeddings.js";
 import { userFileKey } from "../users.js";
 import { memoryBankRetrieve } from "./membank.js";
+import { BM25Okapi } from "./bm25.js";
 
 import type { MethodName } from "./method-names.js";
 
@@ -49,8 +48,8 @@ export type Aligner = (args: { store: BaseStore; configurable: Partial<Configura
 /** One user as the methods see them: the profile as task-shaped interactions, oldest first. */
 export interface MethodUser {
   interactions: HistoryEntry[];
-  /** Task-shaped interactions of other people, for `icl` (docs/EVAL.md says whose). */
-  demonstrations: HistoryEntry[];
+  /** Task-shaped interactions of other persons for one query, for `icl` (docs/EVAL.md says whose). */
+  demonstrations: (query: UserQuery) => Promise<HistoryEntry[]>;
 }
 
 export interface MethodContext {
@@ -74,14 +73,19 @@ type Method = (ctx: MethodContext, user: MethodUser, services: Services) => Prom
 
 const clip = (text: string) => (text.length <= FIELD_CHARS ? text : `${text.slice(0, FIELD_CHARS - 1)}…`);
 
-async function examplesContext(entries: Pick<HistoryEntry, "query" | "response">[], header = "lamp/context_examples"): Promise<string> {
+/**
+ * Interactions shown as context (RAG, PAG, ICL, MemoryBank, w/o Action's memories): each as its
+ * OPPU record (`metadata.content`: the item and the answer, as OPPU puts retrieved history before
+ * the question) where it has one, else its query and response (`prompts/lamp/example.md`).
+ */
+async function examplesContext(entries: Pick<HistoryEntry, "query" | "response" | "metadata">[], header = "lamp/context_examples"): Promise<string> {
   if (entries.length === 0) return "";
-  const lines = await Promise.all(entries.map((e) => renderPrompt("lamp/example", { query: clip(e.query), response: clip(e.response) })));
+  const line = (e: (typeof entries)[number]) => {
+    const content = e.metadata?.content;
+    return typeof content === "string" ? Promise.resolve(`- ${clip(content)}`) : renderPrompt("lamp/example", { query: clip(e.query), response: clip(e.response) });
+  };
+  const lines = await Promise.all(entries.map(line));
   return `${await renderPrompt(header, { examples: lines.join("\n") })}\n\n`;
-}
-
-export async function taskPrompt(task: LampTask, question: string, context = ""): Promise<string> {
-  return renderPrompt(`lamp/${task}`, { context, question, labels: (LAMP_LABELS[task] ?? []).join(", ") });
 }
 
 async function askModel(services: Services, prompt: string): Promise<string> {
@@ -98,13 +102,15 @@ async function runAgent(ctx: MethodContext, prompt: string, options: { persona?:
 }
 
 /**
- * LaMP's sparse retriever (BM25 over each profile item's task input, queried with the test
- * question's task input), with LangChain's BM25Retriever. Built once per user.
+ * The RAG baselines' retriever as OPPU runs it: rank_bm25's BM25Okapi (bm25.ts) over the profile
+ * items' documents (OPPU's per-task template, `metadata.document`), queried with OPPU's query
+ * template around what the test question asks about; both split on single spaces, case kept.
+ * Built once per user.
  */
 function bm25Over(task: LampTask, entries: HistoryEntry[], k: number): (question: string) => Promise<HistoryEntry[]> {
-  const docs = entries.map((e, i) => new Document({ pageContent: String(e.metadata?.input ?? e.query), metadata: { i } }));
-  const retriever = BM25Retriever.fromDocuments(docs, { k });
-  return async (question) => (entries.length === 0 ? [] : (await retriever.invoke(questionInput(task, question))).map((d) => entries[d.metadata.i as number]!));
+  if (entries.length === 0) return async () => [];
+  const bm25 = new BM25Okapi(entries.map((e) => String(e.metadata?.document ?? e.query).split(" ")));
+  return async (question) => bm25.topN((await retrievalQuery(task, question)).split(" "), k).map((i) => entries[i]!);
 }
 
 async function currentPersona(services: Services): Promise<string | undefined> {
@@ -133,29 +139,42 @@ function finalAnswer(reply: string): string {
   return at === -1 ? reply : reply.slice(at + "Final Answer:".length).trim();
 }
 
+interface AgentParts {
+  memory: boolean;
+  persona: boolean;
+  align: boolean;
+  action: boolean;
+}
+
 /**
  * PersonaAgent and the ablations, each removing one component (docs/EVAL.md): memory (episodic
  * memory and the profile summary), persona (the system prompt alignment optimizes), alignment,
  * action (tools, in the answer and in alignment's replays).
  */
+const PERSONA_AGENTS: Partial<Record<MethodName, AgentParts>> = {
+  "persona-agent": { memory: true, persona: true, align: true, action: true },
+  "persona-agent-no-alignment": { memory: true, persona: true, align: false, action: true },
+  "persona-agent-no-persona": { memory: true, persona: false, align: false, action: true },
+  "persona-agent-no-memory": { memory: false, persona: true, align: true, action: true },
+  "persona-agent-no-action": { memory: true, persona: true, align: true, action: false },
+};
+
 const personaAgent =
-  (parts: { memory: boolean; persona: boolean; align: boolean; action: boolean }): Method =>
+  (parts: AgentParts): Method =>
   async (ctx, user, services) => {
     const id = userId(services);
     // The user's interactions are stored in every variant: alignment replays them (Algorithm 1's D).
     if (parts.persona && parts.memory) await ingestHistory(services, id, user.interactions, { task: ctx.task });
     else await services.memory.add(id, user.interactions);
     if (parts.persona && !parts.memory) await services.personas.save(id, await initialPersona(loadPrompt("lamp/no_profile"), services.config.promptSet), "initialized");
-    // No action: no tools anywhere, alignment's replays included.
-    const noTools: Partial<Configuration> = parts.action ? {} : { maxToolSteps: 0 };
-    // No memory: the agent's memory tool finds nothing of the user.
-    const stored = parts.memory ? [] : (await services.memory.list(id)).map((e) => e.id);
-    const agentConfig: Partial<Configuration> = { ...noTools, ...(stored.length > 0 ? { excludeIds: stored } : {}) };
-    if (parts.align) await ctx.aligner({ store: ctx.store, configurable: { ...ctx.configurable, ...noTools }, batch: ctx.params.batch, iterations: ctx.params.iterations });
+    // No action: no tools anywhere, alignment's replays included. No memory: no memory tool
+    // anywhere either, so neither the answers nor alignment's replays retrieve anything.
+    const agentConfig: Partial<Configuration> = { ...(parts.action ? {} : { maxToolSteps: 0 }), ...(parts.memory ? {} : { memoryTool: false }) };
+    if (parts.align) await ctx.aligner({ store: ctx.store, configurable: { ...ctx.configurable, ...agentConfig }, batch: ctx.params.batch, iterations: ctx.params.iterations });
     const persona = parts.persona ? await currentPersona(services) : loadPrompt("lamp/no_persona");
     return async (query) => {
       // Without actions the agent gets no tools, so its memories come in the prompt instead.
-      const context = parts.action || !parts.memory ? "" : await examplesContext(await services.memory.retrieve(id, query.input, ctx.params.k));
+      const context = parts.action || !parts.memory ? "" : await examplesContext(await services.memory.retrieve(id, questionInput(ctx.task, query.input), ctx.params.k));
       const answer = await runAgent(ctx, await taskPrompt(ctx.task, query.input, context), { persona, configurable: agentConfig });
       return { answer, ...(parts.persona ? { persona } : {}) };
     };
@@ -172,11 +191,8 @@ async function entryVectors(services: Services, texts: string[]) {
 
 const METHOD_IMPL: Record<MethodName, Method> = {
   prompt: withContext(async () => async () => ""),
-  // Non-personalized: the same kind of question answered by other people.
-  icl: withContext(async (_ctx, user) => {
-    const context = await examplesContext(user.demonstrations.slice(0, ICL_SHOTS), "lamp/context_demonstrations");
-    return async () => context;
-  }),
+  // Non-personalized: the same kind of question answered by other persons, drawn for each query.
+  icl: withContext(async (_ctx, user) => async (query) => examplesContext(await user.demonstrations(query), "lamp/context_demonstrations")),
   "rag-1": rag(1),
   "rag-4": rag(4),
   // PAG: the LLM-written profile summary (semantic memory) + RAG-4's retrieved items.
@@ -193,22 +209,27 @@ const METHOD_IMPL: Record<MethodName, Method> = {
     const persona = loadPrompt("lamp/react_agent");
     return async (query) => ({ answer: finalAnswer(await runAgent(ctx, await taskPrompt(ctx.task, query.input), { persona })) });
   },
-  membank: withContext(async (_ctx, user, services) => {
+  membank: withContext(async (ctx, user, services) => {
     await services.memory.add(userId(services), user.interactions);
     const entries = await services.memory.list(userId(services));
-    const { embeddings, vectors } = await entryVectors(services, entries.map((e) => `${e.query}\n${e.response}`));
+    const { embeddings, vectors } = await entryVectors(services, entries.map(entryText));
     const unitVectors = vectors.map(unitVector);
     return async (query) => {
-      const picked = memoryBankRetrieve(unitVectors, unitVector(await embeddings.embedQuery(query.input)), 4).map((i) => entries[i]!);
+      const picked = memoryBankRetrieve(unitVectors, unitVector(await embeddings.embedQuery(questionInput(ctx.task, query.input))), 4).map((i) => entries[i]!);
       return examplesContext(picked);
     };
   }),
-  "persona-agent": personaAgent({ memory: true, persona: true, align: true, action: true }),
-  "persona-agent-no-alignment": personaAgent({ memory: true, persona: true, align: false, action: true }),
-  "persona-agent-no-persona": personaAgent({ memory: true, persona: false, align: false, action: true }),
-  "persona-agent-no-memory": personaAgent({ memory: false, persona: true, align: true, action: true }),
-  "persona-agent-no-action": personaAgent({ memory: true, persona: true, align: true, action: false }),
+  "persona-agent": personaAgent(PERSONA_AGENTS["persona-agent"]!),
+  "persona-agent-no-alignment": personaAgent(PERSONA_AGENTS["persona-agent-no-alignment"]!),
+  "persona-agent-no-persona": personaAgent(PERSONA_AGENTS["persona-agent-no-persona"]!),
+  "persona-agent-no-memory": personaAgent(PERSONA_AGENTS["persona-agent-no-memory"]!),
+  "persona-agent-no-action": personaAgent(PERSONA_AGENTS["persona-agent-no-action"]!),
 };
+
+/** Methods that align the persona on the user's interactions: a person with none cannot run them (the runner skips them). */
+export function needsAlignment(method: MethodName): boolean {
+  return PERSONA_AGENTS[method]?.align === true;
+}
 
 /** Prepares `method` for one user (memory, persona, alignment); the answerer then takes their queries. */
 export async function prepareMethod(method: MethodName, ctx: MethodContext, user: MethodUser): Promise<Answerer> {

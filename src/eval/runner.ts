@@ -20,12 +20,12 @@ import { describeProviderError, InvalidProviderResponseError } from "../models/c
 import { ModelError } from "../errors.js";
 import type { Configuration } from "../configuration.js";
 import type { PromptSet, Settings } from "../settings.js";
-import { populationPapers, profileInteractions, type LampTask } from "../data/lamp.js";
+import { populationPapers, profileInteractions, seeded, type LampTask } from "../data/lamp.js";
 import { selectActiveUsers, type EvalUser, type Split, type UserQuery } from "../data/oppu.js";
 import type { HistoryEntry } from "../memory/history.js";
 import { scoreTask, type LampMetrics } from "./metrics.js";
 import { costOf, LIST_PRICES, type PriceTable } from "./prices.js";
-import { graphAligner, ICL_SHOTS, prepareMethod, type Aligner, type Answerer, type MethodName, type MethodParams } from "./methods.js";
+import { graphAligner, ICL_SHOTS, needsAlignment, prepareMethod, type Aligner, type Answerer, type MethodName, type MethodParams } from "./methods.js";
 
 export interface EvalOptions {
   task: LampTask;
@@ -80,7 +80,7 @@ export interface RunKey {
   k: number;
   n: number;
   E: number;
-  /** Seeds the LaMP-1 interactions' negatives and [1]/[2] order. */
+  /** Seeds the LaMP-1 interactions' negatives and [1]/[2] order, and ICL's demonstrations. */
   seed: number;
 }
 
@@ -99,6 +99,12 @@ export interface QueryRecord {
   inputTokens?: number;
   outputTokens?: number;
   persona?: string;
+}
+
+export interface SkippedUser {
+  user: string;
+  queries: number;
+  reason: string;
 }
 
 /** Model calls paid for and their tokens. */
@@ -151,6 +157,8 @@ export interface EvalSummary {
   writtenAt: string;
   /** Queries whose model call failed (scored as invalid answers, LaMP's rule). */
   failures: number;
+  /** Selected users the method cannot run for (no interactions to align on), with their unscored queries. */
+  skipped: SkippedUser[];
   /** Queries answered by this process (the rest came from the results file). */
   ran: number;
   callsPerQuery: number;
@@ -342,16 +350,33 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
+const RANDOM_DRAWS = 8 * ICL_SHOTS;
+
 /**
- * Demonstrations for `icl`: the latest interaction of each of ICL_SHOTS other users, taken from
- * users outside the evaluated set when there are enough (LaMP's "original training data"), else
- * from the other evaluated users; never the user's own.
+ * Demonstrations for `icl`, drawn for each query from the seed: one interaction of each of
+ * ICL_SHOTS other persons, taken from persons outside the evaluated set when there are enough
+ * (LaMP's "original training data"), else from the other evaluated persons; never the user's own.
+ * Donors and their interaction are picked by `seeded(seed, query id, ...)`, so a query gets the
+ * same demonstrations on every run and machine, and different queries get different ones.
  */
-async function demonstrationsFor(user: EvalUser, selected: ReadonlySet<EvalUser>, population: readonly EvalUser[], interactions: (u: EvalUser) => Promise<HistoryEntry[]>): Promise<HistoryEntry[]> {
-  const outside = population.filter((u) => !selected.has(u) && u.profile.length > 0);
-  const donors = (outside.length >= ICL_SHOTS ? outside : population.filter((u) => u !== user && u.profile.length > 0)).slice(0, ICL_SHOTS);
-  const latest = await Promise.all(donors.map(async (u) => (await interactions(u)).at(-1)));
-  return latest.filter((e): e is HistoryEntry => e !== undefined);
+function demonstrationsFor(user: EvalUser, selected: ReadonlySet<EvalUser>, population: readonly EvalUser[], interactions: (u: EvalUser) => Promise<HistoryEntry[]>, seed: number) {
+  const others = population.filter((u) => u !== user && u.profile.length > 0);
+  const outside = others.filter((u) => !selected.has(u));
+  const donors = outside.length >= ICL_SHOTS ? outside : others;
+  return async (query: UserQuery): Promise<HistoryEntry[]> => {
+    const picked = new Set<EvalUser>();
+    const shots: HistoryEntry[] = [];
+    const drawn = (draw: number) => seeded(seed, `${query.id}\u0000${draw}`, "icl-donor") % donors.length;
+    // Seeded draws; after RANDOM_DRAWS of them, the donors in order from the first draw, so the loop always ends.
+    for (let draw = 0; shots.length < ICL_SHOTS && draw < RANDOM_DRAWS + donors.length; draw++) {
+      const donor = donors[draw < RANDOM_DRAWS ? drawn(draw) : (drawn(0) + draw - RANDOM_DRAWS) % donors.length]!;
+      if (picked.has(donor)) continue;
+      picked.add(donor);
+      const entries = await interactions(donor);
+      if (entries.length > 0) shots.push(entries[seeded(seed, `${query.id}\u0000${donor.id}`, "icl-shot") % entries.length]!);
+    }
+    return shots;
+  };
 }
 
 /** Eval user ids: prefixed, so they never collide with real users; the same for every method (embed once). */
@@ -383,7 +408,21 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   const { task, method, params, settings } = options;
   const runKey = runKeyOf(options);
   const runId = runIdOf(runKey);
-  const selected = selectActiveUsers(options.users, options.userCount);
+  const chosen = selectActiveUsers(options.users, options.userCount);
+  const otherPapers = populationPapers(task, options.users);
+  const built = new Map<EvalUser, Promise<HistoryEntry[]>>();
+  const interactions = (u: EvalUser) => {
+    let entries = built.get(u);
+    if (!entries) built.set(u, (entries = profileInteractions(task, u.id, u.profile, { seed: runKey.seed, otherPapers })));
+    return entries;
+  };
+  // A person with no interaction to align on cannot run an aligning method: skipped, named in the summary.
+  const skipped: SkippedUser[] = [];
+  const selected: EvalUser[] = [];
+  for (const user of chosen) {
+    if (needsAlignment(method) && (await interactions(user)).length === 0) skipped.push({ user: user.id, queries: user.queries.length, reason: "no profile interaction to align on" });
+    else selected.push(user);
+  }
   const queries = selected.flatMap((u) => u.queries);
   const path = resultsPath(options.outDir, runKey);
   await mkdir(join(options.outDir, "results"), { recursive: true });
@@ -406,14 +445,7 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   // Entry vectors are cached per eval user and embedding model here: shared by every method, ablation and rerun.
   const indexDir = join(options.outDir, "index");
   const aligner = options.aligner ?? graphAligner;
-  const otherPapers = populationPapers(task, options.users);
-  const built = new Map<EvalUser, Promise<HistoryEntry[]>>();
-  const interactions = (u: EvalUser) => {
-    let entries = built.get(u);
-    if (!entries) built.set(u, (entries = profileInteractions(task, u.id, u.profile, { seed: runKey.seed, otherPapers })));
-    return entries;
-  };
-  const chosen = new Set(selected);
+  const evaluated = new Set(chosen);
   let done = queries.filter(finished).length;
   let ran = 0;
   const failures = () => queries.filter((q) => cached.get(keyOf(q.id))?.ok === false).length;
@@ -471,7 +503,7 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
         indexDir,
         record: false,
       };
-      const methodUser = { interactions: await interactions(user), demonstrations: await demonstrationsFor(user, chosen, options.users, interactions) };
+      const methodUser = { interactions: await interactions(user), demonstrations: demonstrationsFor(user, evaluated, options.users, interactions, runKey.seed) };
       // Preparing the user (memory, profile, persona, alignment) is counted with their first query.
       const setup = await counted<Answerer>(() => prepareMethod(method, { task, store, configurable, params, aligner }, methodUser));
       const answer = setup.value;
@@ -515,6 +547,7 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
     ...(options.run.files ? { dataFiles: options.run.files } : {}),
     writtenAt: new Date().toISOString(),
     failures: records.filter((r) => !r.ok).length,
+    skipped,
     ran,
     callsPerQuery: n ? sum((r) => r.calls) / n : 0,
     msPerQuery: n ? sum((r) => r.ms) / n : 0,

@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { LAMP_LABELS, type LampTask } from "../data/lamp.js";
+import { LAMP_LABELS, type LampExample, type LampTask } from "../data/lamp.js";
 
 export interface SyntheticOptions {
   users: number;
@@ -15,7 +15,8 @@ export interface SyntheticOptions {
   dated?: boolean;
   /**
    * Questions per user (default 1), as in LaMP's time-based split: the j-th question's profile is
-   * the user's history plus the items of their j earlier questions, so all share the history.
+   * the user's history plus the items of their j earlier questions (the earlier test items with
+   * their labels), so all share the history. Item ids are prefixed by the question's, as in LaMP.
    */
   queries?: number;
 }
@@ -23,7 +24,8 @@ export interface SyntheticOptions {
 const OFFICIAL_TASK: Record<LampTask, string> = { "lamp-1": "LaMP_1", "lamp-2m": "LaMP_2", "lamp-2n": "LaMP_2", "lamp-3": "LaMP_3" };
 const WORDS = ["river", "orbit", "castle", "engine", "garden", "signal", "harbor", "desert", "violin", "glacier", "market", "lantern"];
 
-function question(task: LampTask, text: string, other: string): string {
+/** A test question of `task` about `text`, worded as LaMP's (LaMP-1: references "<text> revisited" and `other`). */
+export function syntheticQuestion(task: LampTask, text: string, other: string): string {
   const labels = (LAMP_LABELS[task] ?? []).join(", ");
   switch (task) {
     case "lamp-1":
@@ -37,7 +39,8 @@ function question(task: LampTask, text: string, other: string): string {
   }
 }
 
-function profileItem(task: LampTask, id: string, text: string, label: string): { id: string } & Record<string, string> {
+/** A profile item of `task` about `text` with the user's answer `label`, in LaMP's fields. */
+export function syntheticItem(task: LampTask, id: string, text: string, label: string): { id: string } & Record<string, string> {
   switch (task) {
     case "lamp-1":
       return { id, title: text, abstract: `We study ${text}.` };
@@ -66,21 +69,28 @@ export function generateLamp(task: LampTask, options: SyntheticOptions) {
       const drift = i % 3 === 2 || i >= history - 2;
       const label = drift ? other : favourite;
       const subject = drift ? WORDS[(u + 5) % WORDS.length]! : topic;
-      const item = profileItem(task, `${u}${String(i).padStart(3, "0")}`, `${subject} story ${i} of user ${u}`, label);
+      const item = syntheticItem(task, `${u}${String(i).padStart(3, "0")}`, `${subject} story ${i} of user ${u}`, label);
       return options.dated ? { ...item, date: date(u, i) } : item;
     });
     const gold = task === "lamp-1" ? "[1]" : favourite;
     for (let j = 0; j < (options.queries ?? 1); j++) {
       const id = `${u}0${j}`;
       const text = j === 0 ? `${topic} story of user ${u}` : `${topic} story ${j} asked of user ${u}`;
-      questions.push({ id, input: question(task, text, "an unrelated paper"), profile: [...profile] });
+      // LaMP's item ids are prefixed by the question's: the same item has another id in every question.
+      questions.push({ id, input: syntheticQuestion(task, text, "an unrelated paper"), profile: profile.map((item, i): typeof item => ({ ...item, id: `${id}${i}` })) });
       golds.push({ id, output: gold });
       // The answered question is history for the user's next one (the time-based split).
-      const answered = profileItem(task, `${u}q${j}`, text, task === "lamp-1" ? "[1]" : favourite);
+      const answered = syntheticItem(task, `${u}q${j}`, text, task === "lamp-1" ? "[1]" : favourite);
       profile.push(options.dated ? { ...answered, date: date(u, history + j) } : answered);
     }
   }
   return { questions, outputs: { task: OFFICIAL_TASK[task], golds } };
+}
+
+/** The generated questions joined with their golds, as `loadLamp` returns LaMP's files. */
+export function generateExamples(task: LampTask, options: SyntheticOptions): LampExample[] {
+  const { questions, outputs } = generateLamp(task, options);
+  return questions.map((q, i) => ({ ...q, output: outputs.golds[i]!.output }));
 }
 
 /** Writes `<dir>/<task>_questions.json` and `<dir>/<task>_outputs.json`; returns their paths. */

@@ -30,6 +30,8 @@ export interface EpisodicEntry {
   response: string;
   timestamp: string;
   metadata: Record<string, unknown>;
+  /** Added without a timestamp: `timestamp` is when it was stored, not when it happened, and is never shown as its date. */
+  undated?: true;
 }
 
 export interface RetrievedMemory extends EpisodicEntry {
@@ -89,9 +91,15 @@ export function entryId(entry: HistoryEntry): string {
     .slice(0, 32);
 }
 
-/** What is embedded for an entry: the situation and what the user did. */
-function entryText(entry: Pick<EpisodicEntry, "query" | "response">): string {
-  return `${entry.query}\n${entry.response}`;
+/**
+ * What is embedded for an entry: the situation and what the user did. An entry whose metadata has
+ * a `content` text (LaMP interactions: the item and the user's answer without the task's fixed
+ * instruction, src/data/lamp.ts) is embedded as that text alone, so the boilerplate every such
+ * query repeats does not dominate its vector.
+ */
+export function entryText(entry: { query: string; response: string; metadata?: Record<string, unknown> }): string {
+  const content = entry.metadata?.content;
+  return typeof content === "string" && content.trim() !== "" ? content : `${entry.query}\n${entry.response}`;
 }
 
 /** The entry without what only the index needs (its vector). */
@@ -210,7 +218,7 @@ export class EpisodicMemory {
       const count = meta?.count ?? 0;
       const fresh = unique.filter((_, i) => !isCommitted(current[i], count));
       const puts = fresh.map(([id, e], i) => {
-        const value: StoredEntry = { id, seq: count + i, query: e.query, response: e.response, timestamp: e.timestamp ?? now, metadata: e.metadata ?? {} };
+        const value: StoredEntry = { id, seq: count + i, query: e.query, response: e.response, timestamp: e.timestamp ?? now, metadata: e.metadata ?? {}, ...(e.timestamp === undefined ? { undated: true as const } : {}) };
         const vector = vectorOf.get(id);
         if (vector) value.vector = vector;
         return { namespace: ns, key: id, value: { ...value } };

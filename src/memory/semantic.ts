@@ -20,33 +20,82 @@ export interface SemanticProfile {
   createdAt: string;
 }
 
-/** Keeps the summarization prompt within a model's context on long histories. */
-const HISTORY_BUDGET_CHARS = 16_000;
-const ENTRY_CHARS = 600;
+/**
+ * Characters of history one summarization call reads. A longer history is summarized in parts of
+ * this size (oldest first) whose profiles are then combined, so the profile is written from the
+ * whole history and nothing is cut.
+ */
+export const HISTORY_BUDGET_CHARS = 16_000;
 
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+/**
+ * One entry as the summary reads it: its `metadata.content` where it has one (LaMP: the item and
+ * the user's answer without the task's fixed instruction and label list), else its query and
+ * response. Never cut.
+ */
+function historyLine(entry: EpisodicEntry): string {
+  const content = entry.metadata?.content;
+  return typeof content === "string" && content.trim() !== "" ? `- ${content}` : `- Query: ${entry.query}\n  Response: ${entry.response}`;
 }
 
-/** The most recent entries that fit the budget, oldest first. */
-export function formatHistory(entries: EpisodicEntry[], budget = HISTORY_BUDGET_CHARS): string {
-  const lines: string[] = [];
+/** `texts` packed in order into groups whose joined length stays within `budget` (a longer text alone, at least `min` per group). */
+function pack(texts: readonly string[], budget: number, min = 1): string[][] {
+  const groups: string[][] = [];
+  let group: string[] = [];
   let used = 0;
-  for (const e of [...entries].reverse()) {
-    const line = `- Query: ${clip(e.query, ENTRY_CHARS)}\n  Response: ${clip(e.response, ENTRY_CHARS)}`;
-    if (used + line.length > budget && lines.length > 0) break;
-    lines.push(line);
-    used += line.length;
+  for (const text of texts) {
+    if (group.length >= min && used + text.length > budget) {
+      groups.push(group);
+      group = [];
+      used = 0;
+    }
+    group.push(text);
+    used += text.length + 1;
   }
-  return lines.reverse().join("\n");
+  if (group.length > 0 || groups.length === 0) groups.push(group);
+  return groups;
 }
 
-export async function summarizeProfile(model: BaseChatModel, entries: EpisodicEntry[], task: ProfileTask): Promise<string> {
-  const prompt = await renderPrompt(`profile/${task}`, { history: formatHistory(entries) });
+/** `text` in pieces of at most `size` characters, never splitting a surrogate pair. */
+function pieces(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let start = 0; start < text.length || out.length === 0; ) {
+    let end = Math.min(start + size, text.length);
+    if (end < text.length && end - 1 > start && /[\ud800-\udbff]/.test(text[end - 1]!)) end--;
+    out.push(text.slice(start, end));
+    start = end;
+  }
+  return out;
+}
+
+/** The whole history as the parts one call each reads, oldest first; an entry longer than a part is split over several. */
+export function historyParts(entries: EpisodicEntry[], budget = HISTORY_BUDGET_CHARS): string[] {
+  return pack(entries.map(historyLine).flatMap((line) => pieces(line, budget)), budget).map((group) => group.join("\n"));
+}
+
+async function complete(model: BaseChatModel, prompt: string): Promise<string> {
   const reply = await model.invoke([new HumanMessage(prompt)]);
   const text = reply.text.trim();
   if (!text) throw new UserError("the model returned an empty profile; nothing was changed");
   return text;
+}
+
+/** Partial profiles (oldest part first) combined into one, in rounds when even they exceed the budget. */
+async function combine(model: BaseChatModel, profiles: string[], budget: number): Promise<string> {
+  const numbered = profiles.map((profile, i) => `Part ${i + 1} of ${profiles.length}:\n${profile}`);
+  const groups = pack(numbered, budget, 2);
+  const combined = await Promise.all(groups.map(async (group) => (group.length === 1 ? profiles[numbered.indexOf(group[0]!)]! : complete(model, await renderPrompt("profile/combine", { profiles: group.join("\n\n") })))));
+  return combined.length === 1 ? combined[0]! : combine(model, combined, budget);
+}
+
+/**
+ * The user's profile from their whole history, with the task's prompt (`prompts/profile/<task>`):
+ * one call when the history fits HISTORY_BUDGET_CHARS, else one call per part (in parallel) and
+ * the partial profiles combined (`prompts/profile/combine`).
+ */
+export async function summarizeProfile(model: BaseChatModel, entries: EpisodicEntry[], task: ProfileTask, budget = HISTORY_BUDGET_CHARS): Promise<string> {
+  const parts = historyParts(entries, budget);
+  const profiles = await Promise.all(parts.map(async (history) => complete(model, await renderPrompt(`profile/${task}`, { history }))));
+  return profiles.length === 1 ? profiles[0]! : combine(model, profiles, budget);
 }
 
 export class SemanticMemory {

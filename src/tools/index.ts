@@ -49,7 +49,9 @@ export function formatMemories(memories: RetrievedMemory[], budget = MEMORY_BUDG
   const blocks: string[] = [];
   let used = 0;
   for (const [i, m] of memories.entries()) {
-    const block = `[${i + 1}] (${m.timestamp.slice(0, 10)}) Query: ${m.query.slice(0, MEMORY_FIELD_CHARS)}\n    User's response: ${m.response.slice(0, MEMORY_FIELD_CHARS)}`;
+    // An entry stored without a date shows none (its timestamp is when it was added, not when it happened).
+    const date = m.undated ? "" : `(${m.timestamp.slice(0, 10)}) `;
+    const block = `[${i + 1}] ${date}Query: ${m.query.slice(0, MEMORY_FIELD_CHARS)}\n    User's response: ${m.response.slice(0, MEMORY_FIELD_CHARS)}`;
     // The most similar memories come first; the first always fits (its fields are clipped).
     if (blocks.length > 0 && used + block.length > budget) break;
     blocks.push(block);
@@ -78,6 +80,8 @@ export interface ToolContext {
   excludeIds?: readonly string[];
   /** Whose tool descriptions the model sees (the paper's Appendix C, or the tuned ones). */
   promptSet: PromptSet;
+  /** Offer the memory tool (default); the w/o Memory ablation has Wikipedia alone. */
+  memoryTool?: boolean;
 }
 
 export function initializeTools(ctx: ToolContext): StructuredToolInterface[] {
@@ -116,5 +120,5 @@ export function initializeTools(ctx: ToolContext): StructuredToolInterface[] {
     },
   );
 
-  return [wikipediaSearch, memoryRetrieval];
+  return ctx.memoryTool === false ? [wikipediaSearch] : [wikipediaSearch, memoryRetrieval];
 }

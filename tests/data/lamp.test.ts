@@ -11,6 +11,7 @@ import {
   populationPapers,
   profileInteractions,
   questionInput,
+  taskPrompt,
   type LampProfileItem,
 } from "../../src/data/lamp.js";
 
@@ -85,13 +86,19 @@ describe("real LaMP sample files", () => {
     expect(LAMP_LABELS["lamp-2n"]).toEqual(listed);
   });
 
-  it("turns real LaMP-2N profile items into questions written like the file's own test questions", async () => {
+  it("turns real LaMP-2N profile items into questions asked exactly as the file's own test questions are", async () => {
     const [n] = await loadLampQuestions(L2N_Q);
     const [entry] = await profileInteractions("lamp-2n", n!.id, n!.profile);
     const article = "The three make a trip of atypical opera themes, but no new opera brought the Met as much controversy as Klinghoffer.";
-    // Same instruction and category list as the test question; only the article differs.
+    // Same instruction and category list as the test question; only the article differs. Both are
+    // asked with the task's answer-format line (taskPrompt), as every method asks test queries.
     const prefix = n!.input.slice(0, n!.input.indexOf("article: ") + "article: ".length);
-    expect(entry).toEqual({ query: `${prefix}${article}`, response: "culture & arts", metadata: { id: "1000", input: article } });
+    expect(entry).toEqual({
+      query: await taskPrompt("lamp-2n", `${prefix}${article}`),
+      response: "culture & arts",
+      metadata: { id: "1000", content: `article: ${article} category: culture & arts`, document: `article: ${article} category: culture & arts\n` },
+    });
+    expect(entry!.query).toMatch(/article: The three make .*Klinghoffer\.\n\nAnswer with exactly one of these categories and nothing else: women, religion, .*, food & drink\.$/s);
     expect(questionInput("lamp-2n", n!.input)).toMatch(/^It's hard to find a restaurant/);
   });
 
@@ -103,16 +110,17 @@ describe("real LaMP sample files", () => {
     expect(entries).toHaveLength(a!.profile.length);
     const own = new Set(a!.profile.map((p) => p.title as string));
     const others = new Set(b!.profile.map((p) => p.title as string));
-    const format = /^For an author who has written the paper with the title "(.*)", which reference is related\? Just answer with \[1\] or \[2\] without explanation\. \[1\]: "(.*)" \[2\]: "(.*)"$/s;
-    // The test question has exactly this form.
-    expect(a!.input).toMatch(format);
+    const format = /^For an author who has written the paper with the title "(.*)", which reference is related\? Just answer with \[1\] or \[2\] without explanation\. \[1\]: "(.*)" \[2\]: "(.*)"\n\nAnswer with exactly "\[1\]" or "\[2\]" and nothing else\.$/s;
+    // The test question, as every method asks it, has exactly this form.
+    expect(await taskPrompt("lamp-1", a!.input)).toMatch(format);
     for (const [i, entry] of entries.entries()) {
       const [, title, first, second] = format.exec(entry.query)!;
       expect(title).toBe(a!.profile[i]!.title);
       const [positive, negative] = entry.response === "[1]" ? [first, second] : [second, first];
       expect(own.has(positive!)).toBe(true); // no reference lists in LaMP's files: the user's own neighbouring paper
       expect(others.has(negative!)).toBe(true);
-      expect(entry.metadata).toMatchObject({ id: a!.profile[i]!.id, citation: "own-paper" });
+      // What is embedded and summarized: OPPU's record of the paper and the reference it cites.
+      expect(entry.metadata).toMatchObject({ id: a!.profile[i]!.id, citation: "own-paper", content: `paper title: ${title} reference: ${positive}` });
     }
     // Both orders occur, and the same seed gives the same questions.
     expect(new Set(entries.map((e) => e.response))).toEqual(new Set(["[1]", "[2]"]));
@@ -136,25 +144,27 @@ describe("LAMP_LABELS", () => {
 describe("profileInteractions", () => {
   it("writes LaMP-2M items as the task's question with its tag list; the timestamp from date", async () => {
     const item: LampProfileItem = { id: "m1", description: "A hacker learns reality is a simulation.", tag: "sci-fi", date: "2015-06-01" };
+    const tags = LAMP_LABELS["lamp-2m"]!.join(", ");
     expect(await profileInteractions("lamp-2m", "u", [item])).toEqual([
       {
-        query: `Which tag does this movie relate to among the following tags? Just answer with the tag name without further explanation. tags: [${LAMP_LABELS["lamp-2m"]!.join(", ")}] description: A hacker learns reality is a simulation.`,
+        query: `Which tag does this movie relate to among the following tags? Just answer with the tag name without further explanation. tags: [${tags}] description: A hacker learns reality is a simulation.\n\nAnswer with exactly one of these tags and nothing else: ${tags}.`,
         response: "sci-fi",
         timestamp: "2015-06-01T00:00:00.000Z",
-        metadata: { id: "m1", input: "A hacker learns reality is a simulation." },
+        metadata: { id: "m1", content: "description: A hacker learns reality is a simulation. tag: sci-fi", document: "description: A hacker learns reality is a simulation. tag: sci-fi\n" },
       },
     ]);
+    // Undated: no timestamp (memory then shows no date).
+    expect((await profileInteractions("lamp-2m", "u", [{ ...item, date: undefined }]))[0]).not.toHaveProperty("timestamp");
   });
 
   it("writes LaMP-3 reviews as the rating question, accepting numeric scores and bare-year dates", async () => {
     const [entry] = await profileInteractions("lamp-3", "u", [{ id: "r1", text: "Great blender.", score: 4, date: 2009 }]);
     expect(entry).toEqual({
-      query: "What is the score of the following review on a scale of 1 to 5? just answer with 1, 2, 3, 4, or 5 without further explanation. review: Great blender.",
+      query: "What is the score of the following review on a scale of 1 to 5? just answer with 1, 2, 3, 4, or 5 without further explanation. review: Great blender.\n\nAnswer with a single score, one of 1, 2, 3, 4 or 5, and nothing else.",
       response: "4",
       timestamp: "2009-01-01T00:00:00.000Z",
-      metadata: { id: "r1", input: "Great blender." },
+      metadata: { id: "r1", content: "review: Great blender. score: 4", document: "review: Great blender. score: 4\n" },
     });
-    expect(questionInput("lamp-3", entry!.query)).toBe("Great blender.");
   });
 
   it("uses a LaMP-1 item's real citation when the data has one (OPPU's processed files)", async () => {

@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { createServer, type ServerResponse } from "node:http";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { LAMP_LABELS, profileInteractions } from "../../src/data/lamp.js";
@@ -15,6 +15,7 @@ import { tempDir } from "../../testing/fixtures.js";
 import { closeServer, listen, startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
 import { respondWith } from "../../testing/scripted-chat.js";
 import { majority } from "../../testing/lamp-script.js";
+import { writeLampPersonsFixture } from "../../testing/lamp-persons.js";
 
 const dir = tempDir("eval-cli-");
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -169,6 +170,53 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/^persona-agent: .*gold "sci-fi" of question "000" is not a lamp-2n label; is --task right\?\n$/);
   });
+});
+
+describe("LaMP's question files to persons (issue #19, the persons fixture in LaMP's shapes)", () => {
+  let fixture: Awaited<ReturnType<typeof writeLampPersonsFixture>>;
+  let server: OpenAITestServer;
+  beforeAll(async () => {
+    fixture = await writeLampPersonsFixture(join(dir, "persons"), "lamp-2n");
+    server = await startOpenAIServer(respondWith((req) => majority(texts(req.messages), LAMP_LABELS["lamp-2n"]!) ?? "no idea"));
+  });
+  afterAll(() => server.close());
+  const env = () => ({ OPENAI_BASE_URL: server.url, PERSONA_AGENT_MAX_RETRIES: "0", PERSONA_AGENT_MODEL: "openai:gpt-4o-mini" });
+  const POPULATION = "7 persons from 10 questions (3 merged into another's person); queries per person min 1, median 1, max 3; 4 profile items removed as a query's own item, 1 dated on or after the person's first query";
+
+  it("data convert writes one user per person with LaMP's raw items, none of them a query's own, and prints the summary", async () => {
+    const out = join(dir, "persons.json");
+    const res = await runCli(["data", "convert", "--task", "lamp-2n", "--questions", fixture.questions, "--outputs", fixture.outputs, "--out", out], {});
+    expect(res.stderr).toBe("");
+    expect(res.stdout).toBe(`${out}: 7 users, 10 queries\npopulation: ${POPULATION}\n`);
+    const users = JSON.parse(readFileSync(out, "utf8"));
+    expect(users.map((u: { user_id: string; query: { id: string }[] }) => [u.user_id, u.query.map((q) => q.id)])).toEqual([["100", ["100", "101", "102"]], ["200", ["200", "201"]], ["300", ["300"]], ["400", ["400"]], ["500", ["500"]], ["600", ["600"]], ["700", ["700"]]]);
+    // LaMP's own items, unchanged (OPPU's format): the first question's ids and fields.
+    expect(users[0].profile).toEqual(fixture.examples[0]!.profile.slice(0, 6));
+    // The users file passes eval's leak check (eval --oppu reads it).
+    const json = JSON.parse((await runCli(["data", "convert", "--task", "lamp-2n", "--questions", fixture.questions, "--outputs", fixture.outputs, "--out", out, "--json"], {})).stdout);
+    expect(json.population).toEqual({ questions: 10, persons: 7, queriesPerPerson: { min: 1, median: 1, max: 3 }, merged: 3, leaksRemoved: 4, laterRemoved: 1 });
+  });
+
+  it("eval refuses a users file whose profile holds a query's own item: exit 2, one line naming the query", async () => {
+    const leaky = join(dir, "leaky.json");
+    const [journalist] = JSON.parse(readFileSync(join(dir, "persons.json"), "utf8"));
+    const own = fixture.examples.find((e) => e.id === "101")!.profile.find((item) => /test\s+article\s+0/.test(item.text as string))!;
+    writeFileSync(leaky, JSON.stringify([{ ...journalist, profile: [...journalist.profile, own] }]));
+    const res = await runCli(["eval", "--task", "lamp-2n", "--oppu", leaky, "--method", "prompt", "--out", join(dir, "leaky-out")], env());
+    expect(res.code).toBe(2);
+    expect(res.stdout).toBe("");
+    expect(res.stderr).toBe(`persona-agent: ${leaky}: query "100" of user "100" asks about profile item "${own.id}" of the same user, whose answer would be in memory; remove the item (persona-agent data convert does)\n`);
+  });
+
+  it("eval groups the same way, prints the population, and skips (and names) a person with nothing to align on", async () => {
+    const args = ["eval", "--task", "lamp-2n", "--questions", fixture.questions, "--outputs", fixture.outputs, "--method", "persona-agent", "--users", "7", "--out", join(dir, "persons-out")];
+    const res = await runCli(args, env());
+    expect(res.code).toBe(0);
+    expect(res.stderr.split("\n")[0]).toBe(`population: ${POPULATION}`); // then the progress lines
+    expect(res.stdout).toMatch(/^lamp-2n persona-agent on 6 users, 9 queries: accuracy .*; skipped 1 user with nothing to align on: 300 \(1 query\)\n$/);
+    const rerun = JSON.parse((await runCli([...args, "--json"], env())).stdout);
+    expect(rerun).toMatchObject({ users: 6, queries: 9, skipped: [{ user: "300", queries: 1 }], population: { persons: 7 } });
+  }, 60_000);
 });
 
 describe("persona-agent data download (local host via PERSONA_AGENT_LAMP_URL)", () => {

@@ -2,26 +2,31 @@
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { jest } from "@jest/globals";
-import { BM25Retriever } from "@langchain/community/retrievers/bm25";
-import { HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
-import { generateLamp } from "../../src/eval/synthetic.js";
+import { HumanMessage, SystemMessage } from "@langchain/core/messages";
+import { fileURLToPath } from "node:url";
+import { generateExamples, syntheticQuestion } from "../../src/eval/synthetic.js";
+import { EpisodicMemory } from "../../src/memory/episodic.js";
+import { MEMORY_TOOL } from "../../src/tools/index.js";
+import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 import { runEval, type EvalSummary } from "../../src/eval/runner.js";
 import { METHODS, type MethodName } from "../../src/eval/methods.js";
 import { writeReport } from "../../src/eval/report.js";
 import { DEFAULT_SETTINGS } from "../../src/settings.js";
-import type { LampTask } from "../../src/data/lamp.js";
+import { LAMP_LABELS, loadLamp, taskPrompt, type LampTask } from "../../src/data/lamp.js";
 import { lampToUsers, type EvalUser } from "../../src/data/oppu.js";
+import { HISTORY_BUDGET_CHARS } from "../../src/memory/semantic.js";
 import { ScriptedChatModel, type ScriptedCall } from "../../testing/scripted-model.js";
 import { tempDir } from "../../testing/fixtures.js";
 import { lampScript } from "../../testing/lamp-script.js";
+import { lampPersonsFixture } from "../../testing/lamp-persons.js";
 
+const SAMPLES = fileURLToPath(new URL("../fixtures/lamp-samples/", import.meta.url));
 const out = tempDir("eval-methods-");
 afterAll(() => rm(out, { recursive: true, force: true }));
 
 /** A time-split sample: `users` users with 2 test queries each (the later one sees the earlier one as history). */
 function population(task: LampTask, users = 3): EvalUser[] {
-  const { questions, outputs } = generateLamp(task, { users, items: 5, queries: 2, dated: true });
-  return lampToUsers(questions.map((q) => ({ ...q, output: outputs.golds.find((g) => g.id === q.id)!.output })), "time");
+  return lampToUsers(task, generateExamples(task, { users, items: 5, queries: 2, dated: true }), "time").users;
 }
 
 const RUN = { data: ["generated"], split: "time" as const, seed: 0 };
@@ -33,13 +38,14 @@ async function run(task: LampTask, method: MethodName, options: { params?: { k: 
 }
 
 // LLM calls per query, with 2 queries per user: preparing a user (profile, alignment) counts once for both.
-// Alignment at n=3: 3 replays x (tool call + answer) + 3 LLM_grad + 1 LLM_update = 10; without tools 3 + 3 + 1 = 7.
+// Alignment at n=3: 3 replays x (tool call + answer) + 3 LLM_grad + 1 LLM_update = 10; without tools, or without the
+// memory tool (the scripted model calls no other tool), 3 + 3 + 1 = 7.
 const CALLS: Record<MethodName, number> = {
   prompt: 1, icl: 1, "rag-1": 1, "rag-4": 1, membank: 1,
   "pag-4": (1 + 2) / 2, // profile summary once + one answer per query
   react: 2, "persona-agent-no-persona": 2, // tool call + answer
   "persona-agent-no-alignment": (1 + 2 * 2) / 2, // profile + (tool call + answer) per query
-  "persona-agent-no-memory": (10 + 2 * 2) / 2, // alignment + (tool call + answer) per query
+  "persona-agent-no-memory": (7 + 2) / 2, // alignment + one answer per query: no memory tool anywhere
   "persona-agent": (1 + 10 + 2 * 2) / 2,
   "persona-agent-no-action": (1 + 7 + 2) / 2, // profile + alignment without tools + one answer per query
 };
@@ -47,17 +53,17 @@ const CALLS: Record<MethodName, number> = {
 describe("every method on a generated LaMP-2M time-split sample", () => {
   const results = new Map<MethodName, EvalSummary>();
   const calls = new Map<MethodName, ScriptedCall[]>();
-  let bm25Queries: string[] = [];
+  const retrievals = new Map<MethodName, number>();
   beforeAll(async () => {
-    const bm25 = jest.spyOn(BM25Retriever.prototype, "invoke");
+    const retrieve = jest.spyOn(EpisodicMemory.prototype, "retrieve");
     for (const method of METHODS) {
       const log: ScriptedCall[] = [];
-      bm25.mockClear();
+      retrieve.mockClear();
       results.set(method, await run("lamp-2m", method, { calls: log }));
       calls.set(method, log);
-      if (method === "rag-4") bm25Queries = bm25.mock.calls.map((c) => c[0] as string);
+      retrievals.set(method, retrieve.mock.calls.length);
     }
-    bm25.mockRestore();
+    retrieve.mockRestore();
   }, 120_000);
 
   it.each(METHODS)("%s answers every query of every user with the expected number of LLM calls", (method) => {
@@ -69,16 +75,11 @@ describe("every method on a generated LaMP-2M time-split sample", () => {
   it("scores the methods as their evidence predicts (personalization helps, no context does not)", () => {
     const acc = (m: MethodName) => (results.get(m)!.metrics as { accuracy: number }).accuracy;
     expect(acc("prompt")).toBe(0); // the scripted model cannot tell without context: invalid output
-    expect(acc("rag-1")).toBe(1);
+    // OPPU's BM25 floors the idf of terms in most of a profile (here the user's favourite topic), so
+    // RAG does not always find the favourite; it still beats no context.
+    expect(acc("rag-1")).toBeGreaterThan(0);
+    expect(acc("rag-4")).toBeGreaterThan(0);
     expect(acc("icl")).toBe(0); // other people's labels
-  });
-
-  it("RAG retrieves with LangChain's BM25 over the task input (the movie description), not the whole instruction", () => {
-    expect(bm25Queries).toHaveLength(6);
-    for (const query of bm25Queries) {
-      expect(query).toMatch(/^river|^castle|^orbit/);
-      expect(query).not.toContain("Which tag");
-    }
   });
 
   it("ICL's demonstrations are other people's: nothing of the user's own profile", () => {
@@ -88,7 +89,7 @@ describe("every method on a generated LaMP-2M time-split sample", () => {
       const owner = users.find((u) => u.queries.some((q) => prompt.includes(q.input.slice(q.input.indexOf("description: ")))))!;
       expect(prompt).toContain("Examples of this task, answered by other people");
       for (const item of owner.profile) expect(prompt).not.toContain(item.description as string);
-      expect(prompt).toMatch(/User's response: /);
+      expect(prompt).toMatch(/^- description: .* tag: /m); // each demonstration as its OPPU record
     }
   });
 
@@ -105,18 +106,15 @@ describe("every method on a generated LaMP-2M time-split sample", () => {
     expect(calls.get("persona-agent")!.some((c) => c.tools.length > 0)).toBe(true);
   });
 
-  it("w/o Memory keeps alignment but the answering agent retrieves nothing of the user", () => {
+  it("w/o Memory: no request offers the memory tool (answers and alignment replays) and memory is never retrieved; alignment still runs", () => {
     const log = calls.get("persona-agent-no-memory")!;
-    expect(log.some((c) => c.messages.some((m) => HumanMessage.isInstance(m) && /<feedback>|Expected Answer|<expected_answer>/.test(m.text)))).toBe(true);
-    // Answering calls carry the test prompt's answer-format line (prompts/lamp/lamp-2m.md); replays do not.
-    const answers = log.filter((c) => c.messages.some((m) => HumanMessage.isInstance(m) && m.text.includes("Answer with exactly one of these tags")));
-    expect(answers.length).toBe(6 * 2); // tool call + answer per query
-    const toolResults = answers.flatMap((c) => c.messages.filter((m) => ToolMessage.isInstance(m)));
-    expect(toolResults.length).toBeGreaterThan(0);
-    for (const m of toolResults) expect(m.text).toBe("No past interactions of this user match the query.");
-    // The full agent, by contrast, retrieves the user's interactions.
-    const full = calls.get("persona-agent")!.filter((c) => c.messages.some((m) => HumanMessage.isInstance(m) && m.text.includes("Answer with exactly one of these tags")));
-    expect(full.flatMap((c) => c.messages.filter((m) => ToolMessage.isInstance(m))).some((m) => m.text.includes("User's response: "))).toBe(true);
+    expect(log.some((c) => parseAlignmentPrompt(c.messages.at(-1)!.text)?.step === "grad")).toBe(true);
+    expect(log.filter((c) => c.tools.length > 0).length).toBeGreaterThan(6); // every agent call: answers and replays
+    for (const call of log) expect(call.tools).not.toContain(MEMORY_TOOL);
+    expect(retrievals.get("persona-agent-no-memory")).toBe(0);
+    // The full agent, by contrast, offers it and retrieves the user's interactions.
+    expect(calls.get("persona-agent")!.some((c) => c.tools.includes(MEMORY_TOOL))).toBe(true);
+    expect(retrievals.get("persona-agent")).toBeGreaterThan(0);
   });
 
   it("records final personas per user, and the aligned one differs from the initial one", async () => {
@@ -168,3 +166,105 @@ describe("other tasks and the report", () => {
   }, 60_000);
 });
 
+
+describe("issue #19: retrieval, demonstrations, formats and small persons", () => {
+  const texts = (call: ScriptedCall) => call.messages.map((m) => m.text).join("\n");
+
+  it("RAG ranks with OPPU's BM25: the query's rare word wins, zero scores tie with the later item first", async () => {
+    const item = (id: string, text: string, category: string) => ({ id, text, title: text.split(" ")[0]!, category });
+    const profile = [item("a", "Trump wins the Electoral College", "politics"), item("b", "the cat sat on the mat", "parents"), item("c", "Electoral reform at last", "politics"), item("d", "Recipes for a cold night", "food & drink")];
+    const users: EvalUser[] = [{ id: "u", profile, queries: [{ id: "q", input: syntheticQuestion("lamp-2n", "Trump Electoral", ""), output: "politics" }] }];
+    // By hand: of the query's tokens only "Trump" (1 of 4 documents: idf ln(3.5/1.5) > 0) scores;
+    // "Electoral" and "the" are in 2 of 4 (idf ln(2.5/2.5) = 0); "article", "category" are not
+    // tokens of any document ("article:" and "category:" are). So a first, then b, c, d tied at 0: d, c, b.
+    const order = async (method: MethodName) => {
+      const log: ScriptedCall[] = [];
+      await run("lamp-2n", method, { users, userCount: 1, calls: log });
+      const prompt = texts(log[0]!);
+      const at = (p: (typeof profile)[number]) => prompt.indexOf(`- article: ${p.text} category: ${p.category}\n`);
+      return profile.filter((p) => at(p) >= 0).sort((x, y) => at(x) - at(y)).map((p) => p.id);
+    };
+    expect(await order("rag-4")).toEqual(["a", "d", "c", "b"]);
+    expect(await order("rag-1")).toEqual(["a"]);
+  });
+
+  it("ICL: one interaction of each of 3 other persons outside the evaluated ones, drawn per query from the seed", async () => {
+    const users = lampToUsers("lamp-2m", generateExamples("lamp-2m", { users: 12, items: 3, queries: 2 }), "time").users;
+    const prompts = async (seed: number) => {
+      const log: ScriptedCall[] = [];
+      const model = new ScriptedChatModel(lampScript("lamp-2m"), { calls: log });
+      await runEval({ task: "lamp-2m", method: "icl", users, userCount: 3, concurrency: 1, outDir: tempDir("eval-icl-"), model, modelId: "scripted", settings: DEFAULT_SETTINGS, params: { k: 4, batch: 3, iterations: 1 }, run: { ...RUN, seed }, retryForMs: 0, backoffMs: 1 });
+      return log.map(texts);
+    };
+    const first = await prompts(0);
+    expect(first).toHaveLength(6); // 3 persons x 2 queries
+    const evaluated = ["9", "10", "11"]; // the largest profiles
+    const donorSets = first.map((prompt) => {
+      const [examples, question] = prompt.split("\n\nWhich tag");
+      const asker = /of user (\d+)/.exec(question!)![1]!;
+      const donors = [...examples!.matchAll(/of user (\d+)/g)].map((m) => m[1]!);
+      expect(evaluated).toContain(asker);
+      expect(donors).toHaveLength(3);
+      expect(new Set(donors).size).toBe(3);
+      for (const donor of donors) expect(evaluated).not.toContain(donor);
+      return donors.sort().join(",");
+    });
+    expect(new Set(donorSets).size).toBeGreaterThan(1); // drawn per query, not three fixed donors
+    expect(await prompts(0)).toEqual(first); // the same seed, the same demonstrations
+    expect(await prompts(1)).not.toEqual(first);
+  }, 60_000);
+
+  it("alignment replays, LLM_grad's question and test queries are one format; undated memories show no date (real LaMP-2N records)", async () => {
+    const examples = await loadLamp(join(SAMPLES, "LaMP_2N_train_questions.json"), join(SAMPLES, "LaMP_2N_train_outputs.json"));
+    const users = lampToUsers("lamp-2n", examples, "time").users;
+    const log: ScriptedCall[] = [];
+    await run("lamp-2n", "persona-agent", { users, userCount: 2, calls: log });
+    const tests = new Set(await Promise.all(examples.map((e) => taskPrompt("lamp-2n", e.input))));
+    const agentCalls = log.filter((c) => SystemMessage.isInstance(c.messages[0]));
+    const questionOf = (c: ScriptedCall) => c.messages.find((m) => HumanMessage.isInstance(m))!.text;
+    const asked = agentCalls.map(questionOf).filter((q) => tests.has(q));
+    const replayed = agentCalls.map(questionOf).filter((q) => !tests.has(q));
+    const graded = log.map((c) => parseAlignmentPrompt(c.messages.at(-1)!.text)).filter((p) => p?.step === "grad").map((p) => p!.values.question!);
+    expect(new Set(asked).size).toBe(4);
+    expect(replayed.length).toBeGreaterThan(0);
+    expect(graded.length).toBeGreaterThan(0);
+    // Everything but the article is the same text, the answer-format line included.
+    const skeleton = (text: string) => text.replace(/ article: [\s\S]*?\n\nAnswer with/, " article: {}\n\nAnswer with");
+    const skeletons = new Set([...asked, ...replayed, ...graded].map(skeleton));
+    expect(skeletons.size).toBe(1);
+    expect([...skeletons][0]).toMatch(/^Which category does this article relate to .* article: \{\}\n\nAnswer with exactly one of these categories and nothing else: women, .*, food & drink\.$/s);
+    // LaMP-2N items have no date: retrieved memories show none (not the day they were ingested).
+    const memories = log.flatMap((c) => c.messages.filter((m) => m.getType() === "tool").map((m) => m.text));
+    expect(memories.length).toBeGreaterThan(0);
+    for (const text of memories) expect(text).toMatch(/^\[1\] Query: /);
+  }, 60_000);
+
+  it("the profile is written from the whole history: summarized in parts and combined when it exceeds the budget", async () => {
+    const labels = LAMP_LABELS["lamp-2n"]!;
+    const profile = Array.from({ length: 60 }, (_, i) => ({ id: `9${i}`, text: `Story ${i}: ${Array.from({ length: 60 }, (_, j) => `w${i}x${j}`).join(" ")}`, title: `Story ${i}`, category: labels[i % 3]! }));
+    const users: EvalUser[] = [{ id: "long", profile, queries: [{ id: "q", input: syntheticQuestion("lamp-2n", "w1x1 w2x2", ""), output: labels[0]! }] }];
+    const log: ScriptedCall[] = [];
+    await run("lamp-2n", "pag-4", { users, userCount: 1, calls: log });
+    const prompts = log.map((c) => c.messages[0]!.text);
+    const parts = prompts.filter((p) => p.startsWith("Below are news articles"));
+    expect(profile.map((p) => `article: ${p.text} category: ${p.category}`).join("\n").length).toBeGreaterThan(HISTORY_BUDGET_CHARS);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const item of profile) expect(parts.filter((p) => p.includes(`- article: ${item.text} category: ${item.category}\n`) || p.endsWith(`- article: ${item.text} category: ${item.category}`))).toHaveLength(1);
+    for (const part of parts) expect(part).not.toContain("Which category"); // the item's content, not the task's instruction
+    expect(prompts.some((p) => p.startsWith("Below are profiles of one user"))).toBe(true);
+  }, 60_000);
+
+  it.each(["lamp-1", "lamp-2n"] as const)("%s: persons without an interaction to align on are skipped and named; the run and its rerun complete", async (task) => {
+    const { examples } = lampPersonsFixture(task);
+    const users = lampToUsers(task, examples, "time").users;
+    const outDir = tempDir("eval-small-");
+    const options = { task, method: "persona-agent" as const, users, userCount: 7, concurrency: 2, outDir, model: new ScriptedChatModel(lampScript(task)), modelId: "scripted", settings: DEFAULT_SETTINGS, params: { k: 4, batch: 3, iterations: 1 }, run: RUN, retryForMs: 0, backoffMs: 1 };
+    const skipped = task === "lamp-1" ? ["400", "300"] : ["300"]; // LaMP-1: a single paper has nothing to cite
+    const summary = await runEval(options);
+    expect(summary.skipped).toEqual(skipped.map((user) => ({ user, queries: 1, reason: "no profile interaction to align on" })));
+    expect(summary).toMatchObject({ users: 7 - skipped.length, queries: 10 - skipped.length, failures: 0, complete: true });
+    expect(await runEval(options)).toMatchObject({ ran: 0, skipped: summary.skipped, complete: true });
+    // A method without alignment answers them.
+    expect(await runEval({ ...options, method: "persona-agent-no-alignment" })).toMatchObject({ users: 7, queries: 10, skipped: [] });
+  }, 120_000);
+});

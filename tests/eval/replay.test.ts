@@ -1,7 +1,8 @@
 /**
  * Issue #10 item 2: `align` on a LaMP-ingested user replays the task's own questions. What the
  * scripted model receives when the alignment graph replays a LaMP-1, 2M, 2N and 3 interaction
- * carries the task's instruction and label set, exactly as the test questions do.
+ * carries the task's instruction and label set, and the answer-format line, exactly as the test
+ * questions are asked (issue #19 item 8).
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,7 +39,7 @@ describe("alignment replays on LaMP-ingested users are the task's questions", ()
     const [a, b] = await loadLampQuestions(join(SAMPLES, "LaMP_1_train_questions.json"));
     const prompts = await replayPrompts("lamp-1", a!.profile.slice(0, 6), [{ id: "other", profile: b!.profile }]);
     expect(prompts).toHaveLength(3);
-    for (const p of prompts) expect(p).toMatch(/^For an author who has written the paper with the title ".+", which reference is related\? Just answer with \[1\] or \[2\] without explanation\. \[1\]: ".+" \[2\]: ".+"$/s);
+    for (const p of prompts) expect(p).toMatch(/^For an author who has written the paper with the title ".+", which reference is related\? Just answer with \[1\] or \[2\] without explanation\. \[1\]: ".+" \[2\]: ".+"\n\nAnswer with exactly "\[1\]" or "\[2\]" and nothing else\.$/s);
   }, 60_000);
 
   it("LaMP-2M: the tagging instruction with the 15 tags", async () => {

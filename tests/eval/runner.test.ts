@@ -7,7 +7,7 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { AIMessage } from "@langchain/core/messages";
 import { describeProviderError } from "../../src/models/chat.js";
-import { generateLamp } from "../../src/eval/synthetic.js";
+import { generateExamples } from "../../src/eval/synthetic.js";
 import { legacyRunKey, resultsPath, runEval, runIdOf, type EvalOptions } from "../../src/eval/runner.js";
 import { DEFAULT_SETTINGS } from "../../src/settings.js";
 import { profileInteractions } from "../../src/data/lamp.js";
@@ -25,10 +25,7 @@ const out = () => {
 };
 afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-const users = (n = 3) => {
-  const { questions, outputs } = generateLamp("lamp-2m", { users: n, items: 4, queries: 2, dated: true });
-  return lampToUsers(questions.map((q) => ({ ...q, output: outputs.golds.find((g) => g.id === q.id)!.output })), "time");
-};
+const users = (n = 3) => lampToUsers("lamp-2m", generateExamples("lamp-2m", { users: n, items: 4, queries: 2, dated: true }), "time").users;
 
 function options(outDir: string, more: Partial<EvalOptions> = {}): EvalOptions {
   return {
@@ -165,7 +162,8 @@ describe("embed once", () => {
     const dir = out();
     const population = users();
     const embedded = () => server.embeddingRequests.flatMap((body) => (Array.isArray(body.input) ? body.input : [body.input]) as string[]);
-    const profileTexts = new Set((await Promise.all(population.map((u) => profileInteractions("lamp-2m", u.id, u.profile)))).flat().map((e) => `${e.query} ${e.response}`)); // the OpenAI client sends newlines as spaces
+    // What is embedded is each item's content and answer (OPPU's record), not the task's question around it.
+    const profileTexts = new Set((await Promise.all(population.map((u) => profileInteractions("lamp-2m", u.id, u.profile)))).flat().map((e) => e.metadata!.content as string));
     const settings = { ...DEFAULT_SETTINGS, embeddings: "openai:text-embedding-3-small" };
     const profileEmbeds = (methods: EvalOptions["method"][]) => async () => {
       const before = embedded().length;
@@ -173,6 +171,7 @@ describe("embed once", () => {
       return embedded().slice(before).filter((t) => profileTexts.has(t)).length;
     };
     expect(await profileEmbeds(["persona-agent-no-alignment"])()).toBe(profileTexts.size); // each profile text once
+    expect(embedded().some((t) => t.includes("Which tag"))).toBe(false); // the task's instruction is never embedded as memory text
     // Other methods and ablations, and a rerun of the first under another key, embed no profile text again.
     expect(await profileEmbeds(["react", "membank", "persona-agent-no-action", "persona-agent-no-persona"])()).toBe(0);
     const rerun = async () => {

@@ -101,6 +101,7 @@ describe("persona_agent with the user's true response", () => {
     // an API caller's per-run numbers are held to RUN_LIMITS too
     await expect(agent.invoke({ messages: [new HumanMessage(QUERY)] }, { configurable: configurable(model, { k: 100_000 }) })).rejects.toThrow('k must be an integer from 1 to 64, got "100000"');
     await expect(agent.invoke({ messages: [new HumanMessage(QUERY)] }, { configurable: configurable(model, { maxToolSteps: "9" }) })).rejects.toThrow('maxToolSteps must be a number, got "9"');
+    await expect(agent.invoke({ messages: [new HumanMessage(QUERY)] }, { configurable: configurable(model, { memoryTool: "false" }) })).rejects.toThrow('memoryTool must be true or false, got "false"');
     await expect(agent.invoke({ messages: [new HumanMessage(QUERY)] }, { configurable: configurable(model, { timeoutMs: 1e9 }) })).rejects.toThrow("timeoutMs must be an integer from 1 to 600000");
     expect(model.calls).toHaveLength(0);
     expect((await memory.list("alice")).length).toBe(stored);

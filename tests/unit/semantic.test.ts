@@ -1,6 +1,6 @@
 import { InMemoryStore } from "@langchain/langgraph";
 import { HumanMessage } from "@langchain/core/messages";
-import { formatHistory, parseProfileTask, PROFILE_TASKS, SemanticMemory, summarizeProfile } from "../../src/memory/semantic.js";
+import { historyParts, parseProfileTask, PROFILE_TASKS, SemanticMemory, summarizeProfile } from "../../src/memory/semantic.js";
 import type { EpisodicEntry } from "../../src/memory/episodic.js";
 import { ScriptedChatModel } from "../../testing/scripted-model.js";
 
@@ -14,19 +14,48 @@ const entry = (i: number, query = `query ${i}`, response = `response ${i}`): Epi
 });
 
 describe("semantic memory", () => {
-  test("formatHistory keeps the most recent entries that fit, oldest first, clipping long texts", () => {
+  test("historyParts holds the whole history, oldest first, in parts within the budget; nothing is cut", () => {
     const entries = Array.from({ length: 10 }, (_, i) => entry(i));
-    const all = formatHistory(entries);
-    expect(all.split("\n- ")).toHaveLength(10);
-    expect(all.indexOf("query 0")).toBeLessThan(all.indexOf("query 9"));
+    const [all, ...none] = historyParts(entries);
+    expect(none).toEqual([]);
+    expect(all!.split("\n- ")).toHaveLength(10);
+    expect(all!.indexOf("query 0")).toBeLessThan(all!.indexOf("query 9"));
 
-    const small = formatHistory(entries, 100);
-    expect(small).toContain("query 9");
-    expect(small).not.toContain("query 0");
+    const parts = historyParts(entries, 100);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) expect(part.length).toBeLessThanOrEqual(100);
+    expect(parts.join("\n")).toBe(all);
 
-    const long = formatHistory([entry(0, "x".repeat(5_000))]);
-    expect(long.length).toBeLessThan(1_000);
-    expect(long).toContain("…");
+    // An entry longer than a part is split over several, not clipped.
+    const long = historyParts([entry(0, "x".repeat(5_000))], 1_000);
+    expect(long).toHaveLength(Math.ceil((5_000 + "- Query: \n  Response: response 0".length) / 1_000));
+    expect(long.join("")).toBe(`- Query: ${"x".repeat(5_000)}\n  Response: response 0`);
+    // Never between the two halves of a character outside the BMP (an emoji).
+    const emoji = historyParts([entry(0, "😀".repeat(300))], 100);
+    expect(emoji.join("")).toBe(`- Query: ${"😀".repeat(300)}\n  Response: response 0`);
+    for (const part of emoji) expect(part).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+  });
+
+  test("an entry's metadata.content (LaMP: the item and the answer, no instruction) is what the summary reads", () => {
+    const lamp = { ...entry(0, "Which tag ... tags: [sci-fi, comedy] description: A wormhole.\n\nAnswer with exactly one of these tags", "sci-fi"), metadata: { content: "description: A wormhole. tag: sci-fi" } };
+    expect(historyParts([lamp])).toEqual(["- description: A wormhole. tag: sci-fi"]);
+  });
+
+  test("a history over the budget is summarized in parts, then the partial profiles are combined", async () => {
+    const entries = Array.from({ length: 40 }, (_, i) => entry(i, `film ${i} about topic ${i}`, "sci-fi"));
+    const model = new ScriptedChatModel((messages) => {
+      const text = messages[0]!.text;
+      return text.startsWith("Below are profiles") ? "combined profile" : `part profile ${(text.match(/film \d+/g) ?? []).length}`;
+    });
+    expect(await summarizeProfile(model, entries, "lamp-2m", 400)).toBe("combined profile");
+    const prompts = model.calls.map((c) => c.messages[0]!.text);
+    const parts = prompts.filter((p) => p.includes("movies one user has tagged"));
+    expect(parts.length).toBeGreaterThan(2);
+    // Every interaction reached exactly one summarization prompt.
+    for (let i = 0; i < 40; i++) expect(parts.filter((p) => p.includes(`film ${i} about topic ${i}\n`)).length).toBe(1);
+    const combines = prompts.filter((p) => p.startsWith("Below are profiles"));
+    expect(combines.length).toBeGreaterThanOrEqual(1);
+    expect(combines.at(-1)).toMatch(/Part 1 of \d+:\n/);
   });
 
   test("summarizeProfile sends the task's prompt with the history and returns the model's text", async () => {

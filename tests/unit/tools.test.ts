@@ -33,6 +33,20 @@ describe("agent tools", () => {
     expect(message.content).toContain("User's response: romance");
   });
 
+  test("an entry added without a timestamp shows no date (the time it was stored is not when it happened)", async () => {
+    await memory.add("carol", [{ query: "Tag this movie: a heist in Rome", response: "comedy" }, { query: "Tag this movie: a duel at dawn", response: "action", timestamp: "2019-05-02T00:00:00Z" }]);
+    const [undated, dated] = ["heist", "duel"].map((word) => memory.list("carol").then((all) => all.find((e) => e.query.includes(word))!));
+    expect((await undated)!.undated).toBe(true);
+    expect((await dated)!).not.toHaveProperty("undated");
+    const text = formatMemories([{ ...(await undated)!, similarity: 1 }, { ...(await dated)!, similarity: 0.5 }]);
+    expect(text).toBe("[1] Query: Tag this movie: a heist in Rome\n    User's response: comedy\n[2] (2019-05-02) Query: Tag this movie: a duel at dawn\n    User's response: action");
+  });
+
+  test("without the memory tool (the w/o Memory ablation) the agent has Wikipedia alone", () => {
+    const tools = initializeTools({ userId: "alice", memory, k: 2, wikipediaBaseUrl: "http://127.0.0.1:9/", timeoutMs: 5_000, promptSet: "paper", memoryTool: false });
+    expect(tools.map((t) => t.name)).toEqual([WIKIPEDIA_TOOL]);
+  });
+
   test("an empty query is answered with guidance, not an exception", async () => {
     expect(await toolsFor("alice")[MEMORY_TOOL]!.invoke({ query: "  " })).toBe("Memory retrieval needs a non-empty query.");
     expect(await toolsFor("alice")[WIKIPEDIA_TOOL]!.invoke({ query: "" })).toBe("Wikipedia search needs a non-empty query.");
