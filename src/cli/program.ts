@@ -1,6 +1,6 @@
 /**
- * `persona-agent` command line. The contract (commands, options, `--json` shapes) is in
- * DESIGN.md and the README; settings come from PERSONA_AGENT_* variables and `.env`,
+ * `persona-agent` command line. The contract (commands, options, `--json` shapes) is in the
+ * README's "Command line"; settings come from PERSONA_AGENT_* variables and `.env`,
  * each overridable by an option. Each command lives in commands/<name>.ts and imports the
  * graphs, models and stores it needs only when it runs, so `--help` stays instant.
  */

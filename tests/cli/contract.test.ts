@@ -1,5 +1,5 @@
 /**
- * The CLI contract of README/DESIGN.md point by point, on the real executable (the bundle a
+ * The CLI contract of the README point by point, on the real executable (the bundle a
  * user's install runs) against a scripted OpenAI-compatible server: usage errors are one line
  * and exit 2; settings are checked before any work; unreachable services exit 3; tool
  * failures are visible; `ask` shows its thread and refuses an unknown one.
