@@ -5,8 +5,9 @@
  * (new persona version) -> select_batch again for E iterations, or END.
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
-import { AlignmentConfigurationAnnotation, maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
-import { AlignmentInput, AlignmentOutput, AlignmentState } from "../src/alignment/state.js";
+import { maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
+import { AlignmentContext, AlignmentInput, AlignmentOutput, AlignmentState } from "../src/alignment/state.js";
+import { servedOutput } from "../src/served-output.js";
 import {
   checkpointNode,
   feedbackNode,
@@ -24,7 +25,7 @@ import { graph as agentStepsGraph } from "./agent_steps.js";
 
 const agentSteps = agentStepsGraph as unknown as AgentStepsRunnable;
 
-export const builder = new StateGraph({ stateSchema: AlignmentState, input: AlignmentInput, output: AlignmentOutput }, AlignmentConfigurationAnnotation)
+export const builder = new StateGraph({ stateSchema: AlignmentState, input: AlignmentInput, output: AlignmentOutput, context: AlignmentContext })
   .addNode("load_persona", loadPersona)
   .addNode("select_batch", selectBatch)
   .addNode("simulate", simulateNode(agentSteps), { ends: ["feedback"] })
@@ -41,5 +42,5 @@ export const builder = new StateGraph({ stateSchema: AlignmentState, input: Alig
   .addConditionalEdges("checkpoint", nextIteration, ["select_batch", END]);
 
 // Enough steps for the largest run the operator's bounds allow (callers may not set their own).
-export const graph = builder.compile().withConfig({ recursionLimit: maxAlignmentRecursionLimit() });
+export const graph = builder.compile().withConfig({ recursionLimit: maxAlignmentRecursionLimit(), ...servedOutput(AlignmentOutput) });
 graph.name = "alignment";

@@ -84,14 +84,20 @@ export interface AlignOptions {
   validate?: boolean;
 }
 
+/** The user's configuration with the alignment options, checked against the operator's bounds (before anything is done). */
+export async function alignmentConfiguration(services: Services, opts: AlignOptions) {
+  const { ensureAlignmentConfiguration } = await import("../alignment/configuration.js");
+  const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
+  return { configurable, checked: ensureAlignmentConfiguration({ configurable }) };
+}
+
 /** Runs the alignment graph on the embedded store with the command's settings. */
 export async function align(services: Services, { store }: Persistence, opts: AlignOptions): Promise<AlignmentSummary> {
-  const [{ builder: alignmentBuilder }, { alignmentRecursionLimit, ensureAlignmentConfiguration }] = await Promise.all([
+  const [{ builder: alignmentBuilder }, { alignmentRecursionLimit }, { configurable, checked }] = await Promise.all([
     import("../../graphs/alignment.js"),
     import("../alignment/configuration.js"),
+    alignmentConfiguration(services, opts),
   ]);
   const graph = alignmentBuilder.compile({ store });
-  const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
-  const { iterations, validate } = ensureAlignmentConfiguration({ configurable }); // bounds checked before any step
-  return (await graph.invoke({}, { configurable, recursionLimit: alignmentRecursionLimit(iterations, validate), signal: commandSignal() })).alignment!;
+  return (await graph.invoke({}, { configurable, recursionLimit: alignmentRecursionLimit(checked.iterations, checked.validate), signal: commandSignal() })).alignment!;
 }
