@@ -50,6 +50,18 @@ export function print(json: boolean, value: unknown, text: string): void {
 }
 
 /**
+ * Progress of a run's steps on stderr: on a terminal a bar per step (progress below); elsewhere
+ * (a pipe, a log, CI) one plain line per report, `persona-agent: <what> <step> <done>/<total>`.
+ */
+export async function stepProgress(what: string) {
+  if (process.stderr.isTTY) {
+    const bar = await progress(`${what} {label} {bar} {value}/{total}`);
+    return { update: (step: string, done: number, total: number) => bar.update(done, total, step), stop: () => bar.stop() };
+  }
+  return { update: (step: string, done: number, total: number) => process.stderr.write(`persona-agent: ${what} ${step} ${done}/${total}\n`), stop: () => undefined };
+}
+
+/**
  * A progress bar on stderr that appears with the first report (only then is the total known)
  * and restarts when `label` changes. cli-progress draws only on a terminal; it is loaded here,
  * by the commands that show progress, not at every start.

@@ -22,7 +22,7 @@ function expectOneLineError(result: { code: number; stdout: string; stderr: stri
 
 test("--version prints package.json's version", async () => {
   const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  expect(await runCli(["--version"], {})).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
+  expect(await runCli(["--version"], {})).toEqual({ code: 0, stdout: `${version}\n`, stderr: "", progress: [] });
 });
 
 describe("a data directory that cannot be one: exit 2, naming the path and the setting that gave it", () => {
