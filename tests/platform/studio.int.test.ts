@@ -174,8 +174,10 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     expect(out.alignment).toMatchObject({ user: "alice", fromVersion: 1, toVersion: 2 });
     expect(out.alignment.iterations[0]!.feedback).toHaveLength(2);
 
+    // As docs/DEPLOY.md reads the store: the meta item says which version is current, the persona items hold the text.
     const head = await alice.store.getItem(userNamespace("alice", "meta"), "persona");
     expect(head?.value).toEqual({ version: 2 });
+    expect((await alice.store.getItem(userNamespace("alice", "persona"), "v00000002"))?.value).toMatchObject({ version: 2, persona: "ALIGNED persona for alice", origin: "aligned" });
     const versions = await alice.store.searchItems(userNamespace("alice", "persona"));
     expect(versions.items.map((i) => i.value.version).sort()).toEqual([1, 2]);
     expect(versions.items.find((i) => i.value.version === 2)?.value.persona).toBe("ALIGNED persona for alice");
