@@ -32,7 +32,7 @@ async function runAll(outFor: (method: MethodName) => string, methods = METHODS)
     await runEval({
       task: "lamp-2m", method, users, userCount: USERS, concurrency: 2, outDir: outFor(method),
       model: new ScriptedChatModel(lampScript("lamp-2m")), modelId: "scripted", settings: DEFAULT_SETTINGS,
-      params: { k: 4, batch: 3, iterations: 1 }, run: { data: ["generated"], split: "time", seed: 0 }, retries: 0, backoffMs: 1,
+      params: { k: 4, batch: 3, iterations: 1 }, run: { data: ["generated"], split: "time", seed: 0 }, retryForMs: 0, backoffMs: 1,
     });
     times.push(performance.now() - started);
   }

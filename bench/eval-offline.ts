@@ -50,7 +50,7 @@ for (const task of TASKS) {
       task, method, users, userCount: USERS, concurrency: 4, outDir: out,
       run: { data: ["generated"], split: "time", seed: 0 },
       model: new ScriptedChatModel(script(task)), modelId,
-      settings: DEFAULT_SETTINGS, params, retries: 0, backoffMs: 1,
+      settings: DEFAULT_SETTINGS, params, retryForMs: 0, backoffMs: 1,
     });
     console.log(`${task}\t${modelId}\t${method}\tK${params.k} n${params.batch} E${params.iterations}\tcalls/query ${s.callsPerQuery.toFixed(1)}\tms/query ${s.msPerQuery.toFixed(0)}\twall ${Date.now() - started} ms\t${JSON.stringify(s.metrics)}`);
   }

@@ -42,6 +42,17 @@ export class ServiceUnavailableError extends UserError {
   }
 }
 
+/**
+ * A batch run finished, but some of its items failed (recorded as such; the same command asks
+ * only them again): exit 4, apart from a mistake (2), a service down (3) and a bug (1).
+ */
+export class IncompleteRunError extends UserError {
+  constructor(message: string) {
+    super(message, 4);
+    this.name = "IncompleteRunError";
+  }
+}
+
 /** A user id with no persona (never ingested, or forgotten); `cliHint` says what to run in the CLI's terms. */
 export class UnknownUserError extends UserError {
   constructor(

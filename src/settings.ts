@@ -268,6 +268,11 @@ export function debugEnabled(): boolean {
   return env("PERSONA_AGENT_DEBUG") !== undefined;
 }
 
+/** PERSONA_AGENT_PRICES: a JSON file of model prices for eval's cost figures, if set (src/eval/prices.ts). */
+export function pricesFile(): string | undefined {
+  return env("PERSONA_AGENT_PRICES");
+}
+
 /** PERSONA_AGENT_LAMP_URL: a mirror of the official LaMP host, if set. */
 export function lampUrl(): string | undefined {
   return env("PERSONA_AGENT_LAMP_URL");

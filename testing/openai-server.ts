@@ -61,6 +61,7 @@ export function startOpenAIServer(
     requests.push(req);
     const reply = await settle(await respond(req));
     if ("status" in reply) return sendScriptedError(res, reply);
+    if ("reset" in reply) return void res.socket?.destroy();
 
     const id = `chatcmpl-${++seq}`;
     const created = Math.floor(Date.now() / 1000);

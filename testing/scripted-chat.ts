@@ -9,6 +9,7 @@ export type ScriptedReply =
   | { content: string }
   | { toolCalls: { name: string; args: Record<string, unknown>; id?: string }[]; content?: string }
   | { status: number; body?: unknown; headers?: Record<string, string>; stall?: boolean } // error responses, e.g. 429 with retry-after; `stall`: send the headers and the first half of the body, then nothing
+  | { reset: true } // the connection is dropped before any answer (a connection reset)
   | { delayMs: number; then: ScriptedReply }; // latency
 
 /** Computes the reply to one recorded request. */

@@ -4,8 +4,8 @@
  */
 import { join } from "node:path";
 import { Command, Option } from "commander";
-import { UserError } from "../errors.js";
-import { validateSettings } from "../settings.js";
+import { IncompleteRunError, UserError } from "../errors.js";
+import { parseNumber, validateSettings } from "../settings.js";
 import { intOption, progress, resolveSettings } from "./shared.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { LampTask } from "../data/lamp.js";
@@ -29,8 +29,9 @@ interface EvalOpts {
   k: number;
   batch: number;
   iterations: number;
-  retries: number;
+  retryFor: number;
   backoffMs: number;
+  progressEvery: number;
   json?: boolean;
 }
 
@@ -41,20 +42,24 @@ function formatMetrics(metrics: object, failures: number): string {
   return Object.entries(metrics).map(([name, value]) => `${name} ${(value as number).toFixed(4)}${failed}`).join(", ");
 }
 
-async function dataFileIds(paths: string[]): Promise<string[]> {
+/** The files' content hashes (the run key's data) and the paths as given (labels). */
+async function dataFiles(files: string[]): Promise<{ data: string[]; files: string[] }> {
   const { dataFileId } = await import("../eval/runner.js");
-  return Promise.all(paths.map(dataFileId));
+  return { data: await Promise.all(files.map(dataFileId)), files };
 }
 
+/** Seconds, as a number option (fractions allowed). */
+const secondsOption = (name: string, min: number) => (raw: string) => parseNumber(raw, name, { min, integer: false });
+
 /** The population from LaMP question/output file pairs or an OPPU per-user file, and the files' ids for the run key. */
-async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask): Promise<{ users: EvalUser[]; data: string[] }> {
+async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask): Promise<{ users: EvalUser[]; data: string[]; files: string[] }> {
   const [{ LAMP_LABELS, loadLamp, loadLampOutputs }, { lampToUsers, loadOppuUsers }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js")]);
   if (opts.oppu && opts.questions.length > 0) throw new UserError("give either --oppu or --questions/--outputs, not both");
   if (opts.oppu) {
     if (opts.outputs.length > 1) throw new UserError("--oppu takes at most one --outputs (its golds)");
     const golds = opts.outputs[0] ? (await loadLampOutputs(opts.outputs[0])).golds : undefined;
     const users = await loadOppuUsers(opts.oppu, golds);
-    return { users, data: await dataFileIds([opts.oppu, ...opts.outputs]) };
+    return { users, ...(await dataFiles([opts.oppu, ...opts.outputs])) };
   }
   if (opts.questions.length === 0 || opts.questions.length !== opts.outputs.length) {
     throw new UserError("eval needs --oppu FILE, or --questions and --outputs in pairs (one --outputs per --questions)");
@@ -63,7 +68,7 @@ async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "op
   const labels = LAMP_LABELS[task]!;
   const stray = examples.find((e) => !labels.includes(e.output.trim()));
   if (stray) throw new UserError(`gold "${stray.output}" of question "${stray.id}" is not a ${task} label; is --task right?`);
-  return { users: lampToUsers(examples, opts.split), data: await dataFileIds([...opts.questions, ...opts.outputs]) };
+  return { users: lampToUsers(examples, opts.split), ...(await dataFiles([...opts.questions, ...opts.outputs])) };
 }
 
 export function registerEvalCommands(program: Command): void {
@@ -84,20 +89,22 @@ export function registerEvalCommands(program: Command): void {
     .option("--k <n>", "memories per retrieval of the agents (the paper's K)", intOption("--k", 1), 4)
     .option("--batch <n>", "alignment batch: latest n profile items (the paper's n)", intOption("--batch", 1), 3)
     .option("--iterations <n>", "alignment iterations (the paper's E)", intOption("--iterations", 1), 1)
-    .option("--retries <n>", "retries of a query on rate limits and transient errors", intOption("--retries", 0), 4)
-    .addOption(new Option("--backoff-ms <ms>", "first retry delay, doubled each retry").argParser(intOption("--backoff-ms", 0)).default(2000).hideHelp())
-    .option("--json", 'print {"task", "method", "users", "queries", "failures", "metrics", "calls", "tokens", "runKey", ...}')
+    .option("--retry-for <seconds>", "how long one query keeps retrying rate limits, 5xx and connection resets (backoff with jitter) before it counts as failed", secondsOption("--retry-for", 0), 300)
+    .option("--backoff-ms <ms>", "first retry delay, doubled each retry (at most 60 s)", intOption("--backoff-ms", 0), 2000)
+    .option("--progress-every <seconds>", "when stderr is not a terminal: a progress line this often", secondsOption("--progress-every", 0.1), 30)
+    .option("--json", 'print {"task", "method", "users", "queries", "failures", "metrics", "calls", "tokens", "spent", "runId", "dataFingerprint", ...}')
     .action(async (opts: EvalOpts, command: Command) => {
       const missing = (["task", "method"] as const).filter((name) => !opts[name]);
       if (missing.length > 0) throw new UserError(`eval needs ${missing.map((m) => `--${m}`).join(", ")}`);
       const task = opts.task!;
       const method = parseMethod(opts.method!);
       const settings = validateSettings(resolveSettings(command));
-      const { users, data } = await loadPopulation(opts, task);
-      const [{ checkUsers }, { runEval }] = await Promise.all([import("../data/oppu.js"), import("../eval/runner.js")]);
-      checkUsers(users, data.join(", "));
+      const [{ checkUsers }, { runEval }, { formatCost, priceTable }, { evalProgress }] = await Promise.all([import("../data/oppu.js"), import("../eval/runner.js"), import("../eval/prices.js"), import("./eval-progress.js")]);
+      const prices = priceTable(); // a bad PERSONA_AGENT_PRICES file is refused before any work
+      const { users, data, files } = await loadPopulation(opts, task);
+      checkUsers(users, files.join(", "));
 
-      const bar = await progress(`eval ${task} ${method} {bar} {value}/{total} queries | ETA {eta_formatted}`);
+      const bar = await evalProgress(`eval ${task} ${method}`, { everyMs: opts.progressEvery * 1000 });
       const summary = await runEval({
         task,
         method,
@@ -109,17 +116,22 @@ export function registerEvalCommands(program: Command): void {
         modelId: settings.model,
         settings,
         params: { k: opts.k, batch: opts.batch, iterations: opts.iterations },
-        run: { data, split: opts.split, seed: opts.seed },
-        retries: opts.retries,
+        run: { data, files, split: opts.split, seed: opts.seed },
+        retryForMs: opts.retryFor * 1000,
         backoffMs: opts.backoffMs,
-        onProgress: (done, total) => bar.update(done, total),
+        prices,
+        onProgress: (p) => bar.update(p),
+        onNotice: (line) => process.stderr.write(`persona-agent: ${line}\n`),
       }).finally(() => bar.stop());
-      const { metrics, calls, tokens, failures } = summary;
+      const { metrics, calls, tokens, failures, spent } = summary;
       process.stdout.write(
         opts.json
-          ? `${JSON.stringify({ task, method, users: summary.users, queries: summary.queries, n: summary.n, failures, metrics, calls, tokens, model: summary.model, callsPerQuery: summary.callsPerQuery, msPerQuery: summary.msPerQuery, runId: summary.runId, runKey: summary.runKey })}\n`
-          : `${task} ${method} on ${summary.users} users, ${summary.queries} queries: ${formatMetrics(metrics, failures)} (${calls} LLM calls, ${tokens} tokens; run ${summary.runId})\n`,
+          ? `${JSON.stringify({ task, method, users: summary.users, queries: summary.queries, n: summary.n, failures, metrics, calls, tokens, spent, model: summary.model, callsPerQuery: summary.callsPerQuery, msPerQuery: summary.msPerQuery, runId: summary.runId, dataFingerprint: summary.dataFingerprint, runKey: summary.runKey })}\n`
+          : `${task} ${method} on ${summary.users} users, ${summary.queries} queries: ${formatMetrics(metrics, failures)} (${calls} LLM calls, ${tokens} tokens; spent ${spent.calls} calls, ${spent.tokens} tokens, ${formatCost(spent.cost)}; run ${summary.runId}, data ${summary.dataFingerprint})\n`,
       );
+      if (failures > 0) {
+        throw new IncompleteRunError(`${failures} of ${summary.queries} queries failed (scored as invalid answers; the reasons are in ${opts.out}/results); run the same command again to ask only the failed ones`);
+      }
     });
 
   evalCommand
@@ -127,14 +139,15 @@ export function registerEvalCommands(program: Command): void {
     .description("write the paper's Tables 2 and 3 beside our runs in --out (Markdown, JSON) and Figures 2-5 (SVG + PNG); the persona map embeds final personas with the --embeddings model")
     .option("--out <dir>", "the folder `eval` wrote to (default eval-results)")
     .option("--html", "also write report/report.html: one self-contained page with the tables and figures")
+    .option("--run <ids...>", "report exactly these runs (run ids or unique prefixes; one per cell) instead of the newest complete run of each cell")
     .option("--json", "print the written file paths as JSON")
     .action(async (_opts: unknown, command: Command) => {
       // `eval` has --out and --json too and commander hands them to the parent: read both levels.
-      const opts = command.optsWithGlobals<{ out: string; html?: boolean; json?: boolean }>();
+      const opts = command.optsWithGlobals<{ out: string; html?: boolean; json?: boolean; run?: string[] }>();
       const settings = resolveSettings(command);
       // Loaded on use: the plotting libraries are large and no other command needs them.
       const [{ writeReport }, { createEmbeddings }] = await Promise.all([import("../eval/report.js"), import("../models/embeddings.js")]);
-      const files = await writeReport(opts.out, { html: opts.html, embeddings: await createEmbeddings(settings.embeddings, settings) });
+      const files = await writeReport(opts.out, { html: opts.html, runs: opts.run, embeddings: await createEmbeddings(settings.embeddings, settings) });
       process.stdout.write(opts.json ? `${JSON.stringify(files)}\n` : `${Object.values(files).join("\n")}\n`);
     });
 

@@ -48,7 +48,7 @@ export function buildProgram(): Command {
 
 const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, " ");
 
-/** Exit codes: 0 done, 1 a bug, 2 a usage or input mistake, 3 a service (model, database, network) unreachable. */
+/** Exit codes: 0 done, 1 a bug, 2 a usage or input mistake, 3 a service (model, database, network) unreachable, 4 an eval that finished with failed queries. */
 export async function reportError(error: unknown): Promise<number> {
   const e = error as { code?: string; exitCode?: number; message?: string };
   if (e?.code === "commander.helpDisplayed" || e?.code === "commander.version") return 0;

@@ -97,14 +97,25 @@ export function scalingSpec(options: { title: string; knob: string; panels: Metr
 export interface BarValue {
   task: string;
   model: string;
+  /** The method's full name, as in the legend. */
   method: string;
   value: number;
 }
 
-/** Figure 4: each task's headline metric per base model (one `eval --model` run each), bars grouped by model. */
-export function baseModelSpec(options: { title: string; panels: MetricAxis[]; values: BarValue[] }): TopLevelSpec {
+/**
+ * One colour per method of the paper (Table 2's seven baselines, PersonaAgent, its four
+ * ablations), in that order: no two alike, and a method keeps its colour in every report.
+ */
+export const METHOD_COLOURS = ["#7f7f7f", "#bcbd22", "#aec7e8", "#1f77b4", "#17becf", "#ff7f0e", "#8c564b", "#d62728", "#9467bd", "#e377c2", "#2ca02c", "#222222"] as const;
+
+/**
+ * Figure 4: methods x base models. Per task (its headline metric), one group of bars per base
+ * model (one `eval --model` run each), one bar per method in the paper's order and colours.
+ */
+export function baseModelSpec(options: { title: string; subtitle: string; panels: MetricAxis[]; methods: { label: string; colour: string }[]; values: BarValue[] }): TopLevelSpec {
+  const labels = options.methods.map((m) => m.label);
   return {
-    title: { text: options.title, subtitle: "one run per --model; methods at K=4, n=3, E=1" },
+    title: { text: options.title, subtitle: options.subtitle },
     hconcat: options.panels.map((panel) => {
       const values = options.values.filter((v) => v.task === panel.task);
       // Headroom for the value labels, which would otherwise stick out and lift the panel title.
@@ -115,15 +126,15 @@ export function baseModelSpec(options: { title: string; panels: MetricAxis[]; va
         height: 220,
         data: { values },
         encoding: {
-          x: { field: "model", type: "nominal", title: "base model", axis: { labelAngle: 0, labelLimit: 240 } },
-          xOffset: { field: "method", type: "nominal" },
+          x: { field: "model", type: "nominal", title: "base model", axis: { labelAngle: 0, labelLimit: 400 } }, // Vega estimates label widths generously in Node
+          xOffset: { field: "method", type: "nominal", sort: labels, scale: { paddingInner: 0.08 } },
           y: { field: "value", type: "quantitative", title: axisTitle(panel), scale: { domain: [0, top], nice: false } },
         },
         layer: [
           {
             mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
             encoding: {
-              color: { field: "method", type: "nominal", title: "method", scale: { scheme: "tableau10" } },
+              color: { field: "method", type: "nominal", title: "method", scale: { domain: labels, range: options.methods.map((m) => m.colour) }, legend: { labelLimit: 400 } },
               tooltip: [{ field: "model" }, { field: "method" }, { field: "value", format: ".3f" }],
             },
           },
@@ -140,6 +151,7 @@ export interface MapPoint {
   x: number;
   y: number;
   label: string;
+  /** The panel: the task whose personas these are. */
   group: string;
   kind: "final persona" | "initial template";
 }
@@ -154,31 +166,38 @@ export function tsne2d(vectors: number[][], seed = 7): [number, number][] | unde
   return coords.flat().every(Number.isFinite) ? coords : undefined;
 }
 
-/** Figure 2: final personas in 2-D, coloured by task, the initial persona template marked. */
-export function personaMapSpec(options: { title: string; subtitle: string; points: MapPoint[] }): TopLevelSpec {
+/**
+ * Figure 2: each task's final personas in 2-D (a t-SNE of its own), the initial persona template
+ * marked; one panel per task, in the order given (the paper's is LaMP-2M).
+ */
+export function personaMapSpec(options: { title: string; subtitle: string; panels: { title: string; points: MapPoint[] }[] }): TopLevelSpec {
   return {
     title: { text: options.title, subtitle: options.subtitle },
-    width: 420,
-    height: 340,
-    data: { values: options.points },
-    layer: [
-      {
-        mark: { type: "point", filled: true, opacity: 0.8 },
-        encoding: {
-          x: { field: "x", type: "quantitative", title: "t-SNE 1", axis: { labels: false, ticks: false }, scale: { zero: false, padding: 40 } },
-          y: { field: "y", type: "quantitative", title: "t-SNE 2", axis: { labels: false, ticks: false }, scale: { zero: false, padding: 40 } },
-          color: { field: "group", type: "nominal", title: "task", scale: { scheme: "category10" } },
-          shape: { field: "kind", type: "nominal", title: "persona", scale: { domain: ["final persona", "initial template"], range: ["circle", "diamond"] } },
-          size: { condition: { test: "datum.kind === 'initial template'", value: 320 }, value: 70 },
-          tooltip: [{ field: "label", title: "user" }, { field: "group", title: "task" }, { field: "kind" }],
+    hconcat: options.panels.map((panel) => ({
+      title: panel.title,
+      width: 380,
+      height: 320,
+      data: { values: panel.points },
+      layer: [
+        {
+          mark: { type: "point", filled: true, opacity: 0.8 },
+          encoding: {
+            x: { field: "x", type: "quantitative", title: "t-SNE 1", axis: { labels: false, ticks: false }, scale: { zero: false, padding: 40 } },
+            y: { field: "y", type: "quantitative", title: "t-SNE 2", axis: { labels: false, ticks: false }, scale: { zero: false, padding: 40 } },
+            color: { field: "kind", type: "nominal", title: "persona", scale: { domain: ["final persona", "initial template"], range: ["#1f77b4", "#d62728"] } },
+            shape: { field: "kind", type: "nominal", title: "persona", scale: { domain: ["final persona", "initial template"], range: ["circle", "diamond"] } },
+            size: { condition: { test: "datum.kind === 'initial template'", value: 320 }, value: 70 },
+            tooltip: [{ field: "label", title: "user" }, { field: "group", title: "task" }, { field: "kind" }],
+          },
         },
-      },
-      {
-        transform: [{ filter: "datum.kind === 'initial template'" }],
-        mark: { type: "text", dy: 22, fontSize: 11, fontWeight: "bold" },
-        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, text: { value: "initial template" } },
-      },
-    ],
+        {
+          transform: [{ filter: "datum.kind === 'initial template'" }],
+          mark: { type: "text", dy: 22, fontSize: 11, fontWeight: "bold" },
+          encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, text: { value: "initial template" } },
+        },
+      ],
+    })),
+    resolve: { scale: { color: "shared", shape: "shared" } },
   } as TopLevelSpec;
 }
 

@@ -6,8 +6,10 @@
  * and ends with the same metrics, and runs with different keys never share or overwrite results.
  */
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { InMemoryStore } from "@langchain/langgraph";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import { RunnableLambda } from "@langchain/core/runnables";
@@ -22,6 +24,7 @@ import { populationPapers, profileInteractions, type LampTask } from "../data/la
 import { selectActiveUsers, type EvalUser, type Split, type UserQuery } from "../data/oppu.js";
 import type { HistoryEntry } from "../memory/history.js";
 import { scoreTask, type LampMetrics } from "./metrics.js";
+import { costOf, LIST_PRICES, type PriceTable } from "./prices.js";
 import { graphAligner, ICL_SHOTS, prepareMethod, type Aligner, type Answerer, type MethodName, type MethodParams } from "./methods.js";
 
 export interface EvalOptions {
@@ -38,14 +41,22 @@ export interface EvalOptions {
   modelId: string;
   settings: Pick<Settings, "embeddings" | "temperature" | "timeoutMs" | "maxRetries" | "maxToolSteps" | "wikipediaBaseUrl" | "promptSet">;
   params: MethodParams;
-  /** What else names the run: the data files (with content hashes), split, seed. */
-  run: Pick<RunKey, "data" | "split" | "seed">;
-  /** Attempts per query on rate limits and transient provider errors. */
-  retries: number;
-  /** First backoff; doubles on every retry (a provider's Retry-After wins when it is longer). */
+  /**
+   * What else names the run: the data files' content hashes (dataFileId), split, seed. `files`,
+   * the paths as given, only label the summary and find results of older versions (legacyRunKey).
+   */
+  run: Pick<RunKey, "data" | "split" | "seed"> & { files?: string[] };
+  /** How long one query may keep retrying rate limits, 5xx and connection resets before it is marked failed. */
+  retryForMs: number;
+  /** First backoff; doubles on every retry, with jitter (a provider's Retry-After wins when it is longer). */
   backoffMs: number;
+  /** Prices per model for the cost (default: the list prices). */
+  prices?: PriceTable;
   aligner?: Aligner;
-  onProgress?: (done: number, total: number) => void;
+  /** After every answered model call and every finished query. */
+  onProgress?: (progress: RunProgress) => void;
+  /** One-line notes for the user (e.g. results of an older version taken over). */
+  onNotice?: (line: string) => void;
   /** Stop starting new users once this many queries finished (what an interruption looks like). */
   stopAfter?: number;
 }
@@ -62,7 +73,7 @@ export interface RunKey {
   embeddings: string;
   /** The prompt set of persona initialization, tool descriptions and alignment (docs/PROMPTS.md). */
   promptSet: PromptSet;
-  /** Data files as `path#<sha256 prefix>`, so an edited file is another run. */
+  /** Data files by content (sha256 prefixes, in the order given), never by path: the same data anywhere is the same run. */
   data: string[];
   split: Split;
   users: number;
@@ -84,7 +95,29 @@ export interface QueryRecord {
   calls: number;
   tokens: number;
   ms: number;
+  /** Absent from results of older versions. */
+  inputTokens?: number;
+  outputTokens?: number;
   persona?: string;
+}
+
+/** Model calls paid for and their tokens. */
+export interface Spent {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface RunProgress {
+  /** Queries finished (recorded, failed or not) of `total`; `ran` of them by this process. */
+  done: number;
+  total: number;
+  ran: number;
+  failures: number;
+  /** Every model call whose answer arrived, of this run so far (earlier processes included). */
+  spent: Spent;
+  /** Dollars of `spent`; undefined when the model has no known price. */
+  cost?: number;
 }
 
 export interface EvalSummary {
@@ -102,8 +135,20 @@ export interface EvalSummary {
   queries: number;
   n: number;
   metrics: LampMetrics;
+  /** Calls and tokens of the recorded answers (each query's last attempt). */
   calls: number;
   tokens: number;
+  /**
+   * Everything paid for: every model call whose answer arrived, including attempts that failed or
+   * were cut off by a kill, each counted once. `cost` in dollars, null when the model has no price.
+   */
+  spent: Spent & { tokens: number; cost: number | null };
+  /** One hash over `runKey.data`: which data the numbers come from. */
+  dataFingerprint: string;
+  /** The data files as given to this run (labels only: the run key names data by content). */
+  dataFiles?: string[];
+  /** When this summary was written (ISO 8601): the report takes the newest complete run of a cell. */
+  writtenAt: string;
   /** Queries whose model call failed (scored as invalid answers, LaMP's rule). */
   failures: number;
   /** Queries answered by this process (the rest came from the results file). */
@@ -114,23 +159,41 @@ export interface EvalSummary {
 }
 
 
-/** Counts model calls and tokens of one query; provider usage when given, else none. */
+/**
+ * Counts model calls and tokens of one query attempt (provider usage when given, else none), and
+ * hands every answered call to `onAnswer` so it is journaled at once: a kill loses no paid call.
+ */
 class UsageCounter extends BaseCallbackHandler {
   name = "eval-usage";
   override awaitHandlers = true;
   calls = 0;
-  tokens = 0;
+  inputTokens = 0;
+  outputTokens = 0;
+  constructor(private readonly onAnswer: (call: Spent) => Promise<void>) {
+    super();
+  }
   override handleChatModelStart(): void {
     this.calls++;
   }
-  override handleLLMEnd(output: LLMResult): void {
+  override async handleLLMEnd(output: LLMResult): Promise<void> {
+    const call: Spent = { calls: 1, inputTokens: 0, outputTokens: 0 };
     for (const gen of output.generations.flat()) {
       const usage = (gen as { message?: AIMessage }).message?.usage_metadata;
-      if (usage) this.tokens += usage.total_tokens ?? usage.input_tokens + usage.output_tokens;
+      if (!usage) continue;
+      call.inputTokens += usage.input_tokens;
+      // Some providers give only the total.
+      call.outputTokens += usage.output_tokens || Math.max(0, (usage.total_tokens ?? 0) - usage.input_tokens);
     }
+    this.inputTokens += call.inputTokens;
+    this.outputTokens += call.outputTokens;
+    await this.onAnswer(call);
+  }
+  get tokens(): number {
+    return this.inputTokens + this.outputTokens;
   }
 }
 
+/** The same fields in the same order as every version wrote them: run ids of older results stay computable (legacyRunKey). */
 export function runKeyOf(options: Pick<EvalOptions, "task" | "method" | "modelId" | "settings" | "params" | "run" | "userCount">): RunKey {
   const { task, method, modelId, settings, params, run } = options;
   return { task, method, model: modelId, temperature: settings.temperature, embeddings: settings.embeddings, promptSet: settings.promptSet, data: run.data, split: run.split, users: options.userCount, k: params.k, n: params.batch, E: params.iterations, seed: run.seed };
@@ -144,14 +207,34 @@ export function resultsPath(outDir: string, key: RunKey): string {
   return join(outDir, "results", `${key.task}.${key.method}.${runIdOf(key)}.jsonl`);
 }
 
-/** A data file as `path#<sha256 prefix>`: the run key changes when the file's content does. */
+/** A data file's identity: its content's sha256 (first 12 hex digits), read as a stream; never its path. */
 export async function dataFileId(path: string): Promise<string> {
-  return `${path}#${createHash("sha256").update(await readFile(path)).digest("hex").slice(0, 12)}`;
+  const hash = createHash("sha256");
+  await pipeline(createReadStream(path), hash);
+  return hash.digest("hex").slice(0, 12);
 }
 
-/** The last record of every key; a line cut by a crash is skipped. */
-export async function readResults(path: string): Promise<Map<string, QueryRecord>> {
-  const records = new Map<string, QueryRecord>();
+/** One short hash over a run key's data: the same data, the same fingerprint. Older keys' `path#hash` count by their hash. */
+export function dataFingerprint(data: readonly string[]): string {
+  return createHash("sha256").update(data.map((d) => d.slice(d.lastIndexOf("#") + 1)).join("\n")).digest("hex").slice(0, 8);
+}
+
+/** Versions before content-only run keys named each data file `path#hash`, with the path as typed. */
+export function legacyRunKey(key: RunKey, files: readonly string[]): RunKey | undefined {
+  return files.length === key.data.length ? { ...key, data: key.data.map((hash, i) => `${files[i]}#${hash}`) } : undefined;
+}
+
+/** A results file: the last record of every key, and every answered model call journaled in it. */
+interface Results {
+  records: Map<string, QueryRecord>;
+  spent: Spent;
+  /** False for files of older versions, which journaled no calls. */
+  journaled: boolean;
+}
+
+/** A line cut by a crash is skipped. */
+export async function readResults(path: string): Promise<Results> {
+  const results: Results = { records: new Map(), spent: { calls: 0, inputTokens: 0, outputTokens: 0 }, journaled: false };
   let text = "";
   try {
     text = await readFile(path, "utf8");
@@ -159,24 +242,64 @@ export async function readResults(path: string): Promise<Map<string, QueryRecord
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   for (const line of text.split("\n")) {
+    let parsed: (QueryRecord & { spent?: undefined }) | { key?: undefined; spent?: Spent };
     try {
-      const record = JSON.parse(line) as QueryRecord;
-      if (typeof record?.key === "string") records.set(record.key, record);
+      parsed = JSON.parse(line);
     } catch {
-      // partial last line of an interrupted run
+      continue; // partial last line of an interrupted run
+    }
+    if (typeof parsed?.key === "string") results.records.set(parsed.key, parsed);
+    else if (parsed?.spent) {
+      addSpent(results.spent, parsed.spent);
+      results.journaled = true;
     }
   }
-  return records;
+  return results;
 }
 
-function retryDelay(error: unknown, attempt: number, backoffMs: number): number | undefined {
+function addSpent(total: Spent, more: Spent): void {
+  total.calls += more.calls;
+  total.inputTokens += more.inputTokens;
+  total.outputTokens += more.outputTokens;
+}
+
+/** Longest wait between two attempts of a query. */
+const MAX_BACKOFF_MS = 60_000;
+/** Errors of a connection that was made and then broke; a refused connection or unknown host is not transient. */
+const RESET_CODES = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "EAI_AGAIN"];
+
+/** The error codes along an error's cause chain (the SDKs wrap the socket's error once or twice). */
+function causeCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === "string") codes.push(e.code);
+  }
+  return codes;
+}
+
+/** Rate limits, 5xx, timeouts and connection resets: the same request may succeed later. */
+function isTransient(error: unknown): boolean {
   // An alignment step wraps the provider's error; its cause says whether it is transient.
-  const e = (error instanceof ModelError && error.cause ? error.cause : error) as { status?: number; name?: string; code?: string; headers?: Record<string, string>; message?: string };
-  const transient =
-    e?.status === 429 || (e?.status ?? 0) >= 500 || ["RateLimitError", "ThrottlingException", "APIConnectionTimeoutError", "TimeoutError", "APIConnectionError", "InternalServerError"].includes(e?.name ?? "") || /rate limit|429/i.test(e?.message ?? "");
-  if (!transient) return undefined;
+  const e = (error instanceof ModelError && error.cause ? error.cause : error) as { status?: number; name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.status ?? e?.$metadata?.httpStatusCode ?? 0;
+  return (
+    status === 429 ||
+    status >= 500 ||
+    ["RateLimitError", "ThrottlingException", "APIConnectionTimeoutError", "TimeoutError", "InternalServerError", "InternalServerException", "ServiceUnavailableException"].includes(e?.name ?? "") ||
+    /rate limit|429/i.test(e?.message ?? "") ||
+    causeCodes(e).some((code) => RESET_CODES.includes(code))
+  );
+}
+
+/**
+ * The wait before attempt `attempt + 1`: exponential from `backoffMs` with full jitter (concurrent
+ * users do not retry in step), at most a minute, never shorter than the provider's Retry-After.
+ */
+function retryDelay(error: unknown, attempt: number, backoffMs: number): number {
+  const e = (error instanceof ModelError && error.cause ? error.cause : error) as { headers?: Record<string, string> };
   const retryAfter = Number(e?.headers?.["retry-after"]) * 1000;
-  return Math.max(backoffMs * 2 ** attempt * (0.75 + Math.random() / 2), Number.isFinite(retryAfter) ? retryAfter : 0);
+  const exponential = Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** attempt);
+  return Math.max(exponential / 2 + (Math.random() * exponential) / 2, Number.isFinite(retryAfter) ? retryAfter : 0);
 }
 
 /**
@@ -190,19 +313,22 @@ export function isQueryFailure(error: unknown): boolean {
   if (error instanceof ModelError && error.cause === undefined) return true; // an unusable answer
   const e = (error instanceof ModelError ? error.cause : error) as { status?: number; $metadata?: { httpStatusCode?: number } } | undefined;
   if (e instanceof InvalidProviderResponseError) return true;
+  if (causeCodes(e).some((code) => RESET_CODES.includes(code))) return true; // still resetting after --retry-for
   const status = e?.status ?? e?.$metadata?.httpStatusCode;
   if (status !== undefined) return status !== 401 && status !== 403 && status !== 404;
   return describeProviderError(e)?.startsWith("the model call timed out") === true;
 }
 
-async function withRetries<T>(work: () => Promise<T>, retries: number, backoffMs: number): Promise<T> {
+/** Runs `work` again after transient errors until it succeeds or `retryForMs` has passed since the first attempt. */
+async function withRetries<T>(work: () => Promise<T>, retryForMs: number, backoffMs: number): Promise<T> {
+  const deadline = Date.now() + retryForMs;
   for (let attempt = 0; ; attempt++) {
     try {
       return await work();
     } catch (error) {
-      const delay = attempt < retries ? retryDelay(error, attempt, backoffMs) : undefined;
-      if (delay === undefined) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      const left = deadline - Date.now();
+      if (left <= 0 || !isTransient(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(retryDelay(error, attempt, backoffMs), left)));
     }
   }
 }
@@ -233,7 +359,25 @@ export function evalUserId(task: LampTask, user: Pick<EvalUser, "id">): string {
   return `eval:${task}:${user.id}`;
 }
 
-type Outcome = Pick<QueryRecord, "answer" | "ok" | "error" | "calls" | "tokens" | "ms" | "persona">;
+type Outcome = Pick<QueryRecord, "answer" | "ok" | "error" | "calls" | "tokens" | "inputTokens" | "outputTokens" | "ms" | "persona">;
+
+/**
+ * Results of this run written by a version that keyed runs by the data's path: when this command
+ * names the data by the same paths, they are this run's results. Copied (re-keyed) into this
+ * run's file once, so they are not paid for again; returns how many were taken over.
+ */
+async function adoptLegacyResults(outDir: string, key: RunKey, files: readonly string[] | undefined, path: string): Promise<number> {
+  const legacy = files && legacyRunKey(key, files);
+  if (!legacy) return 0;
+  const { records } = await readResults(resultsPath(outDir, legacy));
+  if (records.size === 0) return 0;
+  const runId = runIdOf(key);
+  const lines = [...records.values()].map((r) => JSON.stringify({ ...r, key: JSON.stringify([runId, r.id]) }));
+  // Their calls were paid for: journaled under their totals (no input/output split was kept).
+  const spent: Spent = { calls: [...records.values()].reduce((n, r) => n + r.calls, 0), inputTokens: [...records.values()].reduce((n, r) => n + r.tokens, 0), outputTokens: 0 };
+  await appendFile(path, `${[...lines, JSON.stringify({ spent })].join("\n")}\n`);
+  return records.size;
+}
 
 export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   const { task, method, params, settings } = options;
@@ -243,7 +387,18 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   const queries = selected.flatMap((u) => u.queries);
   const path = resultsPath(options.outDir, runKey);
   await mkdir(join(options.outDir, "results"), { recursive: true });
-  const cached = await readResults(path);
+  let results = await readResults(path);
+  if (results.records.size === 0 && !results.journaled) {
+    const adopted = await adoptLegacyResults(options.outDir, runKey, options.run.files, path);
+    if (adopted > 0) {
+      options.onNotice?.(`took over ${adopted} finished queries of this run from ${resultsPath(options.outDir, legacyRunKey(runKey, options.run.files!)!)} (written by an older version, which named runs by the data's path)`);
+      results = await readResults(path);
+    }
+  }
+  const { records: cached, spent } = results;
+  // Files of older versions journaled no calls: their records' calls are what is known to be spent.
+  if (!results.journaled) for (const r of cached.values()) addSpent(spent, { calls: r.calls, inputTokens: r.inputTokens ?? r.tokens, outputTokens: r.outputTokens ?? 0 });
+  const prices = options.prices ?? LIST_PRICES;
   const keyOf = (id: string) => JSON.stringify([runId, id]);
   const finished = (q: UserQuery) => cached.get(keyOf(q.id))?.ok === true; // failures are tried again on resume
   const todo = selected.filter((u) => !u.queries.every(finished));
@@ -261,14 +416,23 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   const chosen = new Set(selected);
   let done = queries.filter(finished).length;
   let ran = 0;
-  options.onProgress?.(done, queries.length);
+  const failures = () => queries.filter((q) => cached.get(keyOf(q.id))?.ok === false).length;
+  const progress = () => options.onProgress?.({ done, total: queries.length, ran, failures: failures(), spent: { ...spent }, cost: costOf(options.modelId, spent, prices) });
+  progress();
 
+  /** Every answered model call is journaled before the query goes on: what was paid for survives a kill, counted once. */
+  const journal = async (call: Spent) => {
+    await appendFile(path, `${JSON.stringify({ spent: call })}\n`);
+    addSpent(spent, call);
+    progress();
+  };
   const record = async (user: EvalUser, query: UserQuery, outcome: Outcome) => {
     const entry: QueryRecord = { key: keyOf(query.id), id: query.id, user: user.id, gold: query.output, ...outcome };
     await appendFile(path, `${JSON.stringify(entry)}\n`);
     cached.set(entry.key, entry);
     ran++;
-    options.onProgress?.(++done, queries.length);
+    done++;
+    progress();
   };
   /** One line for a query's own failure; the run's own failures (configuration, infrastructure) are rethrown and stop it. */
   const failure = (error: unknown): string => {
@@ -276,15 +440,16 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
     return (describeProviderError(error) ?? (error as Error)?.message ?? String(error)).split("\n")[0]!;
   };
   /** Runs `work` with retries, counting its model calls and tokens through LangChain callbacks. */
-  const counted = async <T>(work: () => Promise<T>) => {
-    const counter = new UsageCounter();
+  const counted = async <T>(work: () => Promise<T>): Promise<{ value?: T; error?: string; calls: number; inputTokens: number; outputTokens: number; ms: number }> => {
+    const counter = new UsageCounter(journal);
     const started = Date.now();
     const runnable = RunnableLambda.from(work); // every nested model call inherits the callback
+    const usage = () => ({ calls: counter.calls, inputTokens: counter.inputTokens, outputTokens: counter.outputTokens, ms: Date.now() - started });
     try {
-      const value = await withRetries(() => runnable.invoke(undefined, { callbacks: [counter] }), options.retries, options.backoffMs);
-      return { value, calls: counter.calls, tokens: counter.tokens, ms: Date.now() - started };
+      const value = await withRetries(() => runnable.invoke(undefined, { callbacks: [counter] }), options.retryForMs, options.backoffMs);
+      return { value, ...usage() };
     } catch (error) {
-      return { error: failure(error), calls: counter.calls, tokens: counter.tokens, ms: Date.now() - started };
+      return { error: failure(error), ...usage() };
     }
   };
 
@@ -309,13 +474,17 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
       const methodUser = { interactions: await interactions(user), demonstrations: await demonstrationsFor(user, chosen, options.users, interactions) };
       // Preparing the user (memory, profile, persona, alignment) is counted with their first query.
       const setup = await counted<Answerer>(() => prepareMethod(method, { task, store, configurable, params, aligner }, methodUser));
-      let carried = { calls: setup.calls, tokens: setup.tokens, ms: setup.ms };
+      const answer = setup.value;
+      const none = { calls: 0, inputTokens: 0, outputTokens: 0, ms: 0 };
+      let carried = { calls: setup.calls, inputTokens: setup.inputTokens, outputTokens: setup.outputTokens, ms: setup.ms };
       for (const query of user.queries.filter((q) => !finished(q))) {
-        const result = setup.value ? await counted(() => setup.value(query)) : { error: setup.error, calls: 0, tokens: 0, ms: 0 };
-        const outcome: Outcome = { answer: result.value?.answer ?? "", ok: result.value !== undefined, calls: result.calls + carried.calls, tokens: result.tokens + carried.tokens, ms: result.ms + carried.ms };
+        const result = answer ? await counted(() => answer(query)) : { error: setup.error, ...none };
+        const inputTokens = result.inputTokens + carried.inputTokens;
+        const outputTokens = result.outputTokens + carried.outputTokens;
+        const outcome: Outcome = { answer: result.value?.answer ?? "", ok: result.value !== undefined, calls: result.calls + carried.calls, tokens: inputTokens + outputTokens, inputTokens, outputTokens, ms: result.ms + carried.ms };
         if (result.error !== undefined) outcome.error = result.error;
         if (result.value?.persona) outcome.persona = result.value.persona;
-        carried = { calls: 0, tokens: 0, ms: 0 };
+        carried = none;
         await record(user, query, outcome);
       }
     },
@@ -341,6 +510,10 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
     metrics,
     calls: sum((r) => r.calls),
     tokens: sum((r) => r.tokens),
+    spent: { ...spent, tokens: spent.inputTokens + spent.outputTokens, cost: costOf(options.modelId, spent, prices) ?? null },
+    dataFingerprint: dataFingerprint(runKey.data),
+    ...(options.run.files ? { dataFiles: options.run.files } : {}),
+    writtenAt: new Date().toISOString(),
     failures: records.filter((r) => !r.ok).length,
     ran,
     callsPerQuery: n ? sum((r) => r.calls) / n : 0,

@@ -20,9 +20,11 @@ const dir = tempDir("eval-cli-");
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const texts = (messages: any[]) => messages.map((m) => (typeof m.content === "string" ? m.content : ""));
+/** stderr of an eval that had nothing to complain about: progress lines only (stderr is not a terminal here). */
+const onlyProgress = (stderr: string) => stderr.split("\n").filter(Boolean).every((line) => /^eval lamp-2m [\w-]+: \d+\/\d+ queries, \d+ failed, [\d,]+ tokens, /.test(line));
 
 describe("persona-agent eval (real CLI, local OpenAI server)", () => {
-  let reference: { metrics: { accuracy: number; f1: number }; tokens: number; msPerQuery: number };
+  let reference: { metrics: { accuracy: number; f1: number }; tokens: number; msPerQuery: number; runId: string };
   let server: OpenAITestServer;
   let files: { questions: string; outputs: string };
   let mode: "ok" | "429-once" | "fail-user-2" = "ok";
@@ -54,12 +56,14 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
   };
   const lines = (out: string) => {
     const file = resultsFile(out);
-    return file && existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.endsWith("}")).length : 0;
+    // Finished queries; the file also journals every answered model call (`{"spent": ...}` lines).
+    return file && existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.startsWith('{"key"') && l.endsWith("}")).length : 0;
   };
 
   it("resumes a run killed midway without redoing finished queries, with the same metrics", async () => {
     const full = await runCli(evalArgs(join(dir, "full"), "--concurrency", "1"), env());
-    expect(full.stderr).toBe("");
+    expect(onlyProgress(full.stderr)).toBe(true);
+    expect(full.code).toBe(0);
     reference = JSON.parse(full.stdout);
     // Every test query of every user is scored: several per user.
     expect(reference).toMatchObject({ task: "lamp-2m", method: "rag-1", users: 6, queries: 12, n: 12, calls: 12 });
@@ -89,6 +93,7 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
 
     mode = "fail-user-2";
     const failed = await runCli(evalArgs(join(dir, "fail"), "--concurrency", "3"), env());
+    expect(failed.code).toBe(4); // finished, with failed queries
     const summary = JSON.parse(failed.stdout);
     expect(summary).toMatchObject({ users: 6, queries: 12, failures: 2 });
     // User 2's two queries count as invalid answers: wrong whatever they were before.
@@ -112,10 +117,11 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
       }),
     );
     const out = join(dir, "down");
-    const res = await runCli([...evalArgs(out, "--concurrency", "1"), "--retries", "0"], { ...env(), OPENAI_BASE_URL: stopping.url });
+    // A refused connection is not a transient error: no waiting for --retry-for.
+    const res = await runCli(evalArgs(out, "--concurrency", "1"), { ...env(), OPENAI_BASE_URL: stopping.url });
     expect(res.code).toBe(3);
     expect(res.stdout).toBe("");
-    expect(res.stderr).toMatch(/^persona-agent: cannot reach the model provider \(.*\); check OPENAI_BASE_URL .*\n$/);
+    expect(res.stderr).toMatch(/\npersona-agent: cannot reach the model provider \(.*\); check OPENAI_BASE_URL .*\n$/);
     expect(lines(out)).toBe(2);
   }, 30_000);
 
@@ -131,6 +137,13 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
     // Only a rag-1 run: the base-model bars; no persona-agent run, so no scaling or persona figures.
     expect(readdirSync(join(dir, "full", "report")).sort()).toEqual(["base-models.png", "base-models.svg", "report.html", "report.json", "report.md"]);
     expect(readFileSync(written.html, "utf8")).toContain('<figure data-figure="base-models">');
+
+    // --run names the runs to report: a prefix of the id is enough; an unknown one is a one-line mistake.
+    const chosen = await runCli(["eval", "report", "--out", join(dir, "full"), "--run", reference.runId.slice(0, 6), "--json"], {});
+    expect(chosen.code).toBe(0);
+    expect(readFileSync(JSON.parse(chosen.stdout).markdown, "utf8")).toContain(`| ${reference.runId} | `);
+    const unknown = await runCli(["eval", "report", "--out", join(dir, "full"), "--run", "zzzz"], {});
+    expect([unknown.code, unknown.stderr]).toEqual([2, "persona-agent: --run zzzz: no run has this id\n"]);
 
     const none = await runCli(["eval", "report", "--out", join(dir, "no-such-run")], {});
     expect(none.code).toBe(2);

@@ -29,7 +29,7 @@ const RUN = { data: ["generated"], split: "time" as const, seed: 0 };
 async function run(task: LampTask, method: MethodName, options: { params?: { k: number; batch: number; iterations: number }; users?: EvalUser[]; userCount?: number; calls?: ScriptedCall[] } = {}): Promise<EvalSummary> {
   const model = new ScriptedChatModel(lampScript(task), { calls: options.calls });
   const users = options.users ?? population(task);
-  return runEval({ task, method, users, userCount: options.userCount ?? 3, concurrency: 3, outDir: out, model, modelId: "scripted", settings: DEFAULT_SETTINGS, params: options.params ?? { k: 4, batch: 3, iterations: 1 }, run: RUN, retries: 0, backoffMs: 1 });
+  return runEval({ task, method, users, userCount: options.userCount ?? 3, concurrency: 3, outDir: out, model, modelId: "scripted", settings: DEFAULT_SETTINGS, params: options.params ?? { k: 4, batch: 3, iterations: 1 }, run: RUN, retryForMs: 0, backoffMs: 1 });
 }
 
 // LLM calls per query, with 2 queries per user: preparing a user (profile, alignment) counts once for both.

@@ -4,11 +4,11 @@
  * --out never overwrite each other), and a user's profile is embedded once per embedding model
  * for every method, ablation and rerun.
  */
-import { readdir, rm } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { AIMessage } from "@langchain/core/messages";
 import { describeProviderError } from "../../src/models/chat.js";
 import { generateLamp } from "../../src/eval/synthetic.js";
-import { runEval, type EvalOptions } from "../../src/eval/runner.js";
+import { legacyRunKey, resultsPath, runEval, runIdOf, type EvalOptions } from "../../src/eval/runner.js";
 import { DEFAULT_SETTINGS } from "../../src/settings.js";
 import { profileInteractions } from "../../src/data/lamp.js";
 import { lampToUsers } from "../../src/data/oppu.js";
@@ -35,7 +35,7 @@ function options(outDir: string, more: Partial<EvalOptions> = {}): EvalOptions {
     task: "lamp-2m", method: "rag-1", users: users(), userCount: 3, concurrency: 1, outDir,
     model: new ScriptedChatModel(lampScript("lamp-2m")), modelId: "scripted", settings: DEFAULT_SETTINGS,
     params: { k: 4, batch: 3, iterations: 1 }, run: { data: ["dev.json#abc"], split: "time", seed: 0 },
-    retries: 0, backoffMs: 1, ...more,
+    retryForMs: 0, backoffMs: 1, ...more,
   };
 }
 
@@ -83,7 +83,7 @@ describe("embedding provider stopped mid-run", () => {
     try {
       let finished = 0;
       const settings = { ...DEFAULT_SETTINGS, embeddings: "openai:text-embedding-3-small" };
-      const run = runEval(options(out(), { method: "react", settings, onProgress: (done) => {
+      const run = runEval(options(out(), { method: "react", settings, onProgress: ({ done }) => {
         if (done > 0 && finished++ === 0) void server.close(); // after the first answered query
       } }));
       const error = await run.catch((e: unknown) => e);
@@ -119,6 +119,32 @@ describe("run key", () => {
     // Dev and test runs (and every other variant) keep their own results and summaries in one --out.
     expect((await readdir(`${dir}/summaries`)).length).toBe(variants.length + 1);
     expect((await readdir(`${dir}/results`)).length).toBe(variants.length + 1);
+  });
+});
+
+describe("results of older versions", () => {
+  it("a results file keyed by the data's path (older versions) is taken over by the same command: nothing is asked again", async () => {
+    const dir = out();
+    const files = ["data/dev.json"];
+    const opts = options(dir, { run: { data: ["abc"], files, split: "time", seed: 0 } });
+    const first = await runEval(opts);
+    // What an older version wrote: the records under the run id of `path#hash`, no journaled calls.
+    const legacy = legacyRunKey(first.runKey, files)!;
+    expect(legacy.data).toEqual(["data/dev.json#abc"]);
+    const lines = (await readFile(resultsPath(dir, first.runKey), "utf8")).split("\n").filter((l) => l.startsWith('{"key"'));
+    await writeFile(resultsPath(dir, legacy), lines.map((l) => JSON.stringify({ ...JSON.parse(l), key: JSON.stringify([runIdOf(legacy), JSON.parse(l).id]) })).join("\n") + "\n");
+    await rm(`${dir}/summaries`, { recursive: true });
+    await rm(resultsPath(dir, first.runKey));
+
+    const notices: string[] = [];
+    const again = await runEval({ ...opts, onNotice: (line) => notices.push(line) });
+    expect(again).toMatchObject({ ran: 0, runId: first.runId, metrics: first.metrics, calls: first.calls, queries: 6 });
+    expect(notices).toEqual([`took over 6 finished queries of this run from ${resultsPath(dir, legacy)} (written by an older version, which named runs by the data's path)`]);
+    expect(again.spent.calls).toBe(first.calls); // what they cost is still counted
+    // Once taken over, a further run reads its own file only.
+    const third: string[] = [];
+    expect((await runEval({ ...opts, onNotice: (line) => third.push(line) })).ran).toBe(0);
+    expect(third).toEqual([]);
   });
 });
 

@@ -86,6 +86,7 @@ export function startBedrockServer(
       const headers = { "x-amzn-errortype": ERROR_TYPES[reply.status] ?? "InternalServerException", ...reply.headers };
       return sendJson(res, reply.status, payload, headers);
     }
+    if ("reset" in reply) return void res.socket?.destroy();
 
     const text = reply.content ?? "";
     const toolUses = ("toolCalls" in reply ? reply.toolCalls : []).map((tc, i) => ({

@@ -22,6 +22,11 @@ export function rateLimited(retryAfterSeconds = 0): ScriptedReply {
   };
 }
 
+/** The connection is dropped before any answer: the client sees a connection reset. */
+export function connectionReset(): ScriptedReply {
+  return { reset: true };
+}
+
 /** HTTP 5xx with an OpenAI-style error body. */
 export function serverError(status = 500): ScriptedReply {
   return { status, body: { error: { message: "The server had an error while processing your request.", type: "server_error", param: null, code: null } } };
