@@ -22,7 +22,7 @@ function projectFiles(): string[] {
 }
 
 test("nothing in the project reads or links a folder beside the repository", () => {
-  const outside = new RegExp(["\\.\\./", "shared/"].join("")); // spelled in two pieces, so this file does not match itself
+  const outside = new RegExp("\\.\\./shared" + "/"); // spelled in two pieces, so this file matches neither itself nor a grep for the path
   const hits = projectFiles().flatMap((path) => read(path).split("\n").flatMap((line, i) => (outside.test(line) ? [`${path}:${i + 1}: ${line.trim()}`] : [])));
   expect(hits).toEqual([]);
 });
