@@ -3,7 +3,7 @@
  * that takes a fixed latency L per call. Each simulation makes 2 agent calls (retrieve, answer),
  * so the critical path is 2 (simulate) + 1 (LLM_grad) + 1 (LLM_update) = 4 L whatever n is,
  * when simulations and feedback really run in parallel; run one after another it would be
- * (2n + n + 1) L = (3n + 1) L model time.
+ * (2n + n + 1) L = (3n + 1) L model time. The last column is the iteration's CPU time (all threads).
  *   npm run bench:alignment [-- L_ms]      (default L = 200 ms)
  */
 import { InMemoryStore } from "@langchain/langgraph";
@@ -26,11 +26,13 @@ for (const n of SIZES) {
   await align(store, scriptedModel({}), { batchSize: n }); // warm-up: embeddings model, index
   const model = scriptedModel({}, delayMs);
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await align(store, model, { batchSize: n });
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   const serial = model.calls.length * delayMs;
-  rows.push([n, Math.round(ms), fmt(ms / delayMs, 2), model.calls.length, 4, fmt(serial / delayMs, 0), fmt(ms - 4 * delayMs, 0)]);
+  rows.push([n, Math.round(ms), fmt(ms / delayMs, 2), model.calls.length, 4, fmt(serial / delayMs, 0), fmt(ms - 4 * delayMs, 0), Math.round((cpu.user + cpu.system) / 1000)]);
 }
 
 console.log(`one alignment iteration, scripted model with L = ${delayMs} ms per call`);
-console.log(table(["n", "wall ms", "wall / L", "model calls", "critical path / L", "all serial / L", "overhead beyond 4 L (ms)"], rows));
+console.log(table(["n", "wall ms", "wall / L", "model calls", "critical path / L", "all serial / L", "overhead beyond 4 L (ms)", "CPU ms (all threads)"], rows));

@@ -2,13 +2,13 @@
 // Runs the compiled CLI in dist/ (built by `npm install` / `npm ci` / `npm run build`).
 // In a source checkout whose dist/ is missing or older than a source it was built from, it runs
 // the TypeScript through tsx instead, so an edit is never hidden behind a stale build.
-// CommonJS (bin/package.json): a command that needs no ES module never starts Node's ES module
-// loader.
-const { readFileSync, statSync } = require("node:fs");
-const { join } = require("node:path");
-const { pathToFileURL } = require("node:url");
+import { readFileSync, statSync } from "node:fs";
+import module from "node:module";
 
-const root = join(__dirname, "..");
+// Node 22+ keeps V8's compiled code of the modules between runs (Node 20 has no such cache).
+module.enableCompileCache?.();
+
+const root = new URL("../", import.meta.url);
 
 /**
  * dist/.built (written last by scripts/build.mjs) holds the build's start time and every source
@@ -17,19 +17,17 @@ const root = join(__dirname, "..");
  */
 function builtAndCurrent() {
   try {
-    const { startedAt, sources } = JSON.parse(readFileSync(join(root, "dist", ".built"), "utf8"));
-    return sources.length > 0 && sources.every((path) => statSync(join(root, path)).mtimeMs < startedAt);
+    const { startedAt, sources } = JSON.parse(readFileSync(new URL("dist/.built", root), "utf8"));
+    return sources.length > 0 && sources.every((path) => statSync(new URL(path, root)).mtimeMs < startedAt);
   } catch {
     return false; // no finished build (or one from before this format), or a source gone
   }
 }
 
 if (builtAndCurrent()) {
-  require("../dist/cli/boot.cjs");
+  await import("../dist/cli/persona-agent.js");
 } else {
-  (async () => {
-    const { register } = await import("tsx/esm/api");
-    register();
-    await import(pathToFileURL(join(root, "src", "cli", "main.ts")).href);
-  })();
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import("../src/cli/main.ts");
 }

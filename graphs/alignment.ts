@@ -4,8 +4,9 @@
  * one per interaction) -> update (LLM_update, all feedback at once) -> [validate] -> checkpoint
  * (new persona version) -> select_batch again for E iterations, or END.
  */
+import { EventEmitter, setMaxListeners } from "node:events";
 import { END, START, StateGraph } from "@langchain/langgraph";
-import { maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
+import { maxAlignmentAbortListeners, maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
 import { AlignmentContext, AlignmentInput, AlignmentOutput, AlignmentState } from "../src/alignment/state.js";
 import { servedOutput } from "../src/served-output.js";
 import {
@@ -24,6 +25,12 @@ import {
 import { graph as agentStepsGraph } from "./agent_steps.js";
 
 const agentSteps = agentStepsGraph as unknown as AgentStepsRunnable;
+
+// LangGraph makes the signals the parallel steps share inside each run, after any caller's code
+// and before any node's, so their own limits cannot be raised: the default every signal takes
+// when it is made can (Node's is 10, past which it prints MaxListenersExceededWarning). Raised
+// once, never lowered, to what the operator's largest batch needs (configuration.ts).
+if (EventEmitter.defaultMaxListeners < maxAlignmentAbortListeners()) setMaxListeners(maxAlignmentAbortListeners());
 
 export const builder = new StateGraph({ stateSchema: AlignmentState, input: AlignmentInput, output: AlignmentOutput, context: AlignmentContext })
   .addNode("load_persona", loadPersona)

@@ -1,7 +1,8 @@
-// Makes faiss-node's native addon available, then (where g++ and libfaiss exist) builds
-// native/faiss-bulk.cc, which builds large indexes straight from a Float32Array and reads and
-// searches sketch indexes with the CPU's popcount instruction (src/memory/vector-index.ts keeps
-// every index exact, built through faiss-node's slower add(), without it).
+// Makes faiss-node's native addon available, then (where g++ and libfaiss exist) builds the
+// optional native index addon, native/faiss-bulk.cc, which builds large indexes straight from a
+// Float32Array and reads and searches sketch indexes with the CPU's popcount instruction
+// (without it src/memory/vector-index.ts keeps every index exact, built through faiss-node's
+// slower add()). A machine where faiss-node's prebuilt binary downloads needs no compiler.
 //
 // faiss-node's own install script downloads a prebuilt binary and, failing that, clones faiss
 // from GitHub; offline both fail and abort `npm install`, so package.json denies that script
@@ -93,19 +94,19 @@ function ensureFaissNode() {
   console.log("[build-faiss] built", addon);
 }
 
-/** Optional: without it indexes stay exact and are built through faiss-node's add() (minutes at 1M). */
+/** Optional: without it indexes stay exact and are built through faiss-node's add() (minutes at 1M). Never fails the install. */
 function buildBulkAddon() {
   const source = join(root, "native", "faiss-bulk.cc");
   if (existsSync(bulkAddon) && statSync(bulkAddon).mtimeMs >= statSync(source).mtimeMs && loads(bulkAddon)) return;
   if (!libfaiss) {
-    console.log("[build-faiss] no system libfaiss: skipping the bulk index builder (large indexes build more slowly).");
+    console.log("[build-faiss] no system libfaiss (libfaiss-dev): the native index addon is not built; retrieval stays exact at every size.");
     return;
   }
   try {
     execFileSync("g++", compileArgs(source, bulkAddon), { stdio: "inherit" });
     console.log("[build-faiss] built", bulkAddon);
   } catch {
-    console.log("[build-faiss] could not compile the bulk index builder (large indexes build more slowly).");
+    console.log("[build-faiss] could not compile the native index addon (needs g++ and Node's headers): retrieval stays exact at every size.");
   }
 }
 

@@ -29,7 +29,7 @@ export interface AskResult {
 type Checkpointer = BaseCheckpointSaver & ThreadDeleter;
 /** The persona_agent graph compiled with the given checkpointer (src/ does not import graphs/). */
 export type CompileAgent = (checkpointer: Checkpointer) => {
-  invoke(input: { messages: HumanMessage[] }, config: { configurable: Record<string, unknown>; durability: "exit"; signal?: AbortSignal }): Promise<{ answer: string; personaVersion: number; toolCalls: ToolCallRecord[]; messages: BaseMessage[] }>;
+  invoke(input: { messages: HumanMessage[] }, config: { configurable: Record<string, unknown>; durability: "exit" }): Promise<{ answer: string; personaVersion: number; toolCalls: ToolCallRecord[]; messages: BaseMessage[] }>;
 };
 
 export async function askWithThread(
@@ -37,7 +37,7 @@ export async function askWithThread(
   persistence: { checkpointer: Checkpointer } & Partial<Pick<CheckpointMaintenance, "rollbackThread">>,
   compile: CompileAgent,
   query: string,
-  options: { thread?: string; newThread?: boolean; signal?: AbortSignal } = {},
+  options: { thread?: string; newThread?: boolean } = {},
 ): Promise<AskResult> {
   const thread = options.thread ?? randomUUID();
   const { store, personas, config } = services;
@@ -58,7 +58,7 @@ export async function askWithThread(
       const graph = compile(guardCheckpointer(checkpointer, store, userId));
       // Checkpointed once, when the turn ends: a turn is kept whole or rolled back whole (above),
       // so its intermediate steps' checkpoints (one disk sync each) would never be read.
-      const result = await graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...config, thread_id: threadId }, durability: "exit", signal: options.signal });
+      const result = await graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...config, thread_id: threadId }, durability: "exit" });
       // Registered once the turn succeeded; forget also finds threads in the checkpointer itself.
       await putUserItems(store, userId, [{ namespace: userNamespace(userId, "threads"), key: threadId, value: { thread, createdAt: new Date().toISOString() } }]);
       return { answer: result.answer, personaVersion: result.personaVersion, toolCalls: result.toolCalls, thread, messages: result.messages };

@@ -4,7 +4,6 @@
  * `configurable` (see configuration.ts). This is the only module that reads `process.env`.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { InputError, UserError } from "./errors.js";
@@ -218,35 +217,9 @@ export function bedrockRegion(): string {
   return region;
 }
 
-/**
- * Every variable that can change what a command does: this project's settings, the model SDKs'
- * own (credentials, endpoints, tracing), proxies and certificates. A resident process serves a
- * command only when these match its own (src/cli/resident-client.ts).
- */
-const BEHAVIOUR_VARIABLES = /^(PERSONA_AGENT_|OPENAI_|AWS_|LANGCHAIN_|LANGSMITH_|LANGGRAPH_)|^(HTTPS?_PROXY|NO_PROXY|NODE_EXTRA_CA_CERTS|NODE_TLS_REJECT_UNAUTHORIZED|TZ|HOME)$/i;
-
-/** The environment a command runs with (after `.env`), as sorted name/value pairs of BEHAVIOUR_VARIABLES. */
-export function behaviourEnvironment(): [string, string][] {
-  loadEnvFile();
-  return Object.entries(process.env)
-    .filter((entry): entry is [string, string] => entry[1] !== undefined && BEHAVIOUR_VARIABLES.test(entry[0]))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/**
- * Where the compiled CLI keeps V8's code cache of its bundle (src/cli/code-cache.ts):
- * PERSONA_AGENT_CODE_CACHE, else $XDG_CACHE_HOME/persona-agent, else ~/.cache/persona-agent;
- * undefined when set to "off".
- */
-export function codeCacheDir(): string | undefined {
-  const dir = env("PERSONA_AGENT_CODE_CACHE");
-  if (dir === "off") return undefined;
-  return resolve(dir ?? join(env("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "persona-agent"));
-}
-
-/** PERSONA_AGENT_RESIDENT=off: commands run in their own process even when a resident process serves the data directory. */
-export function residentAllowed(): boolean {
-  return env("PERSONA_AGENT_RESIDENT") !== "off";
+/** PERSONA_AGENT_NATIVE_INDEX=off: the native index addon stays unused even where it was built (src/memory/vector-index.ts). */
+export function nativeIndexEnabled(): boolean {
+  return env("PERSONA_AGENT_NATIVE_INDEX") !== "off";
 }
 
 /** Settings of `local:` models (node-llama-cpp); unset numbers are left to the engine's defaults. */

@@ -66,13 +66,26 @@ export function alignmentRecursionLimit(iterations: number, validate: boolean): 
   return 3 + iterations * perIteration;
 }
 
+/** The operator's bounds, read when the graph module loads: a bad setting is reported by the run that reads it, in one line. */
+function operatorBounds(): Pick<typeof DEFAULT_SETTINGS, "maxIterations" | "maxBatchSize"> {
+  try {
+    return settingsFromEnv();
+  } catch {
+    return DEFAULT_SETTINGS;
+  }
+}
+
 /** The recursion limit for the largest run the operator allows (for servers, where the caller picks E). */
 export function maxAlignmentRecursionLimit(): number {
-  let maxIterations = DEFAULT_SETTINGS.maxIterations;
-  try {
-    maxIterations = settingsFromEnv().maxIterations;
-  } catch {
-    // Called when the graph module loads: a bad setting is reported by the run that reads it, in one line.
-  }
-  return alignmentRecursionLimit(maxIterations, true);
+  return alignmentRecursionLimit(operatorBounds().maxIterations, true);
+}
+
+/**
+ * Abort listeners one signal holds in the largest run the operator allows. LangGraph hands
+ * every task of a superstep the same abort signal, and every run nested in one the root run's
+ * (langgraphjs#1494): an iteration's n replays and n LLM_grad calls, or validation's 2 × n
+ * replays, hold about two listeners each on one signal at once, removed as each ends.
+ */
+export function maxAlignmentAbortListeners(): number {
+  return 10 + 4 * operatorBounds().maxBatchSize;
 }

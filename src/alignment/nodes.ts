@@ -88,15 +88,9 @@ export function nextIteration(state: AlignmentStateType, config: LangGraphRunnab
   return state.iterations.length >= ensureAlignmentConfiguration(config).iterations ? END : "select_batch";
 }
 
-/**
- * Replays one stored interaction with `persona` through the agent steps, never retrieving that
- * interaction itself. Each replay listens on an abort signal of its own, linked to the step's
- * (AbortSignal.any adds no listener to it): validation runs all its replays in one step, and n
- * of them on the step's signal would pass Node's limit of 10 listeners.
- */
+/** Replays one stored interaction with `persona` through the agent steps, never retrieving that interaction itself. */
 async function replay(agent: AgentStepsRunnable, entry: EpisodicEntry, persona: string, config: LangGraphRunnableConfig): Promise<Simulation> {
-  const signal = config.signal && AbortSignal.any([config.signal]);
-  const result = await agent.invoke({ messages: [new HumanMessage(entry.query)], persona }, { ...config, signal, configurable: { ...config.configurable, excludeIds: [entry.id] } });
+  const result = await agent.invoke({ messages: [new HumanMessage(entry.query)], persona }, { ...config, configurable: { ...config.configurable, excludeIds: [entry.id] } });
   return { entryId: entry.id, answer: finalAnswer(result.messages), toolCalls: result.toolCalls };
 }
 

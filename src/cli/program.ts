@@ -13,7 +13,6 @@ import { registerFeedback } from "./commands/feedback.js";
 import { registerForget } from "./commands/forget.js";
 import { registerIngest } from "./commands/ingest.js";
 import { registerPersona } from "./commands/persona.js";
-import { registerResident } from "./commands/resident.js";
 import { registerEvalCommands } from "./eval-command.js";
 import { cliMessage } from "./shared.js";
 import packageJson from "../../package.json" with { type: "json" };
@@ -42,7 +41,6 @@ export function buildProgram(): Command {
   registerAlign(program);
   registerForget(program);
   registerEvalCommands(program);
-  registerResident(program);
   return program;
 }
 

@@ -2,8 +2,6 @@
  * What the user commands share once they run: the user's services on an open store, and the
  * alignment graph. Commands import this lazily, so `--help` and usage errors never load it.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
-import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { AlignmentSummary } from "../alignment/run.js";
 import type { Configuration } from "../configuration.js";
@@ -23,37 +21,9 @@ export function withStore<T>(command: Command, userId: string, fn: (opened: Open
   return withOpened(command, userId, openStore, fn);
 }
 
-/** A resident process's open store and checkpointer (resident-server.ts), which its commands on that database use. */
-let shared: { database: string; persistence: Persistence } | undefined;
-
-const databaseOf = (settings: { dataDir: string; databaseUrl?: string }) => settings.databaseUrl ?? resolve(settings.dataDir);
-
-/** Lets every command on the same database use `persistence` (kept open by the caller) until the returned function is called. */
-export function shareOpenPersistence(settings: { dataDir: string; databaseUrl?: string }, persistence: Persistence): () => void {
-  shared = { database: databaseOf(settings), persistence };
-  return () => {
-    shared = undefined;
-  };
-}
-
-/** The command a resident process runs for a client: aborted when that client goes away (resident-server.ts). */
-const clientCommand = new AsyncLocalStorage<AbortSignal>();
-
-/** Runs `fn` as a client's command: commandSignal() inside it is `signal`. */
-export function runForClient<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-  return clientCommand.run(signal, fn);
-}
-
-/** Aborted when the process the command runs for is gone; undefined in a command's own process (it ends with its process). */
-export function commandSignal(): AbortSignal | undefined {
-  return clientCommand.getStore();
-}
-
 async function withOpened<O extends OpenStore, T>(command: Command, userId: string, open: (settings: Settings) => Promise<O>, fn: (opened: O) => Promise<T>): Promise<T> {
   const settings = validateSettings(resolveSettings(command), { credentials: false });
   validateUserId(userId);
-  // Persistence is a superset of every opened kind (OpenStore, Persistence).
-  if (shared?.database === databaseOf(settings)) return fn(shared.persistence as unknown as O);
   const opened = await open(settings);
   try {
     return await fn(opened);
@@ -104,7 +74,7 @@ export async function align(services: Services, { store }: Persistence, opts: Al
   ]);
   const graph = alignmentBuilder.compile({ store });
   const onUpdate = alignmentProgress(checked, (p) => progress.update(`iteration ${p.iteration}/${p.iterations}: ${STEP_LABELS[p.step]}`, p.done, p.total));
-  const updates = await graph.stream({}, { configurable, recursionLimit: alignmentRecursionLimit(checked.iterations, checked.validate), signal: commandSignal(), streamMode: "updates" });
+  const updates = await graph.stream({}, { configurable, recursionLimit: alignmentRecursionLimit(checked.iterations, checked.validate), streamMode: "updates" });
   let summary: AlignmentSummary | undefined;
   try {
     for await (const update of updates) {

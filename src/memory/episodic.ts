@@ -12,8 +12,6 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promise
 import { basename, dirname, join } from "node:path";
 import type { BaseStore, Item } from "@langchain/langgraph";
 import type { Embeddings } from "@langchain/core/embeddings";
-import { Document } from "@langchain/core/documents";
-import { FaissStore } from "@langchain/community/vectorstores/faiss";
 import type { HistoryEntry } from "./history.js";
 import { listAll } from "../store/list.js";
 import { EMBEDDING_CACHE_FILE, EmbeddingCache } from "./embedding-cache.js";
@@ -21,8 +19,7 @@ import { userFileKey, userNamespace } from "../users.js";
 import { UserError } from "../errors.js";
 import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
-import { addToFaissStore, loadFaissStore, registerDocuments } from "../adapters/faiss-store.js";
-import { buildIndex, decodeVector, encodeVector, indexKindFor, nativeFaiss, readIndex, type IndexKind } from "./vector-index.js";
+import { decodeVector, encodeVector, indexKindFor, MemoryIndex, nativeFaiss } from "./vector-index.js";
 import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 
 export interface EpisodicEntry {
@@ -75,9 +72,8 @@ interface IndexManifest {
 }
 
 interface LoadedIndex {
-  faiss: FaissStore;
+  index: MemoryIndex<EpisodicEntry>;
   revision: string;
-  kind: IndexKind;
 }
 
 const META_KEY = "episodic";
@@ -303,16 +299,12 @@ export class EpisodicMemory {
     const exclude = new Set(options.excludeIds ?? []);
     const vector = await this.queryVector(userId, query);
     // Each excluded id occupies at most one hit, so k + |exclude| hits still leave k after filtering.
-    const faiss = index.faiss;
-    const { distances, labels } = faiss.index.search(vector, Math.min(k + exclude.size, faiss.index.ntotal()));
-    const hits: RetrievedMemory[] = [];
-    labels.forEach((label, i) => {
-      if (label < 0) return; // FAISS pads with -1 when it has fewer hits than asked for
-      const doc = faiss.docstore.search(faiss.getMapping()[label]!);
+    return index.index
+      .search(vector, k + exclude.size)
+      .filter(({ entry }) => !exclude.has(entry.id))
+      .slice(0, k)
       // FAISS returns squared L2 distance; both sides are unit vectors, so cosine = 1 - d/2.
-      hits.push({ ...(doc.metadata as EpisodicEntry), similarity: 1 - distances[i]! / 2 });
-    });
-    return hits.filter((m) => !exclude.has(m.id)).slice(0, k);
+      .map(({ entry, distance }) => ({ ...entry, similarity: 1 - distance / 2 }));
   }
 
   private async queryVector(userId: string, query: string): Promise<number[]> {
@@ -392,25 +384,18 @@ export class EpisodicMemory {
   private async rebuild(userId: string, revision: string, previous: LoadedIndex | undefined, onProgress?: Progress): Promise<LoadedIndex> {
     const entries = await this.stored(userId);
     const wanted = new Set(entries.map((e) => e.id));
-    const indexed = new Set(previous ? Object.values(previous.faiss.getMapping()) : []);
+    const indexed = new Set(previous?.index.ids());
     const kind = indexKindFor(entries.length, this.options.approximateFrom);
     const missing = entries.filter((e) => !indexed.has(e.id));
     const incremental =
-      previous !== undefined && previous.kind.descriptor === kind.descriptor && missing.length <= indexed.size && [...indexed].every((id) => wanted.has(id));
+      previous !== undefined && previous.index.kind.descriptor === kind.descriptor && missing.length <= indexed.size && [...indexed].every((id) => wanted.has(id));
     const todo = incremental ? missing : entries;
     const vectors = await this.vectorsOf(userId, todo, onProgress);
-    const docs = todo.map((e) => new Document({ pageContent: entryText(e), metadata: publicEntry(e) }));
-    const embeddings = await this.embedder();
     if (incremental) {
-      await addToFaissStore(previous.faiss, vectors, docs, todo.map((e) => e.id));
-      return { faiss: previous.faiss, revision, kind };
+      previous.index.add(todo.map(publicEntry), vectors);
+      return { index: previous.index, revision };
     }
-    const dim = vectors[0]?.length ?? 0;
-    const matrix = new Float32Array(todo.length * dim);
-    vectors.forEach((v, i) => matrix.set(v, i * dim));
-    const faiss = new FaissStore(embeddings, { index: await buildIndex(matrix, dim, kind) });
-    registerDocuments(faiss, 0, todo.map((e) => e.id), docs);
-    return { faiss, revision, kind };
+    return { index: await MemoryIndex.build(todo.map(publicEntry), vectors, kind), revision };
   }
 
   /** The entries' vectors: stored ones decoded, the others (another model's) embedded. */
@@ -430,10 +415,9 @@ export class EpisodicMemory {
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as IndexManifest;
       if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit) return undefined;
       const kind = { descriptor: manifest.descriptor ?? "Flat", kFactor: 0 }; // k_factor is saved in the index file
-      const index = await readIndex(join(dir, "faiss.index"), kind);
-      return { faiss: await loadFaissStore(dir, await this.embedder(), index), revision: manifest.revision, kind };
+      return { index: await MemoryIndex.load<EpisodicEntry>(dir, kind), revision: manifest.revision };
     } catch {
-      return undefined; // missing or unreadable: derived data, rebuilt from the store
+      return undefined; // missing, unreadable or of an older format: derived data, rebuilt from the store
     }
   }
 
@@ -450,8 +434,8 @@ export class EpisodicMemory {
     try {
       await removeAbandonedTemps(dir);
       await mkdir(tmp, { recursive: true });
-      await index.faiss.save(tmp);
-      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true, descriptor: index.kind.descriptor };
+      await index.index.save(tmp);
+      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true, descriptor: index.index.kind.descriptor };
       await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest));
       // The embedding cache outlives the index it fed: carry it into the new directory.
       for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => EMBEDDING_CACHE_FILE.test(n))) {
@@ -472,11 +456,10 @@ export class EpisodicMemory {
     const max = this.options.maxCachedIndexes ?? 64;
     const maxVectors = this.options.maxCachedVectors ?? Infinity;
     let vectors = 0;
-    // Summed only under a vector bound: one N-API call per loaded index on every use adds up.
-    if (maxVectors !== Infinity) for (const loaded of this.indexes.values()) vectors += loaded.faiss.index.ntotal();
+    for (const loaded of this.indexes.values()) vectors += loaded.index.size;
     for (const [oldest, loaded] of this.indexes) {
       if (oldest === userId || (this.indexes.size <= max && vectors <= maxVectors)) break;
-      if (maxVectors !== Infinity) vectors -= loaded.faiss.index.ntotal();
+      vectors -= loaded.index.size;
       this.indexes.delete(oldest);
     }
   }

@@ -18,18 +18,24 @@
  * which took 209 s for 1M vectors. Sketch indexes are also read and searched by that addon:
  * Debian's libfaiss (the one faiss-node links) is compiled without the CPU's popcount
  * instruction, and its Hamming scan of 1M codes took ~12 ms of the 10 ms a retrieval may take;
- * the addon's scan uses it and returns the same results. Without the addon, indexes stay exact
+ * the addon's scan uses it and returns the same results. The addon is optional: it is compiled
+ * at install where a C++ compiler and libfaiss-dev are found, and PERSONA_AGENT_NATIVE_INDEX=off
+ * leaves it unused. Without it every index is exact, built and searched by faiss-node alone
  * (faiss-node cannot construct a sketch index of another bit count than the dimension, nor set
- * k_factor).
+ * k_factor), and the first user past APPROXIMATE_FROM is told so once per process.
+ *
+ * MemoryIndex pairs a FAISS index with the entry each of its rows holds (its own id mapping,
+ * saved beside the index file), so nothing here reaches into a vector store's internals.
  */
 import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import type { Index } from "faiss-node";
+import { nativeIndexEnabled } from "../settings.js";
 
 /** Vectors from which an index is approximate (a sketch) rather than exact. */
 export const APPROXIMATE_FROM = 20_000;
@@ -50,13 +56,31 @@ export interface IndexKind {
   kFactor: number;
 }
 
+const EXACT: IndexKind = { descriptor: "Flat", kFactor: 0 };
+
 /** The index an n-vector memory gets. */
 export function indexKindFor(n: number, approximateFrom = APPROXIMATE_FROM): IndexKind {
-  if (n < approximateFrom || !nativeFaiss()) return { descriptor: "Flat", kFactor: 0 };
+  if (n < approximateFrom) return EXACT;
+  if (!nativeFaiss()) {
+    noteExactWithoutAddon(approximateFrom);
+    return EXACT;
+  }
   return { descriptor: `LSH${SKETCH_BITS}rt,RFlat`, kFactor: SKETCH_CANDIDATES };
 }
 
-/** A faiss index held by the addon: the methods of faiss-node's Index that FaissStore and EpisodicMemory call. */
+let notedExact = false;
+
+/** Once per process, on stderr (the server's log), never naming the user. */
+function noteExactWithoutAddon(approximateFrom: number): void {
+  if (notedExact) return;
+  notedExact = true;
+  const why = nativeIndexEnabled()
+    ? "native/build/faiss-bulk.node was not built: it needs a C++ compiler and libfaiss-dev when installing"
+    : "PERSONA_AGENT_NATIVE_INDEX=off";
+  process.stderr.write(`persona-agent: a user has ${approximateFrom.toLocaleString("en-US")} or more memories; retrieval stays exact, and slower, without the native index addon (${why})\n`);
+}
+
+/** The methods of a FAISS index that MemoryIndex calls: faiss-node's Index, or one the addon read. */
 export type NativeIndex = Pick<Index, "ntotal" | "getDimension" | "add" | "search" | "write">;
 
 interface NativeFaiss {
@@ -68,14 +92,15 @@ interface NativeFaiss {
 let addon: NativeFaiss | null | undefined;
 
 /**
- * native/faiss-bulk.node from this source tree or its compiled copy (dist/), if it was built.
+ * native/faiss-bulk.node from this source tree or its compiled copy (dist/), if it was built and
+ * PERSONA_AGENT_NATIVE_INDEX is not off.
  * Loading it also makes FAISS run one-query searches on the calling thread (OpenMP is shared
  * with faiss-node): the idle second thread's barrier cost up to 14x at 1M on a busy machine.
  */
 export function nativeFaiss(): NativeFaiss | undefined {
   if (addon === undefined) {
     const here = dirname(fileURLToPath(import.meta.url));
-    const path = ["../..", "../../.."].map((up) => join(here, up, "native", "build", "faiss-bulk.node")).find(existsSync);
+    const path = nativeIndexEnabled() ? ["../..", "../../.."].map((up) => join(here, up, "native", "build", "faiss-bulk.node")).find(existsSync) : undefined;
     try {
       addon = path ? (createRequire(import.meta.url)(path) as NativeFaiss) : null;
     } catch {
@@ -92,23 +117,27 @@ async function faissNode(): Promise<typeof import("faiss-node")> {
 
 /**
  * The index of `kind` in the file, read once: a sketch by the addon (searched with popcount),
- * an exact index (or any, without the addon) by faiss-node, as FaissStore.load reads it.
- * FaissStore takes either: it calls only NativeIndex's methods on our paths.
+ * an exact index by faiss-node. A sketch without the addon is refused (the caller rebuilds).
  */
-export async function readIndex(path: string, kind: IndexKind): Promise<Index> {
+async function readIndex(path: string, kind: IndexKind): Promise<NativeIndex> {
+  if (kind.descriptor === EXACT.descriptor) return (await faissNode()).IndexFlatL2.read(path);
   const native = nativeFaiss();
-  if (native && kind.descriptor !== "Flat") return native.readIndex(path) as Index;
-  return (await faissNode()).IndexFlatL2.read(path);
+  if (!native) throw new Error(`a ${kind.descriptor} index needs the native index addon`);
+  return native.readIndex(path);
+}
+
+/** Appends `vectors` (n × dim, row-major) through faiss-node's add(), in slices: one JS array of 1M × 512 numbers would not fit the heap. */
+function addRows(index: NativeIndex, vectors: Float32Array, dim: number): void {
+  const rows = 2000;
+  for (let start = 0; start < vectors.length; start += rows * dim) index.add(Array.from(vectors.subarray(start, start + rows * dim)));
 }
 
 /** An index of `kind` holding `vectors` (n × dim, row-major), built natively when possible. */
-export async function buildIndex(vectors: Float32Array, dim: number, kind: IndexKind): Promise<Index> {
+export async function buildIndex(vectors: Float32Array, dim: number, kind: IndexKind): Promise<NativeIndex> {
   const native = nativeFaiss();
   if (!native) {
-    const { IndexFlatL2 } = await faissNode();
-    const index = new IndexFlatL2(dim);
-    const rows = 2000; // per add() call: one JS array of 1M × 512 numbers would not fit the heap
-    for (let start = 0; start < vectors.length; start += rows * dim) index.add(Array.from(vectors.subarray(start, start + rows * dim)));
+    const index = new (await faissNode()).IndexFlatL2(dim);
+    addRows(index, vectors, dim);
     return index;
   }
   const n = vectors.length / dim;
@@ -119,6 +148,82 @@ export async function buildIndex(vectors: Float32Array, dim: number, kind: Index
     return await readIndex(file, kind);
   } finally {
     await rm(file, { force: true });
+  }
+}
+
+/** `vectors` (unit length, one per entry) as one row-major matrix. */
+function matrixOf(vectors: ArrayLike<number>[]): { matrix: Float32Array; dim: number } {
+  const dim = vectors[0]?.length ?? 0;
+  const matrix = new Float32Array(vectors.length * dim);
+  vectors.forEach((v, i) => {
+    if (v.length !== dim) throw new Error(`vectors of ${v.length} and ${dim} dimensions in one index`);
+    matrix.set(v, i * dim);
+  });
+  return { matrix, dim };
+}
+
+const INDEX_FILE = "faiss.index";
+/** The entry of each row, in row order: the index's own id mapping. */
+const ENTRIES_FILE = "entries.json";
+
+/**
+ * One user's FAISS index and the entry each of its rows (FAISS labels 0, 1, ...) holds. Built
+ * from the store's vectors, grown by add(), saved to and loaded from a directory (the index
+ * file and the entries in row order), searched by vector.
+ */
+export class MemoryIndex<Entry extends { id: string }> {
+  private constructor(
+    private readonly index: NativeIndex,
+    readonly kind: IndexKind,
+    private readonly entries: Entry[],
+  ) {}
+
+  /** An index of `kind` over `entries`, one vector each. */
+  static async build<Entry extends { id: string }>(entries: Entry[], vectors: ArrayLike<number>[], kind: IndexKind): Promise<MemoryIndex<Entry>> {
+    if (entries.length === 0 || vectors.length !== entries.length) throw new Error("an index needs one vector per entry, and at least one");
+    const { matrix, dim } = matrixOf(vectors);
+    return new MemoryIndex(await buildIndex(matrix, dim, kind), kind, [...entries]);
+  }
+
+  /** What save() wrote to `dir`; throws when it is missing, unreadable or inconsistent. */
+  static async load<Entry extends { id: string }>(dir: string, kind: IndexKind): Promise<MemoryIndex<Entry>> {
+    const entries = JSON.parse(await readFile(join(dir, ENTRIES_FILE), "utf8")) as Entry[];
+    const index = await readIndex(join(dir, INDEX_FILE), kind);
+    if (!Array.isArray(entries) || entries.length !== index.ntotal()) throw new Error(`${dir}: the index and its entries do not match`);
+    return new MemoryIndex(index, kind, entries);
+  }
+
+  /** Entries (and vectors) it holds. */
+  get size(): number {
+    return this.entries.length;
+  }
+
+  ids(): string[] {
+    return this.entries.map((e) => e.id);
+  }
+
+  /** Appends `entries`, one vector each, none of them held already. */
+  add(entries: Entry[], vectors: ArrayLike<number>[]): void {
+    if (entries.length === 0) return;
+    if (vectors.length !== entries.length) throw new Error("one vector per entry");
+    const held = new Set(this.ids());
+    if (entries.some((e) => held.has(e.id)) || new Set(entries.map((e) => e.id)).size !== entries.length) throw new Error("an entry is already in the index");
+    const { matrix, dim } = matrixOf(vectors);
+    if (dim !== this.index.getDimension()) throw new Error(`vectors have ${dim} dimensions, the index ${this.index.getDimension()}`);
+    addRows(this.index, matrix, dim);
+    this.entries.push(...entries);
+  }
+
+  /** The `k` nearest entries to `vector` (fewer when it holds fewer), nearest first, with their squared L2 distances. */
+  search(vector: number[], k: number): { entry: Entry; distance: number }[] {
+    const { distances, labels } = this.index.search(vector, Math.min(k, this.size));
+    // FAISS pads with -1 when it finds fewer than asked for
+    return labels.flatMap((label, i) => (label < 0 ? [] : [{ entry: this.entries[label]!, distance: distances[i]! }]));
+  }
+
+  async save(dir: string): Promise<void> {
+    this.index.write(join(dir, INDEX_FILE));
+    await writeFile(join(dir, ENTRIES_FILE), JSON.stringify(this.entries));
   }
 }
 

@@ -15,10 +15,10 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 function scratchCheckout(): string {
   const root = tempDir();
   for (const dir of ["bin", "dist/cli", "src/cli", "graphs"]) mkdirSync(join(root, dir), { recursive: true });
-  for (const file of ["persona-agent.js", "package.json"]) copyFileSync(join(ROOT, "bin", file), join(root, "bin", file));
+  copyFileSync(join(ROOT, "bin", "persona-agent.js"), join(root, "bin", "persona-agent.js"));
   symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"), "dir");
   writeFileSync(join(root, "package.json"), '{ "type": "module" }\n');
-  writeFileSync(join(root, "dist", "cli", "boot.cjs"), 'process.stdout.write("bundle");\n');
+  writeFileSync(join(root, "dist", "cli", "persona-agent.js"), 'process.stdout.write("bundle");\n');
   writeFileSync(join(root, "src", "cli", "main.ts"), 'const ran: string = "sources";\nprocess.stdout.write(ran);\n');
   writeFileSync(join(root, "graphs", "g.ts"), "export {};\n");
   return root;

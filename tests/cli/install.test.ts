@@ -3,7 +3,7 @@
  * the contract. (`.ci/run` runs `npm ci` on a fresh clone; these checks say why it succeeds
  * quietly.)
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
@@ -11,7 +11,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const lock = JSON.parse(readFileSync(`${root}package-lock.json`, "utf8")) as {
   packages: Record<string, { version?: string; engines?: { node?: string } | string[]; optionalDependencies?: Record<string, string>; dev?: boolean }>;
 };
-const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string>; scripts: Record<string, string> };
 // The semver the LangGraph API server itself uses for its version check.
 const apiRequire = createRequire(`${root}node_modules/@langchain/langgraph-api/package.json`);
 const semver = apiRequire("semver") as { satisfies(version: string, range: string, options?: object): boolean };
@@ -49,5 +49,14 @@ test("the LangGraph API server (langgraphjs dev) supports the installed LangGrap
 
 test("one @langchain/openai in the tree: the project's own (overrides)", () => {
   const copies = Object.entries(lock.packages).filter(([path]) => path.endsWith("node_modules/@langchain/openai"));
-  expect(copies.map(([path, p]) => `${path}@${p.version}`)).toEqual([`node_modules/@langchain/openai@${pkg.dependencies["@langchain/openai"]}`]);
+  expect(copies.map(([path]) => path)).toEqual(["node_modules/@langchain/openai"]);
+  expect(semver.satisfies(copies[0]![1].version!, pkg.dependencies["@langchain/openai"]!)).toBe(true);
+});
+
+test("LangChain and LangGraph are taken as released: caret ranges, no install step that patches them", () => {
+  const ranges = Object.entries({ ...pkg.dependencies, ...pkg.devDependencies }).filter(([name]) => name.startsWith("@langchain/"));
+  expect(ranges.length).toBeGreaterThan(5);
+  expect(ranges.filter(([, range]) => !range.startsWith("^"))).toEqual([]);
+  expect(Object.values(pkg.scripts).filter((script) => /patch/.test(script))).toEqual([]);
+  expect(existsSync(`${root}patches`)).toBe(false);
 });

@@ -2,7 +2,7 @@
  * Vectors live in the store with their entries: any process rebuilds a user's index without the
  * embedding model; the index files are only a cache, checked against the store's revision.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { jest } from "@jest/globals";
 import { InMemoryStore, type BaseStore } from "@langchain/langgraph";
@@ -37,6 +37,20 @@ function durableSuite(open: () => Promise<{ store: BaseStore; close(): Promise<v
     // the vector is the index's business: entries read back carry none
     expect((await memory.list("alice")).every((e) => !("vector" in e))).toBe(true);
     expect(Object.keys(hits[0]!)).not.toContain("vector");
+  });
+
+  test("an index directory of the previous format (FaissStore's docstore.json) is rebuilt from the store", async () => {
+    const { store } = persistence;
+    const indexDir = tempDir();
+    await new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: MODEL, indexDir }).add("alice", ALICE_HISTORY);
+    const dir = join(indexDir, userFileKey("alice"));
+    renameSync(join(dir, "entries.json"), join(dir, "docstore.json"));
+
+    const embeddings = new TinyEmbeddings();
+    const hits = await new EpisodicMemory(store, embeddings, { embeddingsId: MODEL, indexDir }).retrieve("alice", ALICE_HISTORY[1]!.query + "\n" + ALICE_HISTORY[1]!.response, 1);
+    expect(hits[0]!.id).toBe(entryId(ALICE_HISTORY[1]!));
+    expect(embeddings.embedded).toEqual([]);
+    expect(readdirSync(dir).filter((name) => name.endsWith(".json")).sort()).toEqual(["entries.json", "manifest.json"]); // docstore.json went with the old directory
   });
 
   test("a replica's cached index is dropped once the user is forgotten elsewhere", async () => {

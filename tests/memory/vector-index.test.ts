@@ -10,10 +10,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import faiss from "faiss-node";
-import { Document } from "@langchain/core/documents";
-import { FakeEmbeddings } from "@langchain/core/utils/testing";
-import { FaissStore } from "@langchain/community/vectorstores/faiss";
-import { indexKindFor, nativeFaiss } from "../../src/memory/vector-index.js";
+import { indexKindFor, MemoryIndex, nativeFaiss } from "../../src/memory/vector-index.js";
 import { tempDir } from "../../testing/fixtures.js";
 
 const native = nativeFaiss();
@@ -98,18 +95,30 @@ withAddon("the addon's index object", () => {
     expect(readFileSync(copy).equals(readFileSync(file))).toBe(true); // the sketch is written as the plain IndexLSH it was
   });
 
-  test("FaissStore searches, adds to and saves it as it does faiss-node's index", async () => {
+  test("MemoryIndex over it searches, grows, saves and loads as it does over faiss-node's index", async () => {
     const dim = 64;
-    const file = join(dir, "sketch.index");
-    const stores = [native!.readIndex(file), faiss.Index.read(file)].map((index) => new FaissStore(new FakeEmbeddings(), { index: index as faiss.IndexFlatL2 }));
-    const extra = unitVectors(2, dim, 5);
-    for (const store of stores) await store.addVectors([rows(extra, dim, 0, 1), rows(extra, dim, 1, 1)], ["x", "y"].map((id) => new Document({ pageContent: id })), { ids: ["x", "y"] });
-    const [ours, theirs] = await Promise.all(stores.map((store) => store.similaritySearchVectorWithScore(rows(extra, dim, 1, 1), 1))); // the other vectors have no documents
-    expect(ours![0]![0].pageContent).toBe("y");
-    expect(ours).toEqual(theirs);
-    const saved = join(dir, "saved");
-    await stores[0]!.save(saved);
-    expect(faiss.Index.read(join(saved, "faiss.index")).search(rows(extra, dim, 1, 1), 1).labels).toEqual([n + 1]);
+    const data = unitVectors(300, dim, 5);
+    const entries = Array.from({ length: 300 }, (_, i) => ({ id: `e${i}` }));
+    const vectors = Array.from({ length: 300 }, (_, i) => rows(data, dim, i, 1));
+    const sketch = await MemoryIndex.build(entries.slice(0, 250), vectors.slice(0, 250), indexKindFor(250, 0));
+    const exact = await MemoryIndex.build(entries.slice(0, 250), vectors.slice(0, 250), indexKindFor(250));
+    expect([sketch.kind.descriptor, exact.kind.descriptor]).toEqual([expect.stringMatching(/^LSH\d+rt,RFlat$/), "Flat"]);
+    for (const index of [sketch, exact]) index.add(entries.slice(250), vectors.slice(250));
+    for (const i of [3, 249, 250, 299]) {
+      const [ours, theirs] = [sketch, exact].map((index) => index.search(rows(data, dim, i, 1), 4));
+      expect(ours![0]).toEqual({ entry: { id: `e${i}` }, distance: 0 });
+      expect(ours).toEqual(theirs); // 1,000 candidates re-ranked exactly: all 300
+    }
+    expect(sketch.search(rows(data, dim, 7, 1), 1000)).toHaveLength(300);
+    expect(() => sketch.add([{ id: "e7" }], [rows(data, dim, 7, 1)])).toThrow(/already in the index/);
+    expect(() => sketch.add([{ id: "x" }], [[1, 0, 0]])).toThrow(/dimensions/);
+
+    const saved = tempDir();
+    await sketch.save(saved);
+    const loaded = await MemoryIndex.load<{ id: string }>(saved, sketch.kind);
+    expect([loaded.size, loaded.ids()]).toEqual([300, entries.map((e) => e.id)]);
+    expect(loaded.search(rows(data, dim, 299, 1), 4)).toEqual(sketch.search(rows(data, dim, 299, 1), 4));
+    expect(faiss.Index.read(join(saved, "faiss.index")).ntotal()).toBe(300); // the file faiss itself reads
   });
 
   test("V8 is told the memory an index holds: indexes let go of are collected before they pile up", async () => {

@@ -1,20 +1,14 @@
 /** Runs the real `persona-agent` executable in a child process. */
 import { execFile, spawn } from "node:child_process";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const BIN = fileURLToPath(new URL("../../bin/persona-agent.js", import.meta.url));
 
-/**
- * What every run of the executable gets: the code cache in a temp folder shared by the test
- * runs (as a user's cache is shared by their commands), never the developer's ~/.cache.
- */
+/** What every run of the executable gets. */
 const BASE_ENV = {
   PATH: process.env.PATH,
   HOME: process.env.HOME,
   AWS_EC2_METADATA_DISABLED: "true",
-  PERSONA_AGENT_CODE_CACHE: join(tmpdir(), "persona-agent-test-code-cache"),
 };
 
 export interface CliResult {

@@ -15,7 +15,7 @@ export function registerAsk(program: Command): void {
     .option("--json", 'print {"answer", "personaVersion", "toolCalls": [{"name", "args", "error"?}], "thread"}; otherwise the answer on stdout, the thread id and any tool failure on stderr')
     .argument("<query>", "the question")
     .action(async (query: string, opts: { user: string; k?: number; maxToolSteps?: number; thread?: string; newThread?: boolean; json?: boolean }, command: Command) => {
-      const [{ validateQuery }, { builder: personaAgentBuilder }, { askWithThread }, { commandSignal, withUser }, { turnToolCalls }] = await Promise.all([
+      const [{ validateQuery }, { builder: personaAgentBuilder }, { askWithThread }, { withUser }, { turnToolCalls }] = await Promise.all([
         import("../../agent/nodes.js"),
         import("../../../graphs/persona_agent.js"),
         import("../../conversation.js"),
@@ -31,7 +31,6 @@ export function registerAsk(program: Command): void {
         askWithThread(services, persistence, (checkpointer) => personaAgentBuilder.compile({ store: persistence.store, checkpointer }), query, {
           thread: opts.thread,
           newThread: opts.newThread,
-          signal: commandSignal(),
         }),
       );
       const { thread } = result;
