@@ -84,7 +84,8 @@ export const AGENT_CONTEXT = {
  * A graph's context schema as the server publishes it: the user and `fields`, and nothing an API
  * caller may not set. `userId` is required and the schema says so; a run may give it in
  * `context` or, as older callers do, in `configurable`: ensureConfiguration looks in both and
- * refuses a run with neither.
+ * refuses a run with neither. (A description that starts with LangGraph's extras prefix becomes
+ * JSON Schema keywords when the server publishes the schema: here `required` and the text.)
  */
 export function apiContextSchema<T extends z.ZodRawShape>(description: string, fields: T) {
   const userId = documented("Whose persona and memory the run uses. Required (here, or in config.configurable). On a server with auth it is the caller's own id.", {
