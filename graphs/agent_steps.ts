@@ -4,11 +4,10 @@
  * graph with a candidate persona (no persona loading, no record, no checkpoints of its own).
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
-import { ConfigurationAnnotation } from "../src/configuration.js";
 import { PersonaAgentState } from "../src/agent/state.js";
 import { callAgent, routeAfterAgent, runTools } from "../src/agent/nodes.js";
 
-export const builder = new StateGraph(PersonaAgentState, ConfigurationAnnotation)
+export const builder = new StateGraph(PersonaAgentState)
   .addNode("agent", callAgent)
   .addNode("tools", runTools)
   .addEdge(START, "agent")

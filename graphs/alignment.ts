@@ -6,8 +6,9 @@
  */
 import { EventEmitter, setMaxListeners } from "node:events";
 import { END, START, StateGraph } from "@langchain/langgraph";
-import { AlignmentConfigurationAnnotation, maxAlignmentAbortListeners, maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
-import { AlignmentInput, AlignmentOutput, AlignmentState } from "../src/alignment/state.js";
+import { maxAlignmentAbortListeners, maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
+import { AlignmentContext, AlignmentInput, AlignmentOutput, AlignmentState } from "../src/alignment/state.js";
+import { servedOutput } from "../src/served-output.js";
 import {
   checkpointNode,
   feedbackNode,
@@ -31,7 +32,7 @@ const agentSteps = agentStepsGraph as unknown as AgentStepsRunnable;
 // once, never lowered, to what the operator's largest batch needs (configuration.ts).
 if (EventEmitter.defaultMaxListeners < maxAlignmentAbortListeners()) setMaxListeners(maxAlignmentAbortListeners());
 
-export const builder = new StateGraph({ stateSchema: AlignmentState, input: AlignmentInput, output: AlignmentOutput }, AlignmentConfigurationAnnotation)
+export const builder = new StateGraph({ stateSchema: AlignmentState, input: AlignmentInput, output: AlignmentOutput, context: AlignmentContext })
   .addNode("load_persona", loadPersona)
   .addNode("select_batch", selectBatch)
   .addNode("simulate", simulateNode(agentSteps), { ends: ["feedback"] })
@@ -48,5 +49,5 @@ export const builder = new StateGraph({ stateSchema: AlignmentState, input: Alig
   .addConditionalEdges("checkpoint", nextIteration, ["select_batch", END]);
 
 // Enough steps for the largest run the operator's bounds allow (callers may not set their own).
-export const graph = builder.compile().withConfig({ recursionLimit: maxAlignmentRecursionLimit() });
+export const graph = builder.compile().withConfig({ recursionLimit: maxAlignmentRecursionLimit(), ...servedOutput(AlignmentOutput) });
 graph.name = "alignment";

@@ -5,13 +5,14 @@
  * run's user.
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
-import { AlignmentConfigurationAnnotation, maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
-import { PersonaAgentInput, PersonaAgentOutput, PersonaAgentState } from "../src/agent/state.js";
+import { maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
+import { PersonaAgentContext, PersonaAgentInput, PersonaAgentOutput, PersonaAgentState } from "../src/agent/state.js";
 import { callAgent, loadPersona, recordInteraction, routeAfterAgent, runTools } from "../src/agent/nodes.js";
 import { recordTruth, routeAfterFeedback, routeAfterRecord } from "../src/alignment/feedback.js";
+import { servedOutput } from "../src/served-output.js";
 import { graph as alignment } from "./alignment.js";
 
-export const builder = new StateGraph({ stateSchema: PersonaAgentState, input: PersonaAgentInput, output: PersonaAgentOutput }, AlignmentConfigurationAnnotation)
+export const builder = new StateGraph({ stateSchema: PersonaAgentState, input: PersonaAgentInput, output: PersonaAgentOutput, context: PersonaAgentContext })
   .addNode("load_persona", loadPersona)
   .addNode("agent", callAgent)
   .addNode("tools", runTools)
@@ -28,5 +29,5 @@ export const builder = new StateGraph({ stateSchema: PersonaAgentState, input: P
 
 // The alignment subgraph runs under this graph's recursion limit: enough for the largest
 // alignment a feedback may trigger (callers may not set their own), never below LangGraph's 25.
-export const graph = builder.compile().withConfig({ recursionLimit: Math.max(25, maxAlignmentRecursionLimit()) });
+export const graph = builder.compile().withConfig({ recursionLimit: Math.max(25, maxAlignmentRecursionLimit()), ...servedOutput(PersonaAgentOutput) });
 graph.name = "persona_agent";

@@ -6,16 +6,20 @@
  *
  * Model: PERSONA_AGENT_MODEL if set, else `local:` with DEFAULT_LOCAL_MODEL (downloaded once
  * into the model cache on a machine with internet). Data goes to PERSONA_AGENT_DEMO_DIR or a
- * fresh temporary folder, never to your own ./.persona-agent.
+ * fresh temporary folder, never to your own ./.persona-agent; the temporary folder is removed
+ * when the demo ends unless it is run with --keep (`npm run demo -- --keep`). Each step is
+ * announced on stderr as it starts, where the commands show their own progress (the ingest's
+ * embedding, the alignment's steps).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeAlignment, type AlignmentSummary } from "../src/alignment/run.js";
 import { UserError } from "../src/errors.js";
 import { lineDiff } from "../src/persona/persona.js";
+import type { ReportedToolCall } from "../src/cli/tool-calls.js";
 import { DEFAULT_LOCAL_MODEL, modelCacheDir, resolveLocalModel } from "../src/models/local/resolve.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -36,13 +40,23 @@ function stop(message: string, code = 2): never {
   process.exit(code);
 }
 
+const args = process.argv.slice(2);
+if (args.some((arg) => arg !== "--keep")) stop(`unknown argument ${args.find((arg) => arg !== "--keep")}: the demo takes only --keep (keep its data folder)`);
 const model = process.env.PERSONA_AGENT_MODEL || `local:${DEFAULT_LOCAL_MODEL}`;
+const temporary = !process.env.PERSONA_AGENT_DEMO_DIR;
+const keep = !temporary || args.includes("--keep");
 const dataDir = process.env.PERSONA_AGENT_DEMO_DIR || mkdtempSync(join(tmpdir(), "persona-agent-demo-"));
+// However the demo ends (a failed step exits here too), a temporary folder nobody asked to keep goes.
+if (!keep) process.on("exit", () => rmSync(dataDir, { recursive: true, force: true }));
 // The model cache stays where it would be without the demo, so a model downloaded once is reused.
 const env = { ...process.env, PERSONA_AGENT_MODEL: model, PERSONA_AGENT_DATA_DIR: dataDir, PERSONA_AGENT_MODEL_CACHE: modelCacheDir() };
 
-/** Runs one CLI command; its own one-line error (on stderr) is the demo's last word. */
+const STEPS = 2 + QUESTIONS.length + FEEDBACK.length + 1; // ingest, persona, asks, feedbacks, persona
+let step = 0;
+
+/** Runs one CLI command, announced on stderr as the demo's next step; its own one-line error (on stderr) is the demo's last word. */
 function cli(args: string[]): string {
+  process.stderr.write(`demo: step ${++step}/${STEPS}: persona-agent ${args[0]}\n`);
   const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   if (r.status !== 0) stop(`stopped at "persona-agent ${args[0]}" (model ${model})`, r.status ?? 1);
   return r.stdout;
@@ -69,9 +83,10 @@ const before = JSON.parse(cli(["persona", "--user", USER, "--json"])) as { versi
 section(`persona before (v${before.version})`, before.persona);
 
 for (const question of QUESTIONS) {
-  const reply = JSON.parse(cli(["ask", "--user", USER, "--json", question])) as { answer: string; toolCalls: { name: string; args: unknown }[] };
-  const tools = reply.toolCalls.map((c) => `${c.name}(${JSON.stringify(c.args)})`).join(", ") || "none";
-  section(`ask: ${question}`, `${reply.answer}\n(tools: ${tools})`);
+  const reply = JSON.parse(cli(["ask", "--user", USER, "--json", question])) as { answer: string; toolCalls: ReportedToolCall[] };
+  // A tool that failed says so (the agent answered without it), with the first line of why.
+  const tools = reply.toolCalls.map((c) => `${c.name}(${JSON.stringify(c.args)})${c.error === undefined ? "" : ` FAILED: ${c.error.split("\n")[0]}`}`);
+  section(`ask: ${question}`, `${reply.answer}\n(tools: ${tools.join(", ") || "none"})`);
 }
 
 // The second feedback reaches --align-every, so it runs test-time alignment (one short iteration).
@@ -102,7 +117,8 @@ section(
       ? ["PostgreSQL (PERSONA_AGENT_DATABASE_URL)  memories, profile, persona versions, interactions, conversation threads"]
       : [`${dataDir}/store.sqlite        memories, profile, persona versions, interactions (SQLite)`, `${dataDir}/checkpoints.sqlite  conversation threads`]),
     `${dataDir}/indexes/            the user's FAISS index`,
-    `see every version: persona-agent --data-dir ${dataDir} persona --user ${USER} --history`,
-    `delete it all:     persona-agent --data-dir ${dataDir} forget --user ${USER}`,
+    ...(keep
+      ? [`see every version: npx persona-agent --data-dir ${dataDir} persona --user ${USER} --history`, `delete it all:     npx persona-agent --data-dir ${dataDir} forget --user ${USER}`]
+      : [`(a temporary folder, removed now; run \`npm run demo -- --keep\` to keep it and look inside)`]),
   ].join("\n"),
 );

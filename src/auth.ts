@@ -8,12 +8,14 @@
  * are configured (default deny).
  *
  * Authorization: a caller sees and changes only its own user's data.
- * - threads, runs (they live on threads) and assistants carry `metadata.owner` = identity and are
- *   filtered by it;
- * - a run always runs as its caller: `configurable.userId` is set to the identity, and a run
- *   naming another user is refused (403) rather than silently rewritten;
+ * - threads and runs (they live on threads) carry `metadata.owner` = identity and are filtered by it;
+ * - assistants are the operator's (the graphs' own, one per graph): every caller may list and read
+ *   them, none may create, change or delete one (a caller's settings go in its runs' context);
+ * - a run always runs as its caller: `userId` is set to the identity in its context and its
+ *   `configurable`, and a run naming another user is refused (403) rather than silently rewritten;
  * - settings that reach the server's files, network or bill (model, embeddings, indexDir,
- *   wikipediaBaseUrl, timeouts, retries) stay with the operator: runs and assistants setting them are refused;
+ *   wikipediaBaseUrl, timeouts, retries) stay with the operator, and the graphs' internal keys
+ *   (record, excludeIds) with the project's own callers: runs setting them are refused;
  * - a run may not set its own recursion limit (the graphs derive theirs from the operator's
  *   bounds) nor a webhook (the server would call any URL the caller names);
  * - store operations name at least ["users", <encoded identity>, <kind>]: PostgresStore matches
@@ -30,6 +32,8 @@ import { USER_RECORD_KINDS, userNamespace, validateUserId } from "./users.js";
 
 /** Configurable keys only the operator may set (environment), never a caller. */
 export const OPERATOR_ONLY_KEYS = ["model", "embeddings", "indexDir", "wikipediaBaseUrl", "timeoutMs", "maxRetries"] as const;
+/** Keys the graphs' own callers set (evaluation, alignment replays), never an API caller. */
+const INTERNAL_KEYS = ["record", "excludeIds"] as const;
 const MIN_TOKEN_LENGTH = 32;
 
 const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
@@ -83,7 +87,7 @@ const deny = (message: string): never => {
 /** Refuses a config/context object that names another user or sets operator-only keys; then pins the user. */
 function pinUser(target: Record<string, unknown>, identity: string, what: string): void {
   if (target.userId !== undefined && target.userId !== identity) deny(`${what} may only use your own user id`);
-  for (const key of OPERATOR_ONLY_KEYS) if (target[key] !== undefined) deny(`${what} may not set "${key}"`);
+  for (const key of [...OPERATOR_ONLY_KEYS, ...INTERNAL_KEYS]) if (target[key] !== undefined) deny(`${what} may not set "${key}"`);
   target.userId = identity;
 }
 
@@ -138,23 +142,21 @@ function buildAuth() {
         if (isStudioUser(user)) return false;
         if (event === "threads:create" || event === "threads:update") setOwner(value as { metadata?: Record<string, unknown> | null }, user.identity);
         if (event === "threads:create_run") {
-          const run = value as { metadata?: Record<string, unknown> | null; kwargs: { config?: Config; context?: unknown } };
+          const run = value as { metadata?: Record<string, unknown> | null; kwargs: { config?: Config; context?: Record<string, unknown> | null } };
           setOwner(run, user.identity); // a run without a thread creates one: it is the caller's
           pinConfig(run.kwargs, user.identity, "a run");
           refuseRunKnobs(run.kwargs as RunKwargs);
-          if (typeof run.kwargs.context === "object" && run.kwargs.context !== null) pinUser(run.kwargs.context as Record<string, unknown>, user.identity, "a run's context");
+          if (run.kwargs.context != null && typeof run.kwargs.context !== "object") deny("a run's context must be an object");
+          pinUser((run.kwargs.context ??= {}), user.identity, "a run's context");
         }
         return { owner: user.identity };
       })
-      .on("assistants", ({ event, value, user }) => {
+      .on("assistants", ({ event, user }) => {
         if (isStudioUser(user)) return false;
-        if (event === "assistants:create" || event === "assistants:update") {
-          const assistant = value as { metadata?: Record<string, unknown> | null; config?: Config };
-          setOwner(assistant, user.identity);
-          pinConfig(assistant, user.identity, "an assistant");
-        }
-        // The graphs' default assistants have no owner: callers run them by graph name, never list or change them.
-        return { owner: user.identity };
+        // The graphs' own assistants, one per graph: listed and read by every caller (their
+        // schemas, their drawing), changed by none. A caller's settings go in its runs' context.
+        if (event === "assistants:read" || event === "assistants:search") return true;
+        return deny("assistants are the operator's: run a graph by its name with your settings in the run's context");
       })
       .on("store", ({ value, user }) => {
         if (isStudioUser(user)) return false;

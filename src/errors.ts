@@ -1,15 +1,36 @@
 /**
  * A mistake the user can fix (bad input, unknown user, missing setting, unreachable provider).
  * The CLI prints only its one-line message and exits non-zero; anything else is a bug and
- * keeps its stack trace.
+ * keeps its stack trace. The message speaks of the API's inputs (graph inputs, `context` keys),
+ * which is what a LangGraph server reports; the CLI says it in its own terms: `cliMessage` when
+ * the wording differs (a command to run instead of a graph), and its flags for InputError's inputs.
  */
 export class UserError extends Error {
+  /** The message as the CLI says it, when it differs from the API's. */
+  readonly cliMessage?: string;
   constructor(
     message: string,
     readonly exitCode = 2,
+    options: { cli?: string } = {},
   ) {
     super(message);
     this.name = "UserError";
+    if (options.cli !== undefined) this.cliMessage = options.cli;
+  }
+}
+
+/**
+ * A bad value of one input, named as the API names it (`batchSize`, `userId`); `describe`
+ * writes the message around whatever name a front end gives that input (the CLI: `--batch`).
+ */
+export class InputError extends UserError {
+  constructor(
+    readonly input: string,
+    readonly describe: (name: string) => string,
+    exitCode = 2,
+  ) {
+    super(describe(input), exitCode);
+    this.name = "InputError";
   }
 }
 
@@ -32,13 +53,13 @@ export class IncompleteRunError extends UserError {
   }
 }
 
-/** A user id with no persona (never ingested, or forgotten). */
+/** A user id with no persona (never ingested, or forgotten); `cliHint` says what to run in the CLI's terms. */
 export class UnknownUserError extends UserError {
   constructor(
     readonly userId: string,
-    hint: string,
+    cliHint: string,
   ) {
-    super(`unknown user "${userId}": ${hint}`);
+    super(`unknown user "${userId}": no persona yet (run the ingest graph with the user's history first)`, 2, { cli: `unknown user "${userId}": ${cliHint}` });
     this.name = "UnknownUserError";
   }
 }

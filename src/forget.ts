@@ -7,7 +7,9 @@
  * an `ask` writes after this deletes itself (guardCheckpointer). Then the derived FAISS index
  * goes, and the databases are compacted so the deleted text leaves the disk (see README).
  */
-import { Annotation, type BaseCheckpointSaver, type BaseStore, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import type { BaseCheckpointSaver, BaseStore, LangGraphRunnableConfig } from "@langchain/langgraph";
+import { z } from "zod";
+import { apiContextSchema } from "./configuration.js";
 import type { EpisodicMemory } from "./memory/episodic.js";
 import { hasPrefix, listAll } from "./store/list.js";
 import { isTransactional } from "./store/transactional.js";
@@ -105,14 +107,13 @@ export function guardCheckpointer<C extends BaseCheckpointSaver & ThreadDeleter>
   });
 }
 
-/** The forget graph's output (graphs/forget.ts). */
-export const ForgetOutput = Annotation.Root({
-  /** How many store records were deleted. */
-  deleted: Annotation<number>(),
-});
+/** The forget graph's input (nothing), output and context (graphs/forget.ts). */
+export const ForgetInput = z.object({});
+export const ForgetOutput = z.object({ deleted: z.number().describe("How many store records of the user were deleted.") });
+export const ForgetContext = apiContextSchema("forget: the user to forget (on a server with auth, only the caller itself).", {});
 
-/** The forget graph's one step: the run's user (`configurable.userId`, validated) is forgotten on this server's store. */
-export async function forgetNode(_state: unknown, config: LangGraphRunnableConfig): Promise<typeof ForgetOutput.Update> {
+/** The forget graph's one step: the run's user (validated) is forgotten on this server's store. */
+export async function forgetNode(_state: unknown, config: LangGraphRunnableConfig): Promise<z.infer<typeof ForgetOutput>> {
   const { store, memory, config: cfg } = servicesFor(config);
   return { deleted: await forgetUser(store, memory, cfg.userId) };
 }

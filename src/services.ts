@@ -5,7 +5,7 @@
  */
 import type { BaseStore, LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { ConfigurationAnnotation, ensureConfiguration, type Configuration } from "./configuration.js";
+import { CONFIGURATION_KEYS, ensureConfiguration, givenConfiguration, type Configuration } from "./configuration.js";
 import { createChatModel } from "./models/chat.js";
 import { createEmbeddings } from "./models/embeddings.js";
 import { EpisodicMemory } from "./memory/episodic.js";
@@ -67,14 +67,14 @@ export async function chatModelFor(config: Configuration): Promise<BaseChatModel
  * another's services. Outside a graph (the CLI, the eval harness) every call makes its own.
  */
 const runServices = new WeakMap<BaseStore, { given: unknown[]; services: Services }>();
-const CONFIGURATION_KEYS = Object.keys(ConfigurationAnnotation.spec);
 
 /** A node's services; a node that already resolved its (extended) configuration passes it, so it is resolved once. */
 export function servicesFor(runConfig: LangGraphRunnableConfig, config?: Configuration): Services {
   const store = runConfig.store;
   if (!store) throw new Error("persona-agent graphs need a LangGraph store: compile them with { store } or run them on LangGraph Platform");
   const perRun = unwrapStore(store) !== store;
-  const given = CONFIGURATION_KEYS.map((key) => runConfig.configurable?.[key]);
+  const run = givenConfiguration(runConfig);
+  const given = CONFIGURATION_KEYS.map((key) => run[key]);
   const cached = perRun ? runServices.get(store) : undefined;
   if (cached && cached.given.every((value, i) => value === given[i])) return cached.services;
   const services = createServices(store, config ?? ensureConfiguration(runConfig));

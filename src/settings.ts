@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
-import { UserError } from "./errors.js";
+import { InputError, UserError } from "./errors.js";
 import { CHAT_PROVIDERS, EMBEDDING_PROVIDERS, LOCAL_EMBEDDING_MODELS, parseModelSpec } from "./models/spec.js";
 
 /**
@@ -17,7 +17,7 @@ export const PROMPT_SETS = ["paper", "tuned"] as const;
 export type PromptSet = (typeof PROMPT_SETS)[number];
 
 export function parsePromptSet(raw: string, name = "PERSONA_AGENT_PROMPTS"): PromptSet {
-  if (!(PROMPT_SETS as readonly string[]).includes(raw)) throw new UserError(`${name} must be one of ${PROMPT_SETS.join(", ")}, got "${raw}"`);
+  if (!(PROMPT_SETS as readonly string[]).includes(raw)) throw new InputError(name, (input) => `${input} must be one of ${PROMPT_SETS.join(", ")}, got "${raw}"`);
   return raw as PromptSet;
 }
 
@@ -51,6 +51,8 @@ export interface Settings {
   maxCachedIndexes: number;
   /** Vectors over all indexes kept in memory, a bound by size (unset: only the count bound). */
   maxCachedVectors?: number;
+  /** The command option that gave a setting (the CLI's), so an error names what the user typed; unset: its variable. */
+  setBy?: { dataDir?: string; databaseUrl?: string };
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -118,7 +120,7 @@ export function parseNumber(raw: string, name: string, { min, max, integer }: Nu
   const value = Number(raw);
   if (!Number.isFinite(value) || value < min || (max !== undefined && value > max) || (integer && !Number.isInteger(value))) {
     const range = max === undefined ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new UserError(`${name} must be ${integer ? "an integer" : "a number"} ${range}, got "${raw}"`);
+    throw new InputError(name, (input) => `${input} must be ${integer ? "an integer" : "a number"} ${range}, got "${raw}"`);
   }
   return value;
 }
@@ -170,7 +172,7 @@ export function validateSettings(settings: Settings, { credentials = true } = {}
       // reported below
     }
     if (protocol !== "postgres:" && protocol !== "postgresql:") {
-      throw new UserError("the database URL (--database-url / PERSONA_AGENT_DATABASE_URL) must be postgres://user:password@host:port/database");
+      throw new UserError(`${settings.setBy?.databaseUrl ?? "PERSONA_AGENT_DATABASE_URL"} must be postgres://user:password@host:port/database`);
     }
   }
   return settings;
@@ -191,6 +193,21 @@ export function openAIConnection(): { apiKey: string; baseURL?: string } {
     throw new UserError("OPENAI_API_KEY is not set (or set OPENAI_BASE_URL to an OpenAI-compatible server)");
   }
   return { apiKey, baseURL };
+}
+
+/** Where the OpenAI SDK sends requests, and the variable that says so (for errors). */
+export function openAIEndpoint(): { url: string; setting: string } {
+  return { url: env("OPENAI_BASE_URL") ?? "https://api.openai.com/v1", setting: "OPENAI_BASE_URL" };
+}
+
+/** Where the AWS SDK sends Bedrock requests (its endpoint variables, else the region's), and the variable that says so. */
+export function bedrockEndpoint(): { url: string; setting: string } {
+  for (const setting of ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL"]) {
+    const url = env(setting);
+    if (url) return { url, setting };
+  }
+  const region = env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? "<region>";
+  return { url: `https://bedrock-runtime.${region}.amazonaws.com`, setting: "AWS_REGION" };
 }
 
 /** AWS_REGION (or AWS_DEFAULT_REGION); a UserError when neither is set. */

@@ -1,6 +1,6 @@
 /** User ids and where each user's records live in the store. */
 import { createHash } from "node:crypto";
-import { UserError } from "./errors.js";
+import { InputError } from "./errors.js";
 
 /** Every kind of per-user record; `forget` deletes all of them. */
 export const USER_RECORD_KINDS = ["episodic", "profile", "persona", "interactions", "threads", "meta"] as const;
@@ -13,7 +13,7 @@ export type UserRecordKind = (typeof USER_RECORD_KINDS)[number];
 export function validateUserId(userId: unknown): string {
   // eslint-disable-next-line no-control-regex
   if (typeof userId !== "string" || userId.trim() === "" || userId.length > 128 || /[\u0000-\u001f\u007f]/.test(userId)) {
-    throw new UserError(`invalid user id ${JSON.stringify(userId ?? null)}: use 1-128 printable characters`);
+    throw new InputError("userId", (input) => `invalid user id ${JSON.stringify(userId ?? null)} (${input}): use 1-128 printable characters`);
   }
   return userId.normalize("NFC");
 }

@@ -3,7 +3,7 @@
  * in `invalid_tool_calls`) is turned into an ordinary call with empty arguments, so the turn goes
  * to the tools node; there it is answered first with an error ToolMessage, and LangGraph's
  * ToolNode runs the rest: it skips every call that already has a ToolMessage reply
- * (@langchain/langgraph prebuilt/tool_node.js, checked by tests/agent/tool-call-repair.test.ts).
+ * (@langchain/langgraph prebuilt/tool_node.js, checked by tests/adapters/langgraph-internals.test.ts).
  * The model can then try again within maxToolSteps.
  */
 import { randomUUID } from "node:crypto";

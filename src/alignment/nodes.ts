@@ -6,7 +6,7 @@
 import { Command, END, Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { Runnable } from "@langchain/core/runnables";
 import { HumanMessage, type BaseMessage } from "@langchain/core/messages";
-import { AlignmentError, UnknownUserError, UserError } from "../errors.js";
+import { AlignmentError, InputError, UnknownUserError, UserError } from "../errors.js";
 import { describeProviderError } from "../models/chat.js";
 import { renderSetPrompt } from "../prompts.js";
 import { servicesFor, type Services } from "../services.js";
@@ -73,7 +73,7 @@ export async function selectBatch(state: AlignmentStateType, config: LangGraphRu
   const entries = await servicesFor(config, cfg).memory.list(cfg.userId);
   if (entries.length === 0) throw new UserError(`user "${cfg.userId}" has no interactions with a true response to align on`);
   if (cfg.validate && entries.length <= cfg.batchSize) {
-    throw new UserError(`--validate needs interactions older than the batch of ${cfg.batchSize}: user "${cfg.userId}" has only ${entries.length}`);
+    throw new InputError("validate", (input) => `${input} needs interactions older than the batch of ${cfg.batchSize}: user "${cfg.userId}" has only ${entries.length}`);
   }
   return batchFor(entries, state.iterations.length, cfg.batchSize, cfg.validate ? cfg.validationSize : 0);
 }

@@ -1,6 +1,9 @@
 import { Annotation } from "@langchain/langgraph";
+import { z } from "zod";
 import type { EpisodicEntry } from "../memory/episodic.js";
 import type { ToolCallRecord } from "../agent/state.js";
+import { apiContextSchema, AGENT_CONTEXT } from "../configuration.js";
+import { ALIGNMENT_CONTEXT } from "./configuration.js";
 import type { AlignmentSummary } from "./run.js";
 
 /** The agent's answer to one stored interaction, replayed with the candidate persona. */
@@ -45,16 +48,43 @@ const byInteraction = <T>() =>
     default: () => ({}),
   });
 
-/** What a caller gets back: the run's summary (versions, each iteration's feedback, the gate's verdict). */
-export const AlignmentOutput = Annotation.Root({
-  alignment: Annotation<AlignmentSummary | null>(),
+const ValidationSchema = z
+  .object({ kept: z.boolean(), oldScore: z.number(), newScore: z.number(), heldOut: z.number() })
+  .describe("The validation gate: exact-match accuracy of the old and new persona on heldOut older interactions; kept = the new one stays.");
+
+/** An alignment run's summary as callers get it (AlignmentSummary), published in the graphs' output schemas. */
+export const AlignmentSummarySchema: z.ZodType<AlignmentSummary> = z
+  .object({
+    user: z.string(),
+    fromVersion: z.number().describe("The persona version the run started from."),
+    toVersion: z.number().describe("The persona version current when it ended."),
+    iterations: z.array(
+      z.object({
+        version: z.number().describe("The persona version current after this iteration."),
+        kept: z.boolean().describe("Whether this iteration's persona was kept (false: the validation gate refused it)."),
+        feedback: z
+          .array(z.object({ entryId: z.string(), query: z.string(), expected: z.string(), simulated: z.string(), feedback: z.string() }))
+          .describe("LLM_grad's feedback per replayed interaction: the question, the user's true response (expected), the agent's answer with the persona (simulated)."),
+        validation: ValidationSchema.optional(),
+      }),
+    ),
+    validated: ValidationSchema.optional(),
+  })
+  .describe("What the alignment did (Algorithm 1): the versions it went from and to, and each iteration's feedback.");
+
+/** What the alignment graph's caller gets back: the run's summary. */
+export const AlignmentOutput = z.object({ alignment: AlignmentSummarySchema });
+
+/** A caller gives no input: the user and Algorithm 1's knobs are in the run's context. */
+export const AlignmentInput = z.object({});
+
+export const AlignmentContext = apiContextSchema("alignment: the user, Algorithm 1's knobs (n = batchSize, E = iterations) and the agent's settings for the replays.", {
+  ...AGENT_CONTEXT,
+  ...ALIGNMENT_CONTEXT,
 });
 
-/** A caller gives nothing but the configuration (`configurable.userId` and Algorithm 1's knobs). */
-export const AlignmentInput = Annotation.Root({});
-
 export const AlignmentState = Annotation.Root({
-  ...AlignmentOutput.spec,
+  alignment: Annotation<AlignmentSummary | null>(),
   userId: Annotation<string>(),
   /** This iteration's n interactions (oldest first), obtained anew by every iteration (see batchFor). */
   batch: Annotation<EpisodicEntry[]>(),

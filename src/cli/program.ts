@@ -1,6 +1,6 @@
 /**
- * `persona-agent` command line. The contract (commands, options, `--json` shapes) is in
- * DESIGN.md and the README; settings come from PERSONA_AGENT_* variables and `.env`,
+ * `persona-agent` command line. The contract (commands, options, `--json` shapes) is in the
+ * README's "Command line"; settings come from PERSONA_AGENT_* variables and `.env`,
  * each overridable by an option. Each command lives in commands/<name>.ts and imports the
  * graphs, models and stores it needs only when it runs, so `--help` stays instant.
  */
@@ -14,10 +14,13 @@ import { registerForget } from "./commands/forget.js";
 import { registerIngest } from "./commands/ingest.js";
 import { registerPersona } from "./commands/persona.js";
 import { registerEvalCommands } from "./eval-command.js";
+import { cliMessage } from "./shared.js";
+import packageJson from "../../package.json" with { type: "json" };
 
 export function buildProgram(): Command {
   const program = new Command("persona-agent")
     .description("Personalized LLM agents with test-time persona alignment (PersonaAgent).")
+    .version(packageJson.version, "--version", "print the version and exit")
     .option("--model <provider:name>", "chat model (env PERSONA_AGENT_MODEL), e.g. openai:gpt-4o-mini, bedrock:<model-id>")
     .option("--embeddings <provider:name>", "embedding model (env PERSONA_AGENT_EMBEDDINGS), default local:universal-sentence-encoder")
     .option("--data-dir <dir>", "where the store and indexes live (env PERSONA_AGENT_DATA_DIR), default ./.persona-agent")
@@ -54,7 +57,7 @@ export async function reportError(error: unknown): Promise<number> {
   }
   if (e?.code?.startsWith("commander.")) return 2; // commander printed its one-line error
   if (error instanceof UserError) {
-    process.stderr.write(`persona-agent: ${error.message}\n`);
+    process.stderr.write(`persona-agent: ${cliMessage(error)}\n`);
     return error.exitCode;
   }
   // Loaded only now: the provider error classes come with the HTTP clients' modules.

@@ -9,7 +9,7 @@ import type { Services } from "../services.js";
 import { openPersistence, openStore, type OpenStore, type Persistence } from "../store/open.js";
 import { validateUserId } from "../users.js";
 import { validateSettings, type Settings } from "../settings.js";
-import { resolveSettings } from "./shared.js";
+import { resolveSettings, stepProgress } from "./shared.js";
 
 /** Opens the store and checkpointer for one user's command, runs `fn`, and always closes them. */
 export function withPersistence<T>(command: Command, userId: string, fn: (persistence: Persistence) => Promise<T>): Promise<T> {
@@ -54,14 +54,37 @@ export interface AlignOptions {
   validate?: boolean;
 }
 
-/** Runs the alignment graph on the embedded store with the command's settings. */
+/** The user's configuration with the alignment options, checked against the operator's bounds (before anything is done). */
+export async function alignmentConfiguration(services: Services, opts: AlignOptions) {
+  const { ensureAlignmentConfiguration } = await import("../alignment/configuration.js");
+  const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
+  return { configurable, checked: ensureAlignmentConfiguration({ configurable }) };
+}
+
+const STEP_LABELS = { simulations: "simulations", feedback: "feedback (LLM_grad)", update: "persona update (LLM_update)", validation: "validation" } as const;
+
+/** Runs the alignment graph on the embedded store with the command's settings, showing its progress on stderr. */
 export async function align(services: Services, { store }: Persistence, opts: AlignOptions): Promise<AlignmentSummary> {
-  const [{ builder: alignmentBuilder }, { alignmentRecursionLimit, ensureAlignmentConfiguration }] = await Promise.all([
+  const [{ builder: alignmentBuilder }, { alignmentRecursionLimit }, { alignmentProgress }, { configurable, checked }, progress] = await Promise.all([
     import("../../graphs/alignment.js"),
     import("../alignment/configuration.js"),
+    import("../alignment/progress.js"),
+    alignmentConfiguration(services, opts),
+    stepProgress("alignment"),
   ]);
   const graph = alignmentBuilder.compile({ store });
-  const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
-  const { iterations, validate } = ensureAlignmentConfiguration({ configurable }); // bounds checked before any step
-  return (await graph.invoke({}, { configurable, recursionLimit: alignmentRecursionLimit(iterations, validate) })).alignment!;
+  const onUpdate = alignmentProgress(checked, (p) => progress.update(`iteration ${p.iteration}/${p.iterations}: ${STEP_LABELS[p.step]}`, p.done, p.total));
+  const updates = await graph.stream({}, { configurable, recursionLimit: alignmentRecursionLimit(checked.iterations, checked.validate), streamMode: "updates" });
+  let summary: AlignmentSummary | undefined;
+  try {
+    for await (const update of updates) {
+      for (const [node, value] of Object.entries(update)) {
+        onUpdate(node, value);
+        summary = (value as { alignment?: AlignmentSummary } | null)?.alignment ?? summary;
+      }
+    }
+  } finally {
+    progress.stop();
+  }
+  return summary!;
 }

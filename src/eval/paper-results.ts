@@ -1,7 +1,10 @@
 /**
- * The paper's Tables 2 and 3 (Claude-3.5 Sonnet on Amazon Bedrock, 100 users per task), as data
- * for the report's "paper" columns. tests/eval/paper-results.test.ts checks every number against
- * the tables quoted in ../shared/docs/PAPER.md.
+ * The paper's Tables 2 and 3 (PersonaAgent, Zhang et al. 2025, arXiv:2506.06254, Section 3;
+ * Claude-3.5 Sonnet on Amazon Bedrock, 100 users per task), as data for the report's "paper"
+ * columns, copied from the paper's tables: each line below is one column of Table 2 or one row
+ * of Table 3, the paper's datasets in its order (LaMP-1, LaMP-2M, LaMP-2N, LaMP-3). A correction
+ * must come from the paper; tests/eval/paper-results.test.ts pins the numbers and checks their
+ * shape and what the paper says of them (PersonaAgent best everywhere, every ablation below it).
  */
 import type { LampTask } from "../data/lamp.js";
 import type { MethodName } from "./methods.js";
@@ -16,7 +19,11 @@ const row = (l1: [number, number], l2m: [number, number], l2n: [number, number],
   "lamp-3": { mae: l3[0], rmse: l3[1] },
 });
 
-/** Table 2: methods (columns in the paper) by dataset and metric. */
+/**
+ * Table 2: one method per line, the paper's columns Prompt, ICL (Non-Personalized), RAG-1,
+ * RAG-4, PAG-4 (Personalized Workflow), ReAct, MemBank (General Agent), PersonaAgent; each
+ * `row(...)` holds the paper's rows LaMP-1 Acc./F1, LaMP-2M Acc./F1, LaMP-2N Acc./F1, LaMP-3 MAE/RMSE.
+ */
 export const PAPER_TABLE2: PaperTable = {
   prompt: row([0.772, 0.771], [0.387, 0.302], [0.66, 0.386], [0.295, 0.59]),
   icl: row([0.78, 0.766], [0.283, 0.217], [0.388, 0.145], [0.277, 0.543]),
@@ -28,7 +35,10 @@ export const PAPER_TABLE2: PaperTable = {
   "persona-agent": row([0.919, 0.918], [0.513, 0.424], [0.796, 0.532], [0.241, 0.509]),
 };
 
-/** Table 3: ablations. */
+/**
+ * Table 3 (ablations): one line per row of the paper (PersonaAgent, w/o alignment, w/o persona,
+ * w/o Memory, w/o Action), its columns in the order of Table 2's rows.
+ */
 export const PAPER_TABLE3: PaperTable = {
   "persona-agent": PAPER_TABLE2["persona-agent"],
   "persona-agent-no-alignment": row([0.894, 0.893], [0.487, 0.403], [0.775, 0.502], [0.259, 0.56]),

@@ -62,5 +62,8 @@ export async function ingestHistory(
 export async function unknownUserError(memory: Pick<EpisodicMemory, "count">, userId: string, hint: string): Promise<UserError> {
   const stored = await memory.count(userId);
   if (stored === 0) return new UnknownUserError(userId, hint);
-  return new UserError(`user "${userId}" has ${stored} memories but no persona: an ingest did not finish; run persona-agent ingest --user ... --file ... again to finish it`);
+  const unfinished = `user "${userId}" has ${stored} memories but no persona: an ingest did not finish`;
+  return new UserError(`${unfinished}; run the ingest graph with the same entries again to finish it`, 2, {
+    cli: `${unfinished}; run persona-agent ingest --user ... --file ... again to finish it`,
+  });
 }

@@ -2,7 +2,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { UserError } from "../errors.js";
 import { CHAT_PROVIDERS, parseModelSpec } from "./spec.js";
-import { openAIConnection } from "../settings.js";
+import { bedrockEndpoint, openAIConnection, openAIEndpoint } from "../settings.js";
 
 export { openAIConnection } from "../settings.js";
 import { fetchWithDeadline } from "./deadline.js";
@@ -77,6 +77,17 @@ export class InvalidProviderResponseError extends Error {
 
 const CONNECTION_CODES = ["ECONNREFUSED", "ENOTFOUND", "ECONNRESET", "ETIMEDOUT", "EAI_AGAIN"];
 
+/** The innermost cause's words ("Connection error." <- "fetch failed" <- "bad port"): why a connection failed. */
+function deepestMessage(error: unknown): string | undefined {
+  let inner = (error as { cause?: unknown }).cause;
+  let message: string | undefined;
+  for (let depth = 0; inner instanceof Object && depth < 5; depth++, inner = (inner as { cause?: unknown }).cause) {
+    const line = String((inner as { message?: unknown }).message ?? "").split("\n")[0]!;
+    if (/[a-z]{3}/i.test(line)) message = line;
+  }
+  return message;
+}
+
 /**
  * Turns a provider failure (unreachable, timed out, credentials, unknown model, rate limit,
  * 5xx) into a one-line message a user can act on; returns undefined for any other error.
@@ -100,13 +111,19 @@ export function describeProviderError(error: unknown): string | undefined {
   // The AWS SDK wraps errors it cannot recognise as such ("AWS SDK error wrapper for Error: connect
   // ECONNREFUSED ...", e.g. from another realm), dropping `code`: fall back to the message.
   const code = e.code ?? e.cause?.code ?? e.cause?.cause?.code ?? CONNECTION_CODES.find((c) => message.includes(c));
+  // Which SDK raised it says where the request went: AWS errors carry $metadata, OpenAI's are APIError classes.
+  const bedrock = e.$metadata !== undefined || message.startsWith("AWS SDK error wrapper");
+  const openai = !bedrock && (is("APIConnectionError", "APIConnectionTimeoutError") || /^Connection error/.test(message));
   // Before "cannot reach": a request timeout from the AWS SDK also has code ETIMEDOUT.
   if (is("TimeoutError", "APIConnectionTimeoutError") || /\btimed? out\b/i.test(message)) {
     const detail = message.replace(/^@smithy\/\S+ - \[\w+\] /, ""); // the AWS SDK's log-style prefix
     return `the model call timed out (${detail}); raise PERSONA_AGENT_TIMEOUT_MS or check the provider`;
   }
   if (is("APIConnectionError") || /^fetch failed|^Connection error/.test(message) || CONNECTION_CODES.includes(code ?? "")) {
-    return `cannot reach the model provider (${code ?? message}); check OPENAI_BASE_URL / AWS_REGION and your network`;
+    const why = code ?? deepestMessage(error) ?? message;
+    const endpoint = bedrock ? bedrockEndpoint() : openai ? openAIEndpoint() : undefined;
+    if (!endpoint) return `cannot reach the model provider (${why}); check OPENAI_BASE_URL / AWS_REGION and your network`;
+    return `cannot reach the model provider at ${endpoint.url} (${why}); check ${endpoint.setting} and your network`;
   }
   if (is("InvalidProviderResponseError")) return `${message}; check that OPENAI_BASE_URL points at an OpenAI-compatible server`;
   if (status === 401 || is("AuthenticationError", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException")) {

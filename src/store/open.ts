@@ -6,7 +6,8 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph";
-import { ServiceUnavailableError } from "../errors.js";
+import { ServiceUnavailableError, UserError } from "../errors.js";
+import type { Settings } from "../settings.js";
 import type pg from "pg";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LockingStore } from "./transactional.js";
@@ -40,20 +41,36 @@ export interface CheckpointMaintenance {
 const SQLITE_THREAD_TABLES = ["checkpoints", "writes"];
 const POSTGRES_THREAD_TABLES = ["checkpoints", "checkpoint_blobs", "checkpoint_writes"];
 
-export async function openPersistence(settings: { dataDir: string; databaseUrl?: string }): Promise<Persistence> {
-  return settings.databaseUrl ? openPostgres(settings.databaseUrl) : openSqlite(settings.dataDir);
+/** Where the data lives; `setBy` names the options that gave it, for errors (default: the variables). */
+export type DataLocation = Pick<Settings, "dataDir" | "databaseUrl" | "setBy">;
+
+export async function openPersistence(settings: DataLocation): Promise<Persistence> {
+  return settings.databaseUrl ? openPostgres(settings.databaseUrl, databaseSetting(settings)) : openSqlite(dataDirOf(settings));
 }
 
 /**
  * Only the store: on SQLite the checkpoint file and LangGraph's saver (which loads all of
  * LangChain) stay closed; on PostgreSQL the one pool serves both anyway.
  */
-export async function openStore(settings: { dataDir: string; databaseUrl?: string }): Promise<OpenStore> {
-  return settings.databaseUrl ? openPostgres(settings.databaseUrl) : openSqliteStore(settings.dataDir);
+export async function openStore(settings: DataLocation): Promise<OpenStore> {
+  return settings.databaseUrl ? openPostgres(settings.databaseUrl, databaseSetting(settings)) : openSqliteStore(dataDirOf(settings));
+}
+
+const databaseSetting = (settings: DataLocation) => settings.setBy?.databaseUrl ?? "PERSONA_AGENT_DATABASE_URL";
+
+/** The data directory, created if missing; one that cannot be (a file there, no permission) is the user's to fix. */
+function dataDirOf({ dataDir, setBy }: DataLocation): string {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : code === "EACCES" || code === "EPERM" ? "permission denied" : (error as Error).message;
+    throw new UserError(`cannot use the data directory ${dataDir} (${setBy?.dataDir ?? "PERSONA_AGENT_DATA_DIR"}): ${why}`);
+  }
+  return dataDir;
 }
 
 function openSqliteStore(dataDir: string): OpenStore & { store: SqliteStore } {
-  mkdirSync(dataDir, { recursive: true });
   const store = new SqliteStore(join(dataDir, "store.sqlite"));
   return { backend: "sqlite", store, close: async () => store.close() };
 }
@@ -93,7 +110,7 @@ async function openSqlite(dataDir: string): Promise<Persistence> {
   };
 }
 
-async function openPostgres(url: string): Promise<Persistence> {
+async function openPostgres(url: string, setting: string): Promise<Persistence> {
   // Imported here, not at the top: loading pg costs SQLite users ~150 ms (it probes for fetch).
   const [{ PostgresSaver }, { PostgresStore }, { default: pg }] = await Promise.all([
     import("@langchain/langgraph-checkpoint-postgres"),
@@ -112,8 +129,7 @@ async function openPostgres(url: string): Promise<Persistence> {
     await Promise.all([store.setup(), checkpointer.setup()]);
   } catch (error) {
     await Promise.allSettled([store.stop(), checkpointer.end(), locks.end()]);
-    const reason = (error as Error).message || (error as { code?: string }).code || String(error);
-    throw new ServiceUnavailableError(`cannot use the database at PERSONA_AGENT_DATABASE_URL: ${reason}`);
+    throw databaseError(url, setting, error);
   }
   const threadsUnion = POSTGRES_THREAD_TABLES.map((t) => `SELECT thread_id FROM ${t} WHERE left(thread_id, $1) = $2`).join(" UNION ");
   return {
@@ -153,6 +169,22 @@ async function openPostgres(url: string): Promise<Persistence> {
       await Promise.allSettled([store.stop(), checkpointer.end(), locks.end()]);
     },
   };
+}
+
+/** One line naming the database (never its password) and the setting that named it; what a role lacks, when that is the trouble. */
+function databaseError(url: string, setting: string, error: unknown): ServiceUnavailableError {
+  const { username, hostname, port, pathname } = new URL(url);
+  const database = decodeURIComponent(pathname.slice(1)) || decodeURIComponent(username);
+  const where = `${hostname}${port ? `:${port}` : ""}/${database}`;
+  const role = decodeURIComponent(username) || "(the default role)";
+  // 42501 insufficient_privilege: the tables are created on first use (CREATE SCHEMA IF NOT EXISTS, then CREATE TABLE).
+  if ((error as { code?: string }).code === "42501") {
+    return new ServiceUnavailableError(
+      `the database role ${role} may not create persona-agent's tables in ${where} (${setting}): give it a database it owns (CREATE DATABASE <name> OWNER ${role}), or CREATE on database ${database} and on its schema public`,
+    );
+  }
+  const reason = (error as Error).message || (error as { code?: string }).code || String(error);
+  return new ServiceUnavailableError(`cannot use the database at ${where} (${setting}): ${reason}`);
 }
 
 /**

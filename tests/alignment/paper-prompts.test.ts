@@ -1,13 +1,15 @@
 /**
- * The `paper` prompt set is the paper's text: each prompt file equals its appendix in
- * docs/PAPER.md (placeholders aside), and with default settings the requests Bedrock (the paper's
+ * The `paper` prompt set is the project's one copy of the paper's Appendices A-C (Zhang et al.
+ * 2025, PersonaAgent, arXiv:2506.06254): each file's text is pinned by a digest, its header
+ * names the appendix it is from, and with default settings the requests Bedrock (the paper's
  * provider, here the scripted server) receives for persona initialization, the two tool
- * descriptions, LLM_grad and LLM_update are the appendix texts with only the placeholders filled.
+ * descriptions, LLM_grad and LLM_update are those texts with only the placeholders filled.
  */
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { renderSetPrompt, setPrompt, type SetPrompt } from "../../src/prompts.js";
+import { renderSetPrompt, SET_PROMPTS, setPrompt, type SetPrompt } from "../../src/prompts.js";
 import { startBedrockServer, type BedrockTestServer, type RecordedConverseRequest } from "../support/bedrock-server.js";
 import { lastUserText, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";
 import { runCli } from "../support/cli.js";
@@ -15,55 +17,62 @@ import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 import { promptSetDiff } from "../../scripts/prompt-diff.js";
 
-const PAPER = readFileSync(fileURLToPath(new URL("../../../shared/docs/PAPER.md", import.meta.url)), "utf8");
 const PROMPTS_DIR = fileURLToPath(new URL("../../prompts/", import.meta.url));
 
-/** The text of the first code block after `heading` in PAPER.md. */
-function appendix(heading: string): string {
-  const at = PAPER.indexOf(heading);
-  if (at < 0) throw new Error(`PAPER.md has no "${heading}"`);
-  const start = PAPER.indexOf("```\n", at) + 4;
-  return PAPER.slice(start, PAPER.indexOf("\n```", start));
-}
-
-const APPENDIX: Record<SetPrompt, { text: string; source: RegExp }> = {
-  feedback: { text: appendix("### Loss gradient / feedback prompt (LLM_grad)"), source: /Appendix A\b.*LLM_grad/ },
-  update: { text: appendix("### Gradient update prompt (LLM_update)"), source: /Appendix A\b.*LLM_update/ },
-  persona_init: { text: appendix("## Appendix B: Persona initialization"), source: /Appendix B\b/ },
-  "tools/wikipedia_search": { text: appendix("### Wikipedia API for general knowledge"), source: /Appendix C\b.*Wikipedia/ },
-  "tools/memory_retrieval": { text: appendix("### RAG API for personalized episodic memory"), source: /Appendix C\b.*RAG/ },
+/**
+ * SHA-256 of each paper prompt's text as the loader returns it (header stripped): the words of
+ * the appendix that reach a model. A change to one is a change to the paper's method. Update a
+ * digest only after checking the file against the paper (arXiv:2506.06254, the appendix its
+ * header names) and only when the file is now closer to it; the failure message prints the new
+ * digest. `source` is what the header must name; `placeholders` are the paper's bracketed
+ * placeholders the file fills, as {name}.
+ */
+const PAPER_PROMPTS: Record<SetPrompt, { sha256: string; source: RegExp; placeholders: Record<string, string> }> = {
+  feedback: {
+    sha256: "df46f9323ab8f63064db9e3c99d9daea61b6613fdf56d2f32dd4f7557fc1f7bc",
+    source: /Appendix A\b.*LLM_grad/,
+    placeholders: { question: "[Question]", truth: "[Ground Truth]", response: "[Response]" },
+  },
+  update: {
+    sha256: "da7cf49d5907772fcb7c3ab5c32d0e1f99792f006eb7d6e21ae77ae22675ec5c",
+    source: /Appendix A\b.*LLM_update/,
+    placeholders: { persona: "[Current Persona]", feedback: "[Aggregated Feedback]" },
+  },
+  persona_init: { sha256: "21a6eedbd1abafc785a7dc08f411b95d815fcea22b03b4c2c34a85e9a24afc3d", source: /Appendix B\b/, placeholders: { profile: "[Initial Semantic Memory]" } },
+  "tools/wikipedia_search": { sha256: "3cdbf190c6cfd15c3fa340417a796645cc20729d6344231e9aee134b5d3c7f10", source: /Appendix C\b.*Wikipedia/, placeholders: {} },
+  "tools/memory_retrieval": { sha256: "cbbb39b86ca99c975276f9ceee762c1e831330747d8cf01c3d9037db623e1a6d", source: /Appendix C\b.*RAG/, placeholders: {} },
 };
 
-/** The paper's placeholders and the names the prompt files give them. */
-const PLACEHOLDERS: Record<string, string> = {
-  "[Question]": "question",
-  "[Ground Truth]": "truth",
-  "[Response]": "response",
-  "[Current Persona]": "persona",
-  "[Aggregated Feedback]": "feedback",
-  "[Initial Semantic Memory]": "profile",
-};
+const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
-/** Appendix text with its placeholders filled from `values` (keyed by the files' names). */
-function fill(text: string, values: Record<string, string>): string {
-  return text.replace(/\[[A-Z][A-Za-z ]+\]/g, (placeholder) => {
-    const name = PLACEHOLDERS[placeholder];
-    return name && name in values ? values[name]! : placeholder;
-  });
+/** A paper prompt with its {placeholders} replaced by `values`, by plain string replacement (not the code under test). */
+function fill(name: SetPrompt, values: Record<string, string>): string {
+  return Object.entries(values).reduce((text, [placeholder, value]) => text.split(`{${placeholder}}`).join(value), setPrompt("paper", name));
 }
 
-test.each(Object.keys(APPENDIX) as SetPrompt[])("prompts/paper/%s.md is its appendix verbatim, only the placeholders named, and its header names the appendix", (name) => {
-  const { text, source } = APPENDIX[name];
-  const asTemplate = Object.fromEntries(Object.values(PLACEHOLDERS).map((p) => [p, `{${p}}`]));
-  expect(setPrompt("paper", name)).toBe(fill(text, asTemplate));
+test("every prompt of a set is pinned here", () => {
+  expect(Object.keys(PAPER_PROMPTS).sort()).toEqual([...SET_PROMPTS].sort());
+});
+
+test.each(SET_PROMPTS)("prompts/paper/%s.md: the appendix text as pinned, its header names the appendix and the paper, its placeholders are the paper's", (name) => {
+  const { sha256: pinned, source, placeholders } = PAPER_PROMPTS[name];
+  const text = setPrompt("paper", name);
+  const digest = sha256(text);
+  if (digest !== pinned) {
+    throw new Error(`prompts/paper/${name}.md changed (sha256 ${digest}, pinned ${pinned}). It is the paper's own text: check it against arXiv:2506.06254 and, only if the change is deliberate, pin the new digest in this test.`);
+  }
   const [header, ...body] = readFileSync(join(PROMPTS_DIR, "paper", `${name}.md`), "utf8").split("\n");
   expect(header).toMatch(/^<!-- .* -->$/);
   expect(header).toMatch(source);
-  expect(body.join("\n").trim()).toBe(setPrompt("paper", name)); // the header never reaches a model
+  expect(header).toMatch(/arXiv:2506\.06254/);
+  for (const [placeholder, paper] of Object.entries(placeholders)) expect(header).toContain(`{${placeholder}} fills ${paper}`);
+  expect(body.join("\n").trim()).toBe(text); // the header never reaches a model
+  expect([...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort()).toEqual(Object.keys(placeholders).sort());
+  expect(text).not.toMatch(/\[[A-Z][A-Za-z ]+\]/); // no placeholder of the paper's left unfilled
 });
 
 test("the tuned set has the same prompts, each with a header saying what it replaces", () => {
-  for (const name of Object.keys(APPENDIX) as SetPrompt[]) {
+  for (const name of SET_PROMPTS) {
     expect(readFileSync(join(PROMPTS_DIR, "tuned", `${name}.md`), "utf8")).toMatch(/^<!-- The tuned .* -->\n/);
     expect(setPrompt("tuned", name)).not.toContain("<!--");
     expect(setPrompt("tuned", name)).not.toBe(setPrompt("paper", name));
@@ -130,19 +139,19 @@ describe("requests on Bedrock (scripted server) through the CLI", () => {
     };
   }
 
-  test("default settings: persona, tool descriptions, LLM_grad and LLM_update are the appendix texts word for word; no true answer reaches LLM_update", async () => {
+  test("default settings: persona, tool descriptions, LLM_grad and LLM_update are the pinned appendix texts word for word; no true answer reaches LLM_update", async () => {
     const { agent, grads, updates, sets, toolDescriptions } = await ingestAndAlign(env());
-    const persona = fill(APPENDIX.persona_init.text, { profile: PROFILE });
+    const persona = fill("persona_init", { profile: PROFILE });
     expect(agent.length).toBeGreaterThanOrEqual(6); // 3 replays, each a retrieval turn and an answer turn
     for (const req of agent) expect(systemText(req)).toBe(persona);
-    expect(toolDescriptions).toEqual({ wikipedia_search: APPENDIX["tools/wikipedia_search"].text, memory_retrieval: APPENDIX["tools/memory_retrieval"].text });
+    expect(toolDescriptions).toEqual({ wikipedia_search: setPrompt("paper", "tools/wikipedia_search"), memory_retrieval: setPrompt("paper", "tools/memory_retrieval") });
 
     const batch = ALICE_HISTORY.slice(-3);
-    expect(grads.map(lastUserText).sort()).toEqual(batch.map((e) => fill(APPENDIX.feedback.text, { question: e.query, truth: e.response, response: "sci-fi" })).sort());
+    expect(grads.map(lastUserText).sort()).toEqual(batch.map((e) => fill("feedback", { question: e.query, truth: e.response, response: "sci-fi" })).sort());
     expect(updates).toHaveLength(1);
     const feedback = batch.map((e, i) => `[${i + 1}] FEEDBACK on ${e.query}`).join("\n\n");
     const update = lastUserText(updates[0]!);
-    expect(update).toBe(fill(APPENDIX.update.text, { persona, feedback }));
+    expect(update).toBe(fill("update", { persona, feedback }));
     for (const e of batch) expect(update).not.toContain(e.response);
     expect(new Set(sets)).toEqual(new Set(["paper"]));
   });

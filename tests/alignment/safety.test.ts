@@ -100,7 +100,7 @@ describe("validation gate", () => {
   test("needs interactions older than the batch", async () => {
     const store = await aliceStore();
     await expect(align(store, scriptedModel({}), { batchSize: 4, validate: true })).rejects.toThrow(
-      '--validate needs interactions older than the batch of 4: user "alice" has only 4',
+      'validate needs interactions older than the batch of 4: user "alice" has only 4',
     );
   });
 

@@ -1,5 +1,5 @@
 /**
- * The CLI contract of DESIGN.md, driven as a user would: the real executable, the real
+ * The CLI contract of the README, driven as a user would: the real executable, the real
  * ChatOpenAI client, a scripted OpenAI-compatible server on 127.0.0.1.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";

@@ -15,7 +15,7 @@ import {
   type LampProfileItem,
 } from "../../src/data/lamp.js";
 
-/** The real LaMP records in ../shared beside the repository (as CI lays it out). */
+/** Real LaMP records, kept in the repository as test fixtures. */
 const SAMPLES = fileURLToPath(new URL("../fixtures/lamp-samples/", import.meta.url));
 const L1_Q = join(SAMPLES, "LaMP_1_train_questions.json");
 const L1_O = join(SAMPLES, "LaMP_1_train_outputs.json");

@@ -122,7 +122,7 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
     const res = await runCli(evalArgs(out, "--concurrency", "1"), { ...env(), OPENAI_BASE_URL: stopping.url });
     expect(res.code).toBe(3);
     expect(res.stdout).toBe("");
-    expect(res.stderr).toMatch(/\npersona-agent: cannot reach the model provider \(.*\); check OPENAI_BASE_URL .*\n$/);
+    expect(res.stderr).toMatch(/\npersona-agent: cannot reach the model provider at http:\/\/127\.0\.0\.1:\d+\S* \(.*\); check OPENAI_BASE_URL .*\n$/);
     expect(lines(out)).toBe(2);
   }, 30_000);
 

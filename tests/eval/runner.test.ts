@@ -58,7 +58,7 @@ describe("fail loudly", () => {
   it("the provider going away mid-run stops the run with its error; what finished is kept and resumed", async () => {
     const dir = out();
     const error = await runEval(options(dir, { model: failingModel(3, connectionError) })).catch((e: unknown) => e);
-    expect(describeProviderError(error)).toMatch(/^cannot reach the model provider \(ECONNREFUSED\)/);
+    expect(describeProviderError(error)).toMatch(/^cannot reach the model provider at \S+ \(ECONNREFUSED\)/);
     const resumed = await runEval(options(dir));
     expect(resumed).toMatchObject({ queries: 6, failures: 0, ran: 4 }); // the 2 answered before the outage stay
   });

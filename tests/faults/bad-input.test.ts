@@ -130,7 +130,7 @@ describe("bad histories and queries through the CLI (SQLite)", () => {
     ]);
     for (const res of [ask!, persona!, align!, feedback!]) expectOneLineError(res, 2, /unknown user "ghost-user"/);
     // Nothing was left behind by the refused commands (a refused ask registers no thread).
-    expect(forget).toEqual({ code: 0, stdout: 'no records of user "ghost-user"\n', stderr: "" });
+    expect(forget).toEqual({ code: 0, stdout: 'no records of user "ghost-user"\n', stderr: "", progress: [] });
     expect(await state(ghost)).toEqual(nothingStored); // feedback stored nothing for the unknown user
   });
 

@@ -23,12 +23,12 @@ describe("alignment bounds through the CLI", () => {
     const sent = suite.chat();
     const tooMany = await runCli(["align", "--user", "alice", "--iterations", "11"], suite.env);
     expect(tooMany).toMatchObject({ code: 2, stdout: "" });
-    expect(tooMany.stderr).toBe("persona-agent: iterations must be at most 10 (the operator's PERSONA_AGENT_MAX_ITERATIONS), got 11\n");
+    expect(tooMany.stderr).toBe("persona-agent: --iterations must be at most 10 (the operator's PERSONA_AGENT_MAX_ITERATIONS), got 11\n");
     const tooBig = await runCli(["align", "--user", "alice", "--batch", "33"], suite.env);
-    expect(tooBig.stderr).toBe("persona-agent: batchSize must be at most 32 (the operator's PERSONA_AGENT_MAX_BATCH), got 33\n");
+    expect(tooBig.stderr).toBe("persona-agent: --batch must be at most 32 (the operator's PERSONA_AGENT_MAX_BATCH), got 33\n");
     expect(suite.chat()).toBe(sent);
     const lowered = await runCli(["align", "--user", "alice", "--iterations", "3"], { ...suite.env, PERSONA_AGENT_MAX_ITERATIONS: "2" });
-    expect(lowered.stderr).toMatch(/iterations must be at most 2/);
+    expect(lowered.stderr).toMatch(/--iterations must be at most 2/);
   }, 30_000);
 });
 

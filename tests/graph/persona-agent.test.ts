@@ -141,7 +141,7 @@ describe("persona_agent graph", () => {
 
   test("unknown users and empty or huge queries are clear user errors", async () => {
     const model = new ScriptedChatModel(() => "never called");
-    await expect(run("carol", "hello", model)).rejects.toThrow(new UserError('unknown user "carol": ingest a history first (persona-agent ingest --user ... --file ...)'));
+    await expect(run("carol", "hello", model)).rejects.toThrow(new UserError('unknown user "carol": no persona yet (run the ingest graph with the user\'s history first)'));
     await expect(run("alice", "   ", model)).rejects.toThrow("the query is empty");
     await expect(run("alice", "x".repeat(MAX_TEXT_CHARS + 1), model)).rejects.toThrow(/query is too long/);
     await expect(run("", "hello", model)).rejects.toThrow(/invalid user id/);

@@ -132,7 +132,7 @@ test("timeoutMs bounds a hung server, and the error maps to a one-line provider 
   // under Jest's VM realm its abort check misses and it reports "Connection error." instead.
   const message = describeProviderError(error);
   expect(message).toMatch(
-    /^(the model call timed out \(.+\); raise PERSONA_AGENT_TIMEOUT_MS|cannot reach the model provider \(.+\); check OPENAI_BASE_URL)/,
+    /^(the model call timed out \(.+\); raise PERSONA_AGENT_TIMEOUT_MS|cannot reach the model provider at http:\/\/127\.0\.0\.1:\d+\/v1 \(.+\); check OPENAI_BASE_URL)/,
   );
   expect(message).not.toContain("\n");
 });

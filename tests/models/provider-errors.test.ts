@@ -49,18 +49,18 @@ const oneLine = (message: string | undefined) => {
 };
 
 describe("connection refused (a freshly closed port on 127.0.0.1)", () => {
-  test("OpenAI", async () => {
+  test("OpenAI: names the URL it could not reach and the variable that sets it", async () => {
     process.env.OPENAI_BASE_URL = `${await closedPortUrl()}/v1`;
     expect(oneLine(describeProviderError(await failure("openai:gpt-4o-mini")))).toBe(
-      "cannot reach the model provider (ECONNREFUSED); check OPENAI_BASE_URL / AWS_REGION and your network",
+      `cannot reach the model provider at ${process.env.OPENAI_BASE_URL} (ECONNREFUSED); check OPENAI_BASE_URL and your network`,
     );
   });
 
-  test("Bedrock", async () => {
+  test("Bedrock: names the endpoint it could not reach and the variable that sets it", async () => {
     useFakeAwsCredentials();
     process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = await closedPortUrl();
     expect(oneLine(describeProviderError(await failure("bedrock:anthropic.claude-3-haiku-20240307-v1:0")))).toBe(
-      "cannot reach the model provider (ECONNREFUSED); check OPENAI_BASE_URL / AWS_REGION and your network",
+      `cannot reach the model provider at ${process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME} (ECONNREFUSED); check AWS_ENDPOINT_URL_BEDROCK_RUNTIME and your network`,
     );
   });
 });

@@ -51,16 +51,28 @@ describe("auth", () => {
     expect(cache.callbacks["crons"]).toBeUndefined();
   });
 
-  test("a run is pinned to its caller and may not set operator-only keys", () => {
+  test("a run is pinned to its caller (in its context and configurable) and may not set operator-only or internal keys", () => {
     const run = { metadata: { owner: "bob" }, kwargs: { config: { configurable: { k: 2 } } } };
     expect(cache.callbacks["threads"]!({ event: "threads:create_run", value: run, user: user("alice") })).toEqual({ owner: "alice" });
-    expect(run).toEqual({ metadata: { owner: "alice" }, kwargs: { config: { configurable: { k: 2, userId: "alice" } } } });
+    expect(run).toEqual({ metadata: { owner: "alice" }, kwargs: { config: { configurable: { k: 2, userId: "alice" } }, context: { userId: "alice" } } });
+    for (const context of [{ record: false }, { excludeIds: ["e1"] }, { indexDir: "/tmp" }]) {
+      expect(status(() => cache.callbacks["threads"]!({ event: "threads:create_run", value: { kwargs: { context } }, user: user("alice") }))).toBe(403);
+      expect(status(() => cache.callbacks["threads"]!({ event: "threads:create_run", value: { kwargs: { config: { configurable: context } } }, user: user("alice") }))).toBe(403);
+    }
+    expect(status(() => cache.callbacks["threads"]!({ event: "threads:create_run", value: { kwargs: { context: "alice" } }, user: user("alice") }))).toBe(403);
     const asBob = { kwargs: { config: { configurable: { userId: "bob" } } } };
     expect(status(() => cache.callbacks["threads"]!({ event: "threads:create_run", value: asBob, user: user("alice") }))).toBe(403);
     const viaContext = { kwargs: { context: { userId: "bob" } } };
     expect(status(() => cache.callbacks["threads"]!({ event: "threads:create_run", value: viaContext, user: user("alice") }))).toBe(403);
-    const assistant = { graph_id: "persona_agent", config: { configurable: { embeddings: "local:/etc/passwd" } } };
-    expect(status(() => cache.callbacks["assistants"]!({ event: "assistants:create", value: assistant, user: user("alice") }))).toBe(403);
+  });
+
+  test("assistants are the operator's: every caller lists and reads them, none creates, changes or deletes one", () => {
+    const assistants = cache.callbacks["assistants"]!;
+    for (const event of ["assistants:search", "assistants:read"]) expect(assistants({ event, value: {}, user: user("alice") })).toBe(true);
+    const assistant = { graph_id: "persona_agent", config: { configurable: { k: 2 } } };
+    for (const event of ["assistants:create", "assistants:update", "assistants:delete"]) {
+      expect(status(() => assistants({ event, value: assistant, user: user("alice") }))).toBe(403);
+    }
   });
 
   test("a run may not set a webhook nor its own recursion limit (the server would call the URL; the graphs set their limits)", () => {

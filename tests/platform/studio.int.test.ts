@@ -1,26 +1,34 @@
 /**
  * The graphs as LangGraph Studio / Platform serve them: the real `langgraphjs dev` server on a
- * copy of this project (so edits to the working tree cannot hot-reload it mid-test), the real
- * ChatOpenAI against the scripted OpenAI-compatible server in this process, and the SDK Client.
- * The server runs with the custom auth of src/auth.ts, as a deployment would: every request
- * carries a bearer token, and the second half checks that one user cannot reach another's data.
+ * copy of this project (tests/support/langgraph-dev.ts), the real ChatOpenAI against the
+ * scripted OpenAI-compatible server in this process, and the SDK Client, as an API caller uses
+ * them. The server runs with the custom auth of src/auth.ts, as a deployment would: every
+ * request carries a bearer token, and the second half checks that one user cannot reach
+ * another's data. api-no-auth.int.test.ts covers the server with auth off (local development).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Client } from "@langchain/langgraph-sdk";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, systemText, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { unreachableUrl } from "../support/cli.js";
+import { startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../support/langgraph-dev.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { userNamespace } from "../../src/users.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const STARTUP_LIMIT_MS = 60_000;
 const started = Date.now();
+
+/** What each graph's runs return (docs/DEPLOY.md): nothing of the run's internal state. */
+const OUTPUT_KEYS = {
+  persona_agent: ["alignment", "answer", "messages", "personaVersion", "retrieved", "sinceAlignment", "toolCalls"],
+  alignment: ["alignment"],
+  ingest: ["added", "personaCreated", "personaVersion", "profileUpdated", "skipped"],
+  forget: ["deleted"],
+};
+/** Keys no API caller may set: the operator's settings and the graphs' internals. */
+const NOT_FOR_CALLERS = ["model", "embeddings", "indexDir", "wikipediaBaseUrl", "timeoutMs", "maxRetries", "record", "excludeIds"];
 
 const role = (req: RecordedChatRequest) => (req.tools ? "agent" : (parseAlignmentPrompt(lastUserText(req))?.step ?? "summary"));
 
@@ -44,28 +52,6 @@ function scriptedProvider(req: RecordedChatRequest): ScriptedReply {
   }
 }
 
-/** Copies what the server loads; node_modules is linked, not copied. */
-function projectCopy(): string {
-  const dir = tempDir("persona-agent-studio-");
-  for (const part of ["langgraph.json", "package.json", "tsconfig.json", "graphs", "src", "prompts"]) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
-  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
-  return dir;
-}
-
-async function waitUntilReady(url: string, server: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + STARTUP_LIMIT_MS;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`langgraphjs dev exited with ${server.exitCode}:\n${log()}`);
-    try {
-      if ((await fetch(`${url}/info`)).ok) return; // /info answers without auth
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`langgraphjs dev not ready after ${STARTUP_LIMIT_MS / 1000} s:\n${log()}`);
-}
-
 /** Every file under dir, relative. */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -85,22 +71,10 @@ async function statusOf(call: Promise<unknown>): Promise<number | "ok"> {
 
 describe("LangGraph dev server (Studio / Platform API)", () => {
   let openai: OpenAITestServer;
-  let server: ChildProcess | undefined;
-  let project: string;
-  /** Signals the server's whole process group (the CLI, tsx watch and the API worker). */
-  const signalServer = (signal: NodeJS.Signals) => {
-    try {
-      if (server?.pid !== undefined) process.kill(-server.pid, signal);
-    } catch {
-      // already gone
-    }
-  };
-  // Last resort if Jest exits without running afterAll.
-  const onExit = () => signalServer("SIGKILL");
-  let output = "";
+  let server: DevServer;
   let url: string;
   let dataDir: string;
-  const tokens = { alice: randomBytes(32).toString("hex"), bob: randomBytes(32).toString("hex") };
+  const tokens = { alice: randomBytes(32).toString("hex"), bob: randomBytes(32).toString("hex"), carol: randomBytes(32).toString("hex") };
   const clientFor = (token?: string) => new Client({ apiUrl: url, defaultHeaders: token ? { authorization: `Bearer ${token}` } : {} });
   let alice: Client;
   let bob: Client;
@@ -108,62 +82,57 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
 
   beforeAll(async () => {
     openai = await startOpenAIServer(scriptedProvider);
-    project = projectCopy();
     dataDir = join(tempDir(), "data");
     mkdirSync(dataDir);
-    url = await unreachableUrl(""); // a port just freed (never 2024, which is taken here)
-    const port = new URL(url).port;
-    server = spawn(process.execPath, [join(ROOT, "node_modules/@langchain/langgraph-cli/dist/cli/cli.mjs"), "dev", "--no-browser", "--host", "127.0.0.1", "--port", port, "--config", project], {
-      cwd: project,
-      detached: true, // own process group: the CLI, tsx watch and the API worker all die together
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        OPENAI_BASE_URL: openai.url,
-        OPENAI_API_KEY: "test-key",
-        PERSONA_AGENT_MODEL: "openai:test",
-        PERSONA_AGENT_DATA_DIR: dataDir,
-        PERSONA_AGENT_WIKIPEDIA_URL: await unreachableUrl("/w/api.php"),
-        PERSONA_AGENT_MAX_RETRIES: "0",
-        PERSONA_AGENT_API_TOKENS: JSON.stringify({ [tokens.alice]: "alice", [tokens.bob]: "bob" }),
-        LANGGRAPH_CLI_NO_ANALYTICS: "1",
-        LANGSMITH_TRACING: "false",
-        AWS_EC2_METADATA_DISABLED: "true",
-      },
+    server = await startDevServer({
+      OPENAI_BASE_URL: openai.url,
+      OPENAI_API_KEY: "test-key",
+      PERSONA_AGENT_MODEL: "openai:test",
+      PERSONA_AGENT_DATA_DIR: dataDir,
+      PERSONA_AGENT_WIKIPEDIA_URL: await unreachableUrl("/w/api.php"),
+      PERSONA_AGENT_MAX_RETRIES: "0",
+      PERSONA_AGENT_API_TOKENS: JSON.stringify({ [tokens.alice]: "alice", [tokens.bob]: "bob", [tokens.carol]: "carol" }),
     });
-    process.once("exit", onExit);
-    server.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-    server.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    await waitUntilReady(url, server, () => output);
+    url = server.url;
     alice = clientFor(tokens.alice);
     bob = clientFor(tokens.bob);
   }, STARTUP_LIMIT_MS + 10_000);
 
   afterAll(async () => {
-    if (server && server.exitCode === null && server.signalCode === null) {
-      const exited = new Promise((r) => server!.once("exit", r));
-      signalServer("SIGTERM");
-      const timer = setTimeout(() => signalServer("SIGKILL"), 3000);
-      await exited;
-      clearTimeout(timer);
-    }
-    signalServer("SIGKILL"); // any straggler of the group (no-op when all are gone)
-    process.removeListener("exit", onExit);
-    if (project) rmSync(project, { recursive: true, force: true });
+    await server?.stop();
     await openai?.close();
     console.log(`studio.int.test: ${((Date.now() - started) / 1000).toFixed(1)} s (server start included)`);
   });
 
-  test("ingest creates a user through the platform", async () => {
+  test("every caller lists the graphs' assistants; their published schemas hold what a caller may set, userId required", async () => {
+    const listed = await alice.assistants.search({ limit: 100 });
+    expect(listed.map((a) => a.graph_id).sort()).toEqual(["alignment", "forget", "ingest", "persona_agent"]);
+    expect((await bob.assistants.search({ limit: 100 })).map((a) => a.assistant_id).sort()).toEqual(listed.map((a) => a.assistant_id).sort());
+    for (const assistant of listed) {
+      const graph = assistant.graph_id as keyof typeof OUTPUT_KEYS;
+      const schemas = await alice.assistants.getSchemas(assistant.assistant_id);
+      const context = schemas.context_schema as { required: string[]; properties: Record<string, unknown> };
+      expect([graph, context.required]).toEqual([graph, ["userId"]]);
+      expect([graph, Object.keys(context.properties).filter((key) => NOT_FOR_CALLERS.includes(key))]).toEqual([graph, []]);
+      expect([graph, Object.keys((schemas.output_schema as { properties: object }).properties).sort()]).toEqual([graph, OUTPUT_KEYS[graph]]);
+    }
+    const agent = await alice.assistants.getSchemas(listed.find((a) => a.graph_id === "persona_agent")!.assistant_id);
+    expect(Object.keys((agent.input_schema as { properties: object }).properties).sort()).toEqual(["messages", "persona", "truth"]);
+    expect(Object.keys((agent.context_schema as { properties: object }).properties).sort()).toEqual(
+      ["alignEvery", "batchSize", "iterations", "k", "maxToolSteps", "memoryTool", "promptSet", "temperature", "userId", "validate", "validationSize"],
+    );
+    // Assistants are the operator's: a caller's settings go in its runs' context.
+    expect(await statusOf(alice.assistants.create({ graphId: "persona_agent" }))).toBe(403);
+  });
+
+  test("ingest creates a user through the platform; the run returns the result, not its input", async () => {
     const thread = await alice.threads.create();
     aliceThread = thread.thread_id;
     const out = await alice.runs.wait(aliceThread, "ingest", {
       input: { entries: ALICE_HISTORY, task: "lamp-2m" },
-      config: { configurable: { userId: "alice" } },
+      context: { userId: "alice" },
     });
-    // runs.wait returns the thread's final state: the input and the result
-    expect(out).toMatchObject({ added: 4, skipped: 0, profileUpdated: true, personaVersion: 1, personaCreated: true });
+    expect(out).toEqual({ added: 4, skipped: 0, profileUpdated: true, personaVersion: 1, personaCreated: true });
     // Bob names no user: the server pins the run to the token's user.
     expect(await bob.runs.wait(null, "ingest", { input: { entries: BOB_HISTORY } })).toMatchObject({ added: 3, personaCreated: true });
   });
@@ -180,6 +149,7 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
       input: { messages: [{ role: "user", content: question }] },
       config: { configurable: { userId: "alice" } },
     })) as { answer: string; personaVersion: number; toolCalls: { name: string; args: object }[] };
+    expect(Object.keys(state).filter((key) => !OUTPUT_KEYS.persona_agent.includes(key))).toEqual([]); // no persona, no userGeneration
     expect(state.answer).toBe("sci-fi");
     expect(state.personaVersion).toBe(1);
     expect(state.toolCalls.map((c) => c.name)).toEqual(["memory_retrieval", "wikipedia_search"]);
@@ -198,12 +168,16 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     expect(last.answer).toBe("romance");
   });
 
-  test("alignment writes a new persona version into the platform's store", async () => {
-    const out = (await alice.runs.wait(null, "alignment", { input: {}, config: { configurable: { batchSize: 2 } } })) as { version: number };
-    expect(out.version).toBe(2);
+  test("alignment writes a new persona version into the platform's store; the run returns its summary", async () => {
+    const out = (await alice.runs.wait(null, "alignment", { input: {}, context: { batchSize: 2 } })) as { alignment: { fromVersion: number; toVersion: number; iterations: { feedback: unknown[] }[] } };
+    expect(Object.keys(out)).toEqual(["alignment"]);
+    expect(out.alignment).toMatchObject({ user: "alice", fromVersion: 1, toVersion: 2 });
+    expect(out.alignment.iterations[0]!.feedback).toHaveLength(2);
 
+    // As docs/DEPLOY.md reads the store: the meta item says which version is current, the persona items hold the text.
     const head = await alice.store.getItem(userNamespace("alice", "meta"), "persona");
     expect(head?.value).toEqual({ version: 2 });
+    expect((await alice.store.getItem(userNamespace("alice", "persona"), "v00000002"))?.value).toMatchObject({ version: 2, persona: "ALIGNED persona for alice", origin: "aligned" });
     const versions = await alice.store.searchItems(userNamespace("alice", "persona"));
     expect(versions.items.map((i) => i.value.version).sort()).toEqual([1, 2]);
     expect(versions.items.find((i) => i.value.version === 2)?.value.persona).toBe("ALIGNED persona for alice");
@@ -217,7 +191,7 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
 
   test("feedback through persona_agent: the true response is recorded and its alignment subgraph saves the next version", async () => {
     const question = "Tag this movie: a comet miner's last shift";
-    const feedback = (truth: string) => ({ input: { messages: [{ role: "user", content: question }], truth }, config: { configurable: { alignEvery: 1, batchSize: 2 } } });
+    const feedback = (truth: string) => ({ input: { messages: [{ role: "user", content: question }], truth }, context: { alignEvery: 1, batchSize: 2 } });
     await expect(alice.runs.wait(null, "persona_agent", feedback("  "))).rejects.toThrow(/the true response \(truth\) is empty/);
     const out = (await alice.runs.wait(null, "persona_agent", feedback("sci-fi"))) as { answer: string; sinceAlignment: number; alignment: { fromVersion: number; toVersion: number } };
     expect(out).toMatchObject({ answer: "sci-fi", sinceAlignment: 1, alignment: { fromVersion: 2, toVersion: 3 } });
@@ -226,10 +200,19 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     expect(memories.map((i) => [i.value.query, i.value.response])).toContainEqual([question, "sci-fi"]);
   });
 
+  test("errors speak of the API's inputs, never of CLI commands or flags", async () => {
+    const carol = clientFor(tokens.carol); // never ingested
+    const unknown = carol.runs.wait(null, "persona_agent", { input: { messages: [{ role: "user", content: "hi" }] } });
+    await expect(unknown).rejects.toThrow(/UnknownUserError.*unknown user \\?"carol\\?": no persona yet \(run the ingest graph with the user's history first\)/);
+    const tooBig = alice.runs.wait(null, "alignment", { input: {}, context: { batchSize: 100 } });
+    await expect(tooBig).rejects.toThrow(/batchSize must be at most 32 \(the operator's PERSONA_AGENT_MAX_BATCH\), got 100/);
+    const errors = await Promise.all([unknown, tooBig].map((run) => run.catch((e: Error) => e.message)));
+    for (const message of errors) expect(message).not.toMatch(/persona-agent |--[a-z]/);
+  });
+
   test("Studio's drawing of persona_agent expands (xray) into the alignment subgraph's nodes", async () => {
-    // The graphs' default assistants are unlisted under auth (src/auth.ts): the caller draws its own.
-    const assistant = await alice.assistants.create({ graphId: "persona_agent" });
-    const drawn = await alice.assistants.getGraph(assistant.assistant_id, { xray: true });
+    const [assistant] = await alice.assistants.search({ graphId: "persona_agent" });
+    const drawn = await alice.assistants.getGraph(assistant!.assistant_id, { xray: true });
     const ids = drawn.nodes.map((n) => String(n.id));
     expect(ids).toEqual(expect.arrayContaining(["load_persona", "agent", "tools", "record", "feedback", "align:select_batch", "align:simulate", "align:update", "align:checkpoint"]));
   });

@@ -14,8 +14,13 @@ const BASE_ENV = {
 export interface CliResult {
   code: number;
   stdout: string;
+  /** stderr without the progress lines, which are in `progress`. */
   stderr: string;
+  /** The progress lines an alignment prints on stderr off a terminal, in order. */
+  progress: string[];
 }
+
+const PROGRESS_LINE = /^persona-agent: alignment iteration \d+\/\d+: .+ \d+\/\d+$/;
 
 /** Asynchronous on purpose: test servers in this process must keep answering meanwhile. */
 export function runCli(args: string[], env: Record<string, string | undefined>, input?: string, cwd?: string): Promise<CliResult> {
@@ -24,7 +29,16 @@ export function runCli(args: string[], env: Record<string, string | undefined>, 
       process.execPath,
       [BIN, ...args],
       { env: { ...BASE_ENV, ...env }, timeout: 120_000, cwd },
-      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      (error, stdout, stderr) => {
+        const lines = stderr.split(/(?<=\n)/);
+        const progress = lines.filter((line) => PROGRESS_LINE.test(line.trimEnd()));
+        resolve({
+          code: error ? ((error as { code?: number }).code ?? 1) : 0,
+          stdout,
+          stderr: lines.filter((line) => !PROGRESS_LINE.test(line.trimEnd())).join(""),
+          progress: progress.map((line) => line.trimEnd()),
+        });
+      },
     );
     if (input !== undefined) child.stdin?.end(input);
   });

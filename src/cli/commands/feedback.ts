@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { DEFAULT_ALIGN_EVERY } from "../../alignment/defaults.js";
 import { UserError } from "../../errors.js";
 import type { AlignOptions } from "../session.js";
-import { intOption, print } from "../shared.js";
+import { cliMessage, intOption, print } from "../shared.js";
 import { addAlignOptions } from "./align.js";
 
 export function registerFeedback(program: Command): void {
@@ -17,7 +17,7 @@ export function registerFeedback(program: Command): void {
       .option("--align-every <n>", "run alignment after this many new feedbacks", intOption("--align-every", 1), DEFAULT_ALIGN_EVERY)
       .option("--json", 'print {"user", "sinceAlignment", "alignment": {...} | null}'),
   ).action(async (opts: AlignOptions & { user: string; query: string; truth: string; alignEvery: number; json?: boolean }, command: Command) => {
-    const [{ validateQuery, validateTruth }, { recordFeedback }, { describeAlignment }, { describeProviderError }, { AlignmentError }, { align, withUser }, { UserForgottenError }] = await Promise.all([
+    const [{ validateQuery, validateTruth }, { recordFeedback }, { describeAlignment }, { describeProviderError }, { AlignmentError }, { align, alignmentConfiguration, withUser }, { UserForgottenError }] = await Promise.all([
       import("../../agent/nodes.js"),
       import("../../alignment/feedback.js"),
       import("../../alignment/run.js"),
@@ -32,12 +32,13 @@ export function registerFeedback(program: Command): void {
         error instanceof AlignmentError
           ? `${error.step}: ${error.reason}; the persona stays at v${error.version}`
           : error instanceof UserError
-            ? error.message
+            ? cliMessage(error)
             : (describeProviderError(error) ?? String((error as Error)?.message ?? error));
       return new UserError(`feedback recorded, but alignment failed: ${reason} (retry with persona-agent align --user ${opts.user})`, 3);
     };
     const feedback = { query: validateQuery(opts.query), truth: validateTruth(opts.truth, "--truth") };
     const out = await withUser(command, opts.user, {}, async (services, persistence) => {
+      await alignmentConfiguration(services, opts); // alignment options past the bounds are refused before the feedback is stored
       const { sinceAlignment } = await recordFeedback(services, feedback, "--truth");
       const alignment = sinceAlignment >= opts.alignEvery ? await align(services, persistence, opts).catch((error: unknown) => Promise.reject(error instanceof UserForgottenError ? error : alignmentFailed(error))) : null;
       return { user: opts.user, sinceAlignment, alignment };

@@ -8,7 +8,7 @@ export function registerPersona(program: Command): void {
     .description("show the user's current persona (and its versions)")
     .requiredOption("--user <id>", "user id")
     .option("--history", "show every version")
-    .option("--json", 'print {"version", "persona", "history": [{"version", "createdAt", "persona"}]}')
+    .option("--json", 'print {"version", "persona", "history": [{"version", "createdAt", "origin", "persona"}]}')
     .action(async (opts: { user: string; history?: boolean; json?: boolean }, command: Command) => {
       // Only the store: showing a persona needs no model, embeddings or graph.
       const [{ lineDiff, PersonaStore }, { withStore }] = await Promise.all([import("../../persona/persona.js"), import("../session.js")]);
