@@ -8,7 +8,7 @@
  */
 import { InMemoryStore } from "@langchain/langgraph";
 import { align, aliceStore, scriptedModel, EMB } from "../testing/alignment-harness.js";
-import { episodicMemoryFor } from "../src/services.js";
+import { episodicMemoryFor } from "../src/services/services.js";
 import { fmt, table } from "./lib.js";
 
 const delayMs = Number(process.argv[2] ?? 200);

@@ -16,7 +16,7 @@ import { SqliteStore } from "../src/store/sqlite-store.js";
 import { EpisodicMemory } from "../src/memory/episodic.js";
 import { PersonaStore } from "../src/persona/persona.js";
 import { UniversalSentenceEncoderEmbeddings } from "../src/models/embeddings.js";
-import { episodicMemoryFor } from "../src/services.js";
+import { episodicMemoryFor } from "../src/services/services.js";
 
 const { values } = parseArgs({ options: { queries: { type: "string", default: "100" }, memories: { type: "string", default: "1000" } } });
 const QUERIES = Number(values.queries);

@@ -8,11 +8,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateExamples } from "../src/eval/synthetic.js";
-import { runEval } from "../src/eval/runner.js";
-import type { MethodName } from "../src/eval/methods.js";
-import { lampToUsers } from "../src/data/oppu.js";
-import { DEFAULT_SETTINGS } from "../src/settings.js";
+import { generateExamples } from "../apps/eval/synthetic.js";
+import { runEval } from "../apps/eval/runner.js";
+import type { MethodName } from "../apps/eval/methods.js";
+import { lampToUsers } from "../apps/eval/data/oppu.js";
+import { DEFAULT_SETTINGS } from "../src/configuration/settings.js";
 import { ScriptedChatModel } from "../testing/scripted-model.js";
 import { lampScript } from "../testing/lamp-script.js";
 import { fmt, table } from "./lib.js";

@@ -18,7 +18,7 @@ import type { Embeddings } from "@langchain/core/embeddings";
 import { SqliteStore } from "../src/store/sqlite-store.js";
 import { EpisodicMemory } from "../src/memory/episodic.js";
 import { UniversalSentenceEncoderEmbeddings } from "../src/models/embeddings.js";
-import { userFileKey } from "../src/users.js";
+import { userFileKey } from "../src/users/users.js";
 import { fmt, table, time } from "./lib.js";
 
 const { values } = parseArgs({ options: { entries: { type: "string", default: "1000" } } });

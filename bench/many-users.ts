@@ -20,7 +20,7 @@ import { builder } from "../graphs/persona_agent.js";
 import { SqliteStore } from "../src/store/sqlite-store.js";
 import { EpisodicMemory } from "../src/memory/episodic.js";
 import { PersonaStore } from "../src/persona/persona.js";
-import { episodicMemoryFor } from "../src/services.js";
+import { episodicMemoryFor } from "../src/services/services.js";
 import { HashEmbeddings } from "./cheap-embeddings.js";
 import { fmt, InstantAgentModel, MB, median, memory, p95, table, time } from "./lib.js";
 

@@ -6,9 +6,9 @@
  * other questions' test articles with their labels; article texts of ~300 characters.
  *   npx tsx bench/population.ts [persons] [questions per person] [history items]
  */
-import { LAMP_LABELS, type LampExample } from "../src/data/lamp.js";
-import { lampToUsers } from "../src/data/persons.js";
-import { syntheticQuestion } from "../src/eval/synthetic.js";
+import { LAMP_LABELS, type LampExample } from "../apps/eval/data/lamp.js";
+import { lampToUsers } from "../apps/eval/data/persons.js";
+import { syntheticQuestion } from "../apps/eval/synthetic.js";
 import { fmt, table } from "./lib.js";
 
 const PERSONS = Number(process.argv[2] ?? 5_000);

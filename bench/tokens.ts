@@ -1,7 +1,7 @@
 /**
  * Prompt tokens per LLM call, per query and per alignment step for every LaMP method, so users
  * can estimate API cost. Each method runs as in `eval` on one generated LaMP user (the real
- * prompt templates of prompts/lamp and src/eval/methods.ts) with a scripted model that records
+ * prompt templates of prompts/lamp and apps/eval/methods.ts) with a scripted model that records
  * the messages it receives; they are tokenized with js-tiktoken (o200k_base, GPT-4o family;
  * cl100k_base beside it). Counted per call: every message's text, the JSON of tool calls it
  * carries, 3 tokens of chat framing per message + 3 for the reply, and the JSON schemas of
@@ -18,11 +18,11 @@ import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
 import { Tiktoken } from "js-tiktoken/lite";
 import o200k from "js-tiktoken/ranks/o200k_base";
 import cl100k from "js-tiktoken/ranks/cl100k_base";
-import { generateLamp } from "../src/eval/synthetic.js";
-import { graphAligner, METHODS, prepareMethod, type Aligner, type MethodName } from "../src/eval/methods.js";
-import { profileInteractions } from "../src/data/lamp.js";
-import type { LampExample, LampTask } from "../src/data/lamp.js";
-import type { Configuration } from "../src/configuration.js";
+import { generateLamp } from "../apps/eval/synthetic.js";
+import { graphAligner, METHODS, prepareMethod, type Aligner, type MethodName } from "../apps/eval/methods.js";
+import { profileInteractions } from "../apps/eval/data/lamp.js";
+import type { LampExample, LampTask } from "../apps/eval/data/lamp.js";
+import type { Configuration } from "../src/configuration/configuration.js";
 import { lampScript } from "../testing/lamp-script.js";
 import type { Script } from "../testing/scripted-model.js";
 import { parseAlignmentPrompt } from "../testing/alignment-prompts.js";

@@ -8,7 +8,7 @@ import { EventEmitter, setMaxListeners } from "node:events";
 import { END, START, StateGraph } from "@langchain/langgraph";
 import { maxAlignmentAbortListeners, maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
 import { AlignmentContext, AlignmentInput, AlignmentOutput, AlignmentState } from "../src/alignment/state.js";
-import { servedOutput } from "../src/served-output.js";
+import { servedOutput } from "./served-output.js";
 import {
   checkpointNode,
   feedbackNode,

@@ -9,7 +9,7 @@ import { maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
 import { PersonaAgentContext, PersonaAgentInput, PersonaAgentOutput, PersonaAgentState } from "../src/agent/state.js";
 import { callAgent, loadPersona, recordInteraction, routeAfterAgent, runTools } from "../src/agent/nodes.js";
 import { recordTruth, routeAfterFeedback, routeAfterRecord } from "../src/alignment/feedback.js";
-import { servedOutput } from "../src/served-output.js";
+import { servedOutput } from "./served-output.js";
 import { graph as alignment } from "./alignment.js";
 
 export const builder = new StateGraph({ stateSchema: PersonaAgentState, input: PersonaAgentInput, output: PersonaAgentOutput, context: PersonaAgentContext })

@@ -1,10 +1,10 @@
 // `npm run build` (also run by `npm install` / `npm ci` through `prepare`): bundles the CLI
-// (src/cli/main.ts and everything it imports) into ES module chunks in dist/cli/, which
+// (apps/cli/main.ts and everything it imports) into ES module chunks in dist/cli/, which
 // bin/persona-agent.js runs. Bundled, Node reads a few files instead of ~2,000 modules. Each
 // import() a command makes when it runs becomes a chunk of its own, loaded only then, so
 // `--help` and usage errors load commander and the command table and nothing else.
 //   - native addons and packages that read files beside themselves stay in node_modules;
-//   - dist/prompts links to prompts/: src/prompts.ts finds them next to its own folder;
+//   - dist/prompts links to prompts/: src/prompts/prompts.ts finds them next to its own folder;
 //   - dist/meta.json is esbuild's metafile (tests/cli/bundle.test.ts checks what commands load);
 //   - dist/.built is written last, so bin/ can tell a finished build from a stale or broken one:
 //     it lists the build's start time and the checkout's source files in the bundle.
@@ -37,7 +37,7 @@ let metafile;
 try {
   ({ metafile } = await build({
     absWorkingDir: root, // metafile paths are relative to the checkout
-    entryPoints: { "persona-agent": `${root}src/cli/main.ts` },
+    entryPoints: { "persona-agent": `${root}apps/cli/main.ts` },
     outdir: `${dist}/cli`,
     bundle: true,
     splitting: true,

@@ -17,9 +17,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeAlignment, type AlignmentSummary } from "../src/alignment/run.js";
-import { UserError } from "../src/errors.js";
+import { UserError } from "../src/errors/errors.js";
 import { lineDiff } from "../src/persona/persona.js";
-import type { ReportedToolCall } from "../src/cli/tool-calls.js";
+import type { ReportedToolCall } from "../apps/cli/tool-calls.js";
 import { DEFAULT_LOCAL_MODEL, modelCacheDir, resolveLocalModel } from "../src/models/local/resolve.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

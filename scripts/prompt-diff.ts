@@ -5,8 +5,8 @@
  */
 import { pathToFileURL } from "node:url";
 import { lineDiff } from "../src/persona/persona.js";
-import { SET_PROMPTS, setPrompt } from "../src/prompts.js";
-import type { PromptSet } from "../src/settings.js";
+import { SET_PROMPTS, setPrompt } from "../src/prompts/prompts.js";
+import type { PromptSet } from "../src/configuration/settings.js";
 
 /** Per prompt, the lines of set `a` that set `b` removes (-) and adds (+). */
 export function promptSetDiff(a: PromptSet, b: PromptSet): string {

@@ -6,11 +6,11 @@ import { EpisodicMemory } from "../src/memory/episodic.js";
 import { SemanticMemory } from "../src/memory/semantic.js";
 import { PersonaStore } from "../src/persona/persona.js";
 import { ingestHistory } from "../src/memory/ingest.js";
-import { episodicMemoryFor } from "../src/services.js";
+import { episodicMemoryFor } from "../src/services/services.js";
 import { ScriptedChatModel } from "./scripted-model.js";
 import { ALICE_HISTORY } from "./fixtures.js";
 import { parseAlignmentPrompt } from "./alignment-prompts.js";
-import type { PromptSet } from "../src/settings.js";
+import type { PromptSet } from "../src/configuration/settings.js";
 
 export const EMB = "local:universal-sentence-encoder";
 export const UNREACHABLE_WIKI = "http://127.0.0.1:9/w/api.php";

@@ -16,8 +16,8 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { LAMP_LABELS, type LampExample, type LampProfileItem, type LampTask } from "../src/data/lamp.js";
-import { syntheticItem, syntheticQuestion } from "../src/eval/synthetic.js";
+import { LAMP_LABELS, type LampExample, type LampProfileItem, type LampTask } from "../apps/eval/data/lamp.js";
+import { syntheticItem, syntheticQuestion } from "../apps/eval/synthetic.js";
 
 export const PERSONS = ["journalist", "timed", "silent", "single", "reader", "critic", "fan"] as const;
 export type PersonName = (typeof PERSONS)[number];

@@ -4,12 +4,12 @@
  * tools, and writes profiles and aligned personas. Deterministic, so a run's metrics are too.
  */
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
-import { LAMP_LABELS, type LampTask } from "../src/data/lamp.js";
+import { LAMP_LABELS, type LampTask } from "../apps/eval/data/lamp.js";
 import { MEMORY_TOOL } from "../src/tools/index.js";
 import type { Script } from "./scripted-model.js";
 import { parseAlignmentPrompt } from "./alignment-prompts.js";
 
-// OPPU's profile records ("description: ... tag: comedy") are what profile prompts list (src/data/lamp.ts).
+// OPPU's profile records ("description: ... tag: comedy") are what profile prompts list (apps/eval/data/lamp.ts).
 const EVIDENCE = [/answer here is "([^"]+)"/g, /is "([^"]+)"/g, /User's response: ([^\n]+)/g, /Response: ([^\n]+)/g, /mostly answers "([^"]+)"/g, /^(\d) is the score/gm, / (?:tag|category|score): ([^\n]+)$/gm];
 
 export function majority(texts: string[], labels: readonly string[]): string | undefined {

@@ -18,7 +18,7 @@ const DOCS = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.en
 function projectFiles(): string[] {
   const walk = (dir: string): string[] =>
     readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(`${dir}/${e.name}`) : /\.(ts|mts|cjs|mjs|js|md|json|jsonl)$/.test(e.name) ? [`${dir}/${e.name}`] : []));
-  return [...["src", "tests", "testing", "scripts", "bench", "graphs", "docs", "prompts", "examples"].flatMap(walk), "README.md"];
+  return [...["src", "apps", "tests", "testing", "scripts", "bench", "graphs", "docs", "prompts", "examples"].flatMap(walk), "README.md"];
 }
 
 test("nothing in the project reads or links a folder beside the repository", () => {
@@ -33,7 +33,7 @@ test("every repository path the docs and comments name exists", () => {
   const text = (path: string) => (path.startsWith("tests/") ? read(path).split("\n").filter((line) => /^\s*(\*|\/\/|\/\*\*)/.test(line)).join("\n") : read(path));
   // bench/RESULTS.md is a log of measurements: it names the code of the time it measured.
   for (const path of [...projectFiles(), ...DOCS].filter((path) => path !== "bench/RESULTS.md")) {
-    for (const [match] of text(path).matchAll(/(?<![\w./<-])(?:src|graphs|scripts|bench|testing|tests|docs|prompts|examples)\/[\w./-]+\.(?:ts|md|mjs|cjs|jsonl|json)\b/g)) named.add(match);
+    for (const [match] of text(path).matchAll(/(?<![\w./<-])(?:src|apps|graphs|scripts|bench|testing|tests|docs|prompts|examples)\/[\w./-]+\.(?:ts|md|mjs|cjs|jsonl|json)\b/g)) named.add(match);
   }
   expect([...named].filter((path) => !existsSync(join(ROOT, path)))).toEqual([]);
   expect(named.size).toBeGreaterThan(20);

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFile
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UserError } from "../src/errors.js";
-import { DEFAULT_SETTINGS, loadEnvFile, localModelSettings, parseNumber, settingsFromEnv, validateSettings } from "../src/settings.js";
+import { UserError } from "../src/errors/errors.js";
+import { DEFAULT_SETTINGS, loadEnvFile, localModelSettings, parseNumber, settingsFromEnv, validateSettings } from "../src/configuration/settings.js";
 import { isolateEnv, SETTINGS_ENV } from "./models/helpers.js";
 
 const DOTENV_ONLY = "PERSONA_AGENT_TEST_FROM_DOTENV"; // set only by the .env files below
@@ -172,13 +172,13 @@ describe(".env loading", () => {
 describe("settings.ts is the only reader of the environment", () => {
   test("no other module under src/ or graphs/ reads process.env", () => {
     const root = fileURLToPath(new URL("..", import.meta.url));
-    const readers = ["src", "graphs"]
+    const readers = ["src", "graphs", "apps"]
       .flatMap((dir) => readdirSync(join(root, dir), { recursive: true, withFileTypes: true }))
       .filter((f) => f.isFile() && f.name.endsWith(".ts"))
       .map((f) => join(f.parentPath, f.name))
       .filter((path) => readFileSync(path, "utf8").includes("process.env"))
       .map((path) => relative(root, path));
-    expect(readers).toEqual(["src/settings.ts"]);
+    expect(readers).toEqual(["src/configuration/settings.ts"]);
   });
 
   test("local model settings: positive integers or the engine's default, GPU only when asked", () => {

@@ -4,7 +4,7 @@ import type { RetrievedMemory } from "../memory/episodic.js";
 import type { AlignmentSummary } from "../alignment/run.js";
 import { AlignmentSummarySchema } from "../alignment/state.js";
 import { ALIGN_EVERY_CONTEXT, ALIGNMENT_CONTEXT } from "../alignment/configuration.js";
-import { AGENT_CONTEXT, apiContextSchema, documented } from "../configuration.js";
+import { AGENT_CONTEXT, apiContextSchema, documented } from "../configuration/configuration.js";
 
 export interface ToolCallRecord {
   name: string;

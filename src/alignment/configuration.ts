@@ -1,8 +1,8 @@
 /** Per-run configuration of the alignment graph: the agent's configuration plus Algorithm 1's knobs. */
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { documented, ensureConfiguration, givenConfiguration, type Configuration } from "../configuration.js";
-import { InputError } from "../errors.js";
-import { DEFAULT_SETTINGS, settingsFromEnv } from "../settings.js";
+import { documented, ensureConfiguration, givenConfiguration, type Configuration } from "../configuration/configuration.js";
+import { InputError } from "../errors/errors.js";
+import { DEFAULT_SETTINGS, settingsFromEnv } from "../configuration/settings.js";
 
 import { DEFAULT_ALIGN_EVERY, DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "./defaults.js";
 

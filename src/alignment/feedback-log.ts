@@ -7,7 +7,7 @@ import type { BaseStore } from "@langchain/langgraph";
 import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { assertCurrent, assertCurrentSync, putUserItems, withUserLock } from "../store/lifecycle.js";
-import { userNamespace } from "../users.js";
+import { userNamespace } from "../users/users.js";
 
 const TOTAL_KEY = "feedback";
 const ALIGNED_KEY = "alignment";

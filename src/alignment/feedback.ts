@@ -6,10 +6,10 @@
  * alignment subgraph).
  */
 import { END, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { UnknownUserError } from "../errors.js";
+import { UnknownUserError } from "../errors/errors.js";
 import { turnQuery, validateQuery, validateTruth } from "../agent/nodes.js";
 import type { PersonaAgentStateType, PersonaAgentUpdate } from "../agent/state.js";
-import { servicesFor, type Services } from "../services.js";
+import { servicesFor, type Services } from "../services/services.js";
 import { ensureAlignmentConfiguration } from "./configuration.js";
 import { asUserRun, assertCurrent } from "../store/lifecycle.js";
 import { FeedbackLog } from "./feedback-log.js";

@@ -6,12 +6,12 @@
 import { Command, END, Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { Runnable } from "@langchain/core/runnables";
 import { HumanMessage, type BaseMessage } from "@langchain/core/messages";
-import { AlignmentError, InputError, UnknownUserError, UserError } from "../errors.js";
+import { AlignmentError, InputError, UnknownUserError, UserError } from "../errors/errors.js";
 import { describeProviderError } from "../models/chat.js";
-import { renderSetPrompt } from "../prompts.js";
-import { servicesFor, type Services } from "../services.js";
+import { renderSetPrompt } from "../prompts/prompts.js";
+import { servicesFor, type Services } from "../services/services.js";
 import { finalAnswer } from "../agent/nodes.js";
-import type { PromptSet } from "../settings.js";
+import type { PromptSet } from "../configuration/settings.js";
 import type { EpisodicEntry } from "../memory/episodic.js";
 import type { ToolCallRecord } from "../agent/state.js";
 import { ensureAlignmentConfiguration } from "./configuration.js";

@@ -2,7 +2,7 @@ import { Annotation } from "@langchain/langgraph";
 import { z } from "zod";
 import type { EpisodicEntry } from "../memory/episodic.js";
 import type { ToolCallRecord } from "../agent/state.js";
-import { apiContextSchema, AGENT_CONTEXT } from "../configuration.js";
+import { apiContextSchema, AGENT_CONTEXT } from "../configuration/configuration.js";
 import { ALIGNMENT_CONTEXT } from "./configuration.js";
 import type { AlignmentSummary } from "./run.js";
 

@@ -15,8 +15,8 @@ import type { Embeddings } from "@langchain/core/embeddings";
 import type { HistoryEntry } from "./history.js";
 import { listAll } from "../store/list.js";
 import { EMBEDDING_CACHE_FILE, EmbeddingCache } from "./embedding-cache.js";
-import { userFileKey, userNamespace } from "../users.js";
-import { UserError } from "../errors.js";
+import { userFileKey, userNamespace } from "../users/users.js";
+import { UserError } from "../errors/errors.js";
 import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { decodeVector, encodeVector, indexKindFor, MemoryIndex, nativeFaiss } from "./vector-index.js";
@@ -94,7 +94,7 @@ export function entryId(entry: HistoryEntry): string {
 /**
  * What is embedded for an entry: the situation and what the user did. An entry whose metadata has
  * a `content` text (LaMP interactions: the item and the user's answer without the task's fixed
- * instruction, src/data/lamp.ts) is embedded as that text alone, so the boilerplate every such
+ * instruction, apps/eval/data/lamp.ts) is embedded as that text alone, so the boilerplate every such
  * query repeats does not dominate its vector.
  */
 export function entryText(entry: { query: string; response: string; metadata?: Record<string, unknown> }): string {

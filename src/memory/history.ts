@@ -5,7 +5,7 @@
 import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { z } from "zod";
-import { fileReadError, UserError } from "../errors.js";
+import { fileReadError, UserError } from "../errors/errors.js";
 
 export interface HistoryEntry {
   query: string;

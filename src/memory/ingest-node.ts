@@ -4,9 +4,9 @@
  */
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
-import { apiContextSchema, AGENT_CONTEXT, documented } from "../configuration.js";
-import { UserError } from "../errors.js";
-import { servicesFor } from "../services.js";
+import { apiContextSchema, AGENT_CONTEXT, documented } from "../configuration/configuration.js";
+import { UserError } from "../errors/errors.js";
+import { servicesFor } from "../services/services.js";
 import { asUserRun } from "../store/lifecycle.js";
 import { validateHistoryEntry, type HistoryEntry } from "./history.js";
 import { ingestHistory } from "./ingest.js";

@@ -10,7 +10,7 @@ import type { EpisodicMemory, Progress } from "./episodic.js";
 import type { HistoryEntry } from "./history.js";
 import { summarizeProfile, type ProfileTask, type SemanticMemory } from "./semantic.js";
 import { initialPersona, type PersonaStore } from "../persona/persona.js";
-import { UnknownUserError, UserError } from "../errors.js";
+import { UnknownUserError, UserError } from "../errors/errors.js";
 import { describeProviderError } from "../models/chat.js";
 
 export interface IngestResult {

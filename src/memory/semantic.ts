@@ -3,9 +3,9 @@ import { putUserItems } from "../store/lifecycle.js";
 import type { BaseStore } from "@langchain/langgraph";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { HumanMessage } from "@langchain/core/messages";
-import { renderPrompt } from "../prompts.js";
-import { UserError } from "../errors.js";
-import { userNamespace } from "../users.js";
+import { renderPrompt } from "../prompts/prompts.js";
+import { UserError } from "../errors/errors.js";
+import { userNamespace } from "../users/users.js";
 import type { EpisodicEntry } from "./episodic.js";
 
 import type { ProfileTask } from "./profile-tasks.js";

@@ -35,7 +35,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import type { Index } from "faiss-node";
-import { nativeIndexEnabled } from "../settings.js";
+import { nativeIndexEnabled } from "../configuration/settings.js";
 
 /** Vectors from which an index is approximate (a sketch) rather than exact. */
 export const APPROXIMATE_FROM = 20_000;

@@ -2,10 +2,10 @@ import type { Readable } from "node:stream";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { NodeHttpHandler, type NodeHttpHandlerOptions } from "@smithy/node-http-handler";
 import type { HttpHandlerOptions } from "@smithy/types";
-import { bedrockRegion } from "../settings.js";
+import { bedrockRegion } from "../configuration/settings.js";
 import { deadlineError, startDeadline } from "./deadline.js";
 
-export { bedrockRegion } from "../settings.js";
+export { bedrockRegion } from "../configuration/settings.js";
 
 /**
  * One Bedrock runtime client with bounded attempts and timeouts. LangChain's Bedrock classes

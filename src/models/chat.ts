@@ -1,10 +1,10 @@
 /** `provider:model` -> LangChain chat model, with the paper's temperature and bounded retries. */
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { UserError } from "../errors.js";
+import { UserError } from "../errors/errors.js";
 import { CHAT_PROVIDERS, parseModelSpec } from "./spec.js";
-import { bedrockEndpoint, openAIConnection, openAIEndpoint } from "../settings.js";
+import { bedrockEndpoint, openAIConnection, openAIEndpoint } from "../configuration/settings.js";
 
-export { openAIConnection } from "../settings.js";
+export { openAIConnection } from "../configuration/settings.js";
 import { fetchWithDeadline } from "./deadline.js";
 
 export interface ChatModelOptions {

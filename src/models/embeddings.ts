@@ -1,8 +1,8 @@
 /** `provider:model` -> LangChain embeddings; the default runs offline from an npm package. */
 import { Embeddings } from "@langchain/core/embeddings";
 import { embedInWorker } from "./use-worker.js";
-import { UserError } from "../errors.js";
-import { openAIConnection } from "../settings.js";
+import { UserError } from "../errors/errors.js";
+import { openAIConnection } from "../configuration/settings.js";
 import type { ChatModelOptions } from "./chat.js";
 import { EMBEDDING_PROVIDERS, LOCAL_EMBEDDING_MODELS, parseModelSpec } from "./spec.js";
 import { fetchWithDeadline } from "./deadline.js";

@@ -8,11 +8,11 @@
  * would silently discard what that other run learned.
  */
 import type { BaseStore } from "@langchain/langgraph";
-import { UserError } from "../errors.js";
-import { renderSetPrompt } from "../prompts.js";
-import { DEFAULT_SETTINGS, type PromptSet } from "../settings.js";
+import { UserError } from "../errors/errors.js";
+import { renderSetPrompt } from "../prompts/prompts.js";
+import { DEFAULT_SETTINGS, type PromptSet } from "../configuration/settings.js";
 import { listAll } from "../store/list.js";
-import { userNamespace } from "../users.js";
+import { userNamespace } from "../users/users.js";
 import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";

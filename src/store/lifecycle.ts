@@ -13,8 +13,8 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { BaseStore } from "@langchain/langgraph";
-import { UserError } from "../errors.js";
-import { userFileKey } from "../users.js";
+import { UserError } from "../errors/errors.js";
+import { userFileKey } from "../users/users.js";
 import { isTransactional, withStoreLock, type TransactionalStore } from "./transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 

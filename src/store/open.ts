@@ -6,8 +6,8 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph";
-import { ServiceUnavailableError, UserError } from "../errors.js";
-import type { Settings } from "../settings.js";
+import { ServiceUnavailableError, UserError } from "../errors/errors.js";
+import type { Settings } from "../configuration/settings.js";
 import type pg from "pg";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LockingStore } from "./transactional.js";

@@ -2,13 +2,13 @@ import { runInThisContext } from "node:vm";
 import { InMemoryStore } from "@langchain/langgraph";
 import { ToolMessage } from "@langchain/core/messages";
 import { PersonaStore } from "../../src/persona/persona.js";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { ALICE_HISTORY } from "../../testing/fixtures.js";
 import type { EpisodicEntry } from "../../src/memory/episodic.js";
 import { batchFor } from "../../src/alignment/nodes.js";
 import { initialPersona } from "../../src/persona/persona.js";
-import { PROMPT_SETS } from "../../src/settings.js";
-import { episodicMemoryFor } from "../../src/services.js";
+import { PROMPT_SETS } from "../../src/configuration/settings.js";
+import { episodicMemoryFor } from "../../src/services/services.js";
 import { align, aliceStore, EMB, filled, roleOf, scriptedModel } from "../../testing/alignment-harness.js";
 
 const calls = (model: ReturnType<typeof scriptedModel>, role: string) => model.calls.filter((c) => roleOf(c.messages) === role);

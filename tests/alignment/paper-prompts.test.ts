@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { renderSetPrompt, SET_PROMPTS, setPrompt, type SetPrompt } from "../../src/prompts.js";
+import { renderSetPrompt, SET_PROMPTS, setPrompt, type SetPrompt } from "../../src/prompts/prompts.js";
 import { startBedrockServer, type BedrockTestServer, type RecordedConverseRequest } from "../support/bedrock-server.js";
 import { lastUserText, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";
 import { runCli } from "../support/cli.js";

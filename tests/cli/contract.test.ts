@@ -11,7 +11,7 @@ import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } fr
 import { lastUserText, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { runCli, scriptedEnv, unreachableUrl } from "../support/cli.js";
 import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
-import { userThreadId } from "../../src/forget.js";
+import { userThreadId } from "../../src/users/forget.js";
 
 /** Profiles for ingest; agent turns call memory and Wikipedia once, then answer. */
 function provider(req: RecordedChatRequest): ScriptedReply {

@@ -1,6 +1,6 @@
 /** The figures `eval` shows while it runs: a real ETA from this process's pace, tokens and cost. */
-import { formatDuration, progressLine } from "../../src/cli/eval-progress.js";
-import type { RunProgress } from "../../src/eval/runner.js";
+import { formatDuration, progressLine } from "../../apps/cli/eval-progress.js";
+import type { RunProgress } from "../../apps/eval/runner.js";
 
 const progress = (more: Partial<RunProgress>): RunProgress => ({ done: 0, total: 400, ran: 0, failures: 0, spent: { calls: 0, inputTokens: 0, outputTokens: 0 }, cost: 0, ...more });
 

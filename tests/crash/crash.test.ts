@@ -14,7 +14,7 @@ import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { listAll } from "../../src/store/list.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { parseHistoryJsonl, readHistoryFile, type HistoryEntry } from "../../src/memory/history.js";
 
 let dir: string;

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import {
   LAMP_LABELS,
   loadLamp,
@@ -13,7 +13,7 @@ import {
   questionInput,
   taskPrompt,
   type LampProfileItem,
-} from "../../src/data/lamp.js";
+} from "../../apps/eval/data/lamp.js";
 
 /** Real LaMP records, kept in the repository as test fixtures. */
 const SAMPLES = fileURLToPath(new URL("../fixtures/lamp-samples/", import.meta.url));

@@ -1,8 +1,8 @@
 /** OPPU's per-user format and the population checks (grouping LaMP's questions into persons: persons.test.ts). */
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { checkUsers, lampToUsers, loadOppuUsers, selectActiveUsers, type EvalUser } from "../../src/data/oppu.js";
-import { generateExamples } from "../../src/eval/synthetic.js";
+import { checkUsers, lampToUsers, loadOppuUsers, selectActiveUsers, type EvalUser } from "../../apps/eval/data/oppu.js";
+import { generateExamples } from "../../apps/eval/synthetic.js";
 import { tempDir } from "../../testing/fixtures.js";
 
 const dir = tempDir("oppu-");

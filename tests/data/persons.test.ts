@@ -5,10 +5,10 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { itemInput, loadLamp, normalizeText, questionInput, type LampExample, type LampTask } from "../../src/data/lamp.js";
-import { checkNoLeaks, lampToUsers, selectActiveUsers, type EvalUser } from "../../src/data/oppu.js";
-import { SAME_PERSON_SHARE } from "../../src/data/persons.js";
-import { generateExamples } from "../../src/eval/synthetic.js";
+import { itemInput, loadLamp, normalizeText, questionInput, type LampExample, type LampTask } from "../../apps/eval/data/lamp.js";
+import { checkNoLeaks, lampToUsers, selectActiveUsers, type EvalUser } from "../../apps/eval/data/oppu.js";
+import { SAME_PERSON_SHARE } from "../../apps/eval/data/persons.js";
+import { generateExamples } from "../../apps/eval/synthetic.js";
 import { lampPersonsFixture, PERSONS } from "../../testing/lamp-persons.js";
 
 const SAMPLES = fileURLToPath(new URL("../fixtures/lamp-samples/", import.meta.url));

@@ -2,9 +2,9 @@
  * Issue #19 item 4: RAG ranks with rank_bm25's BM25Okapi over OPPU's documents and queries. The
  * expected scores are computed here by hand from the formula (k1 = 1.5, b = 0.75, epsilon = 0.25).
  */
-import { BM25Okapi } from "../../src/eval/bm25.js";
-import { firstTokens, LAMP_LABELS, questionInput, retrievalDocument, retrievalQuery } from "../../src/data/lamp.js";
-import { syntheticQuestion } from "../../src/eval/synthetic.js";
+import { BM25Okapi } from "../../apps/eval/bm25.js";
+import { firstTokens, LAMP_LABELS, questionInput, retrievalDocument, retrievalQuery } from "../../apps/eval/data/lamp.js";
+import { syntheticQuestion } from "../../apps/eval/synthetic.js";
 
 const tokens = (text: string) => text.split(" ");
 

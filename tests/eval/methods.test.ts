@@ -4,16 +4,16 @@ import { join } from "node:path";
 import { jest } from "@jest/globals";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { fileURLToPath } from "node:url";
-import { generateExamples, syntheticQuestion } from "../../src/eval/synthetic.js";
+import { generateExamples, syntheticQuestion } from "../../apps/eval/synthetic.js";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { MEMORY_TOOL } from "../../src/tools/index.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
-import { runEval, type EvalSummary } from "../../src/eval/runner.js";
-import { METHODS, type MethodName } from "../../src/eval/methods.js";
-import { writeReport } from "../../src/eval/report.js";
-import { DEFAULT_SETTINGS } from "../../src/settings.js";
-import { LAMP_LABELS, loadLamp, taskPrompt, type LampTask } from "../../src/data/lamp.js";
-import { lampToUsers, type EvalUser } from "../../src/data/oppu.js";
+import { runEval, type EvalSummary } from "../../apps/eval/runner.js";
+import { METHODS, type MethodName } from "../../apps/eval/methods.js";
+import { writeReport } from "../../apps/eval/report.js";
+import { DEFAULT_SETTINGS } from "../../src/configuration/settings.js";
+import { LAMP_LABELS, loadLamp, taskPrompt, type LampTask } from "../../apps/eval/data/lamp.js";
+import { lampToUsers, type EvalUser } from "../../apps/eval/data/oppu.js";
 import { HISTORY_BUDGET_CHARS } from "../../src/memory/semantic.js";
 import { ScriptedChatModel, type ScriptedCall } from "../../testing/scripted-model.js";
 import { tempDir } from "../../testing/fixtures.js";
@@ -119,7 +119,7 @@ describe("every method on a generated LaMP-2M time-split sample", () => {
 
   it("records final personas per user, and the aligned one differs from the initial one", async () => {
     const [aligned, initial] = ["persona-agent", "persona-agent-no-alignment"].map((m) => results.get(m as MethodName)!).map(async (s) => {
-      const name = (await import("../../src/eval/runner.js")).summaryName(s);
+      const name = (await import("../../apps/eval/runner.js")).summaryName(s);
       return JSON.parse(await readFile(join(out, "summaries", name), "utf8")).personas as Record<string, string>;
     });
     const [a, i] = await Promise.all([aligned, initial]);

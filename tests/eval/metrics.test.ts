@@ -1,6 +1,6 @@
-import { classificationMetrics, parseScore, regressionMetrics, scoreTask } from "../../src/eval/metrics.js";
-import { memoryBankRetrieve, retention } from "../../src/eval/membank.js";
-import { jaccard, wordSet } from "../../src/eval/report.js";
+import { classificationMetrics, parseScore, regressionMetrics, scoreTask } from "../../apps/eval/metrics.js";
+import { memoryBankRetrieve, retention } from "../../apps/eval/membank.js";
+import { jaccard, wordSet } from "../../apps/eval/report.js";
 
 describe("LaMP classification metrics (sklearn macro F1 over all labels)", () => {
   it("matches hand-computed accuracy and macro F1, counting labels never predicted nor gold as 0", () => {

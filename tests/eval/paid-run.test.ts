@@ -8,8 +8,8 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { LAMP_LABELS } from "../../src/data/lamp.js";
-import { writeSyntheticLamp } from "../../src/eval/synthetic.js";
+import { LAMP_LABELS } from "../../apps/eval/data/lamp.js";
+import { writeSyntheticLamp } from "../../apps/eval/synthetic.js";
 import { runCli, spawnCli } from "../support/cli.js";
 import { connectionReset, hang, rateLimited, serverError } from "../support/fault-server.js";
 import { tempDir } from "../../testing/fixtures.js";

@@ -1,11 +1,11 @@
 /**
  * The paper's Tables 2 and 3 (arXiv:2506.06254) as the report prints them beside ours
- * (src/eval/paper-results.ts): every method, dataset and metric is there, the numbers are
+ * (apps/eval/paper-results.ts): every method, dataset and metric is there, the numbers are
  * pinned, and they agree with what the paper says of them.
  */
 import { createHash } from "node:crypto";
-import { PAPER_TABLE2, PAPER_TABLE3, type PaperTable } from "../../src/eval/paper-results.js";
-import { ABLATIONS, BASELINES } from "../../src/eval/method-names.js";
+import { PAPER_TABLE2, PAPER_TABLE3, type PaperTable } from "../../apps/eval/paper-results.js";
+import { ABLATIONS, BASELINES } from "../../apps/eval/method-names.js";
 
 /** The paper's datasets (its rows, in order) and the metrics it reports for each (Appendix D). */
 const METRICS = { "lamp-1": ["accuracy", "f1"], "lamp-2m": ["accuracy", "f1"], "lamp-2n": ["accuracy", "f1"], "lamp-3": ["mae", "rmse"] } as const;

@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InMemoryStore } from "@langchain/langgraph";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
-import { LAMP_LABELS, loadLampQuestions, populationPapers, profileInteractions, type LampProfileItem, type LampTask } from "../../src/data/lamp.js";
-import { graphAligner } from "../../src/eval/methods.js";
+import { LAMP_LABELS, loadLampQuestions, populationPapers, profileInteractions, type LampProfileItem, type LampTask } from "../../apps/eval/data/lamp.js";
+import { graphAligner } from "../../apps/eval/methods.js";
 import { ingestHistory } from "../../src/memory/ingest.js";
-import { servicesFor } from "../../src/services.js";
+import { servicesFor } from "../../src/services/services.js";
 import { ScriptedChatModel, type ScriptedCall } from "../../testing/scripted-model.js";
 import { lampScript } from "../../testing/lamp-script.js";
 

@@ -8,10 +8,10 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { UserError } from "../../src/errors.js";
-import { writeReport, type TableRow } from "../../src/eval/report.js";
-import { summaryName } from "../../src/eval/runner.js";
-import { METHOD_COLOURS, paddedDomain } from "../../src/eval/figures.js";
+import { UserError } from "../../src/errors/errors.js";
+import { writeReport, type TableRow } from "../../apps/eval/report.js";
+import { summaryName } from "../../apps/eval/runner.js";
+import { METHOD_COLOURS, paddedDomain } from "../../apps/eval/figures.js";
 import { UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
 import { tempDir } from "../../testing/fixtures.js";
 

@@ -7,11 +7,11 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { AIMessage } from "@langchain/core/messages";
 import { describeProviderError } from "../../src/models/chat.js";
-import { generateExamples } from "../../src/eval/synthetic.js";
-import { legacyRunKey, resultsPath, runEval, runIdOf, type EvalOptions } from "../../src/eval/runner.js";
-import { DEFAULT_SETTINGS } from "../../src/settings.js";
-import { profileInteractions } from "../../src/data/lamp.js";
-import { lampToUsers } from "../../src/data/oppu.js";
+import { generateExamples } from "../../apps/eval/synthetic.js";
+import { legacyRunKey, resultsPath, runEval, runIdOf, type EvalOptions } from "../../apps/eval/runner.js";
+import { DEFAULT_SETTINGS } from "../../src/configuration/settings.js";
+import { profileInteractions } from "../../apps/eval/data/lamp.js";
+import { lampToUsers } from "../../apps/eval/data/oppu.js";
 import { ScriptedChatModel } from "../../testing/scripted-model.js";
 import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
 import { tempDir } from "../../testing/fixtures.js";

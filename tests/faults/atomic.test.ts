@@ -15,7 +15,7 @@ import { writeJsonl } from "./support.js";
 import { openPersistence } from "../../src/store/open.js";
 import { listAll } from "../../src/store/list.js";
 import { SemanticMemory } from "../../src/memory/semantic.js";
-import { userFileKey, userNamespace } from "../../src/users.js";
+import { userFileKey, userNamespace } from "../../src/users/users.js";
 
 type Fault = "agent" | "summary" | undefined;
 

@@ -6,8 +6,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { LAMP_LABELS } from "../../src/data/lamp.js";
-import { writeSyntheticLamp } from "../../src/eval/synthetic.js";
+import { LAMP_LABELS } from "../../apps/eval/data/lamp.js";
+import { writeSyntheticLamp } from "../../apps/eval/synthetic.js";
 import { runCli } from "../support/cli.js";
 import { tempDir } from "../../testing/fixtures.js";
 import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";

@@ -19,7 +19,7 @@ import { BACKENDS, createTestDatabase, TEST_DATABASE_URL, type TestDatabase } fr
 import { writeJsonl } from "./support.js";
 import { builder as ingestBuilder } from "../../graphs/ingest.js";
 import { listAll } from "../../src/store/list.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 
 const USER = "racer";
 /** Text that exists only in the racer's data: in the history, the ask's query and the feedback's truth. */

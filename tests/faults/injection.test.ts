@@ -8,7 +8,7 @@ import { HumanMessage } from "@langchain/core/messages";
 import { InMemoryStore } from "@langchain/langgraph";
 import { builder } from "../../graphs/persona_agent.js";
 import { ingestHistory } from "../../src/memory/ingest.js";
-import { servicesFor } from "../../src/services.js";
+import { servicesFor } from "../../src/services/services.js";
 import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
 import { toolResults, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { ALICE_HISTORY, BOB_HISTORY } from "../../testing/fixtures.js";

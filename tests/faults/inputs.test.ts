@@ -10,7 +10,7 @@ import { parseHistoryJsonl } from "../../src/memory/history.js";
 const MAX_TEXT_CHARS = 100_000;
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { PersonaStore } from "../../src/persona/persona.js";
-import { userFileKey, userNamespace, validateUserId } from "../../src/users.js";
+import { userFileKey, userNamespace, validateUserId } from "../../src/users/users.js";
 import { runCli } from "../support/cli.js";
 import { useFaultyCli } from "./support.js";
 

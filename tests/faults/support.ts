@@ -5,7 +5,7 @@ import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { listAll } from "../../src/store/list.js";
 import { openPersistence } from "../../src/store/open.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 
 export interface UserSnapshot {
   versions: number[];

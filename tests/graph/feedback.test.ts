@@ -8,11 +8,11 @@ import { HumanMessage } from "@langchain/core/messages";
 import { builder, graph } from "../../graphs/persona_agent.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { FeedbackLog } from "../../src/alignment/feedback-log.js";
-import { episodicMemoryFor } from "../../src/services.js";
+import { episodicMemoryFor } from "../../src/services/services.js";
 import { aliceStore, EMB, roleOf, scriptedModel, UNREACHABLE_WIKI } from "../../testing/alignment-harness.js";
 import { ScriptedChatModel } from "../../testing/scripted-model.js";
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
-import { forgetUser } from "../../src/forget.js";
+import { forgetUser } from "../../src/users/forget.js";
 import { UserForgottenError } from "../../src/store/lifecycle.js";
 
 const QUERY = "Tag this movie: two strangers fall in love on a night train";

@@ -5,7 +5,7 @@
 import { lookup } from "node:dns/promises";
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { createChatModel } from "../../src/models/chat.js";
 import { ChatLlamaCpp, DEFAULT_LOCAL_MODEL, disposeLocalModels, resolveLocalModel } from "../../src/models/local/index.js";
 import { runCli } from "../support/cli.js";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { InMemoryStore } from "@langchain/langgraph";
 import { Embeddings } from "@langchain/core/embeddings";
 import { EpisodicMemory, unitVector } from "../../src/memory/episodic.js";
-import { userFileKey } from "../../src/users.js";
+import { userFileKey } from "../../src/users/users.js";
 import { tempDir } from "../../testing/fixtures.js";
 
 /** Fixed, deliberately non-unit vectors keyed by the first word of the text. */

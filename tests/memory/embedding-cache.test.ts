@@ -2,10 +2,10 @@ import { appendFileSync, existsSync, readdirSync, rmSync, statSync } from "node:
 import { join } from "node:path";
 import { InMemoryStore } from "@langchain/langgraph";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
-import { episodicMemoryFor } from "../../src/services.js";
+import { episodicMemoryFor } from "../../src/services/services.js";
 import { isolateEnv } from "../models/helpers.js";
 import { EmbeddingCache, embeddingCacheFile } from "../../src/memory/embedding-cache.js";
-import { userFileKey } from "../../src/users.js";
+import { userFileKey } from "../../src/users/users.js";
 import { ALICE_HISTORY, BOB_HISTORY, TinyEmbeddings, tempDir } from "../../testing/fixtures.js";
 
 const cacheFiles = (dir: string) => readdirSync(dir, { recursive: true }).map(String).filter((f) => f.includes("embeddings-"));

@@ -2,7 +2,7 @@
 import { InMemoryStore } from "@langchain/langgraph";
 import { EpisodicMemory, entryId } from "../../src/memory/episodic.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 import { ALICE_HISTORY, CountingEmbeddings } from "../../testing/fixtures.js";
 
 const EMB = "local:universal-sentence-encoder";

@@ -11,7 +11,7 @@ import { jest } from "@jest/globals";
 import { InMemoryStore } from "@langchain/langgraph";
 import { EpisodicMemory, entryId, unitVector } from "../../src/memory/episodic.js";
 import { nativeFaiss } from "../../src/memory/vector-index.js";
-import { userFileKey } from "../../src/users.js";
+import { userFileKey } from "../../src/users/users.js";
 import { TinyEmbeddings, tempDir } from "../../testing/fixtures.js";
 
 const MODEL = "test:tiny";

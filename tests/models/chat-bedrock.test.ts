@@ -6,7 +6,7 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { z } from "zod";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { createChatModel, describeProviderError } from "../../src/models/chat.js";
 import { startBedrockServer, type BedrockTestServer } from "../support/bedrock-server.js";
 import { lastUserText, respondWith, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";

@@ -2,7 +2,7 @@
 import { HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { z } from "zod";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { createChatModel, describeProviderError, openAIConnection } from "../../src/models/chat.js";
 import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
 import { lastUserText, respondWith, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";

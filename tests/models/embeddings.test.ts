@@ -1,5 +1,5 @@
 /** createEmbeddings from the spec string: the offline default, and OpenAI / Bedrock against the scripted servers. */
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { createEmbeddings, UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
 import { startBedrockServer, type BedrockTestServer } from "../support/bedrock-server.js";
 import { fakeEmbedding, startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";

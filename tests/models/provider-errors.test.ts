@@ -1,5 +1,5 @@
 /** describeProviderError on failures produced by the real clients (built by the production factories). */
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { createChatModel, describeProviderError } from "../../src/models/chat.js";
 import { startBedrockServer } from "../support/bedrock-server.js";
 import { startOpenAIServer } from "../../testing/openai-server.js";

@@ -1,5 +1,5 @@
 /** `provider:name` parsing, directly and through the production factories. */
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { createChatModel } from "../../src/models/chat.js";
 import { createEmbeddings } from "../../src/models/embeddings.js";
 import { CHAT_PROVIDERS, EMBEDDING_PROVIDERS, parseModelSpec } from "../../src/models/spec.js";

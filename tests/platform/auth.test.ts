@@ -1,12 +1,12 @@
 /**
- * src/auth.ts handlers called directly, for what the dev server cannot show (it has no crons)
+ * apps/server/auth.ts handlers called directly, for what the dev server cannot show (it has no crons)
  * and for the token table's edge cases. studio.int.test.ts covers the same rules over HTTP.
  */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { auth, userForToken } from "../../src/auth.js";
+import { auth, userForToken } from "../../apps/server/auth.js";
 import { openPersistence, type Persistence } from "../../src/store/open.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from "../support/postgres.js";
 
 type Handler = (arg: Record<string, unknown>) => unknown;
@@ -99,7 +99,7 @@ describe("auth", () => {
   });
 
   test("PERSONA_AGENT_AUTH=off registers no handlers (local development only)", () => {
-    const src = fileURLToPath(new URL("../../src/auth.ts", import.meta.url));
+    const src = fileURLToPath(new URL("../../apps/server/auth.ts", import.meta.url));
     const script = `import(${JSON.stringify(src)}).then((m) => process.stdout.write(JSON.stringify(m.auth["~handlerCache"])))`;
     const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script], { env: { PATH: process.env.PATH, PERSONA_AGENT_AUTH: "off" } });
     expect(JSON.parse(out.toString())).toEqual({});

@@ -2,7 +2,7 @@
  * The graphs as LangGraph Studio / Platform serve them: the real `langgraphjs dev` server on a
  * copy of this project (tests/support/langgraph-dev.ts), the real ChatOpenAI against the
  * scripted OpenAI-compatible server in this process, and the SDK Client, as an API caller uses
- * them. The server runs with the custom auth of src/auth.ts, as a deployment would: every
+ * them. The server runs with the custom auth of apps/server/auth.ts, as a deployment would: every
  * request carries a bearer token, and the second half checks that one user cannot reach
  * another's data. api-no-auth.int.test.ts covers the server with auth off (local development).
  */
@@ -15,7 +15,7 @@ import { lastUserText, systemText, type ScriptedReply } from "../../testing/scri
 import { unreachableUrl } from "../support/cli.js";
 import { startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../support/langgraph-dev.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 
 const started = Date.now();

@@ -23,7 +23,7 @@ export interface DevServer {
 /** Copies what the server loads; node_modules is linked, not copied. */
 function projectCopy(): string {
   const dir = tempDir("persona-agent-studio-");
-  for (const part of ["langgraph.json", "package.json", "tsconfig.json", "graphs", "src", "prompts"]) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  for (const part of ["langgraph.json", "package.json", "tsconfig.json", "graphs", "src", "apps", "prompts"]) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
   return dir;
 }

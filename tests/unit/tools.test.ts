@@ -1,8 +1,8 @@
 import { InMemoryStore } from "@langchain/langgraph";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { formatMemories, initializeTools, MEMORY_TOOL, WIKIPEDIA_TOOL } from "../../src/tools/index.js";
-import { setPrompt } from "../../src/prompts.js";
-import { PROMPT_SETS, type PromptSet } from "../../src/settings.js";
+import { setPrompt } from "../../src/prompts/prompts.js";
+import { PROMPT_SETS, type PromptSet } from "../../src/configuration/settings.js";
 import { startWikipediaServer } from "../support/wikipedia-server.js";
 import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings } from "../../testing/fixtures.js";
 import { createServer } from "node:http";

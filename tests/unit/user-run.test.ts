@@ -1,7 +1,7 @@
 /** A user's run (store/lifecycle.ts): nested runs keep the generation the outer run started at. */
 import { InMemoryStore } from "@langchain/langgraph";
 import { asUserRun, nextGeneration, putUserItems, UserForgottenError } from "../../src/store/lifecycle.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 
 const write = (store: InMemoryStore) => putUserItems(store, "alice", [{ namespace: userNamespace("alice", "meta"), key: "x", value: { v: 1 } }]);
 

@@ -5,9 +5,9 @@ import { createTestDatabase, TEST_DATABASE_URL } from "../support/postgres.js";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { SemanticMemory } from "../../src/memory/semantic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
-import { forgetUser } from "../../src/forget.js";
+import { forgetUser } from "../../src/users/forget.js";
 import { hasPrefix } from "../../src/store/list.js";
-import { userFileKey, userNamespace, validateUserId } from "../../src/users.js";
+import { userFileKey, userNamespace, validateUserId } from "../../src/users/users.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../../testing/fixtures.js";
 

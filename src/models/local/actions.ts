@@ -9,7 +9,7 @@ import type { BindToolsInput } from "@langchain/core/language_models/chat_models
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
 import { interopSafeParse, isInteropZodSchema } from "@langchain/core/utils/types";
 import type { GbnfJsonSchema } from "node-llama-cpp";
-import { renderPrompt } from "../../prompts.js";
+import { renderPrompt } from "../../prompts/prompts.js";
 
 export interface ToolSpec {
   name: string;

@@ -4,8 +4,8 @@
  */
 import { availableParallelism } from "node:os";
 import type { Llama, LlamaChat, LlamaContext, LlamaGrammar, LlamaModel, GbnfJsonSchema } from "node-llama-cpp";
-import { UserError } from "../../errors.js";
-import { debugEnabled, localModelSettings } from "../../settings.js";
+import { UserError } from "../../errors/errors.js";
+import { debugEnabled, localModelSettings } from "../../configuration/settings.js";
 
 export interface EngineOptions {
   /** Upper bound of the context window (llama.cpp picks less when memory or the model's training size is smaller). */

@@ -8,8 +8,8 @@ import { constants } from "node:fs";
 import { access, open, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
-import { ServiceUnavailableError, UserError } from "../../errors.js";
-import { DEFAULT_SETTINGS, localModelSettings } from "../../settings.js";
+import { ServiceUnavailableError, UserError } from "../../errors/errors.js";
+import { DEFAULT_SETTINGS, localModelSettings } from "../../configuration/settings.js";
 
 /**
  * Suggested default: ~1 GB, runs on a laptop CPU, follows tool-calling prompts well.

@@ -1,0 +1,223 @@
+/**
+ * `persona-agent eval` (LaMP evaluation), `persona-agent eval report`, and
+ * `persona-agent data download` (LaMP's official files). See docs/EVAL.md.
+ */
+import { join } from "node:path";
+import { Command, Option } from "commander";
+import { IncompleteRunError, UserError } from "../../src/errors/errors.js";
+import { parseNumber, validateSettings } from "../../src/configuration/settings.js";
+import { intOption, progress, resolveSettings } from "./shared.js";
+import { mkdirSync, writeFileSync } from "node:fs";
+import type { LampTask } from "../eval/data/lamp.js";
+import { LAMP_SPLITS, lampBaseUrl, SPLITS, type LampSplit, type Split } from "../eval/data/lamp-names.js";
+import type { EvalUser, PopulationSummary } from "../eval/data/oppu.js";
+import { METHODS, parseMethod } from "../eval/method-names.js";
+
+const TASKS = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const satisfies readonly LampTask[];
+
+interface EvalOpts {
+  task?: LampTask;
+  questions: string[];
+  outputs: string[];
+  oppu?: string;
+  split: Split;
+  method?: string;
+  users: number;
+  seed: number;
+  concurrency: number;
+  out: string;
+  k: number;
+  batch: number;
+  iterations: number;
+  retryFor: number;
+  backoffMs: number;
+  progressEvery: number;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function formatMetrics(metrics: object, failures: number): string {
+  const failed = failures > 0 ? ` (${failures} failed)` : "";
+  return Object.entries(metrics).map(([name, value]) => `${name} ${(value as number).toFixed(4)}${failed}`).join(", ");
+}
+
+/** The files' content hashes (the run key's data) and the paths as given (labels). */
+async function dataFiles(files: string[]): Promise<{ data: string[]; files: string[] }> {
+  const { dataFileId } = await import("../eval/runner.js");
+  return { data: await Promise.all(files.map(dataFileId)), files };
+}
+
+/** Seconds, as a number option (fractions allowed). */
+const secondsOption = (name: string, min: number) => (raw: string) => parseNumber(raw, name, { min, integer: false });
+
+/** One line: persons, queries per person, and what grouping and the profile rules did. */
+function describePopulation(summary: PopulationSummary): string {
+  const { persons, questions, queriesPerPerson: q, merged, leaksRemoved, laterRemoved } = summary;
+  return `${persons} persons from ${questions} questions (${merged} merged into another's person); queries per person min ${q.min}, median ${q.median}, max ${q.max}; ${leaksRemoved} profile items removed as a query's own item, ${laterRemoved} dated on or after the person's first query`;
+}
+
+/**
+ * The population from LaMP question/output file pairs (grouped into persons, apps/eval/data/persons.ts)
+ * or an OPPU per-user file, its summary, and the files' ids for the run key.
+ */
+async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask): Promise<{ users: EvalUser[]; summary: PopulationSummary; data: string[]; files: string[] }> {
+  const [{ LAMP_LABELS, loadLamp, loadLampOutputs }, { checkNoLeaks, lampToUsers, loadOppuUsers }, { summarize }] = await Promise.all([import("../eval/data/lamp.js"), import("../eval/data/oppu.js"), import("../eval/data/persons.js")]);
+  if (opts.oppu && opts.questions.length > 0) throw new UserError("give either --oppu or --questions/--outputs, not both");
+  if (opts.oppu) {
+    if (opts.outputs.length > 1) throw new UserError("--oppu takes at most one --outputs (its golds)");
+    const golds = opts.outputs[0] ? (await loadLampOutputs(opts.outputs[0])).golds : undefined;
+    const users = await loadOppuUsers(opts.oppu, golds);
+    checkNoLeaks(task, users, opts.oppu);
+    return { users, summary: summarize(users, users.reduce((n, u) => n + u.queries.length, 0)), ...(await dataFiles([opts.oppu, ...opts.outputs])) };
+  }
+  if (opts.questions.length === 0 || opts.questions.length !== opts.outputs.length) {
+    throw new UserError("eval needs --oppu FILE, or --questions and --outputs in pairs (one --outputs per --questions)");
+  }
+  const examples = (await Promise.all(opts.questions.map((q, i) => loadLamp(q, opts.outputs[i]!)))).flat();
+  const labels = LAMP_LABELS[task]!;
+  const stray = examples.find((e) => !labels.includes(e.output.trim()));
+  if (stray) throw new UserError(`gold "${stray.output}" of question "${stray.id}" is not a ${task} label; is --task right?`);
+  return { ...lampToUsers(task, examples, opts.split), ...(await dataFiles([...opts.questions, ...opts.outputs])) };
+}
+
+export function registerEvalCommands(program: Command): void {
+  const evalCommand = program
+    .command("eval")
+    .description("evaluate a method on LaMP (the paper's protocol: most active users, every test query); `eval report` tabulates runs")
+    // Not requiredOption: commander would demand them from `eval report` too.
+    .addOption(new Option("--task <task>", "LaMP task").choices(TASKS))
+    .option("--questions <path>", "LaMP *_questions.json (repeat for every file of the split)", collect, [])
+    .option("--outputs <path>", "LaMP *_outputs.json, one per --questions in the same order (or the golds of --oppu)", collect, [])
+    .option("--oppu <path>", "OPPU's per-user file [{user_id, profile, query: [{id, input, gold?}]}] instead of --questions")
+    .addOption(new Option("--split <split>", "time: group questions into persons by shared profile items (the paper's users); user: every question its own user").choices(SPLITS).default("time"))
+    .addOption(new Option("--method <method>", "method to evaluate").choices(METHODS))
+    .option("--users <n>", "the most active users to evaluate (largest profiles over all files; ties: user id)", intOption("--users", 1), 100)
+    .option("--seed <n>", "seed of LaMP-1's sampled negatives and [1]/[2] order, and of ICL's demonstrations", intOption("--seed", 0), 0)
+    .option("--concurrency <n>", "users in flight", intOption("--concurrency", 1), 4)
+    .option("--out <dir>", "results, summaries and the eval embedding cache", "eval-results")
+    .option("--k <n>", "memories per retrieval of the agents (the paper's K)", intOption("--k", 1), 4)
+    .option("--batch <n>", "alignment batch: latest n profile items (the paper's n)", intOption("--batch", 1), 3)
+    .option("--iterations <n>", "alignment iterations (the paper's E)", intOption("--iterations", 1), 1)
+    .option("--retry-for <seconds>", "how long one query keeps retrying rate limits, 5xx and connection resets (backoff with jitter) before it counts as failed", secondsOption("--retry-for", 0), 300)
+    .option("--backoff-ms <ms>", "first retry delay, doubled each retry (at most 60 s)", intOption("--backoff-ms", 0), 2000)
+    .option("--progress-every <seconds>", "when stderr is not a terminal: a progress line this often", secondsOption("--progress-every", 0.1), 30)
+    .option("--json", 'print {"task", "method", "users", "queries", "failures", "skipped", "metrics", "calls", "tokens", "spent", "runId", "dataFingerprint", "population", ...}')
+    .action(async (opts: EvalOpts, command: Command) => {
+      const missing = (["task", "method"] as const).filter((name) => !opts[name]);
+      if (missing.length > 0) throw new UserError(`eval needs ${missing.map((m) => `--${m}`).join(", ")}`);
+      const task = opts.task!;
+      const method = parseMethod(opts.method!);
+      const settings = validateSettings(resolveSettings(command));
+      const [{ checkUsers }, { runEval }, { formatCost, priceTable }, { evalProgress }] = await Promise.all([import("../eval/data/oppu.js"), import("../eval/runner.js"), import("../eval/prices.js"), import("./eval-progress.js")]);
+      const prices = priceTable(); // a bad PERSONA_AGENT_PRICES file is refused before any work
+      const { users, summary: population, data, files } = await loadPopulation(opts, task);
+      checkUsers(users, files.join(", "));
+      if (!opts.json) process.stderr.write(`population: ${describePopulation(population)}\n`);
+
+      const bar = await evalProgress(`eval ${task} ${method}`, { everyMs: opts.progressEvery * 1000 });
+      const summary = await runEval({
+        task,
+        method,
+        users,
+        userCount: opts.users,
+        concurrency: opts.concurrency,
+        outDir: opts.out,
+        model: settings.model,
+        modelId: settings.model,
+        settings,
+        params: { k: opts.k, batch: opts.batch, iterations: opts.iterations },
+        run: { data, files, split: opts.split, seed: opts.seed },
+        retryForMs: opts.retryFor * 1000,
+        backoffMs: opts.backoffMs,
+        prices,
+        onProgress: (p) => bar.update(p),
+        onNotice: (line) => process.stderr.write(`persona-agent: ${line}\n`),
+      }).finally(() => bar.stop());
+      const { metrics, calls, tokens, failures, spent, skipped } = summary;
+      const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+      const skippedText = skipped.length > 0 ? `; skipped ${count(skipped.length, "user", "users")} with nothing to align on: ${skipped.map((s) => `${s.user} (${count(s.queries, "query", "queries")})`).join(", ")}` : "";
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify({ task, method, users: summary.users, queries: summary.queries, n: summary.n, failures, skipped, metrics, calls, tokens, spent, model: summary.model, callsPerQuery: summary.callsPerQuery, msPerQuery: summary.msPerQuery, runId: summary.runId, dataFingerprint: summary.dataFingerprint, runKey: summary.runKey, population })}\n`
+          : `${task} ${method} on ${summary.users} users, ${summary.queries} queries: ${formatMetrics(metrics, failures)} (${calls} LLM calls, ${tokens} tokens; spent ${spent.calls} calls, ${spent.tokens} tokens, ${formatCost(spent.cost)}; run ${summary.runId}, data ${summary.dataFingerprint})${skippedText}\n`,
+      );
+      if (failures > 0) {
+        throw new IncompleteRunError(`${failures} of ${summary.queries} queries failed (scored as invalid answers; the reasons are in ${opts.out}/results); run the same command again to ask only the failed ones`);
+      }
+    });
+
+  evalCommand
+    .command("report")
+    .description("write the paper's Tables 2 and 3 beside our runs in --out (Markdown, JSON) and Figures 2-5 (SVG + PNG); the persona map embeds final personas with the --embeddings model")
+    .option("--out <dir>", "the folder `eval` wrote to (default eval-results)")
+    .option("--html", "also write report/report.html: one self-contained page with the tables and figures")
+    .option("--run <ids...>", "report exactly these runs (run ids or unique prefixes; one per cell) instead of the newest complete run of each cell")
+    .option("--json", "print the written file paths as JSON")
+    .action(async (_opts: unknown, command: Command) => {
+      // `eval` has --out and --json too and commander hands them to the parent: read both levels.
+      const opts = command.optsWithGlobals<{ out: string; html?: boolean; json?: boolean; run?: string[] }>();
+      const settings = resolveSettings(command);
+      // Loaded on use: the plotting libraries are large and no other command needs them.
+      const [{ writeReport }, { createEmbeddings }] = await Promise.all([import("../eval/report.js"), import("../../src/models/embeddings.js")]);
+      const files = await writeReport(opts.out, { html: opts.html, runs: opts.run, embeddings: await createEmbeddings(settings.embeddings, settings) });
+      process.stdout.write(opts.json ? `${JSON.stringify(files)}\n` : `${Object.values(files).join("\n")}\n`);
+    });
+
+  const data = program.command("data").description("benchmark data");
+  data
+    .command("convert")
+    .description("LaMP question files to OPPU's per-user format (persons: profile + queries; a query's own item removed from the profile); optionally each user's profile as an ingest JSONL")
+    .addOption(new Option("--task <task>", "LaMP task").choices(TASKS).makeOptionMandatory())
+    .option("--questions <path>", "LaMP *_questions.json (repeat for every file of the split)", collect, [])
+    .option("--outputs <path>", "LaMP *_outputs.json, one per --questions in the same order", collect, [])
+    .addOption(new Option("--split <split>", "how questions become users (see eval --split)").choices(SPLITS).default("time"))
+    .option("--users <n>", "keep only the most active users", intOption("--users", 1))
+    .option("--seed <n>", "seed of LaMP-1's sampled negatives and [1]/[2] order", intOption("--seed", 0), 0)
+    .requiredOption("--out <path>", "the per-user JSON file to write")
+    .option("--histories <dir>", "also write <dir>/<user>.jsonl: the user's profile as task-shaped interactions, for `ingest --task`")
+    .option("--json", "print the written files and counts as JSON")
+    .action(async (opts: { task: LampTask; questions: string[]; outputs: string[]; split: Split; users?: number; seed: number; out: string; histories?: string; json?: boolean }) => {
+      const { users: all, summary: population } = await loadPopulation({ ...opts, oppu: undefined }, opts.task);
+      const [{ populationPapers, profileInteractions }, { checkUsers, selectActiveUsers }] = await Promise.all([import("../eval/data/lamp.js"), import("../eval/data/oppu.js")]);
+      checkUsers(all, opts.questions.join(", "));
+      const users = opts.users ? selectActiveUsers(all, opts.users) : all;
+      writeFileSync(opts.out, `${JSON.stringify(users.map((u) => ({ user_id: u.id, profile: u.profile, query: u.queries.map((q) => ({ id: q.id, input: q.input, gold: q.output })) })), null, 1)}\n`);
+      const histories: string[] = [];
+      if (opts.histories) {
+        mkdirSync(opts.histories, { recursive: true });
+        const otherPapers = populationPapers(opts.task, all);
+        for (const user of users) {
+          const entries = await profileInteractions(opts.task, user.id, user.profile, { seed: opts.seed, otherPapers });
+          const path = join(opts.histories, `${user.id.replace(/[^A-Za-z0-9._-]+/g, "_")}.jsonl`);
+          writeFileSync(path, entries.map((e) => JSON.stringify(e)).join("\n") + "\n");
+          histories.push(path);
+        }
+      }
+      const queries = users.reduce((n, u) => n + u.queries.length, 0);
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify({ out: opts.out, users: users.length, queries, histories, population })}\n`
+          : `${opts.out}: ${users.length} users, ${queries} queries${histories.length ? `; ${histories.length} histories in ${opts.histories}` : ""}\npopulation: ${describePopulation(population)}\n`,
+      );
+    });
+
+  data
+    .command("download")
+    .description(`download LaMP's train/dev questions and outputs (host: env PERSONA_AGENT_LAMP_URL, default ${lampBaseUrl()})`)
+    .addOption(new Option("--task <task>", "LaMP task").choices(TASKS).makeOptionMandatory())
+    .addOption(new Option("--split <split>", "time- or user-based split").choices(LAMP_SPLITS).default("time"))
+    .option("--cache <dir>", "where the files go (default <data-dir>/lamp)")
+    .option("--force", "download again even if cached")
+    .option("--json", "print the files as JSON")
+    .action(async (opts: { task: LampTask; split: LampSplit; cache?: string; force?: boolean; json?: boolean }, command: Command) => {
+      const cacheDir = opts.cache ?? join(resolveSettings(command).dataDir, "lamp");
+      const { downloadLamp } = await import("../eval/download.js");
+      const bar = await progress("{label} {bar} {percentage}% | {value}/{total} bytes | ETA {eta_formatted}");
+      const files = await downloadLamp(opts.task, opts.split, cacheDir, {
+        force: opts.force,
+        onProgress: ({ file, received, total }) => bar.update(received, total ?? 0, file.path),
+      }).finally(() => bar.stop());
+      process.stdout.write(opts.json ? `${JSON.stringify(files)}\n` : `${files.map((f) => `${f.path}${f.cached ? " (cached)" : ""}`).join("\n")}\n`);
+    });
+}
