@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { PromptSet } from "../configuration/settings.js";
 
+// Two folders below the root, here (src/prompts/) as in the bundle (dist/cli/).
 const PROMPTS_DIR = fileURLToPath(new URL("../../prompts/", import.meta.url));
 const cache = new Map<string, string>();
 /** A file may open with an HTML comment saying where its text comes from; it never reaches a model. */
