@@ -11,9 +11,10 @@
 import { parseArgs } from "node:util";
 import { InMemoryStore } from "@langchain/langgraph";
 import { BaseChatModel, type BindToolsInput } from "@langchain/core/language_models/chat_models";
-import { AIMessage, SystemMessage, type BaseMessage } from "@langchain/core/messages";
+import { AIMessage, SystemMessage, type AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
+import type { BaseLanguageModelInput } from "@langchain/core/language_models/base";
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
 import { Tiktoken } from "js-tiktoken/lite";
 import o200k from "js-tiktoken/ranks/o200k_base";
@@ -85,7 +86,7 @@ class RecordingModel extends BaseChatModel {
   _llmType() {
     return "recording";
   }
-  override bindTools(tools: BindToolsInput[]): Runnable<any, any> {
+  override bindTools(tools: BindToolsInput[]): Runnable<BaseLanguageModelInput, AIMessageChunk> {
     const defs = tools.map((t) => convertToOpenAITool(t as never));
     return new RecordingModel(this.script, this.log, { names: defs.map((d) => d.function.name), json: JSON.stringify(defs) });
   }

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- requests are the protocol's JSON, recorded as received for tests to read */
 /**
  * A scripted OpenAI-compatible HTTP server for tests. Point the real ChatOpenAI /
  * OpenAIEmbeddings at `server.url` (configuration.baseURL) and script the replies.

@@ -66,8 +66,9 @@ export function toolCall(name: string, args: Record<string, unknown>, id?: strin
 
 /** The parts of a recorded request these helpers read (OpenAI: system messages; Bedrock: `system`). */
 export interface ChatLike {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the protocols' JSON as recorded
   messages: any[];
-  system?: any;
+  system?: unknown;
 }
 
 /** Text of a message content: a string, or an array of parts (`{type:"text",text}` or Bedrock `{text}`). */
@@ -105,7 +106,7 @@ export function toolResults(req: ChatLike): { toolCallId: string; content: strin
     if (Array.isArray(m?.content)) {
       for (const block of m.content) {
         const r = block?.toolResult;
-        if (r) out.push({ toolCallId: r.toolUseId, content: r.content?.map((c: any) => c.text ?? JSON.stringify(c.json)).join("") ?? "" });
+        if (r) out.push({ toolCallId: r.toolUseId, content: r.content?.map((c: { text?: string; json?: unknown }) => c.text ?? JSON.stringify(c.json)).join("") ?? "" });
       }
     }
   }

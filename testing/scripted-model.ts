@@ -4,9 +4,10 @@
  * the model saw: the system prompt, tool results, concurrency.
  */
 import { BaseChatModel, type BaseChatModelParams, type BindToolsInput } from "@langchain/core/language_models/chat_models";
-import { AIMessage, type BaseMessage } from "@langchain/core/messages";
+import { AIMessage, type AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
+import type { BaseLanguageModelInput } from "@langchain/core/language_models/base";
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
 
 export interface ScriptedCall {
@@ -33,7 +34,7 @@ export class ScriptedChatModel extends BaseChatModel {
     return "scripted";
   }
 
-  override bindTools(tools: BindToolsInput[]): Runnable<any, any> {
+  override bindTools(tools: BindToolsInput[]): Runnable<BaseLanguageModelInput, AIMessageChunk> {
     const names = tools.map((t) => convertToOpenAITool(t as never).function.name);
     // Shares the call log, so the test sees calls made through the bound copy.
     return new ScriptedChatModel(this.script, { ...this.options, boundTools: names, calls: this.calls });

@@ -84,13 +84,19 @@ function writeValue(out: Sink, v: Value) {
     case "string":
       return out.u32(ValueType.STRING), out.str(v.value);
     case "string[]":
-      out.u32(ValueType.ARRAY), out.u32(ValueType.STRING), out.u64(v.value.length);
+      out.u32(ValueType.ARRAY);
+      out.u32(ValueType.STRING);
+      out.u64(v.value.length);
       return v.value.forEach((s) => out.str(s));
     case "f32[]":
-      out.u32(ValueType.ARRAY), out.u32(ValueType.FLOAT32), out.u64(v.value.length);
+      out.u32(ValueType.ARRAY);
+      out.u32(ValueType.FLOAT32);
+      out.u64(v.value.length);
       return v.value.forEach((x) => out.f32(x));
     case "i32[]":
-      out.u32(ValueType.ARRAY), out.u32(ValueType.INT32), out.u64(v.value.length);
+      out.u32(ValueType.ARRAY);
+      out.u32(ValueType.INT32);
+      out.u64(v.value.length);
       return v.value.forEach((x) => out.i32(x));
   }
 }

@@ -24,7 +24,10 @@ function sources(dir: string): string[] {
 /** Repository paths a file imports (relative specifiers; packages are not a layer). */
 function importsOf(file: string): string[] {
   const { importedFiles } = ts.preProcessFile(readFileSync(join(ROOT, file), "utf8"), true, true);
-  return importedFiles.map((i) => i.fileName).filter((spec) => spec.startsWith(".")).map((spec) => relative(ROOT, resolve(ROOT, dirname(file), spec)));
+  return importedFiles
+    .map((i) => i.fileName)
+    .filter((spec) => spec.startsWith("."))
+    .map((spec) => relative(ROOT, resolve(ROOT, dirname(file), spec)));
 }
 
 /** The layer a path belongs to: `src`, `graphs`, `apps/<app>` or its top-level folder. */
@@ -44,26 +47,43 @@ const FORBIDDEN: Record<string, RegExp> = {
   bench: /^tests(\/|$)/,
 };
 
-const edges = ["src", "graphs", "apps", "testing", "bench"].flatMap(sources).flatMap((file) => importsOf(file).map((target) => ({ file, target })));
+const edges = ["src", "graphs", "apps", "testing", "bench"]
+  .flatMap(sources)
+  .flatMap((file) => importsOf(file).map((target) => ({ file, target })));
 
 test("each layer imports only the layers below it", () => {
-  const wrong = edges.filter(({ file, target }) => FORBIDDEN[layerOf(file)]?.test(target)).map(({ file, target }) => `${file} imports ${target}`);
+  const wrong = edges
+    .filter(({ file, target }) => FORBIDDEN[layerOf(file)]?.test(target))
+    .map(({ file, target }) => `${file} imports ${target}`);
   expect(wrong).toEqual([]);
 });
 
 test("the parser sees the imports the layers are made of", () => {
   // If reading imports broke, the test above would pass on nothing: the layers' own edges must be seen.
-  const seen = (from: string, to: string) => edges.some(({ file, target }) => layerOf(file) === from && layerOf(target) === to);
-  expect([seen("graphs", "src"), seen("apps/cli", "graphs"), seen("apps/cli", "apps/eval"), seen("apps/eval", "graphs"), seen("apps/server", "src")]).toEqual([true, true, true, true, true]);
+  const seen = (from: string, to: string) =>
+    edges.some(({ file, target }) => layerOf(file) === from && layerOf(target) === to);
+  expect([
+    seen("graphs", "src"),
+    seen("apps/cli", "graphs"),
+    seen("apps/cli", "apps/eval"),
+    seen("apps/eval", "graphs"),
+    seen("apps/server", "src"),
+  ]).toEqual([true, true, true, true, true]);
   expect(new Set(sources("src").map(layerOf))).toEqual(new Set(["src"]));
 });
 
 test("every file under src/ and apps/ sits in a part (no loose files at their roots)", () => {
-  const loose = ["src", "apps"].flatMap((dir) => readdirSync(join(ROOT, dir), { withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => `${dir}/${e.name}`));
+  const loose = ["src", "apps"].flatMap((dir) =>
+    readdirSync(join(ROOT, dir), { withFileTypes: true })
+      .filter((e) => !e.isDirectory())
+      .map((e) => `${dir}/${e.name}`),
+  );
   expect(loose).toEqual([]);
 });
 
 test("every app under apps/ is one the layers know", () => {
-  const apps = readdirSync(join(ROOT, "apps"), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `apps/${e.name}`);
+  const apps = readdirSync(join(ROOT, "apps"), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => `apps/${e.name}`);
   expect(apps.filter((app) => !(app in FORBIDDEN))).toEqual([]);
 });

@@ -135,7 +135,7 @@ describe("requests on Bedrock (scripted server) through the CLI", () => {
       grads: requests.filter((_, i) => steps[i]?.step === "grad"),
       updates: requests.filter((_, i) => steps[i]?.step === "update"),
       sets: steps.flatMap((s) => s?.set ?? []),
-      toolDescriptions: Object.fromEntries(agent[0]!.toolConfig.tools.map((t: any) => [t.toolSpec.name, t.toolSpec.description])),
+      toolDescriptions: Object.fromEntries(agent[0]!.toolConfig.tools.map((t: { toolSpec: { name: string; description: string } }) => [t.toolSpec.name, t.toolSpec.description])),
     };
   }
 

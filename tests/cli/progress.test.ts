@@ -44,6 +44,7 @@ describe("alignment progress", () => {
     // (asynchronously: the scripted model server in this process must answer meanwhile).
     const command = [process.execPath, BIN, "align", "--user", "alice", "--batch", "2"].map((arg) => `'${arg}'`).join(" ");
     const { stdout: out } = await promisify(execFile)("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...suite.env, TERM: "xterm" }, encoding: "utf8" });
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequence is what is tested
     expect(out).toMatch(/\x1b\[1Galignment iteration 1\/1: simulations [░█]+ 2\/2/);
     expect(out).toMatch(/alignment iteration 1\/1: persona update \(LLM_update\) [░█]+ 1\/1/);
     expect(out).not.toContain("persona-agent: alignment iteration");

@@ -108,13 +108,14 @@ describe.each(backends)("crash safety on %s", (_backend, usePostgres) => {
     const ingest = ["ingest", "--user", USER, "--file", join(dataDir, "history.jsonl"), "--json"];
     await killAt(ingest, (kill) => {
       // The entries are committed in one batch before embedding starts: kill once they appear.
-      const poll = setInterval(async () => {
+      const check = async () => {
         store ??= await openStore().catch(() => undefined as unknown as BaseStore);
         if (store && (await writtenCount().catch(() => 0)) > 0) {
           clearInterval(poll);
           kill();
         }
-      }, 20);
+      };
+      const poll = setInterval(() => void check(), 20);
     });
     // All or nothing: SQLite commits the add in one transaction, PostgreSQL writes entry by
     // entry and the meta record is the commit, so the entries written so far stay invisible.

@@ -20,7 +20,7 @@ import { writeLampPersonsFixture } from "../../testing/lamp-persons.js";
 const dir = tempDir("eval-cli-");
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const texts = (messages: any[]) => messages.map((m) => (typeof m.content === "string" ? m.content : ""));
+const texts = (messages: { content?: unknown }[]) => messages.map((m) => (typeof m.content === "string" ? m.content : ""));
 /** stderr of an eval that had nothing to complain about: progress lines only (stderr is not a terminal here). */
 const onlyProgress = (stderr: string) => stderr.split("\n").filter(Boolean).every((line) => /^eval lamp-2m [\w-]+: \d+\/\d+ queries, \d+ failed, [\d,]+ tokens, /.test(line));
 

@@ -147,8 +147,9 @@ describe("other tasks and the report", () => {
     expect(md).toContain("| Dataset | Metric | Prompt | ICL | RAG-1 | RAG-4 | PAG-4 | ReAct | MemBank | PersonaAgent |");
     expect(md).toMatch(/\| LaMP-3 \| MAE ↓ \| .* \|\n/);
     expect(md).toMatch(/### Table 3: ablations/);
-    const json = JSON.parse(await readFile(files.json!, "utf8")).scripted;
-    const cell = (table: string, task: string, metric: string, method: string) => json[table].find((r: any) => r.task === task && r.metric === metric).cells.find((c: any) => c.method === method);
+    type Row = { task: string; metric: string; cells: { method: string; value?: number }[] };
+    const json = (JSON.parse(await readFile(files.json!, "utf8")) as { scripted: Record<string, Row[]> }).scripted;
+    const cell = (table: string, task: string, metric: string, method: string) => json[table]!.find((r) => r.task === task && r.metric === metric)!.cells.find((c) => c.method === method)!;
     expect(cell("table2", "lamp-2m", "accuracy", "rag-1")).toMatchObject({ paper: 0.32, users: 3, queries: 6, failures: 0 });
     expect(cell("table2", "lamp-2m", "f1", "rag-1").value).toEqual(expect.any(Number));
     expect(cell("table3", "lamp-1", "accuracy", "persona-agent-no-action").value).toBeUndefined();

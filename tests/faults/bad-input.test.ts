@@ -102,7 +102,7 @@ describe("bad histories and queries through the CLI (SQLite)", () => {
         expectOneLineError(res, 2, message);
         expect(res.stderr.startsWith(`persona-agent: ${path}:3: `)).toBe(true);
       } catch (error) {
-        throw new Error(`${name}: ${(error as Error).message}`);
+        throw new Error(`${name}: ${(error as Error).message}`, { cause: error });
       }
     });
     expect(await state("malformed")).toEqual(nothingStored);

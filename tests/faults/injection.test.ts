@@ -69,7 +69,7 @@ describe("prompt injection in a user's own memory", () => {
     expect(state.toolCalls.map((c) => c.name)).toEqual(["memory_retrieval", "memory_retrieval", "update_persona"]);
     // Tools offer no way to name a user or write anything: one `query` string each.
     for (const req of run.filter((r) => r.tools)) {
-      expect(req.tools!.map((t: any) => t.function.name).sort()).toEqual(["memory_retrieval", "wikipedia_search"]);
+      expect(req.tools!.map((t: { function: { name: string } }) => t.function.name).sort()).toEqual(["memory_retrieval", "wikipedia_search"]);
       for (const t of req.tools!) expect(Object.keys(t.function.parameters.properties)).toEqual(["query"]);
     }
     // The "bob" retrieval searched alice's memories; bob's data never left the store.

@@ -75,7 +75,7 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
     expect(bad!.content).toMatch(/^Error: the arguments of this memory_retrieval call are not valid JSON .*\{"query": "sci/);
     expect(good!.content).toContain("wormhole"); // the retried call retrieved alice's memories
     // The assistant turn with the broken call is sent back whole, so every tool result has its call.
-    const assistant = last.messages.find((m: any) => m.role === "assistant" && m.tool_calls?.some((t: any) => t.id === "call_bad"));
+    const assistant = last.messages.find((m: { role: string; tool_calls?: { id: string }[] }) => m.role === "assistant" && m.tool_calls?.some((t) => t.id === "call_bad"));
     expect(assistant).toBeDefined();
     expect((await state()).interactions).toBe(before.interactions + 1);
   });

@@ -21,7 +21,7 @@ beforeEach(() => useFakeAwsCredentials());
 
 const MODEL = "bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0";
 const EMB = "local:universal-sentence-encoder";
-const hasToolBlocks = (messages: any[]) => messages.some((m) => (m.content ?? []).some((c: any) => "toolUse" in c || "toolResult" in c));
+const hasToolBlocks = (messages: { content?: object[] }[]) => messages.some((m) => (m.content ?? []).some((c) => "toolUse" in c || "toolResult" in c));
 
 let server: BedrockTestServer | undefined;
 afterEach(async () => {

@@ -40,11 +40,11 @@ function plain(items: (Item | null)[]): unknown[] {
 }
 
 /** Applies the same puts to both stores. */
-async function putBoth(stores: BaseStore[], puts: [string[], string, Record<string, any>][]): Promise<void> {
+async function putBoth(stores: BaseStore[], puts: [string[], string, Record<string, unknown>][]): Promise<void> {
   for (const store of stores) for (const [ns, key, value] of puts) await store.put(ns, key, value);
 }
 
-const SEED: [string[], string, Record<string, any>][] = [
+const SEED: [string[], string, Record<string, unknown>][] = [
   [["docs"], "root", { kind: "note", score: 1, tag: "a" }],
   [["docs", "a"], "1", { kind: "report", score: 5, tag: "a" }],
   [["docs", "a"], "2", { kind: "report", score: 3.5, tag: "b" }],
@@ -96,7 +96,7 @@ describe.each([
     const store = make();
     const ref = new InMemoryStore();
     await putBoth([store, ref], SEED);
-    const cases: [string[], Record<string, any> | undefined][] = [
+    const cases: [string[], Record<string, unknown> | undefined][] = [
       [[], undefined],
       [["docs"], undefined],
       [["docs", "a"], undefined],
@@ -253,7 +253,7 @@ describe.each([
     await expect(store.batch([{ namespace: ["a", 1 as unknown as string], key: "k" }])).rejects.toThrow(/must be strings/);
     await expect(store.search(["x.y"])).rejects.toThrow(InvalidNamespaceError);
     await expect(store.batch([{ namespace: ["a"], key: 1 as unknown as string, value: {} }])).rejects.toThrow(/key must be a string/);
-    await expect(store.batch([{ namespace: ["a"], key: "k", value: [1] as unknown as Record<string, any> }])).rejects.toThrow(/plain object/);
+    await expect(store.batch([{ namespace: ["a"], key: "k", value: [1] as unknown as Record<string, unknown> }])).rejects.toThrow(/plain object/);
     expect(() => store.getSync(["a.b"], "k")).toThrow(InvalidNamespaceError);
     expect(() => store.putSync(["a", ""], "k", {})).toThrow(InvalidNamespaceError);
     expect(() => store.deleteNamespacePrefix([])).toThrow(/empty/);

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- requests are the protocol's JSON, recorded as received for tests to read */
 /**
  * A scripted server speaking just enough of the Bedrock Runtime API for tests. Give the real
  * ChatBedrockConverse / BedrockEmbeddings a BedrockRuntimeClient whose `endpoint` is `server.url`.

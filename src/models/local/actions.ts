@@ -48,6 +48,7 @@ export function toolSpecs(tools: BindToolsInput[]): ToolSpec[] {
 /** JSON schema (as LangChain derives it from zod) -> the subset node-llama-cpp's grammar takes. */
 export function toGbnfSchema(schema: unknown, maxChars: number): GbnfJsonSchema {
   if (schema === null || typeof schema !== "object") return ANY_SCALAR;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON schema of any shape, read key by key
   const s = schema as Record<string, any>;
   if ("const" in s) return { const: s.const };
   if (Array.isArray(s.enum)) return { enum: s.enum };
