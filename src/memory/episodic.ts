@@ -71,6 +71,8 @@ interface IndexManifest {
   unit?: boolean;
   /** The index kind's descriptor ("Flat" when missing: indexes written before approximate ones). */
   descriptor?: string;
+  /** SHA-256 of the entries file (MemoryIndex.save); missing in indexes written before, which are rebuilt. */
+  entries?: string;
 }
 
 interface LoadedIndex {
@@ -421,9 +423,9 @@ export class EpisodicMemory {
     const dir = this.indexPath(userId);
     try {
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as IndexManifest;
-      if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit) return undefined;
+      if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit || typeof manifest.entries !== "string") return undefined;
       const kind = { descriptor: manifest.descriptor ?? "Flat", kFactor: 0 }; // k_factor is saved in the index file
-      return { index: await MemoryIndex.load<EpisodicEntry>(dir, kind), revision: manifest.revision };
+      return { index: await MemoryIndex.load<EpisodicEntry>(dir, kind, manifest.entries), revision: manifest.revision };
     } catch {
       return undefined; // missing, unreadable or of an older format: derived data, rebuilt from the store
     }
@@ -442,8 +444,8 @@ export class EpisodicMemory {
     try {
       await removeAbandonedTemps(dir);
       await mkdir(tmp, { recursive: true });
-      await index.index.save(tmp);
-      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true, descriptor: index.index.kind.descriptor };
+      const entries = await index.index.save(tmp);
+      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true, descriptor: index.index.kind.descriptor, entries };
       await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest));
       // The embedding cache outlives the index it fed: carry it into the new directory.
       for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => EMBEDDING_CACHE_FILE.test(n))) {
