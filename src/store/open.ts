@@ -12,6 +12,7 @@ import type pg from "pg";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LockingStore } from "./transactional.js";
 import { postgresPools } from "../adapters/postgres-pools.js";
+import { sqliteThreadLock, threadLockKey } from "./thread-lock.js";
 
 /** The store alone, for commands that only read or write records (no conversation threads). */
 export interface OpenStore {
@@ -30,6 +31,8 @@ export interface CheckpointMaintenance {
   findThreads(prefix: string): Promise<string[]>;
   /** Removes the thread's checkpoints and writes newer than `checkpointId` (a failed turn of a continued thread). */
   rollbackThread(threadId: string, checkpointId: string): Promise<void>;
+  /** Runs `fn` (one turn of the thread) once no other process or call runs a turn of it (thread-lock.ts). */
+  withThreadLock<T>(threadId: string, fn: () => Promise<T>): Promise<T>;
   /**
    * Takes deleted text off disk as far as the database allows: SQLite checkpoints its WAL into
    * the (secure_delete) database files and truncates it; PostgreSQL VACUUMs the touched tables.
@@ -99,6 +102,7 @@ async function openSqlite(dataDir: string): Promise<Persistence> {
         for (const t of SQLITE_THREAD_TABLES) db.prepare(`DELETE FROM ${t} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, checkpointId);
       })();
     },
+    withThreadLock: sqliteThreadLock(db),
     async compact() {
       // TRUNCATE waits (busy timeout) for other connections' readers, then empties the -wal file.
       for (const conn of [store.db, db]) conn.pragma("wal_checkpoint(TRUNCATE)");
@@ -119,7 +123,8 @@ async function openPostgres(url: string, setting: string): Promise<Persistence> 
   ]);
   const store = PostgresStore.fromConnString(url);
   const checkpointer = PostgresSaver.fromConnString(url);
-  const locks = new pg.Pool({ connectionString: url, max: 2 });
+  // A turn holds its thread's lock while it takes the user's lock or rolls back: three at most.
+  const locks = new pg.Pool({ connectionString: url, max: 3 });
   // An idle connection that dies (server restart, pg_terminate_backend) leaves its pool, which
   // opens another when next needed; unheard, the pool's 'error' event would end the process.
   for (const pool of [locks, ...postgresPools(store, checkpointer)]) pool.on("error", () => undefined);
@@ -161,6 +166,7 @@ async function openPostgres(url: string, setting: string): Promise<Persistence> 
         client.release();
       }
     },
+    withThreadLock: (threadId, fn) => advisoryLock(locks)(`thread:${threadLockKey(threadId)}`, fn),
     async compact() {
       // Dead rows of the deleted records are freed for reuse; VACUUM cannot run in a transaction.
       for (const table of ["store", ...POSTGRES_THREAD_TABLES]) await locks.query(`VACUUM ${table}`);
