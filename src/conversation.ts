@@ -3,7 +3,7 @@
  * and the thread in the user's thread registry, or it fails and leaves none of them (a new
  * thread is deleted; a continued thread is rolled back to the checkpoint it started from). The
  * turn is one run of the user (store/lifecycle.ts): a `forget` while it runs wins. Turns of one
- * thread run one at a time (store/thread-lock.ts): a second waits for the first to end, so both
+ * thread run one at a time (withThreadLock): a second waits for the first to end, so both
  * are kept and a rollback only ever removes its own turn.
  */
 import { randomUUID } from "node:crypto";

@@ -10,6 +10,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { setImmediate } from "node:timers/promises";
 import type { BaseStore, Item } from "@langchain/langgraph";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { HistoryEntry } from "./history.js";
@@ -82,6 +83,8 @@ interface LoadedIndex {
 
 const META_KEY = "episodic";
 const EMBED_BATCH = 32;
+/** Entries written per transaction by an add (~3 MB with 512-d vectors: tens of milliseconds of SQLite's write lock). */
+const WRITE_BATCH = 1000;
 /** Query vectors kept per EpisodicMemory (all users), least recently used dropped first. */
 const QUERY_VECTORS_KEPT = 2048;
 
@@ -196,9 +199,9 @@ export class EpisodicMemory {
    * Adds the entries the user does not have yet, each stored with its vector (embedded here,
    * before anything is written: a failed embedding call leaves the store as it was). The meta
    * record is the commit: an entry is visible only once the meta count covers its seq, so an
-   * add killed halfway shows nothing on stores whose batches are not atomic (PostgresStore
-   * writes a batch's puts one by one), and its orphans are overwritten by the next add. On
-   * SqliteStore the whole add is one transaction, so concurrent adds from several processes
+   * add killed halfway shows nothing (its entries are written in parts, and PostgresStore writes
+   * a batch's puts one by one), and its orphans are overwritten by the next add. Adds of one
+   * user run one at a time under the user's lock, so concurrent adds from several processes
    * never lose entries either.
    */
   async add(userId: string, entries: HistoryEntry[], onProgress?: Progress): Promise<{ added: number; skipped: number }> {
@@ -229,30 +232,32 @@ export class EpisodicMemory {
     };
 
     const store = unwrapStore(this.store);
-    let added: number;
-    if (isTransactional(store)) {
-      added = store.transaction(() => {
-        assertCurrentSync(store, userId); // a run older than a forget of this user writes nothing
-        const meta = store.getSync(metaNs, META_KEY)?.value as EpisodicMeta | undefined;
-        const { puts, meta: next } = plan(meta, unique.map(([id]) => store.getSync(ns, id)));
-        for (const put of puts) store.putSync(put.namespace, put.key, put.value);
-        if (puts.length > 0) store.putSync(metaNs, META_KEY, { ...next });
-        return puts.length;
-      });
-    } else {
-      // Under the store's cross-process lock where it has one (PostgreSQL): two processes adding
-      // for the same user would otherwise both take the same seqs and one's entries would be lost.
-      added = await withUserLock(store, userId, async () => {
-        await assertCurrent(store, userId);
-        const meta = await this.meta(userId);
-        const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
-        if (puts.length > 0) {
-          await store.batch(puts);
-          await store.put(metaNs, META_KEY, { ...next }); // strictly after every entry is written
-        }
-        return puts.length;
-      });
-    }
+    // Entries go in parts, each its own short transaction: SQLite has one writer at a time, and
+    // one transaction of a 100,000-entry add kept other users' writes waiting past the busy
+    // timeout. A forget between parts refuses the rest (SQLite checks the generation in each;
+    // on PostgreSQL forget waits for the user's lock held here).
+    const write = async (puts: { namespace: string[]; key: string; value: Record<string, unknown> }[]) => {
+      if (isTransactional(store)) {
+        store.transaction(() => {
+          assertCurrentSync(store, userId);
+          for (const put of puts) store.putSync(put.namespace, put.key, put.value);
+        });
+      } else {
+        await store.batch(puts);
+      }
+      await setImmediate(); // other requests of a server get their turn between parts
+    };
+    // Under the user's cross-process lock (PostgreSQL's advisory lock, SQLite's lease): two
+    // processes adding for the same user would otherwise both take the same seqs and one's
+    // entries would be lost.
+    const added = await withUserLock(store, userId, async () => {
+      await assertCurrent(store, userId);
+      const meta = await this.meta(userId);
+      const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
+      for (let start = 0; start < puts.length; start += WRITE_BATCH) await write(puts.slice(start, start + WRITE_BATCH));
+      if (puts.length > 0) await write([{ namespace: metaNs, key: META_KEY, value: { ...next } }]); // strictly after every entry is written
+      return puts.length;
+    });
     await this.ensureIndex(userId, onProgress);
     return { added, skipped: entries.length - added };
   }

@@ -12,7 +12,7 @@ import type pg from "pg";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LockingStore } from "./transactional.js";
 import { postgresPools } from "../adapters/postgres-pools.js";
-import { sqliteThreadLock, threadLockKey } from "./thread-lock.js";
+import { sqliteLeaseLock } from "./lease-lock.js";
 
 /** The store alone, for commands that only read or write records (no conversation threads). */
 export interface OpenStore {
@@ -31,7 +31,11 @@ export interface CheckpointMaintenance {
   findThreads(prefix: string): Promise<string[]>;
   /** Removes the thread's checkpoints and writes newer than `checkpointId` (a failed turn of a continued thread). */
   rollbackThread(threadId: string, checkpointId: string): Promise<void>;
-  /** Runs `fn` (one turn of the thread) once no other process or call runs a turn of it (thread-lock.ts). */
+  /**
+   * Runs `fn` (one turn of the thread) once no other process or call runs a turn of it: a turn
+   * writes its checkpoint after the one it read, so two at once would lose one, and a failed
+   * turn's rollback would remove the other's.
+   */
   withThreadLock<T>(threadId: string, fn: () => Promise<T>): Promise<T>;
   /**
    * Takes deleted text off disk as far as the database allows: SQLite checkpoints its WAL into
@@ -102,7 +106,7 @@ async function openSqlite(dataDir: string): Promise<Persistence> {
         for (const t of SQLITE_THREAD_TABLES) db.prepare(`DELETE FROM ${t} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, checkpointId);
       })();
     },
-    withThreadLock: sqliteThreadLock(db),
+    withThreadLock: sqliteLeaseLock(db),
     async compact() {
       // TRUNCATE waits (busy timeout) for other connections' readers, then empties the -wal file.
       for (const conn of [store.db, db]) conn.pragma("wal_checkpoint(TRUNCATE)");
@@ -166,7 +170,7 @@ async function openPostgres(url: string, setting: string): Promise<Persistence> 
         client.release();
       }
     },
-    withThreadLock: (threadId, fn) => advisoryLock(locks)(`thread:${threadLockKey(threadId)}`, fn),
+    withThreadLock: (threadId, fn) => advisoryLock(locks)(`thread:${threadId}`, fn),
     async compact() {
       // Dead rows of the deleted records are freed for reuse; VACUUM cannot run in a transaction.
       for (const table of ["store", ...POSTGRES_THREAD_TABLES]) await locks.query(`VACUUM ${table}`);

@@ -20,7 +20,8 @@ export function isTransactional(store: BaseStore): store is TransactionalStore {
 /**
  * Stores that can hold a named lock across processes (openPersistence gives PostgreSQL stores
  * one, on an advisory lock): read-modify-writes that SqliteStore runs in one transaction run
- * under it instead.
+ * under it instead. SqliteStore has one too (a lease row), for writes too long for one
+ * transaction (a large memory add); callers check isTransactional first.
  */
 export interface LockingStore extends BaseStore {
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
