@@ -23,12 +23,12 @@ export interface CliResult {
 const PROGRESS_LINE = /^persona-agent: alignment iteration \d+\/\d+: .+ \d+\/\d+$/;
 
 /** Asynchronous on purpose: test servers in this process must keep answering meanwhile. */
-export function runCli(args: string[], env: Record<string, string | undefined>, input?: string, cwd?: string, timeoutMs = 120_000): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string | undefined>, input?: string, cwd?: string): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { env: { ...BASE_ENV, ...env }, timeout: timeoutMs, cwd },
+      { env: { ...BASE_ENV, ...env }, timeout: 120_000, cwd },
       (error, stdout, stderr) => {
         const lines = stderr.split(/(?<=\n)/);
         const progress = lines.filter((line) => PROGRESS_LINE.test(line.trimEnd()));
