@@ -1,7 +1,8 @@
 /**
  * A profile older than the memories it summarizes: an ingest stored memories and failed at its
- * profile step (exit 3). The persona and every answer still rest on the older profile until the
- * same ingest is run again, so `persona` and `ask` say so. Reads two records and loads no model.
+ * profile step (exit 3), or is still summarizing. The persona and every answer rest on the older
+ * profile until that ingest finishes (or is run again), so `persona` and `ask` say so. Reads two
+ * records and loads no model.
  */
 import type { BaseStore } from "@langchain/langgraph";
 import { userNamespace } from "../users.js";
@@ -13,5 +14,5 @@ export async function staleProfileWarning(store: BaseStore, userId: string): Pro
   const [profile, count] = await Promise.all([store.get(userNamespace(userId, "profile"), "current"), storedMemoryCount(store, userId)]);
   const basedOn = (profile?.value as SemanticProfile | undefined)?.basedOn;
   if (basedOn === undefined || basedOn === count) return undefined;
-  return `warning: the profile of user "${userId}" summarizes ${basedOn} of its ${count} memories (an ingest did not finish): the persona and answers do not reflect the newer memories; run persona-agent ingest --user ... --file ... again to finish it`;
+  return `warning: the profile of user "${userId}" summarizes ${basedOn} of its ${count} memories: the persona and answers do not reflect the newer ones until the ingest that added them finishes (if it failed, run persona-agent ingest --user ... --file ... again)`;
 }

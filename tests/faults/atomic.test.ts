@@ -110,7 +110,7 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
     expect((await runCli(["ingest", "--user", "alice", "--file", more], env)).code).toBe(3);
     fault = undefined;
     // Until the ingest is re-run, persona and ask work but say the profile is older than the memories.
-    const warning = `persona-agent: warning: the profile of user "alice" summarizes ${ALICE_HISTORY.length} of its ${ALICE_HISTORY.length + 1} memories (an ingest did not finish): the persona and answers do not reflect the newer memories; run persona-agent ingest --user ... --file ... again to finish it\n`;
+    const warning = `persona-agent: warning: the profile of user "alice" summarizes ${ALICE_HISTORY.length} of its ${ALICE_HISTORY.length + 1} memories: the persona and answers do not reflect the newer ones until the ingest that added them finishes (if it failed, run persona-agent ingest --user ... --file ... again)\n`;
     const persona = await runCli(["persona", "--user", "alice", "--json"], env);
     expect([persona.code, persona.stderr]).toEqual([0, warning]);
     const ask = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: a stale one"], env);
