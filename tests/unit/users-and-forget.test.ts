@@ -70,7 +70,7 @@ describe.each(stores)("forgetUser on %s", (_name, makeStore) => {
     }
     expect(readdirSync(indexDir)).toHaveLength(4);
 
-    const deleted = await forgetUser(store, memory, "alice");
+    const { deleted } = await forgetUser(store, memory, "alice");
     // 4 entries + profile + persona version + 2 meta records (episodic revision, persona head)
     expect(deleted).toBe(4 + 1 + 1 + 2);
     // (InMemoryStore keeps listing emptied namespaces; what matters is that no item is left)
@@ -85,6 +85,6 @@ describe.each(stores)("forgetUser on %s", (_name, makeStore) => {
     expect((await memory.list("alice2")).map((e) => e.response)).toEqual(["romance", "romance", "romance"]);
     expect((await personas.current("alice2"))!.persona).toBe("alice2 persona");
     expect((await personas.current("bob"))!.persona).toBe("bob persona");
-    expect(await forgetUser(store, memory, "alice")).toBe(0);
+    expect(await forgetUser(store, memory, "alice")).toEqual({ deleted: 0 });
   });
 });
