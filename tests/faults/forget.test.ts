@@ -150,6 +150,22 @@ describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, us
     const answered = await runCli(["ask", "--user", USER, "--json", "Tag this movie: a love story"], env);
     expect(answered.stderr).toBe("");
   }, 90_000);
+
+  test("an ask started 0.5 s into the forget of a 3,000-memory user leaves nothing of the user (store, checkpoints, files)", async () => {
+    const big = "big-racer";
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ query: `Tag this movie: reel ${i} ${HISTORY_SECRET}`, response: i % 2 ? "sci-fi" : "drama" }));
+    expect((await runCli(["ingest", "--user", big, "--file", writeJsonl(dataDir, "big.jsonl", entries)], env)).code).toBe(0);
+    const forget = runCli(["forget", "--user", big, "--json"], env);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const ask = runCli(["ask", "--user", big, `Tag this movie: ${ASK_SECRET} a heist`], env);
+    const [forgot, asked] = await Promise.all([forget, ask]);
+    expect(forgot.stderr).toBe("");
+    expect(JSON.parse(forgot.stdout).deleted).toBeGreaterThanOrEqual(3000);
+    // The ask either lost to the forget or found no user; it stored nothing either way.
+    expect(asked.code).toBe(2);
+    expect(filesWithSecrets(dataDir).filter((f) => !f.endsWith(".jsonl"))).toEqual([]);
+    if (database) expect(await rowsWithSecrets(database.url)).toEqual([]);
+  }, 120_000);
 });
 
 describe("forgotten text leaves the disk", () => {
