@@ -7,6 +7,7 @@ import { SemanticMemory } from "../../src/memory/semantic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { forgetUser } from "../../src/forget.js";
 import { hasPrefix } from "../../src/store/list.js";
+import { asUserRun, UserForgottenError } from "../../src/store/lifecycle.js";
 import { userFileKey, userNamespace, validateUserId } from "../../src/users.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../../testing/fixtures.js";
@@ -86,5 +87,28 @@ describe.each(stores)("forgetUser on %s", (_name, makeStore) => {
     expect((await personas.current("alice2"))!.persona).toBe("alice2 persona");
     expect((await personas.current("bob"))!.persona).toBe("bob persona");
     expect(await forgetUser(store, memory, "alice")).toEqual({ deleted: 0 });
+  });
+});
+
+describe("forget during an add", () => {
+  test("the embedding cache the add wrote after the forget is removed with the refused add (issue 21, failure 3)", async () => {
+    const store = new SqliteStore(":memory:");
+    const indexDir = tempDir();
+    let forgotten = false;
+    // The user is forgotten while the add embeds; the cache file is written after the forget's own cleanup.
+    class ForgetMidway extends CountingEmbeddings {
+      override async embedDocuments(texts: string[]): Promise<number[][]> {
+        const vectors = await super.embedDocuments(texts);
+        if (!forgotten) {
+          forgotten = true;
+          await forgetUser(store, memory, "alice");
+        }
+        return vectors;
+      }
+    }
+    const memory: EpisodicMemory = new EpisodicMemory(store, new ForgetMidway(), { embeddingsId: "local:universal-sentence-encoder", indexDir });
+    await expect(asUserRun(store, "alice", () => memory.add("alice", [...ALICE_HISTORY]))).rejects.toThrow(UserForgottenError);
+    expect(readdirSync(indexDir)).toEqual([]);
+    expect(await memory.count("alice")).toBe(0);
   });
 });
