@@ -191,6 +191,45 @@ describe("forgotten text leaves the disk", () => {
     }
   }, 30_000);
 
+  test("SQLite: a reader that never lets go of its read transaction is reported; one that lets go after a second delays the -wal truncation, then it is emptied", async () => {
+    const server = await startOpenAIServer(reply);
+    const dataDir = tempDir("faults-forget-wal-reader-");
+    const env = scriptedEnv(server.url, dataDir);
+    const file = writeJsonl(dataDir, "racer.jsonl", history);
+    const wal = join(dataDir, "store.sqlite-wal");
+    expect((await runCli(["ingest", "--user", USER, "--file", file], env)).code).toBe(0);
+    // Another process reading (a server, a second CLI). The files are grepped only once it is
+    // closed: reading -shm here would drop its POSIX locks, which SQLite's own files rely on.
+    const other = new Database(join(dataDir, "store.sqlite"));
+    const read = () => {
+      other.exec("BEGIN");
+      other.prepare("SELECT count(*) FROM store_items").get(); // holds its snapshot until COMMIT
+    };
+    try {
+      // Never lets go: forget still deletes, and says where the text may remain.
+      read();
+      const stuck = await runCli(["forget", "--user", USER, "--json"], env);
+      other.exec("COMMIT");
+      expect(stuck.code).toBe(0);
+      expect(stuck.stderr).toBe(`persona-agent: warning: another process kept reading ${wal} for 10 s, so deleted text may remain there until it lets go; run forget again then\n`);
+      expect(JSON.parse(stuck.stdout)).toMatchObject({ deleted: history.length + 4, notCompacted: expect.stringContaining(wal) });
+
+      // Lets go after a second: forget tries again until the WAL is empty.
+      expect((await runCli(["ingest", "--user", USER, "--file", file], env)).code).toBe(0);
+      read();
+      const letGo = setTimeout(() => other.exec("COMMIT"), 1000);
+      const forget = await runCli(["forget", "--user", USER, "--json"], env);
+      clearTimeout(letGo);
+      expect(forget.stderr).toBe("");
+      expect(JSON.parse(forget.stdout)).not.toHaveProperty("notCompacted");
+      expect(statSync(wal).size).toBe(0);
+    } finally {
+      other.close();
+      await server.close();
+    }
+    expect(filesWithSecrets(dataDir).filter((f) => !f.endsWith(".jsonl"))).toEqual([]);
+  }, 60_000);
+
   (TEST_DATABASE_URL ? test : test.skip)("PostgreSQL: forget VACUUMs the store and checkpoint tables it deleted from", async () => {
     const server = await startOpenAIServer(reply);
     const dataDir = tempDir("faults-forget-vacuum-");
