@@ -27,6 +27,13 @@ describe("user ids", () => {
     expect(() => validateUserId(id)).toThrow(/invalid user id/);
   });
 
+  test.each([["next line", "a\u0085b"], ["right-to-left override", "evil\u202Egnp.exe"], ["zero-width space", "ali\u200bce"], ["byte order mark", "\ufeffalice"], ["soft hyphen", "al\u00adice"]])(
+    "rejects a %s (Unicode Cc/Cf)",
+    (_what, id) => {
+      expect(() => validateUserId(id)).toThrow("(no control, format or zero-width characters)");
+    },
+  );
+
   test("file keys do not reveal the id", () => {
     expect(userFileKey("alice")).toMatch(/^[0-9a-f]{32}$/);
     expect(userFileKey("alice")).not.toContain("alice");
