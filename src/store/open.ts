@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph";
-import { ServiceUnavailableError, UserError } from "../errors.js";
+import { environmentError, ServiceUnavailableError, UserError } from "../errors.js";
 import type { Settings } from "../settings.js";
 import type pg from "pg";
 import type Database from "better-sqlite3";
@@ -73,7 +73,15 @@ function dataDirOf({ dataDir, setBy }: DataLocation): string {
 }
 
 function openSqliteStore(dataDir: string): OpenStore & { store: SqliteStore } {
-  const store = new SqliteStore(join(dataDir, "store.sqlite"));
+  const path = join(dataDir, "store.sqlite");
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore(path);
+  } catch (error) {
+    // A corrupt file, a full disk, a lock held too long: say which file.
+    const environment = environmentError(error);
+    throw environment ? new ServiceUnavailableError(`cannot open ${path}: ${environment.message}`) : error;
+  }
   return { backend: "sqlite", store, close: async () => store.close() };
 }
 
