@@ -3,7 +3,8 @@
  * PostgreSQL when PERSONA_AGENT_DATABASE_URL is set. On LangGraph Platform neither is opened:
  * the platform hands the graphs its own store and checkpointer.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { isMainThread } from "node:worker_threads";
 import { join } from "node:path";
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph";
 import { environmentError, ServiceUnavailableError, UserError } from "../errors.js";
@@ -47,7 +48,7 @@ const POSTGRES_THREAD_TABLES = ["checkpoints", "checkpoint_blobs", "checkpoint_w
 export type DataLocation = Pick<Settings, "dataDir" | "databaseUrl" | "setBy">;
 
 export async function openPersistence(settings: DataLocation): Promise<Persistence> {
-  return settings.databaseUrl ? openPostgres(settings.databaseUrl, databaseSetting(settings)) : openSqlite(dataDirOf(settings));
+  return settings.databaseUrl ? openPostgres(settings.databaseUrl, databaseSetting(settings), settings.dataDir) : openSqlite(dataDirOf(settings));
 }
 
 /**
@@ -55,21 +56,51 @@ export async function openPersistence(settings: DataLocation): Promise<Persisten
  * LangChain) stay closed; on PostgreSQL the one pool serves both anyway.
  */
 export async function openStore(settings: DataLocation): Promise<OpenStore> {
-  return settings.databaseUrl ? openPostgres(settings.databaseUrl, databaseSetting(settings)) : openSqliteStore(dataDirOf(settings));
+  return settings.databaseUrl ? openPostgres(settings.databaseUrl, databaseSetting(settings), settings.dataDir) : openSqliteStore(dataDirOf(settings));
 }
 
 const databaseSetting = (settings: DataLocation) => settings.setBy?.databaseUrl ?? "PERSONA_AGENT_DATABASE_URL";
 
-/** The data directory, created if missing; one that cannot be (a file there, no permission) is the user's to fix. */
+/**
+ * The data directory, created if missing and private to its owner (see makePrivate); one that
+ * cannot be (a file there, no permission) is the user's to fix.
+ */
 function dataDirOf({ dataDir, setBy }: DataLocation): string {
   try {
-    mkdirSync(dataDir, { recursive: true });
+    makePrivate(dataDir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : code === "EACCES" || code === "EPERM" ? "permission denied" : (error as Error).message;
     throw new UserError(`cannot use the data directory ${dataDir} (${setBy?.dataDir ?? "PERSONA_AGENT_DATA_DIR"}): ${why}`);
   }
   return dataDir;
+}
+
+/**
+ * Memories are private: the data directory is created 0700, and everything this process creates from now
+ * on (SQLite files, whose -wal and -shm take the database file's mode, indexes, caches) gets no
+ * group or other permissions (umask 077). A directory left open to others (made before this
+ * rule, or by hand) is closed with everything in it, and the user is told once.
+ */
+const DATA_FILE = /^((store|checkpoints)\.sqlite(-wal|-shm|-journal)?|indexes)$/;
+
+function makePrivate(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (isMainThread) process.umask(process.umask() | 0o077); // worker threads may not set it; the 0700 directory still guards them
+  const mode = statSync(dataDir).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  const close = (path: string) => {
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink()) return; // chmod would follow it out of the data directory
+    chmodSync(path, stat.mode & 0o700);
+    if (stat.isDirectory() && path !== dataDir) for (const name of readdirSync(path)) close(join(path, name));
+  };
+  close(dataDir);
+  // Only what persona-agent keeps there: the directory may be one the user also uses for other files.
+  for (const name of readdirSync(dataDir).filter((n) => DATA_FILE.test(n))) close(join(dataDir, name));
+  process.stderr.write(
+    `persona-agent: warning: the data directory ${dataDir} was open to other users (mode ${mode.toString(8)}); made it and its files private to you (no group or other permissions)\n`,
+  );
 }
 
 function openSqliteStore(dataDir: string): OpenStore & { store: SqliteStore } {
@@ -146,7 +177,14 @@ async function truncateWal(db: Database.Database): Promise<boolean> {
   }
 }
 
-async function openPostgres(url: string, setting: string): Promise<Persistence> {
+async function openPostgres(url: string, setting: string, dataDir: string): Promise<Persistence> {
+  // The FAISS indexes and embedding caches still live under the data directory: private as on
+  // SQLite, where it can be made; derived files only, so a directory that cannot be is no error.
+  try {
+    makePrivate(dataDir);
+  } catch {
+    // the indexes are kept in memory only (EpisodicMemory.persist)
+  }
   // Imported here, not at the top: loading pg costs SQLite users ~150 ms (it probes for fetch).
   const [{ PostgresSaver }, { PostgresStore }, { default: pg }] = await Promise.all([
     import("@langchain/langgraph-checkpoint-postgres"),
