@@ -374,16 +374,19 @@ export class EpisodicMemory {
    * record is gone, so no process keeps serving or holding a forgotten user's memories.
    */
   private async syncIndex(userId: string, onProgress?: Progress): Promise<LoadedIndex | undefined> {
-    const meta = await this.meta(userId);
-    if (!meta || meta.count === 0) {
+    const none = async () => {
       // Not dropIndex: it waits for the build in progress, which is this one.
       if (this.holdsDerived(userId)) await this.dropDerived(userId);
       return undefined;
-    }
+    };
+    const meta = await this.meta(userId);
+    if (!meta || meta.count === 0) return none();
     nativeFaiss(); // loaded before any search: it keeps FAISS's one-query searches on one thread (vector-index.ts)
     let index = this.indexes.get(userId) ?? (await this.loadPersisted(userId));
     if (index?.revision !== meta.revision) {
-      index = await this.rebuild(userId, meta.revision, index, onProgress);
+      const rebuilt = await this.rebuild(userId, meta.revision, index, onProgress);
+      if (!rebuilt) return none(); // forgotten since the meta record was read
+      index = rebuilt;
       await this.persist(userId, index);
     }
     this.remember(userId, index);
@@ -394,10 +397,12 @@ export class EpisodicMemory {
    * Brings the index up to the store: adds what it lacks, or builds it anew when it holds
    * entries the store no longer has, when most entries are new, or when its kind (exact or
    * approximate, list count) no longer fits its size. Vectors come from the store; only entries
-   * stored without one (or with another model's) are embedded.
+   * stored without one (or with another model's) are embedded. None when the store has no
+   * entries left (a forget since the caller read the meta record).
    */
-  private async rebuild(userId: string, revision: string, previous: LoadedIndex | undefined, onProgress?: Progress): Promise<LoadedIndex> {
+  private async rebuild(userId: string, revision: string, previous: LoadedIndex | undefined, onProgress?: Progress): Promise<LoadedIndex | undefined> {
     const entries = await this.stored(userId);
+    if (entries.length === 0) return undefined;
     const wanted = new Set(entries.map((e) => e.id));
     const indexed = new Set(previous?.index.ids());
     const kind = indexKindFor(entries.length, this.options.approximateFrom);

@@ -19,7 +19,7 @@ import { BACKENDS, createTestDatabase, TEST_DATABASE_URL, type TestDatabase } fr
 import { writeJsonl } from "./support.js";
 import { builder as ingestBuilder } from "../../graphs/ingest.js";
 import { listAll } from "../../src/store/list.js";
-import { userNamespace } from "../../src/users.js";
+import { userFileKey, userNamespace } from "../../src/users.js";
 
 const USER = "racer";
 /** Text that exists only in the racer's data: in the history, the ask's query and the feedback's truth. */
@@ -163,6 +163,21 @@ describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, us
     expect(JSON.parse(forgot.stdout).deleted).toBeGreaterThanOrEqual(3000);
     // The ask either lost to the forget or found no user; it stored nothing either way.
     expect(asked.code).toBe(2);
+    expect(filesWithSecrets(dataDir).filter((f) => !f.endsWith(".jsonl"))).toEqual([]);
+    if (database) expect(await rowsWithSecrets(database.url)).toEqual([]);
+  }, 120_000);
+
+  test("a forget while an ingest embeds leaves no memory, index or embedding cache of the user", async () => {
+    const user = "ingest-racer";
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ query: `Tag this movie: take ${i} ${HISTORY_SECRET}`, response: "drama" }));
+    const before = server.embeddingRequests.length;
+    const ingest = runCli(["ingest", "--user", user, "--file", writeJsonl(dataDir, "ingest-racer.jsonl", entries)], env);
+    await until(() => server.embeddingRequests.length >= before + 10, "the ingest's embedding batches");
+    const forget = await runCli(["forget", "--user", user, "--json"], env);
+    expect(forget.stderr).toBe("");
+    const ingested = await ingest;
+    expect([ingested.code, ingested.stderr]).toEqual([2, `persona-agent: user "${user}" was forgotten while this command ran; nothing more of it was stored\n`]);
+    expect(existsSync(join(dataDir, "indexes", userFileKey(user)))).toBe(false);
     expect(filesWithSecrets(dataDir).filter((f) => !f.endsWith(".jsonl"))).toEqual([]);
     if (database) expect(await rowsWithSecrets(database.url)).toEqual([]);
   }, 120_000);
