@@ -134,10 +134,72 @@ describe("alignment graph", () => {
     });
     const run = align(store, model, { batchSize: 3 });
     await expect(run).rejects.toThrow(UserError);
-    await expect(run).rejects.toThrow(/^alignment failed: feedback \(LLM_grad\) on interaction [0-9a-f]+: model overloaded; the persona stays at v1$/);
+    await expect(run).rejects.toThrow(/^alignment failed: feedback \(LLM_grad\) on interaction [0-9a-f]+: model overloaded; nothing was saved, the persona stays at v1$/);
     expect(calls(model, "update")).toHaveLength(0);
     const history = await new PersonaStore(store).history("alice");
     expect(history.map((v) => v.version)).toEqual([1]);
+  });
+
+  test("E=2 whose second LLM_update fails saves nothing: the first iteration's persona never becomes current", async () => {
+    const store = await aliceStore();
+    const personas = new PersonaStore(store);
+    const before = await personas.history("alice");
+    let n = 0;
+    const model = scriptedModel({
+      update: () => {
+        if (++n === 2) throw new Error("model overloaded");
+        return "ALIGNED PERSONA 1";
+      },
+    });
+    await expect(align(store, model, { batchSize: 2, iterations: 2 })).rejects.toThrow(
+      /^alignment failed: persona update \(LLM_update\): model overloaded; nothing was saved, the persona stays at v1$/,
+    );
+    expect(calls(model, "update")).toHaveLength(2);
+    expect(await personas.history("alice")).toEqual(before);
+    expect(await personas.current("alice")).toEqual(before.at(-1));
+  });
+
+  test("E=3 saves each iteration's persona as its own version, all at once at the end", async () => {
+    const store = await aliceStore();
+    const personas = new PersonaStore(store);
+    let n = 0;
+    const seen: number[] = [];
+    const model = scriptedModel({
+      update: async () => {
+        seen.push((await personas.current("alice"))!.version); // nothing is saved while iterating
+        return `ALIGNED PERSONA ${++n}`;
+      },
+    });
+    const result = await align(store, model, { batchSize: 2, iterations: 3 });
+    expect(result).toMatchObject({ fromVersion: 1, toVersion: 4 });
+    expect(result.iterations.map((i) => i.version)).toEqual([2, 3, 4]);
+    const history = await personas.history("alice");
+    expect(history.map((v) => [v.version, v.persona, v.origin])).toEqual([
+      [1, expect.any(String), "initialized"],
+      [2, "ALIGNED PERSONA 1", "aligned"],
+      [3, "ALIGNED PERSONA 2", "aligned"],
+      [4, "ALIGNED PERSONA 3", "aligned"],
+    ]);
+    expect(history.slice(1).map((v) => [v.details!.iteration, v.details!.basedOn])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+    expect(seen).toEqual([1, 1, 1]);
+  });
+
+  test("an alignment that another saved over meanwhile fails at the end and saves none of its iterations", async () => {
+    const store = await aliceStore();
+    const personas = new PersonaStore(store);
+    let n = 0;
+    const model = scriptedModel({
+      update: async () => {
+        if (++n === 2) await personas.save("alice", "FROM ANOTHER RUN", "aligned", undefined, { basedOn: 1 });
+        return `ALIGNED PERSONA ${n}`;
+      },
+    });
+    await expect(align(store, model, { batchSize: 2, iterations: 2 })).rejects.toThrow(/changed while this run worked on v1 \(now v2\); nothing was saved/);
+    expect((await personas.history("alice")).map((v) => v.persona).slice(1)).toEqual(["FROM ANOTHER RUN"]);
   });
 
   test.each([
@@ -147,7 +209,7 @@ describe("alignment graph", () => {
     const store = await aliceStore();
     const before = (await new PersonaStore(store).current("alice"))!;
     await expect(align(store, scriptedModel({ update: () => reply }))).rejects.toThrow(
-      new UserError("alignment failed: persona update (LLM_update): the model returned empty text; the persona stays at v1"),
+      new UserError("alignment failed: persona update (LLM_update): the model returned empty text; nothing was saved, the persona stays at v1"),
     );
     expect(await new PersonaStore(store).current("alice")).toEqual(before);
     expect(await new PersonaStore(store).history("alice")).toHaveLength(1);
