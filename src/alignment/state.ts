@@ -61,7 +61,7 @@ export const AlignmentSummarySchema: z.ZodType<AlignmentSummary> = z
     toVersion: z.number().describe("The persona version current when it ended."),
     iterations: z.array(
       z.object({
-        version: z.number().describe("The persona version current after this iteration."),
+        version: z.number().describe("The persona version this iteration ends with; the run saves every iteration's version at the end, or none if it fails."),
         kept: z.boolean().describe("Whether this iteration's persona was kept (false: the validation gate refused it)."),
         feedback: z
           .array(z.object({ entryId: z.string(), query: z.string(), expected: z.string(), simulated: z.string(), feedback: z.string() }))
