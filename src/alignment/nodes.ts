@@ -4,7 +4,7 @@
  * by the graph module, so src/ never imports graphs/. Nothing is saved before the last
  * iteration ends: save_persona saves every kept iteration's persona at once.
  */
-import { Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { Overwrite, Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { HumanMessage, type BaseMessage } from "@langchain/core/messages";
 import { AlignmentError, InputError, UserError } from "../errors.js";
 import { describeProviderError } from "../models/chat.js";
@@ -50,7 +50,9 @@ export async function startAlignment(_state: AlignmentStateType, config: LangGra
   const { config: cfg, personas, store } = servicesFor(config);
   const current = await loadPersona(personas, cfg.userId);
   const feedbackTotal = await new FeedbackLog(store).total(cfg.userId);
-  return { userId: cfg.userId, persona: current.persona, version: current.version, fromVersion: current.version, feedbackTotal };
+  // A run on a thread that ran alignment before starts with none of that run's iterations or personas.
+  const fresh = { iterations: new Overwrite([]), unsaved: new Overwrite([]) };
+  return { ...fresh, userId: cfg.userId, persona: current.persona, version: current.version, fromVersion: current.version, feedbackTotal };
 }
 
 /**
@@ -202,7 +204,8 @@ export function closeIteration(state: AlignmentStateType): AlignmentUpdate {
  */
 export async function savePersona(state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
   const { config: cfg, personas, store } = servicesFor(config);
-  await personas.saveVersions(cfg.userId, state.unsaved, { basedOn: state.fromVersion });
+  // A run whose every candidate the gate refused has nothing to save, and so nothing to conflict with.
+  if (state.unsaved.length > 0) await personas.saveVersions(cfg.userId, state.unsaved, { basedOn: state.fromVersion });
   await new FeedbackLog(store).markAligned(cfg.userId, state.feedbackTotal);
   return { alignment: summarizeAlignment(state) };
 }

@@ -1,5 +1,5 @@
 import { runInThisContext } from "node:vm";
-import { InMemoryStore } from "@langchain/langgraph";
+import { InMemoryStore, MemorySaver } from "@langchain/langgraph";
 import { ToolMessage } from "@langchain/core/messages";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { UserError } from "../../src/errors.js";
@@ -9,7 +9,8 @@ import { batchFor } from "../../src/alignment/nodes.js";
 import { initialPersona } from "../../src/persona/persona.js";
 import { PROMPT_SETS } from "../../src/settings.js";
 import { episodicMemoryFor } from "../../src/services.js";
-import { align, aliceStore, EMB, filled, roleOf, scriptedModel } from "../../testing/alignment-harness.js";
+import { align, aliceStore, EMB, filled, roleOf, scriptedModel, UNREACHABLE_WIKI } from "../../testing/alignment-harness.js";
+import { builder } from "../../graphs/alignment.js";
 
 const calls = (model: ReturnType<typeof scriptedModel>, role: string) => model.calls.filter((c) => roleOf(c.messages) === role);
 
@@ -186,6 +187,19 @@ describe("alignment graph", () => {
       [3, 3],
     ]);
     expect(seen).toEqual([1, 1, 1]);
+  });
+
+  test("a second alignment on the same thread saves only its own iterations", async () => {
+    const store = await aliceStore();
+    const graph = builder.compile({ store, checkpointer: new MemorySaver() });
+    let n = 0;
+    const model = scriptedModel({ update: () => `ALIGNED PERSONA ${++n}` });
+    const configurable = { thread_id: "t", userId: "alice", model, embeddings: EMB, indexDir: undefined, wikipediaBaseUrl: UNREACHABLE_WIKI, maxRetries: 0, batchSize: 2, iterations: 2 };
+    await graph.invoke({}, { configurable });
+    const second = (await graph.invoke({}, { configurable })).alignment!;
+    expect(second).toMatchObject({ fromVersion: 3, toVersion: 5 });
+    expect(second.iterations.map((i) => i.version)).toEqual([4, 5]);
+    expect((await new PersonaStore(store).history("alice")).map((v) => v.persona).slice(1)).toEqual(["ALIGNED PERSONA 1", "ALIGNED PERSONA 2", "ALIGNED PERSONA 3", "ALIGNED PERSONA 4"]);
   });
 
   test("an alignment that another saved over meanwhile fails at the end and saves none of its iterations", async () => {
