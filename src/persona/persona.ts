@@ -13,7 +13,7 @@ import { renderSetPrompt } from "../prompts.js";
 import { DEFAULT_SETTINGS, type PromptSet } from "../settings.js";
 import { listAll } from "../store/list.js";
 import { userNamespace } from "../users.js";
-import { isTransactional } from "../store/transactional.js";
+import { isLocking, isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 
@@ -107,10 +107,11 @@ export class PersonaStore {
    * or none. With `basedOn`, fails with PersonaConflictError unless the head is still that
    * version. On SqliteStore the check and every write are one BEGIN IMMEDIATE transaction, safe
    * across processes; on PostgreSQL (as opened by openPersistence) they run under an advisory
-   * lock, also safe across processes, and the head, written last, is what makes them current
-   * (versions past the head are never read). On other stores it is check-then-put, serialized
-   * within this process; two processes that both read the same head between one's check and its
-   * put can still both write the same version keys (the later wins).
+   * lock, also safe across processes, and the head, written last, is what makes them current:
+   * versions past the head are never read, and under the lock they can only be what a save
+   * killed before its head write left, so they are overwritten. On other stores it is
+   * check-then-put, serialized within this process; two processes that both read the same head
+   * between one's check and its put can still both write the same version keys (the later wins).
    */
   async saveVersions(userId: string, drafts: PersonaDraft[], options: { basedOn?: number } = {}): Promise<PersonaVersion[]> {
     const personaNs = userNamespace(userId, "persona");
@@ -136,7 +137,7 @@ export class PersonaStore {
       withUserLock(store, userId, async () => {
         await assertCurrent(store, userId);
         const head = ((await store.get(metaNs, HEAD_KEY))?.value.version as number | undefined) ?? 0;
-        const taken = (await store.get(personaNs, versionKey(head + 1))) !== null;
+        const taken = !isLocking(store) && (await store.get(personaNs, versionKey(head + 1))) !== null;
         const records = next(head, () => taken);
         for (const record of records) await store.put(personaNs, versionKey(record.version), { ...record });
         if (records.length > 0) await store.put(metaNs, HEAD_KEY, { version: records.at(-1)!.version });
