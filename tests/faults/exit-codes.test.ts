@@ -74,7 +74,7 @@ describe("through the CLI", () => {
     const server = await startOpenAIServer(() => ({ content: "Profile: a sci-fi fan" }));
     const dataDir = tempDir("exit-full-");
     mkdirSync(join(dataDir, "data"));
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1M", "tmpfs", join(dataDir, "data")]);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1M,mode=0700", "tmpfs", join(dataDir, "data")]);
     try {
       const entries = Array.from({ length: 2000 }, (_, i) => ({ query: `Tag this movie: reel ${i} ${"x".repeat(300)}`, response: "sci-fi" }));
       const result = await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "big.jsonl", entries)], scriptedEnv(server.url, join(dataDir, "data")));
