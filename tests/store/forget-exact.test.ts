@@ -6,12 +6,13 @@
  * PostgreSQL as openStore opens them, and the dev server's InMemoryStore. Ids with ".", "%",
  * "_" and ":" likewise.
  */
-import type { BaseStore } from "@langchain/langgraph";
+import type { BaseStore, Operation, OperationResults } from "@langchain/langgraph";
 import { InMemoryStore } from "@langchain/langgraph";
 import pg from "pg";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { forgetUser } from "../../src/forget.js";
+import { ServiceUnavailableError } from "../../src/errors.js";
 import { openStore } from "../../src/store/open.js";
 import type { SqliteStore } from "../../src/store/sqlite-store.js";
 import { userNamespace } from "../../src/users.js";
@@ -123,4 +124,20 @@ describe.each(backends)("forget on %s", (_name, open) => {
     for (const user of neighbours) expect((await personas.current(user))?.persona).toBe(`${user} persona`);
     expect(userNamespace(id)).toHaveLength(2);
   });
+});
+
+test("a store that leaves records behind fails the forget (exit 3) instead of reporting fewer deletions", async () => {
+  // Deletes of one key are lost, as a store with a failing replica or a buggy adapter might.
+  class LeakyStore extends InMemoryStore {
+    override async batch<Op extends readonly Operation[]>(operations: Op): Promise<OperationResults<Op>> {
+      return super.batch(operations.filter((op) => !("value" in op && op.value === null && op.key === "current")) as unknown as Op);
+    }
+  }
+  const store = new LeakyStore();
+  const memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: "local:universal-sentence-encoder" });
+  await new PersonaStore(store).save("alice", "alice persona", "initialized");
+  await store.put(userNamespace("alice", "profile"), "current", { text: "profile" });
+  const forget = forgetUser(store, memory, "alice");
+  await expect(forget).rejects.toThrow(new ServiceUnavailableError('forget of user "alice" is incomplete: 1 records remain in the store after deleting 3; run forget again'));
+  await expect(forget).rejects.toMatchObject({ exitCode: 3 });
 });
