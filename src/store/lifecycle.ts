@@ -9,7 +9,9 @@
  * more (UserForgottenError), while a new run (an ingest after the forget) starts at the new
  * generation and works as usual. The lock is one SQLite BEGIN IMMEDIATE transaction on the
  * embedded store and a per-user advisory lock on PostgreSQL (src/store/open.ts); other stores
- * (LangGraph Platform's) get the check without a lock.
+ * (LangGraph Platform's) get the check without a lock. A run reads its generation under the
+ * lock too, and forget bumps it and deletes in one transaction (forgetRecords), so no run
+ * starts on the old generation once a forget has begun.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { BaseStore } from "@langchain/langgraph";
@@ -73,8 +75,10 @@ export async function assertCurrent(store: BaseStore, userId: string, generation
 
 /** The user's cross-process write lock on stores that have one (PostgreSQL); SQLite writes take BEGIN IMMEDIATE instead. */
 export function withUserLock<T>(store: BaseStore, userId: string, fn: () => Promise<T>): Promise<T> {
-  return withStoreLock(store, `user:${userFileKey(userId)}`, fn);
+  return withStoreLock(store, userLock(userId), fn);
 }
+
+const userLock = (userId: string) => `user:${userFileKey(userId)}`;
 
 export interface UserPut {
   namespace: string[];
@@ -118,7 +122,7 @@ export async function forgetRecords(store: BaseStore, userId: string, prefix: st
     });
   }
   if (hasLockedTransactions(real)) {
-    return real.lockedTransaction(`user:${key}`, async (tx) => {
+    return real.lockedTransaction(userLock(userId), async (tx) => {
       await tx.put(TOMBSTONES, key, { generation: generationOf(await tx.get(TOMBSTONES, key)) + 1 });
       return tx.deleteNamespacePrefix(prefix);
     });
