@@ -33,9 +33,11 @@ let openGate = () => {};
 function closeGate(): void {
   gate = new Promise((resolve) => (openGate = resolve));
 }
+let embeddingsHeld = false;
 afterEach(() => {
   openGate();
   gate = undefined;
+  embeddingsHeld = false;
 });
 
 const history = ALICE_HISTORY.map((e, i) => ({ ...e, query: `${e.query} (${HISTORY_SECRET} ${i})` }));
@@ -101,7 +103,8 @@ describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, us
   let database: TestDatabase | undefined;
 
   beforeAll(async () => {
-    server = await startOpenAIServer(reply);
+    // Embedding calls wait at the gate too, while it is closed for them (embeddingsHeld).
+    server = await startOpenAIServer(reply, { beforeEmbedding: () => (embeddingsHeld ? gate : undefined) });
     dataDir = tempDir("faults-forget-");
     database = usePostgres ? await createTestDatabase() : undefined;
     env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database?.url, PERSONA_AGENT_TIMEOUT_MS: "20000" });
@@ -171,10 +174,14 @@ describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, us
     const user = "ingest-racer";
     const entries = Array.from({ length: 3000 }, (_, i) => ({ query: `Tag this movie: take ${i} ${HISTORY_SECRET}`, response: "drama" }));
     const before = server.embeddingRequests.length;
+    // The ingest waits in an embedding call when forget runs, then embeds the rest (filling its cache) after it.
+    closeGate();
+    embeddingsHeld = true;
     const ingest = runCli(["ingest", "--user", user, "--file", writeJsonl(dataDir, "ingest-racer.jsonl", entries)], env);
-    await until(() => server.embeddingRequests.length >= before + 10, "the ingest's embedding batches");
+    await until(() => server.embeddingRequests.length > before, "the ingest's first embedding batch");
     const forget = await runCli(["forget", "--user", user, "--json"], env);
     expect(forget.stderr).toBe("");
+    openGate();
     const ingested = await ingest;
     expect([ingested.code, ingested.stderr]).toEqual([2, `persona-agent: user "${user}" was forgotten while this command ran; nothing more of it was stored\n`]);
     expect(existsSync(join(dataDir, "indexes", userFileKey(user)))).toBe(false);
