@@ -8,9 +8,11 @@ import { IncompleteRunError, UserError } from "../errors.js";
 import { parseNumber, validateSettings } from "../settings.js";
 import { intOption, progress, resolveSettings } from "./shared.js";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import type { LampTask } from "../data/lamp.js";
 import { LAMP_SPLITS, lampBaseUrl, SPLITS, type LampSplit, type Split } from "../data/lamp-names.js";
-import type { EvalUser, PopulationSummary } from "../data/oppu.js";
+import type { PopulationSummary } from "../data/oppu.js";
+import type { StreamedPopulation } from "../data/lamp-stream.js";
 import { METHODS, parseMethod } from "../eval/method-names.js";
 
 const TASKS = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const satisfies readonly LampTask[];
@@ -48,6 +50,19 @@ async function dataFiles(files: string[]): Promise<{ data: string[]; files: stri
   return { data: await Promise.all(files.map(dataFileId)), files };
 }
 
+/** `JSON.stringify(items, null, 1)` and a newline, written one item at a time: no string holds the whole file. */
+async function writeJsonArray(path: string, items: readonly unknown[]): Promise<void> {
+  const file = await open(path, "w");
+  const write = async (text: string) => void (await file.write(text));
+  try {
+    await write(items.length === 0 ? "[]" : "[");
+    for (const [i, item] of items.entries()) await write(`${i ? "," : ""}\n ${JSON.stringify(item, null, 1).replace(/\n/g, "\n ")}`);
+    await write(items.length === 0 ? "\n" : "\n]\n");
+  } finally {
+    await file.close();
+  }
+}
+
 /** Seconds, as a number option (fractions allowed). */
 const secondsOption = (name: string, min: number) => (raw: string) => parseNumber(raw, name, { min, integer: false });
 
@@ -58,11 +73,12 @@ function describePopulation(summary: PopulationSummary): string {
 }
 
 /**
- * The population from LaMP question/output file pairs (grouped into persons, src/data/persons.ts)
- * or an OPPU per-user file, its summary, and the files' ids for the run key.
+ * The population from LaMP question/output file pairs (grouped into persons, src/data/persons.ts,
+ * read as streams: files of any size) or an OPPU per-user file, its summary, and the files' ids
+ * for the run key. `select`: materialize only the most active persons (undefined: all of them).
  */
-async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask): Promise<{ users: EvalUser[]; summary: PopulationSummary; data: string[]; files: string[] }> {
-  const [{ LAMP_LABELS, loadLamp, loadLampOutputs }, { checkNoLeaks, lampToUsers, loadOppuUsers }, { summarize }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js"), import("../data/persons.js")]);
+async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask, select?: number): Promise<StreamedPopulation & { data: string[]; files: string[] }> {
+  const [{ loadLampOutputs }, { checkNoLeaks, loadOppuUsers }, { summarize }, { streamLampPopulation }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js"), import("../data/persons.js"), import("../data/lamp-stream.js")]);
   if (opts.oppu && opts.questions.length > 0) throw new UserError("give either --oppu or --questions/--outputs, not both");
   if (opts.oppu) {
     if (opts.outputs.length > 1) throw new UserError("--oppu takes at most one --outputs (its golds)");
@@ -74,11 +90,8 @@ async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "op
   if (opts.questions.length === 0 || opts.questions.length !== opts.outputs.length) {
     throw new UserError("eval needs --oppu FILE, or --questions and --outputs in pairs (one --outputs per --questions)");
   }
-  const examples = (await Promise.all(opts.questions.map((q, i) => loadLamp(q, opts.outputs[i]!)))).flat();
-  const labels = LAMP_LABELS[task]!;
-  const stray = examples.find((e) => !labels.includes(e.output.trim()));
-  if (stray) throw new UserError(`gold "${stray.output}" of question "${stray.id}" is not a ${task} label; is --task right?`);
-  return { ...lampToUsers(task, examples, opts.split), ...(await dataFiles([...opts.questions, ...opts.outputs])) };
+  const pairs = opts.questions.map((questions, i) => ({ questions, outputs: opts.outputs[i]! }));
+  return { ...(await streamLampPopulation(task, pairs, opts.split, select)), ...(await dataFiles([...opts.questions, ...opts.outputs])) };
 }
 
 export function registerEvalCommands(program: Command): void {
@@ -111,7 +124,8 @@ export function registerEvalCommands(program: Command): void {
       const settings = validateSettings(resolveSettings(command));
       const [{ checkUsers }, { runEval }, { formatCost, priceTable }, { evalProgress }] = await Promise.all([import("../data/oppu.js"), import("../eval/runner.js"), import("../eval/prices.js"), import("./eval-progress.js")]);
       const prices = priceTable(); // a bad PERSONA_AGENT_PRICES file is refused before any work
-      const { users, summary: population, data, files } = await loadPopulation(opts, task);
+      // ICL draws demonstrations from the whole population; other methods need only the persons evaluated.
+      const { users, summary: population, papers, data, files } = await loadPopulation(opts, task, method === "icl" ? undefined : opts.users);
       checkUsers(users, files.join(", "));
       if (!opts.json) process.stderr.write(`population: ${describePopulation(population)}\n`);
 
@@ -121,6 +135,7 @@ export function registerEvalCommands(program: Command): void {
         method,
         users,
         userCount: opts.users,
+        papers,
         concurrency: opts.concurrency,
         outDir: opts.out,
         model: settings.model,
@@ -178,17 +193,16 @@ export function registerEvalCommands(program: Command): void {
     .option("--histories <dir>", "also write <dir>/<user>.jsonl: the user's profile as task-shaped interactions, for `ingest --task`")
     .option("--json", "print the written files and counts as JSON")
     .action(async (opts: { task: LampTask; questions: string[]; outputs: string[]; split: Split; users?: number; seed: number; out: string; histories?: string; json?: boolean }) => {
-      const { users: all, summary: population } = await loadPopulation({ ...opts, oppu: undefined }, opts.task);
-      const [{ populationPapers, profileInteractions }, { checkUsers, selectActiveUsers }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js")]);
-      checkUsers(all, opts.questions.join(", "));
-      const users = opts.users ? selectActiveUsers(all, opts.users) : all;
-      writeFileSync(opts.out, `${JSON.stringify(users.map((u) => ({ user_id: u.id, profile: u.profile, query: u.queries.map((q) => ({ id: q.id, input: q.input, gold: q.output })) })), null, 1)}\n`);
+      const { users: read, summary: population, papers } = await loadPopulation({ ...opts, oppu: undefined }, opts.task, opts.users);
+      const [{ profileInteractions }, { checkUsers, selectActiveUsers }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js")]);
+      checkUsers(read, opts.questions.join(", "));
+      const users = opts.users ? selectActiveUsers(read, opts.users) : read; // the most active first
+      await writeJsonArray(opts.out, users.map((u) => ({ user_id: u.id, profile: u.profile, query: u.queries.map((q) => ({ id: q.id, input: q.input, gold: q.output })) })));
       const histories: string[] = [];
       if (opts.histories) {
         mkdirSync(opts.histories, { recursive: true });
-        const otherPapers = populationPapers(opts.task, all);
         for (const user of users) {
-          const entries = await profileInteractions(opts.task, user.id, user.profile, { seed: opts.seed, otherPapers });
+          const entries = await profileInteractions(opts.task, user.id, user.profile, { seed: opts.seed, otherPapers: papers });
           const path = join(opts.histories, `${user.id.replace(/[^A-Za-z0-9._-]+/g, "_")}.jsonl`);
           writeFileSync(path, entries.map((e) => JSON.stringify(e)).join("\n") + "\n");
           histories.push(path);

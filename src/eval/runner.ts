@@ -34,6 +34,8 @@ export interface EvalOptions {
   users: EvalUser[];
   /** How many users to evaluate: the most active (selectActiveUsers). */
   userCount: number;
+  /** LaMP-1's negatives (populationPapers of the whole population) when `users` holds only the selected persons (streamLampPopulation). */
+  papers?: readonly (readonly [string, string])[];
   concurrency: number;
   outDir: string;
   /** `provider:name`, or a chat model object (tests); `modelId` names it in the run key. */
@@ -409,7 +411,7 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   const runKey = runKeyOf(options);
   const runId = runIdOf(runKey);
   const chosen = selectActiveUsers(options.users, options.userCount);
-  const otherPapers = populationPapers(task, options.users);
+  const otherPapers = options.papers ?? populationPapers(task, options.users);
   const built = new Map<EvalUser, Promise<HistoryEntry[]>>();
   const interactions = (u: EvalUser) => {
     let entries = built.get(u);
