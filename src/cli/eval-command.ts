@@ -3,27 +3,31 @@
  * `persona-agent data download` (LaMP's official files). See docs/EVAL.md.
  */
 import { join } from "node:path";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { IncompleteRunError, UserError } from "../errors.js";
 import { parseNumber, validateSettings } from "../settings.js";
 import { intOption, progress, resolveSettings } from "./shared.js";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import type { LampTask } from "../data/lamp.js";
 import { LAMP_SPLITS, lampBaseUrl, SPLITS, type LampSplit, type Split } from "../data/lamp-names.js";
 import type { PopulationSummary } from "../data/oppu.js";
 import type { StreamedPopulation } from "../data/lamp-stream.js";
+import type { PlanRow } from "../eval/plan.js";
+import { formatCost } from "../eval/prices.js";
 import { METHODS, parseMethod } from "../eval/method-names.js";
 
 const TASKS = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const satisfies readonly LampTask[];
 
 interface EvalOpts {
-  task?: LampTask;
+  /** One for `eval`, any number for `eval plan`. */
+  task: LampTask[];
   questions: string[];
   outputs: string[];
   oppu?: string;
   split: Split;
-  method?: string;
+  lampDir?: string;
+  method: string[];
   users: number;
   seed: number;
   concurrency: number;
@@ -38,6 +42,11 @@ interface EvalOpts {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+/** A repeatable option with a fixed set of values (commander's own message for another value). */
+const collectChoice = (choices: readonly string[]) => (value: string, previous: string[]) => {
+  if (!choices.includes(value)) throw new InvalidArgumentError(`Allowed choices are ${choices.join(", ")}.`);
+  return [...previous, value];
+};
 
 function formatMetrics(metrics: object, failures: number): string {
   const failed = failures > 0 ? ` (${failures} failed)` : "";
@@ -77,7 +86,7 @@ function describePopulation(summary: PopulationSummary): string {
  * read as streams: files of any size) or an OPPU per-user file, its summary, and the files' ids
  * for the run key. `select`: materialize only the most active persons (undefined: all of them).
  */
-async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask, select?: number): Promise<StreamedPopulation & { data: string[]; files: string[] }> {
+async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split" | "lampDir">, task: LampTask, select?: number): Promise<StreamedPopulation & { data: string[]; files: string[] }> {
   const [{ loadLampOutputs }, { checkNoLeaks, loadOppuUsers }, { summarize }, { streamLampPopulation }] = await Promise.all([import("../data/lamp.js"), import("../data/oppu.js"), import("../data/persons.js"), import("../data/lamp-stream.js")]);
   if (opts.oppu && opts.questions.length > 0) throw new UserError("give either --oppu or --questions/--outputs, not both");
   if (opts.oppu) {
@@ -87,11 +96,32 @@ async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "op
     checkNoLeaks(task, users, opts.oppu);
     return { users, summary: summarize(users, users.reduce((n, u) => n + u.queries.length, 0)), ...(await dataFiles([opts.oppu, ...opts.outputs])) };
   }
-  if (opts.questions.length === 0 || opts.questions.length !== opts.outputs.length) {
+  const pairs = opts.questions.length === 0 && opts.outputs.length === 0 && opts.lampDir ? await downloadedPairs(opts.lampDir, task, opts.split) : opts.questions.map((questions, i) => ({ questions, outputs: opts.outputs[i]! }));
+  if (pairs.length === 0 || opts.questions.length !== opts.outputs.length) {
     throw new UserError("eval needs --oppu FILE, or --questions and --outputs in pairs (one --outputs per --questions)");
   }
-  const pairs = opts.questions.map((questions, i) => ({ questions, outputs: opts.outputs[i]! }));
   return { ...(await streamLampPopulation(task, pairs, opts.split, select)), ...(await dataFiles([...opts.questions, ...opts.outputs])) };
+}
+
+/** The question/output pairs `data download` put in `dir` for the task and split (train, then dev); an error when there are none. */
+async function downloadedPairs(dir: string, task: LampTask, split: Split): Promise<{ questions: string; outputs: string }[]> {
+  const { lampFiles } = await import("../eval/download.js");
+  const files = lampFiles(task, split).map((f) => join(dir, f.path));
+  const pairs = [0, 2].map((i) => ({ questions: files[i]!, outputs: files[i + 1]! })).filter((pair) => existsSync(pair.questions) && existsSync(pair.outputs));
+  if (pairs.length === 0) throw new UserError(`--lamp-dir ${dir}: no ${task} ${split} files (run persona-agent data download --task ${task} --split ${split} --cache ${dir}, or give --questions and --outputs)`);
+  return pairs;
+}
+
+/** The plan as a table with its total (or JSON). */
+function formatPlan(rows: PlanRow[], model: string, json: boolean): string {
+  const total = rows.reduce((t, r) => ({ queries: t.queries + r.queries, calls: t.calls + r.calls, inputTokens: t.inputTokens + r.inputTokens, outputTokens: t.outputTokens + r.outputTokens, cost: t.cost === undefined || r.cost === undefined ? undefined : t.cost + r.cost }), { queries: 0, calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 as number | undefined });
+  if (json) return `${JSON.stringify({ model, rows, total })}\n`;
+  const n = (x: number) => x.toLocaleString("en-US");
+  const header = ["task", "method", "users", "queries", "calls", "input tokens", "output tokens", "cost"];
+  const lines = [...rows.map((r) => [r.task, r.method, `${r.users}${r.skipped ? ` (+${r.skipped} skipped)` : ""}`, n(r.queries), n(r.calls), n(r.inputTokens), n(r.outputTokens), formatCost(r.cost)]), ["total", "", "", n(total.queries), n(total.calls), n(total.inputTokens), n(total.outputTokens), formatCost(total.cost)]];
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  return `${[row(header), ...lines.map(row)].join("\n")}\n(${model}; estimated before any call: inputs counted on the prompts rendered on the data, outputs at nominal sizes; docs/EVAL.md "Planning a run")\n`;
 }
 
 export function registerEvalCommands(program: Command): void {
@@ -99,12 +129,13 @@ export function registerEvalCommands(program: Command): void {
     .command("eval")
     .description("evaluate a method on LaMP (the paper's protocol: most active users, every test query); `eval report` tabulates runs")
     // Not requiredOption: commander would demand them from `eval report` too.
-    .addOption(new Option("--task <task>", "LaMP task").choices(TASKS))
+    .addOption(new Option("--task <task>", "LaMP task (`eval plan`: repeat for several)").argParser(collectChoice(TASKS)).default([], ""))
     .option("--questions <path>", "LaMP *_questions.json (repeat for every file of the split)", collect, [])
     .option("--outputs <path>", "LaMP *_outputs.json, one per --questions in the same order (or the golds of --oppu)", collect, [])
     .option("--oppu <path>", "OPPU's per-user file [{user_id, profile, query: [{id, input, gold?}]}] instead of --questions")
     .addOption(new Option("--split <split>", "time: group questions into persons by shared profile items (the paper's users); user: every question its own user").choices(SPLITS).default("time"))
-    .addOption(new Option("--method <method>", "method to evaluate").choices(METHODS))
+    .option("--lamp-dir <dir>", "without --questions/--oppu: LaMP's train and dev files of the task and --split where `data download --cache` put them")
+    .addOption(new Option("--method <method>", "method to evaluate (`eval plan`: repeat for several)").argParser(collectChoice(METHODS)).default([], ""))
     .option("--users <n>", "the most active users to evaluate (largest profiles over all files; ties: user id)", intOption("--users", 1), 100)
     .option("--seed <n>", "seed of LaMP-1's sampled negatives and [1]/[2] order, and of ICL's demonstrations", intOption("--seed", 0), 0)
     .option("--concurrency <n>", "users in flight", intOption("--concurrency", 1), 4)
@@ -117,10 +148,12 @@ export function registerEvalCommands(program: Command): void {
     .option("--progress-every <seconds>", "when stderr is not a terminal: a progress line this often", secondsOption("--progress-every", 0.1), 30)
     .option("--json", 'print {"task", "method", "users", "queries", "failures", "skipped", "metrics", "calls", "tokens", "spent", "runId", "dataFingerprint", "population", ...}')
     .action(async (opts: EvalOpts, command: Command) => {
-      const missing = (["task", "method"] as const).filter((name) => !opts[name]);
+      const missing = (["task", "method"] as const).filter((name) => opts[name].length === 0);
       if (missing.length > 0) throw new UserError(`eval needs ${missing.map((m) => `--${m}`).join(", ")}`);
-      const task = opts.task!;
-      const method = parseMethod(opts.method!);
+      const several = (["task", "method"] as const).find((name) => opts[name].length > 1);
+      if (several) throw new UserError(`eval runs one --${several} at a time (\`eval plan\` takes several)`);
+      const task = opts.task[0]!;
+      const method = parseMethod(opts.method[0]!);
       const settings = validateSettings(resolveSettings(command));
       const [{ checkUsers }, { runEval }, { formatCost, priceTable }, { evalProgress }] = await Promise.all([import("../data/oppu.js"), import("../eval/runner.js"), import("../eval/prices.js"), import("./eval-progress.js")]);
       const prices = priceTable(); // a bad PERSONA_AGENT_PRICES file is refused before any work
@@ -160,6 +193,26 @@ export function registerEvalCommands(program: Command): void {
       if (failures > 0) {
         throw new IncompleteRunError(`${failures} of ${summary.queries} queries failed (scored as invalid answers; the reasons are in ${opts.out}/results); run the same command again to ask only the failed ones`);
       }
+    });
+
+  evalCommand
+    .command("plan")
+    .description("before any call: per task and method the users, queries, model calls, tokens and cost an `eval` with the same flags would take, and the total (--task and --method repeat)")
+    .action(async (_opts: unknown, command: Command) => {
+      // The flags are eval's: commander hands them to the parent.
+      const opts = command.parent!.opts<EvalOpts>();
+      if (opts.task.length === 0 || opts.method.length === 0) throw new UserError("eval plan needs --task and --method (each may repeat)");
+      if (opts.task.length > 1 && (opts.questions.length > 0 || opts.oppu)) throw new UserError("with several --task, the files come from --lamp-dir (one --task for --questions/--oppu)");
+      const settings = validateSettings(resolveSettings(command));
+      const [{ planTask }, { priceTable }] = await Promise.all([import("../eval/plan.js"), import("../eval/prices.js")]);
+      const prices = priceTable();
+      const methods = [...new Set(opts.method)].map(parseMethod);
+      const rows: PlanRow[] = [];
+      for (const task of [...new Set(opts.task)]) {
+        const { users, papers } = await loadPopulation(opts, task, methods.includes("icl") ? undefined : opts.users);
+        rows.push(...(await planTask({ task, methods, users, userCount: opts.users, papers, params: { k: opts.k, batch: opts.batch, iterations: opts.iterations }, seed: opts.seed, promptSet: settings.promptSet, model: settings.model, prices })));
+      }
+      process.stdout.write(formatPlan(rows, settings.model, opts.json === true));
     });
 
   evalCommand
