@@ -169,6 +169,7 @@ export function registerEvalCommands(program: Command): void {
         users,
         userCount: opts.users,
         papers,
+        population,
         concurrency: opts.concurrency,
         outDir: opts.out,
         model: settings.model,
