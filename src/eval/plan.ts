@@ -62,18 +62,23 @@ const add = (a: Usage, b: Usage, times = 1): Usage => ({ calls: a.calls + times 
 const NONE: Usage = { calls: 0, input: 0, output: 0 };
 const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
 
-/** Token sizes of a user's data that the patterns reuse. */
+/** Token sizes of a user's data that the patterns reuse, counted once per user. */
 interface Sizes {
-  /** One interaction as a context line (its OPPU record). */
+  /** One interaction as a context line (its OPPU record), on average. */
   line: number;
-  /** One interaction as the memory tool returns it (query and response). */
+  /** One interaction as the memory tool returns it (query and response), on average. */
   memory: number;
+  /** Each query's prompt as the methods ask it, and its gold answer. */
+  queries: { prompt: number; answer: number }[];
+  /** The profile summary (ingest, PAG). */
+  profile: Usage;
 }
 
-async function sizesOf(entries: HistoryEntry[]): Promise<Sizes> {
-  const header = await contextTokens(0, 0);
-  const lines = await Promise.all(entries.map(async (e) => tokens(await examplesContext([e])) - header));
-  return { line: mean(lines), memory: mean(entries.map((e) => tokens(`${e.query}\n${e.response}`))) };
+async function sizesOf(task: LampTask, user: EvalUser, entries: HistoryEntry[]): Promise<Sizes> {
+  const n = Math.max(1, entries.length);
+  const lines = entries.length ? tokens(await examplesContext(entries)) - (await contextTokens(0, 0)) : 0;
+  const queries = await Promise.all(user.queries.map(async (q) => ({ prompt: tokens(await taskPrompt(task, q.input)), answer: tokens(q.output) })));
+  return { line: lines / n, memory: tokens(entries.map((e) => `${e.query}\n${e.response}`).join("\n")) / n, queries, profile: await profileUsage(task, entries) };
 }
 
 /** The context header plus `count` lines of `line` tokens each. */
@@ -111,47 +116,35 @@ async function alignmentUsage(set: PromptSet, entries: HistoryEntry[], persona: 
 }
 
 /** One user's calls and tokens under `method`: preparation once, then each query. */
-async function userUsage(o: PlanOptions, method: MethodName, user: EvalUser, entries: HistoryEntry[], demoLine: number): Promise<Usage> {
-  const { task, params } = o;
-  const sizes = await sizesOf(entries);
+async function userUsage(o: PlanOptions, method: MethodName, entries: HistoryEntry[], sizes: Sizes, demoLine: number): Promise<Usage> {
+  const { params } = o;
+  const k = (n: number) => Math.min(n, entries.length);
+  const parts = PERSONA_AGENTS[method];
+  const persona = parts ? await personaTokens(o.promptSet, parts) : 0;
+  const context = {
+    icl: await contextTokens(ICL_SHOTS, demoLine, "lamp/context_demonstrations"),
+    rag: async (n: number) => (entries.length ? contextTokens(k(n), sizes.line) : 0),
+    profile: tokens(await renderPrompt("lamp/context_profile", { profile: "" })) + OUTPUT_TOKENS.profile,
+    react: tokens(loadPrompt("lamp/react_agent")),
+  };
   let total = NONE;
-  for (const query of user.queries) {
-    const prompt = tokens(await taskPrompt(task, query.input));
-    const answer = tokens(query.output);
-    const oneCall = (context: number): Usage => ({ calls: 1, input: prompt + context, output: answer });
-    const k = (n: number) => Math.min(n, entries.length);
-    switch (method) {
-      case "prompt":
-        total = add(total, oneCall(0));
-        break;
-      case "icl":
-        total = add(total, oneCall(await contextTokens(ICL_SHOTS, demoLine, "lamp/context_demonstrations")));
-        break;
-      case "rag-1":
-      case "rag-4":
-      case "membank":
-        total = add(total, oneCall(entries.length ? await contextTokens(k(method === "rag-1" ? 1 : 4), sizes.line) : 0));
-        break;
-      case "pag-4":
-        total = add(total, oneCall(tokens(await renderPrompt("lamp/context_profile", { profile: "" })) + OUTPUT_TOKENS.profile + (await contextTokens(k(4), sizes.line))));
-        break;
-      case "react":
-        total = add(total, agentRun(tokens(loadPrompt("lamp/react_agent")), prompt, answer + 5, k(params.k) * sizes.memory, true));
-        break;
-      default: {
-        const parts = PERSONA_AGENTS[method]!;
-        const persona = await personaTokens(o.promptSet, parts);
-        const context = parts.action || !parts.memory ? 0 : await contextTokens(k(params.k), sizes.line);
-        total = add(total, agentRun(persona, prompt + context, answer, k(params.k) * sizes.memory, parts.action && parts.memory));
-      }
+  for (const { prompt, answer } of sizes.queries) {
+    const oneCall = (more: number): Usage => ({ calls: 1, input: prompt + more, output: answer });
+    if (method === "prompt") total = add(total, oneCall(0));
+    else if (method === "icl") total = add(total, oneCall(context.icl));
+    else if (method === "rag-1" || method === "rag-4" || method === "membank") total = add(total, oneCall(await context.rag(method === "rag-1" ? 1 : 4)));
+    else if (method === "pag-4") total = add(total, oneCall(context.profile + (await context.rag(4))));
+    else if (method === "react") total = add(total, agentRun(context.react, prompt, answer + 5, k(params.k) * sizes.memory, true));
+    else {
+      const inPrompt = parts!.action || !parts!.memory ? 0 : await context.rag(params.k);
+      total = add(total, agentRun(persona, prompt + inPrompt, answer, k(params.k) * sizes.memory, parts!.action && parts!.memory));
     }
   }
   // Preparation, counted once per user; a replay's memories never include the replayed interaction.
-  if (method === "pag-4") total = add(total, await profileUsage(task, entries));
-  const parts = PERSONA_AGENTS[method];
+  if (method === "pag-4") total = add(total, sizes.profile);
   if (parts) {
-    if (parts.persona && parts.memory) total = add(total, await profileUsage(task, entries));
-    if (parts.align) total = add(total, await alignmentUsage(o.promptSet, entries, await personaTokens(o.promptSet, parts), Math.min(params.k, Math.max(0, entries.length - 1)) * sizes.memory, parts.action && parts.memory, params));
+    if (parts.persona && parts.memory) total = add(total, sizes.profile);
+    if (parts.align) total = add(total, await alignmentUsage(o.promptSet, entries, persona, Math.min(params.k, Math.max(0, entries.length - 1)) * sizes.memory, parts.action && parts.memory, params));
   }
   return total;
 }
@@ -168,14 +161,19 @@ export async function planTask(o: PlanOptions): Promise<PlanRow[]> {
   const chosen = selectActiveUsers(o.users, o.userCount);
   const otherPapers = o.papers ?? populationPapers(o.task, o.users);
   const interactions = new Map<EvalUser, HistoryEntry[]>();
-  for (const user of chosen) interactions.set(user, await profileInteractions(o.task, user.id, user.profile, { seed: o.seed, otherPapers }));
+  const sizes = new Map<EvalUser, Sizes>();
+  for (const user of chosen) {
+    const entries = await profileInteractions(o.task, user.id, user.profile, { seed: o.seed, otherPapers });
+    interactions.set(user, entries);
+    sizes.set(user, await sizesOf(o.task, user, entries));
+  }
   // ICL's demonstrations are other persons' interactions: their mean line size stands for them.
   const demoLine = mean(await Promise.all([...interactions.values()].flatMap((entries) => entries.slice(0, 3)).map(async (e) => tokens(await examplesContext([e], "lamp/context_demonstrations")))));
   const rows: PlanRow[] = [];
   for (const method of o.methods) {
     const runnable = chosen.filter((u) => !(needsAlignment(method) && interactions.get(u)!.length === 0));
     let usage = NONE;
-    for (const user of runnable) usage = add(usage, await userUsage(o, method, user, interactions.get(user)!, demoLine));
+    for (const user of runnable) usage = add(usage, await userUsage(o, method, interactions.get(user)!, sizes.get(user)!, demoLine));
     const row: PlanRow = { task: o.task, method, users: runnable.length, skipped: chosen.length - runnable.length, queries: runnable.reduce((n, u) => n + u.queries.length, 0), calls: usage.calls, inputTokens: Math.round(usage.input), outputTokens: Math.round(usage.output) };
     const cost = costOf(o.model, { inputTokens: row.inputTokens, outputTokens: row.outputTokens }, o.prices);
     if (cost !== undefined) row.cost = cost;
