@@ -72,23 +72,24 @@ export class PopulationIndex {
   private readonly timestamps = new Map<number, string | undefined>();
   constructor(readonly task: LampTask) {}
 
-  private intern(text: string): number {
-    const digest = hash("sha1", text, "base64");
-    let id = this.interned.get(digest);
-    if (id === undefined) this.interned.set(digest, (id = this.interned.size));
+  /** A small id per distinct string; `digest` false for strings that are hashes already (itemKey). */
+  private intern(text: string, digest = true): number {
+    const name = digest ? hash("sha1", text, "base64") : text;
+    let id = this.interned.get(name);
+    if (id === undefined) this.interned.set(name, (id = this.interned.size));
     return id;
   }
 
   add(question: Pick<LampQuestion, "id" | "input" | "profile" | "user_id">): void {
     const items = new Uint32Array(question.profile.length);
     question.profile.forEach((item, i) => {
-      const key = this.intern(itemKey(this.task, item));
-      const input = this.intern(itemInput(this.task, item));
-      const name = `${key}\u0000${JSON.stringify(item.date ?? null)}`;
+      const key = this.intern(itemKey(this.task, item), false);
+      const name = `${key}\u0000${typeof item.date === "string" ? item.date : JSON.stringify(item.date ?? null)}`;
       let variant = this.variantIds.get(name);
       if (variant === undefined) {
+        // The task input is a content field: the same for every copy of the item, hashed once.
         this.variantIds.set(name, (variant = this.variants.length));
-        this.variants.push({ key, input, id: item.id, date: item.date });
+        this.variants.push({ key, input: this.intern(itemInput(this.task, item)), id: item.id, date: item.date });
       }
       items[i] = variant;
     });
