@@ -67,7 +67,7 @@ interface ItemVariant {
 export class PopulationIndex {
   readonly questions: QuestionSketch[] = [];
   private readonly interned = new Map<string, number>();
-  private readonly variantIds = new Map<string, number>();
+  private readonly variantIds = new Map<string | number, number>();
   readonly variants: ItemVariant[] = [];
   private readonly timestamps = new Map<number, string | undefined>();
   constructor(readonly task: LampTask) {}
@@ -84,7 +84,8 @@ export class PopulationIndex {
     const items = new Uint32Array(question.profile.length);
     question.profile.forEach((item, i) => {
       const key = this.intern(itemKey(this.task, item), false);
-      const name = `${key}\u0000${typeof item.date === "string" ? item.date : JSON.stringify(item.date ?? null)}`;
+      // Most items have no date: those are found by their key alone.
+      const name = item.date === undefined ? key : `${key}\u0000${JSON.stringify(item.date)}`;
       let variant = this.variantIds.get(name);
       if (variant === undefined) {
         // The task input is a content field: the same for every copy of the item, hashed once.
