@@ -84,7 +84,7 @@ export class AlignmentError extends ModelError {
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`alignment failed: ${step}: ${reason}; the persona stays at v${version}`, options);
+    super(`alignment failed: ${step}: ${reason}; nothing was saved, the persona stays at v${version}`, options);
     this.name = "AlignmentError";
   }
 }
