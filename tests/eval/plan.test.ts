@@ -4,7 +4,7 @@
  * the memory tool as a tool-using model does and writes profiles, feedback and answers of the
  * nominal sizes the plan assumes): calls and tokens as the runs' own usage accounting counts them.
  */
-import { rm } from "node:fs/promises";
+import { copyFile, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { LAMP_LABELS } from "../../src/data/lamp.js";
 import { OUTPUT_TOKENS } from "../../src/eval/plan.js";
@@ -70,6 +70,23 @@ describe("eval plan", () => {
       expect(row.cost).toBeGreaterThan(0); // gpt-4o-mini has a list price
     }
   }, 120_000);
+
+  it("several tasks: the files where `data download --cache` puts them (--lamp-dir), one row per task and method and the total", async () => {
+    const lamp = join(dir, "lamp");
+    for (const task of ["lamp-2m", "lamp-3"] as const) {
+      const made = await writeSyntheticLamp(join(dir, "made", task), task, { users: 3, items: 4 });
+      await mkdir(join(lamp, task, "time"), { recursive: true });
+      await copyFile(made.questions, join(lamp, task, "time", "train_questions.json"));
+      await copyFile(made.outputs, join(lamp, task, "time", "train_outputs.json"));
+    }
+    const res = await runCli(["eval", "plan", "--lamp-dir", lamp, "--task", "lamp-2m", "--task", "lamp-3", "--method", "prompt", "--method", "rag-1"], env());
+    expect(res.stderr).toBe("");
+    const lines = res.stdout.trim().split("\n");
+    expect(lines.slice(0, 5).map((l) => l.split(/\s+/).slice(0, 5).join(" "))).toEqual(["task method users queries calls", "lamp-2m prompt 3 3 3", "lamp-2m rag-1 3 3 3", "lamp-3 prompt 3 3 3", "lamp-3 rag-1 3 3 3"]);
+    expect(lines[5]).toMatch(/^total\s+12\s+12\s/); // queries, then calls: one per query
+    const missing = await runCli(["eval", "plan", "--lamp-dir", lamp, "--task", "lamp-1", "--method", "prompt"], env());
+    expect([missing.code, missing.stderr]).toEqual([2, `persona-agent: --lamp-dir ${lamp}: no lamp-1 time files (run persona-agent data download --task lamp-1 --split time --cache ${lamp}, or give --questions and --outputs)\n`]);
+  }, 60_000);
 
   it("refuses several tasks with --questions, and --task/--method missing, in one line (exit 2)", async () => {
     const several = await runCli(["eval", "plan", ...flags(), "--task", "lamp-3", "--method", "prompt"], env());
