@@ -127,7 +127,7 @@ function formatPlan(rows: PlanRow[], model: string, json: boolean): string {
 export function registerEvalCommands(program: Command): void {
   const evalCommand = program
     .command("eval")
-    .description("evaluate a method on LaMP (the paper's protocol: most active users, every test query); `eval report` tabulates runs")
+    .description("evaluate a method on LaMP (the paper's protocol: most active users, every test query); `eval plan` estimates calls, tokens and cost first; `eval report` tabulates runs")
     // Not requiredOption: commander would demand them from `eval report` too.
     .addOption(new Option("--task <task>", "LaMP task (`eval plan`: repeat for several)").argParser(collectChoice(TASKS)).default([], ""))
     .option("--questions <path>", "LaMP *_questions.json (repeat for every file of the split)", collect, [])
@@ -198,7 +198,7 @@ export function registerEvalCommands(program: Command): void {
 
   evalCommand
     .command("plan")
-    .description("before any call: per task and method the users, queries, model calls, tokens and cost an `eval` with the same flags would take, and the total (--task and --method repeat)")
+    .description("before any call: per task and method the users, queries, model calls, tokens and cost an `eval` with the same flags would take, and the total; the flags are eval's (see `eval --help`), --task and --method repeat")
     .action(async (_opts: unknown, command: Command) => {
       // The flags are eval's: commander hands them to the parent.
       const opts = command.parent!.opts<EvalOpts>();
