@@ -14,7 +14,6 @@ import { LAMP_SPLITS, lampBaseUrl, SPLITS, type LampSplit, type Split } from "..
 import type { PopulationSummary } from "../data/oppu.js";
 import type { StreamedPopulation } from "../data/lamp-stream.js";
 import type { PlanRow } from "../eval/plan.js";
-import { formatCost } from "../eval/prices.js";
 import { METHODS, parseMethod } from "../eval/method-names.js";
 
 const TASKS = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const satisfies readonly LampTask[];
@@ -112,18 +111,6 @@ async function downloadedPairs(dir: string, task: LampTask, split: Split): Promi
   return pairs;
 }
 
-/** The plan as a table with its total (or JSON). */
-function formatPlan(rows: PlanRow[], model: string, json: boolean): string {
-  const total = rows.reduce((t, r) => ({ queries: t.queries + r.queries, calls: t.calls + r.calls, inputTokens: t.inputTokens + r.inputTokens, outputTokens: t.outputTokens + r.outputTokens, cost: t.cost === undefined || r.cost === undefined ? undefined : t.cost + r.cost }), { queries: 0, calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 as number | undefined });
-  if (json) return `${JSON.stringify({ model, rows, total })}\n`;
-  const n = (x: number) => x.toLocaleString("en-US");
-  const header = ["task", "method", "users", "queries", "calls", "input tokens", "output tokens", "cost"];
-  const lines = [...rows.map((r) => [r.task, r.method, `${r.users}${r.skipped ? ` (+${r.skipped} skipped)` : ""}`, n(r.queries), n(r.calls), n(r.inputTokens), n(r.outputTokens), formatCost(r.cost)]), ["total", "", "", n(total.queries), n(total.calls), n(total.inputTokens), n(total.outputTokens), formatCost(total.cost)]];
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
-  return `${[row(header), ...lines.map(row)].join("\n")}\n(${model}; estimated before any call: inputs counted on the prompts rendered on the data, outputs at nominal sizes; docs/EVAL.md "Planning a run")\n`;
-}
-
 export function registerEvalCommands(program: Command): void {
   const evalCommand = program
     .command("eval")
@@ -205,7 +192,7 @@ export function registerEvalCommands(program: Command): void {
       if (opts.task.length === 0 || opts.method.length === 0) throw new UserError("eval plan needs --task and --method (each may repeat)");
       if (opts.task.length > 1 && (opts.questions.length > 0 || opts.oppu)) throw new UserError("with several --task, the files come from --lamp-dir (one --task for --questions/--oppu)");
       const settings = validateSettings(resolveSettings(command));
-      const [{ planTask }, { priceTable }] = await Promise.all([import("../eval/plan.js"), import("../eval/prices.js")]);
+      const [{ formatPlan, planTask }, { priceTable }] = await Promise.all([import("../eval/plan.js"), import("../eval/prices.js")]);
       const prices = priceTable();
       const methods = [...new Set(opts.method)].map(parseMethod);
       const rows: PlanRow[] = [];

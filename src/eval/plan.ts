@@ -17,7 +17,7 @@ import type { EpisodicEntry } from "../memory/episodic.js";
 import { historyParts } from "../memory/semantic.js";
 import { initialPersona } from "../persona/persona.js";
 import { examplesContext, ICL_SHOTS, needsAlignment, PERSONA_AGENTS, type MethodName, type MethodParams } from "./methods.js";
-import { costOf, type PriceTable } from "./prices.js";
+import { costOf, formatCost, type PriceTable } from "./prices.js";
 
 /** Nominal output tokens of calls whose output the model writes freely. */
 export const OUTPUT_TOKENS = { toolCall: 25, profile: 250, feedback: 120 } as const;
@@ -180,4 +180,16 @@ export async function planTask(o: PlanOptions): Promise<PlanRow[]> {
     rows.push(row);
   }
   return rows;
+}
+
+/** The plan as a table with its total (or JSON). */
+export function formatPlan(rows: PlanRow[], model: string, json: boolean): string {
+  const total = rows.reduce((t, r) => ({ queries: t.queries + r.queries, calls: t.calls + r.calls, inputTokens: t.inputTokens + r.inputTokens, outputTokens: t.outputTokens + r.outputTokens, cost: t.cost === undefined || r.cost === undefined ? undefined : t.cost + r.cost }), { queries: 0, calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 as number | undefined });
+  if (json) return `${JSON.stringify({ model, rows, total })}\n`;
+  const n = (x: number) => x.toLocaleString("en-US");
+  const header = ["task", "method", "users", "queries", "calls", "input tokens", "output tokens", "cost"];
+  const lines = [...rows.map((r) => [r.task, r.method, `${r.users}${r.skipped ? ` (+${r.skipped} skipped)` : ""}`, n(r.queries), n(r.calls), n(r.inputTokens), n(r.outputTokens), formatCost(r.cost)]), ["total", "", "", n(total.queries), n(total.calls), n(total.inputTokens), n(total.outputTokens), formatCost(total.cost)]];
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  return `${[row(header), ...lines.map(row)].join("\n")}\n(${model}; estimated before any call: inputs counted on the prompts rendered on the data, outputs at nominal sizes; docs/EVAL.md "Planning a run")\n`;
 }
