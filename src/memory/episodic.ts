@@ -21,7 +21,7 @@ import { UserError } from "../errors.js";
 import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { decodeVector, encodeVector, indexKindFor, MemoryIndex, nativeFaiss } from "./vector-index.js";
-import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
+import { assertCurrent, assertCurrentSync, UserForgottenError, withUserLock } from "../store/lifecycle.js";
 
 export interface EpisodicEntry {
   id: string;
@@ -87,6 +87,10 @@ const EMBED_BATCH = 32;
 const WRITE_BATCH = 1000;
 /** Query vectors kept per EpisodicMemory (all users), least recently used dropped first. */
 const QUERY_VECTORS_KEPT = 2048;
+
+/** Stores with named locks held across transactions (SqliteStore's leases, src/store/lease-lock.ts). */
+type LeasingStore = BaseStore & { withLease<T>(name: string, fn: () => Promise<T>): Promise<T> };
+const hasLeases = (store: BaseStore): store is LeasingStore => typeof (store as Partial<LeasingStore>).withLease === "function";
 
 /** Same interaction, same id: re-ingesting a history adds nothing. */
 export function entryId(entry: HistoryEntry): string {
@@ -247,17 +251,25 @@ export class EpisodicMemory {
       }
       await setImmediate(); // other requests of a server get their turn between parts
     };
-    // Under the user's cross-process lock (PostgreSQL's advisory lock, SQLite's lease): two
-    // processes adding for the same user would otherwise both take the same seqs and one's
-    // entries would be lost.
-    const added = await withUserLock(store, userId, async () => {
-      await assertCurrent(store, userId);
-      const meta = await this.meta(userId);
-      const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
-      for (let start = 0; start < puts.length; start += WRITE_BATCH) await write(puts.slice(start, start + WRITE_BATCH));
-      if (puts.length > 0) await write([{ namespace: metaNs, key: META_KEY, value: { ...next } }]); // strictly after every entry is written
-      return puts.length;
-    });
+    let added: number;
+    try {
+      // Under a lock of the user's adds across processes (SQLite: a lease; PostgreSQL: the
+      // user's advisory lock): two processes adding for the same user would otherwise both take
+      // the same seqs and one's entries would be lost.
+      const lockAdds = <T>(fn: () => Promise<T>) => (hasLeases(store) ? store.withLease(`adds:${userFileKey(userId)}`, fn) : withUserLock(store, userId, fn));
+      added = await lockAdds(async () => {
+        await assertCurrent(store, userId);
+        const meta = await this.meta(userId);
+        const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
+        for (let start = 0; start < puts.length; start += WRITE_BATCH) await write(puts.slice(start, start + WRITE_BATCH));
+        if (puts.length > 0) await write([{ namespace: metaNs, key: META_KEY, value: { ...next } }]); // strictly after every entry is written
+        return puts.length;
+      });
+    } catch (error) {
+      // Forgotten while this add embedded: the embedding cache it filled since goes too.
+      if (error instanceof UserForgottenError) await this.dropDerived(userId);
+      throw error;
+    }
     await this.ensureIndex(userId, onProgress);
     return { added, skipped: entries.length - added };
   }
@@ -336,7 +348,8 @@ export class EpisodicMemory {
   private async dropDerived(userId: string): Promise<void> {
     this.indexes.delete(userId);
     for (const key of this.queryVectors.keys()) if (key.startsWith(`${userId}\u0000`)) this.queryVectors.delete(key);
-    if (this.options.indexDir) await rm(this.indexPath(userId), { recursive: true, force: true });
+    // Retried: another process saving the index into it meanwhile makes rm fail with ENOTEMPTY.
+    if (this.options.indexDir) await rm(this.indexPath(userId), { recursive: true, force: true, maxRetries: 5 });
   }
 
   private holdsDerived(userId: string): boolean {
@@ -374,16 +387,19 @@ export class EpisodicMemory {
    * record is gone, so no process keeps serving or holding a forgotten user's memories.
    */
   private async syncIndex(userId: string, onProgress?: Progress): Promise<LoadedIndex | undefined> {
-    const meta = await this.meta(userId);
-    if (!meta || meta.count === 0) {
+    const none = async () => {
       // Not dropIndex: it waits for the build in progress, which is this one.
       if (this.holdsDerived(userId)) await this.dropDerived(userId);
       return undefined;
-    }
+    };
+    const meta = await this.meta(userId);
+    if (!meta || meta.count === 0) return none();
     nativeFaiss(); // loaded before any search: it keeps FAISS's one-query searches on one thread (vector-index.ts)
     let index = this.indexes.get(userId) ?? (await this.loadPersisted(userId));
     if (index?.revision !== meta.revision) {
-      index = await this.rebuild(userId, meta.revision, index, onProgress);
+      const rebuilt = await this.rebuild(userId, meta.revision, index, onProgress);
+      if (!rebuilt) return none(); // forgotten since the meta record was read
+      index = rebuilt;
       await this.persist(userId, index);
     }
     this.remember(userId, index);
@@ -394,10 +410,12 @@ export class EpisodicMemory {
    * Brings the index up to the store: adds what it lacks, or builds it anew when it holds
    * entries the store no longer has, when most entries are new, or when its kind (exact or
    * approximate, list count) no longer fits its size. Vectors come from the store; only entries
-   * stored without one (or with another model's) are embedded.
+   * stored without one (or with another model's) are embedded. None when the store has no
+   * entries left (a forget since the caller read the meta record).
    */
-  private async rebuild(userId: string, revision: string, previous: LoadedIndex | undefined, onProgress?: Progress): Promise<LoadedIndex> {
+  private async rebuild(userId: string, revision: string, previous: LoadedIndex | undefined, onProgress?: Progress): Promise<LoadedIndex | undefined> {
     const entries = await this.stored(userId);
+    if (entries.length === 0) return undefined;
     const wanted = new Set(entries.map((e) => e.id));
     const indexed = new Set(previous?.index.ids());
     const kind = indexKindFor(entries.length, this.options.approximateFrom);

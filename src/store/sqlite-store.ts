@@ -103,8 +103,9 @@ export class SqliteStore extends BaseStore {
   /**
    * A named lock across processes, held over many transactions (lease-lock.ts): what a long
    * write takes instead of one long transaction, which would keep every other writer waiting.
+   * Not `withLock` (LockingStore): SQLite's user lock is its write transaction (lifecycle.ts).
    */
-  readonly withLock: NamedLock;
+  readonly withLease: NamedLock;
 
   /** `pathOrDb`: a file path (created if missing), ":memory:", or an open better-sqlite3 connection. */
   constructor(pathOrDb: string | Database.Database) {
@@ -141,7 +142,7 @@ export class SqliteStore extends BaseStore {
       namespaces: this.db.prepare<[], string>("SELECT DISTINCT namespace FROM store_items").pluck(),
       deletePrefix: this.db.prepare<[Record<string, string>]>(`DELETE FROM store_items WHERE ${underPrefix}`),
     };
-    this.withLock = sqliteLeaseLock(this.db);
+    this.withLease = sqliteLeaseLock(this.db);
   }
 
   /** Runs all operations in one SQLite transaction; IMMEDIATE when the batch writes. */

@@ -20,8 +20,7 @@ export function isTransactional(store: BaseStore): store is TransactionalStore {
 /**
  * Stores that can hold a named lock across processes (openPersistence gives PostgreSQL stores
  * one, on an advisory lock): read-modify-writes that SqliteStore runs in one transaction run
- * under it instead. SqliteStore has one too (a lease row), for writes too long for one
- * transaction (a large memory add); callers check isTransactional first.
+ * under it instead.
  */
 export interface LockingStore extends BaseStore {
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
@@ -29,6 +28,26 @@ export interface LockingStore extends BaseStore {
 
 export function isLocking(store: BaseStore): store is LockingStore {
   return typeof (store as Partial<LockingStore>).withLock === "function";
+}
+
+/** What a locked transaction may do (PostgreSQL: openPersistence gives its stores one). */
+export interface StoreTransaction {
+  get(namespace: string[], key: string): Promise<Record<string, unknown> | undefined>;
+  put(namespace: string[], key: string, value: Record<string, unknown>): Promise<void>;
+  /** Deletes every item whose namespace starts with `prefix` label by label; returns how many. */
+  deleteNamespacePrefix(prefix: string[]): Promise<number>;
+}
+
+/**
+ * Stores whose related writes can commit together: `fn` runs in one database transaction that
+ * holds the lock named `key` (the same lock withLock takes) until it commits.
+ */
+export interface LockedTransactionStore extends LockingStore {
+  lockedTransaction<T>(key: string, fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+}
+
+export function hasLockedTransactions(store: BaseStore): store is LockedTransactionStore {
+  return isLocking(store) && typeof (store as Partial<LockedTransactionStore>).lockedTransaction === "function";
 }
 
 /** Runs `fn` under the store's cross-process lock named `key`, or as is on stores without one. */

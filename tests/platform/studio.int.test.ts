@@ -158,7 +158,7 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
       if (chunk.event === "updates") nodes.push(...Object.keys(chunk.data as object));
       if (chunk.event === "values") last = chunk.data as { answer?: string };
     }
-    expect(nodes).toEqual(["load_persona", "agent", "tools", "agent", "record"]);
+    expect(nodes).toEqual(["load_persona", "agent_steps", "record"]);
     expect(last.answer).toBe("romance");
   });
 
@@ -208,7 +208,9 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     const [assistant] = await alice.assistants.search({ graphId: "persona_agent" });
     const drawn = await alice.assistants.getGraph(assistant!.assistant_id, { xray: true });
     const ids = drawn.nodes.map((n) => String(n.id));
-    expect(ids).toEqual(expect.arrayContaining(["load_persona", "agent", "tools", "record", "feedback", "align:select_batch", "align:simulate", "align:update", "align:checkpoint"]));
+    expect(ids).toEqual(
+      expect.arrayContaining(["load_persona", "agent_steps:agent", "agent_steps:tools", "record", "record_truth", "align:select_batch", "align:simulate", "align:gradient", "align:update", "align:close_iteration", "align:save_persona"]),
+    );
   });
 
   describe("auth", () => {
