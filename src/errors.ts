@@ -42,6 +42,14 @@ export class ServiceUnavailableError extends UserError {
   }
 }
 
+/** Other processes kept a database's write lock past its busy timeout: exit 3, and a retry usually succeeds. */
+export class DatabaseBusyError extends ServiceUnavailableError {
+  constructor(file: string, waitedMs: number) {
+    super(`the database ${file} is busy: other processes kept it locked for more than ${waitedMs / 1000} s; retry the command`);
+    this.name = "DatabaseBusyError";
+  }
+}
+
 /**
  * A batch run finished, but some of its items failed (recorded as such; the same command asks
  * only them again): exit 4, apart from a mistake (2), a service down (3) and a bug (1).

@@ -10,6 +10,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { setImmediate } from "node:timers/promises";
 import type { BaseStore, Item } from "@langchain/langgraph";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { HistoryEntry } from "./history.js";
@@ -71,6 +72,8 @@ interface IndexManifest {
   unit?: boolean;
   /** The index kind's descriptor ("Flat" when missing: indexes written before approximate ones). */
   descriptor?: string;
+  /** SHA-256 of the entries file (MemoryIndex.save); missing in indexes written before, which are rebuilt. */
+  entries?: string;
 }
 
 interface LoadedIndex {
@@ -80,8 +83,14 @@ interface LoadedIndex {
 
 const META_KEY = "episodic";
 const EMBED_BATCH = 32;
+/** Entries written per transaction by an add (~3 MB with 512-d vectors: tens of milliseconds of SQLite's write lock). */
+const WRITE_BATCH = 1000;
 /** Query vectors kept per EpisodicMemory (all users), least recently used dropped first. */
 const QUERY_VECTORS_KEPT = 2048;
+
+/** Stores with named locks held across transactions (SqliteStore's leases, src/store/lease-lock.ts). */
+type LeasingStore = BaseStore & { withLease<T>(name: string, fn: () => Promise<T>): Promise<T> };
+const hasLeases = (store: BaseStore): store is LeasingStore => typeof (store as Partial<LeasingStore>).withLease === "function";
 
 /** Same interaction, same id: re-ingesting a history adds nothing. */
 export function entryId(entry: HistoryEntry): string {
@@ -194,9 +203,9 @@ export class EpisodicMemory {
    * Adds the entries the user does not have yet, each stored with its vector (embedded here,
    * before anything is written: a failed embedding call leaves the store as it was). The meta
    * record is the commit: an entry is visible only once the meta count covers its seq, so an
-   * add killed halfway shows nothing on stores whose batches are not atomic (PostgresStore
-   * writes a batch's puts one by one), and its orphans are overwritten by the next add. On
-   * SqliteStore the whole add is one transaction, so concurrent adds from several processes
+   * add killed halfway shows nothing (its entries are written in parts, and PostgresStore writes
+   * a batch's puts one by one), and its orphans are overwritten by the next add. Adds of one
+   * user run one at a time under the user's lock, so concurrent adds from several processes
    * never lose entries either.
    */
   async add(userId: string, entries: HistoryEntry[], onProgress?: Progress): Promise<{ added: number; skipped: number }> {
@@ -227,31 +236,35 @@ export class EpisodicMemory {
     };
 
     const store = unwrapStore(this.store);
-    let added: number;
-    try {
+    // Entries go in parts, each its own short transaction: SQLite has one writer at a time, and
+    // one transaction of a 100,000-entry add kept other users' writes waiting past the busy
+    // timeout. A forget between parts refuses the rest (SQLite checks the generation in each;
+    // on PostgreSQL forget waits for the user's lock held here).
+    const write = async (puts: { namespace: string[]; key: string; value: Record<string, unknown> }[]) => {
       if (isTransactional(store)) {
-        added = store.transaction(() => {
-          assertCurrentSync(store, userId); // a run older than a forget of this user writes nothing
-          const meta = store.getSync(metaNs, META_KEY)?.value as EpisodicMeta | undefined;
-          const { puts, meta: next } = plan(meta, unique.map(([id]) => store.getSync(ns, id)));
+        store.transaction(() => {
+          assertCurrentSync(store, userId);
           for (const put of puts) store.putSync(put.namespace, put.key, put.value);
-          if (puts.length > 0) store.putSync(metaNs, META_KEY, { ...next });
-          return puts.length;
         });
       } else {
-        // Under the store's cross-process lock where it has one (PostgreSQL): two processes adding
-        // for the same user would otherwise both take the same seqs and one's entries would be lost.
-        added = await withUserLock(store, userId, async () => {
-          await assertCurrent(store, userId);
-          const meta = await this.meta(userId);
-          const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
-          if (puts.length > 0) {
-            await store.batch(puts);
-            await store.put(metaNs, META_KEY, { ...next }); // strictly after every entry is written
-          }
-          return puts.length;
-        });
+        await store.batch(puts);
       }
+      await setImmediate(); // other requests of a server get their turn between parts
+    };
+    let added: number;
+    try {
+      // Under a lock of the user's adds across processes (SQLite: a lease; PostgreSQL: the
+      // user's advisory lock): two processes adding for the same user would otherwise both take
+      // the same seqs and one's entries would be lost.
+      const lockAdds = <T>(fn: () => Promise<T>) => (hasLeases(store) ? store.withLease(`adds:${userFileKey(userId)}`, fn) : withUserLock(store, userId, fn));
+      added = await lockAdds(async () => {
+        await assertCurrent(store, userId);
+        const meta = await this.meta(userId);
+        const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
+        for (let start = 0; start < puts.length; start += WRITE_BATCH) await write(puts.slice(start, start + WRITE_BATCH));
+        if (puts.length > 0) await write([{ namespace: metaNs, key: META_KEY, value: { ...next } }]); // strictly after every entry is written
+        return puts.length;
+      });
     } catch (error) {
       // Forgotten while this add embedded: the embedding cache it filled since goes too.
       if (error instanceof UserForgottenError) await this.dropDerived(userId);
@@ -433,9 +446,9 @@ export class EpisodicMemory {
     const dir = this.indexPath(userId);
     try {
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as IndexManifest;
-      if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit) return undefined;
+      if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit || typeof manifest.entries !== "string") return undefined;
       const kind = { descriptor: manifest.descriptor ?? "Flat", kFactor: 0 }; // k_factor is saved in the index file
-      return { index: await MemoryIndex.load<EpisodicEntry>(dir, kind), revision: manifest.revision };
+      return { index: await MemoryIndex.load<EpisodicEntry>(dir, kind, manifest.entries), revision: manifest.revision };
     } catch {
       return undefined; // missing, unreadable or of an older format: derived data, rebuilt from the store
     }
@@ -454,8 +467,8 @@ export class EpisodicMemory {
     try {
       await removeAbandonedTemps(dir);
       await mkdir(tmp, { recursive: true });
-      await index.index.save(tmp);
-      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true, descriptor: index.index.kind.descriptor };
+      const entries = await index.index.save(tmp);
+      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true, descriptor: index.index.kind.descriptor, entries };
       await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest));
       // The embedding cache outlives the index it fed: carry it into the new directory.
       for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => EMBEDDING_CACHE_FILE.test(n))) {

@@ -14,6 +14,7 @@ import type Database from "better-sqlite3";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LockedTransactionStore, StoreTransaction } from "./transactional.js";
 import { postgresPools } from "../adapters/postgres-pools.js";
+import { sqliteLeaseLock } from "./lease-lock.js";
 
 /** The store alone, for commands that only read or write records (no conversation threads). */
 export interface OpenStore {
@@ -32,6 +33,12 @@ export interface CheckpointMaintenance {
   findThreads(prefix: string): Promise<string[]>;
   /** Removes the thread's checkpoints and writes newer than `checkpointId` (a failed turn of a continued thread). */
   rollbackThread(threadId: string, checkpointId: string): Promise<void>;
+  /**
+   * Runs `fn` (one turn of the thread) once no other process or call runs a turn of it: a turn
+   * writes its checkpoint after the one it read, so two at once would lose one, and a failed
+   * turn's rollback would remove the other's.
+   */
+  withThreadLock<T>(threadId: string, fn: () => Promise<T>): Promise<T>;
   /**
    * Takes deleted text off disk as far as the database allows: SQLite checkpoints its WAL into
    * the (secure_delete) database files and truncates it; PostgreSQL VACUUMs the touched tables.
@@ -140,6 +147,7 @@ async function openSqlite(dataDir: string): Promise<Persistence> {
         for (const t of SQLITE_THREAD_TABLES) db.prepare(`DELETE FROM ${t} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, checkpointId);
       })();
     },
+    withThreadLock: sqliteLeaseLock(db),
     async compact() {
       const kept: string[] = [];
       for (const [conn, file] of [[store.db, "store.sqlite"], [db, "checkpoints.sqlite"]] as const) {
@@ -193,7 +201,8 @@ async function openPostgres(url: string, setting: string, dataDir: string): Prom
   ]);
   const store = PostgresStore.fromConnString(url);
   const checkpointer = PostgresSaver.fromConnString(url);
-  const locks = new pg.Pool({ connectionString: url, max: 2 });
+  // A turn holds its thread's lock while it takes the user's lock or rolls back: three at most.
+  const locks = new pg.Pool({ connectionString: url, max: 3 });
   // An idle connection that dies (server restart, pg_terminate_backend) leaves its pool, which
   // opens another when next needed; unheard, the pool's 'error' event would end the process.
   for (const pool of [locks, ...postgresPools(store, checkpointer)]) pool.on("error", () => undefined);
@@ -237,6 +246,7 @@ async function openPostgres(url: string, setting: string, dataDir: string): Prom
         client.release();
       }
     },
+    withThreadLock: (threadId, fn) => advisoryLock(locks)(`thread:${threadId}`, fn),
     async compact() {
       // Dead rows of the deleted records are freed for reuse; VACUUM cannot run in a transaction.
       for (const table of ["store", ...POSTGRES_THREAD_TABLES]) await locks.query(`VACUUM ${table}`);
