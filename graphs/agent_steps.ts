@@ -1,7 +1,7 @@
 /**
- * agent_steps: agent <-> tools, the tool-calling loop on its own. persona_agent runs the same
- * nodes between load_persona and record; alignment replays stored interactions through this
- * graph with a candidate persona (no persona loading, no record, no checkpoints of its own).
+ * agent_steps: agent <-> tools, the tool-calling loop, wired once. persona_agent runs it as its
+ * subgraph node `agent_steps` between load_persona and record; alignment replays stored
+ * interactions through it with a candidate persona (no persona loading, no record).
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
 import { PersonaAgentState } from "../src/agent/state.js";
@@ -14,7 +14,8 @@ export const builder = new StateGraph(PersonaAgentState)
   .addConditionalEdges("agent", routeAfterAgent, { tools: "tools", answered: END })
   .addEdge("tools", "agent");
 
-// Replays are throwaway runs: no checkpoints of their own, even under a checkpointed parent
-// (validation runs several in one task, which would collide on one checkpoint namespace).
+// No checkpoints of its own, even under a checkpointed parent: replays are throwaway runs
+// (validation runs several in one task, which would collide on one checkpoint namespace), and a
+// persona_agent turn is checkpointed by persona_agent.
 export const graph = builder.compile({ checkpointer: false });
 graph.name = "agent_steps";

@@ -1,8 +1,9 @@
 /**
  * alignment (Algorithm 1 of PersonaAgent): load_persona -> select_batch (line 13, every iteration)
- * -> simulate (Send, one per interaction, with the current persona) -> feedback (Send, LLM_grad,
- * one per interaction) -> update (LLM_update, all feedback at once) -> [validate] -> checkpoint
- * (new persona version) -> select_batch again for E iterations, or END.
+ * -> simulate (Send, one per interaction, with the current persona) -> gradient (Send, LLM_grad,
+ * one per simulation) -> update (LLM_update, all gradients at once) -> [validate] ->
+ * close_iteration -> select_batch again for E iterations -> save_persona (every kept iteration's
+ * persona as a new version, all at once: a run that fails saves nothing) -> END.
  */
 import { EventEmitter, setMaxListeners } from "node:events";
 import { END, START, StateGraph } from "@langchain/langgraph";
@@ -10,21 +11,20 @@ import { maxAlignmentAbortListeners, maxAlignmentRecursionLimit } from "../src/a
 import { AlignmentContext, AlignmentInput, AlignmentOutput, AlignmentState } from "../src/alignment/state.js";
 import { servedOutput } from "./served-output.js";
 import {
-  checkpointNode,
-  feedbackNode,
-  loadPersona,
+  closeIteration,
+  gradeEach,
+  gradientNode,
   nextIteration,
   routeAfterUpdate,
+  savePersona,
   selectBatch,
   simulateEach,
   simulateNode,
+  startAlignment,
   updateNode,
   validateNode,
-  type AgentStepsRunnable,
 } from "../src/alignment/nodes.js";
-import { graph as agentStepsGraph } from "./agent_steps.js";
-
-const agentSteps = agentStepsGraph as unknown as AgentStepsRunnable;
+import { graph as agentSteps } from "./agent_steps.js";
 
 // LangGraph makes the signals the parallel steps share inside each run, after any caller's code
 // and before any node's, so their own limits cannot be raised: the default every signal takes
@@ -33,20 +33,24 @@ const agentSteps = agentStepsGraph as unknown as AgentStepsRunnable;
 if (EventEmitter.defaultMaxListeners < maxAlignmentAbortListeners()) setMaxListeners(maxAlignmentAbortListeners());
 
 export const builder = new StateGraph({ stateSchema: AlignmentState, input: AlignmentInput, output: AlignmentOutput, context: AlignmentContext })
-  .addNode("load_persona", loadPersona)
+  .addNode("load_persona", startAlignment)
   .addNode("select_batch", selectBatch)
-  .addNode("simulate", simulateNode(agentSteps), { ends: ["feedback"] })
-  .addNode("feedback", feedbackNode)
+  .addNode("simulate", simulateNode(agentSteps))
+  .addNode("gradient", gradientNode)
   .addNode("update", updateNode)
   .addNode("validate", validateNode(agentSteps))
-  .addNode("checkpoint", checkpointNode)
+  .addNode("close_iteration", closeIteration)
+  .addNode("save_persona", savePersona)
   .addEdge(START, "load_persona")
   .addEdge("load_persona", "select_batch")
+  // map-reduce: the batch fans out to simulate, each simulation to its own LLM_grad, and update gathers them
   .addConditionalEdges("select_batch", simulateEach, ["simulate"])
-  .addEdge("feedback", "update")
-  .addConditionalEdges("update", routeAfterUpdate, ["validate", "checkpoint"])
-  .addEdge("validate", "checkpoint")
-  .addConditionalEdges("checkpoint", nextIteration, ["select_batch", END]);
+  .addConditionalEdges("simulate", gradeEach, ["gradient"])
+  .addEdge("gradient", "update")
+  .addConditionalEdges("update", routeAfterUpdate, ["validate", "close_iteration"])
+  .addEdge("validate", "close_iteration")
+  .addConditionalEdges("close_iteration", nextIteration, ["select_batch", "save_persona"])
+  .addEdge("save_persona", END);
 
 // Enough steps for the largest run the operator's bounds allow (callers may not set their own).
 export const graph = builder.compile().withConfig({ recursionLimit: maxAlignmentRecursionLimit(), ...servedOutput(AlignmentOutput) });

@@ -1,30 +1,29 @@
 /**
- * persona_agent: load_persona -> agent <-> tools -> record -> END; given the user's true
- * response (`truth`), record -> feedback -> (every `alignEvery` feedbacks) the alignment
- * subgraph (node "align") -> END. The persona is the system prompt of every agent call; tools are bound to the
- * run's user.
+ * persona_agent: load_persona -> agent_steps (agent <-> tools, graphs/agent_steps.ts, as a
+ * subgraph) -> record -> END; given the user's true response (`truth`), record -> record_truth
+ * -> (every `alignEvery` feedbacks) the alignment subgraph (node "align") -> END. The persona is
+ * the system prompt of every agent call; tools are bound to the run's user.
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
 import { maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
 import { PersonaAgentContext, PersonaAgentInput, PersonaAgentOutput, PersonaAgentState } from "../src/agent/state.js";
-import { callAgent, loadPersona, recordInteraction, routeAfterAgent, runTools } from "../src/agent/nodes.js";
-import { recordTruth, routeAfterFeedback, routeAfterRecord } from "../src/alignment/feedback.js";
+import { recordInteraction, startTurn } from "../src/agent/nodes.js";
+import { recordTruth, routeAfterRecord, routeAfterTruth } from "../src/alignment/feedback.js";
 import { servedOutput } from "./served-output.js";
+import { graph as agentSteps } from "./agent_steps.js";
 import { graph as alignment } from "./alignment.js";
 
 export const builder = new StateGraph({ stateSchema: PersonaAgentState, input: PersonaAgentInput, output: PersonaAgentOutput, context: PersonaAgentContext })
-  .addNode("load_persona", loadPersona)
-  .addNode("agent", callAgent)
-  .addNode("tools", runTools)
+  .addNode("load_persona", startTurn)
+  .addNode("agent_steps", agentSteps)
   .addNode("record", recordInteraction)
-  .addNode("feedback", recordTruth)
+  .addNode("record_truth", recordTruth)
   .addNode("align", alignment)
   .addEdge(START, "load_persona")
-  .addEdge("load_persona", "agent")
-  .addConditionalEdges("agent", routeAfterAgent, { tools: "tools", answered: "record" })
-  .addEdge("tools", "agent")
-  .addConditionalEdges("record", routeAfterRecord, ["feedback", END])
-  .addConditionalEdges("feedback", routeAfterFeedback, ["align", END])
+  .addEdge("load_persona", "agent_steps")
+  .addEdge("agent_steps", "record")
+  .addConditionalEdges("record", routeAfterRecord, ["record_truth", END])
+  .addConditionalEdges("record_truth", routeAfterTruth, ["align", END])
   .addEdge("align", END);
 
 // The alignment subgraph runs under this graph's recursion limit: enough for the largest

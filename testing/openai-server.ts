@@ -35,6 +35,8 @@ export interface OpenAITestServer {
 export interface OpenAIServerOptions {
   /** Embedding size when the request has no `dimensions` (default 16). */
   embeddingDims?: number;
+  /** Awaited before each embeddings answer (recorded first): a test holds an embedding run midway with it. */
+  beforeEmbedding?: () => Promise<void> | void;
 }
 
 export function startOpenAIServer(
@@ -112,8 +114,9 @@ export function startOpenAIServer(
     res.end("data: [DONE]\n\n");
   }
 
-  function embeddings(body: any, res: ServerResponse): void {
+  async function embeddings(body: any, res: ServerResponse): Promise<void> {
     embeddingRequests.push(body);
+    await options.beforeEmbedding?.();
     const inputs: unknown[] = Array.isArray(body.input) && typeof body.input[0] !== "number" ? body.input : [body.input];
     const size = typeof body.dimensions === "number" ? body.dimensions : dims;
     const base64 = body.encoding_format === "base64";

@@ -3,25 +3,30 @@
  * `persona-agent data download` (LaMP's official files). See docs/EVAL.md.
  */
 import { join } from "node:path";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { IncompleteRunError, UserError } from "../../src/errors/errors.js";
 import { parseNumber, validateSettings } from "../../src/configuration/settings.js";
 import { intOption, progress, resolveSettings } from "./shared.js";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import type { LampTask } from "../eval/data/lamp.js";
 import { LAMP_SPLITS, lampBaseUrl, SPLITS, type LampSplit, type Split } from "../eval/data/lamp-names.js";
-import type { EvalUser, PopulationSummary } from "../eval/data/oppu.js";
+import type { PopulationSummary } from "../eval/data/oppu.js";
+import type { StreamedPopulation } from "../eval/data/lamp-stream.js";
+import type { PlanRow } from "../eval/plan.js";
 import { METHODS, parseMethod } from "../eval/method-names.js";
 
 const TASKS = ["lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const satisfies readonly LampTask[];
 
 interface EvalOpts {
-  task?: LampTask;
+  /** One for `eval`, any number for `eval plan`. */
+  task: LampTask[];
   questions: string[];
   outputs: string[];
   oppu?: string;
   split: Split;
-  method?: string;
+  lampDir?: string;
+  method: string[];
   users: number;
   seed: number;
   concurrency: number;
@@ -36,6 +41,11 @@ interface EvalOpts {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+/** A repeatable option with a fixed set of values (commander's own message for another value). */
+const collectChoice = (choices: readonly string[]) => (value: string, previous: string[]) => {
+  if (!choices.includes(value)) throw new InvalidArgumentError(`Allowed choices are ${choices.join(", ")}.`);
+  return [...previous, value];
+};
 
 function formatMetrics(metrics: object, failures: number): string {
   const failed = failures > 0 ? ` (${failures} failed)` : "";
@@ -48,6 +58,19 @@ async function dataFiles(files: string[]): Promise<{ data: string[]; files: stri
   return { data: await Promise.all(files.map(dataFileId)), files };
 }
 
+/** `JSON.stringify(items, null, 1)` and a newline, written one item at a time: no string holds the whole file. */
+async function writeJsonArray(path: string, items: readonly unknown[]): Promise<void> {
+  const file = await open(path, "w");
+  const write = async (text: string) => void (await file.write(text));
+  try {
+    await write(items.length === 0 ? "[]" : "[");
+    for (const [i, item] of items.entries()) await write(`${i ? "," : ""}\n ${JSON.stringify(item, null, 1).replace(/\n/g, "\n ")}`);
+    await write(items.length === 0 ? "\n" : "\n]\n");
+  } finally {
+    await file.close();
+  }
+}
+
 /** Seconds, as a number option (fractions allowed). */
 const secondsOption = (name: string, min: number) => (raw: string) => parseNumber(raw, name, { min, integer: false });
 
@@ -58,11 +81,12 @@ function describePopulation(summary: PopulationSummary): string {
 }
 
 /**
- * The population from LaMP question/output file pairs (grouped into persons, apps/eval/data/persons.ts)
- * or an OPPU per-user file, its summary, and the files' ids for the run key.
+ * The population from LaMP question/output file pairs (grouped into persons, apps/eval/data/persons.ts,
+ * read as streams: files of any size) or an OPPU per-user file, its summary, and the files' ids
+ * for the run key. `select`: materialize only the most active persons (undefined: all of them).
  */
-async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split">, task: LampTask): Promise<{ users: EvalUser[]; summary: PopulationSummary; data: string[]; files: string[] }> {
-  const [{ LAMP_LABELS, loadLamp, loadLampOutputs }, { checkNoLeaks, lampToUsers, loadOppuUsers }, { summarize }] = await Promise.all([import("../eval/data/lamp.js"), import("../eval/data/oppu.js"), import("../eval/data/persons.js")]);
+async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "oppu" | "split" | "lampDir">, task: LampTask, select?: number): Promise<StreamedPopulation & { data: string[]; files: string[] }> {
+  const [{ loadLampOutputs }, { checkNoLeaks, loadOppuUsers }, { summarize }, { streamLampPopulation }] = await Promise.all([import("../eval/data/lamp.js"), import("../eval/data/oppu.js"), import("../eval/data/persons.js"), import("../eval/data/lamp-stream.js")]);
   if (opts.oppu && opts.questions.length > 0) throw new UserError("give either --oppu or --questions/--outputs, not both");
   if (opts.oppu) {
     if (opts.outputs.length > 1) throw new UserError("--oppu takes at most one --outputs (its golds)");
@@ -71,27 +95,34 @@ async function loadPopulation(opts: Pick<EvalOpts, "questions" | "outputs" | "op
     checkNoLeaks(task, users, opts.oppu);
     return { users, summary: summarize(users, users.reduce((n, u) => n + u.queries.length, 0)), ...(await dataFiles([opts.oppu, ...opts.outputs])) };
   }
-  if (opts.questions.length === 0 || opts.questions.length !== opts.outputs.length) {
+  const pairs = opts.questions.length === 0 && opts.outputs.length === 0 && opts.lampDir ? await downloadedPairs(opts.lampDir, task, opts.split) : opts.questions.map((questions, i) => ({ questions, outputs: opts.outputs[i]! }));
+  if (pairs.length === 0 || opts.questions.length !== opts.outputs.length) {
     throw new UserError("eval needs --oppu FILE, or --questions and --outputs in pairs (one --outputs per --questions)");
   }
-  const examples = (await Promise.all(opts.questions.map((q, i) => loadLamp(q, opts.outputs[i]!)))).flat();
-  const labels = LAMP_LABELS[task]!;
-  const stray = examples.find((e) => !labels.includes(e.output.trim()));
-  if (stray) throw new UserError(`gold "${stray.output}" of question "${stray.id}" is not a ${task} label; is --task right?`);
-  return { ...lampToUsers(task, examples, opts.split), ...(await dataFiles([...opts.questions, ...opts.outputs])) };
+  return { ...(await streamLampPopulation(task, pairs, opts.split, select)), ...(await dataFiles([...opts.questions, ...opts.outputs])) };
+}
+
+/** The question/output pairs `data download` put in `dir` for the task and split (train, then dev); an error when there are none. */
+async function downloadedPairs(dir: string, task: LampTask, split: Split): Promise<{ questions: string; outputs: string }[]> {
+  const { lampFiles } = await import("../eval/download.js");
+  const files = lampFiles(task, split).map((f) => join(dir, f.path));
+  const pairs = [0, 2].map((i) => ({ questions: files[i]!, outputs: files[i + 1]! })).filter((pair) => existsSync(pair.questions) && existsSync(pair.outputs));
+  if (pairs.length === 0) throw new UserError(`--lamp-dir ${dir}: no ${task} ${split} files (run persona-agent data download --task ${task} --split ${split} --cache ${dir}, or give --questions and --outputs)`);
+  return pairs;
 }
 
 export function registerEvalCommands(program: Command): void {
   const evalCommand = program
     .command("eval")
-    .description("evaluate a method on LaMP (the paper's protocol: most active users, every test query); `eval report` tabulates runs")
+    .description("evaluate a method on LaMP (the paper's protocol: most active users, every test query); `eval plan` estimates calls, tokens and cost first; `eval report` tabulates runs")
     // Not requiredOption: commander would demand them from `eval report` too.
-    .addOption(new Option("--task <task>", "LaMP task").choices(TASKS))
+    .addOption(new Option("--task <task>", "LaMP task (`eval plan`: repeat for several)").argParser(collectChoice(TASKS)).default([], ""))
     .option("--questions <path>", "LaMP *_questions.json (repeat for every file of the split)", collect, [])
     .option("--outputs <path>", "LaMP *_outputs.json, one per --questions in the same order (or the golds of --oppu)", collect, [])
     .option("--oppu <path>", "OPPU's per-user file [{user_id, profile, query: [{id, input, gold?}]}] instead of --questions")
     .addOption(new Option("--split <split>", "time: group questions into persons by shared profile items (the paper's users); user: every question its own user").choices(SPLITS).default("time"))
-    .addOption(new Option("--method <method>", "method to evaluate").choices(METHODS))
+    .option("--lamp-dir <dir>", "without --questions/--oppu: LaMP's train and dev files of the task and --split where `data download --cache` put them")
+    .addOption(new Option("--method <method>", "method to evaluate (`eval plan`: repeat for several)").argParser(collectChoice(METHODS)).default([], ""))
     .option("--users <n>", "the most active users to evaluate (largest profiles over all files; ties: user id)", intOption("--users", 1), 100)
     .option("--seed <n>", "seed of LaMP-1's sampled negatives and [1]/[2] order, and of ICL's demonstrations", intOption("--seed", 0), 0)
     .option("--concurrency <n>", "users in flight", intOption("--concurrency", 1), 4)
@@ -104,14 +135,17 @@ export function registerEvalCommands(program: Command): void {
     .option("--progress-every <seconds>", "when stderr is not a terminal: a progress line this often", secondsOption("--progress-every", 0.1), 30)
     .option("--json", 'print {"task", "method", "users", "queries", "failures", "skipped", "metrics", "calls", "tokens", "spent", "runId", "dataFingerprint", "population", ...}')
     .action(async (opts: EvalOpts, command: Command) => {
-      const missing = (["task", "method"] as const).filter((name) => !opts[name]);
+      const missing = (["task", "method"] as const).filter((name) => opts[name].length === 0);
       if (missing.length > 0) throw new UserError(`eval needs ${missing.map((m) => `--${m}`).join(", ")}`);
-      const task = opts.task!;
-      const method = parseMethod(opts.method!);
+      const several = (["task", "method"] as const).find((name) => opts[name].length > 1);
+      if (several) throw new UserError(`eval runs one --${several} at a time (\`eval plan\` takes several)`);
+      const task = opts.task[0]!;
+      const method = parseMethod(opts.method[0]!);
       const settings = validateSettings(resolveSettings(command));
       const [{ checkUsers }, { runEval }, { formatCost, priceTable }, { evalProgress }] = await Promise.all([import("../eval/data/oppu.js"), import("../eval/runner.js"), import("../eval/prices.js"), import("./eval-progress.js")]);
       const prices = priceTable(); // a bad PERSONA_AGENT_PRICES file is refused before any work
-      const { users, summary: population, data, files } = await loadPopulation(opts, task);
+      // ICL draws demonstrations from the whole population; other methods need only the persons evaluated.
+      const { users, summary: population, papers, data, files } = await loadPopulation(opts, task, method === "icl" ? undefined : opts.users);
       checkUsers(users, files.join(", "));
       if (!opts.json) process.stderr.write(`population: ${describePopulation(population)}\n`);
 
@@ -121,6 +155,8 @@ export function registerEvalCommands(program: Command): void {
         method,
         users,
         userCount: opts.users,
+        papers,
+        population,
         concurrency: opts.concurrency,
         outDir: opts.out,
         model: settings.model,
@@ -145,6 +181,26 @@ export function registerEvalCommands(program: Command): void {
       if (failures > 0) {
         throw new IncompleteRunError(`${failures} of ${summary.queries} queries failed (scored as invalid answers; the reasons are in ${opts.out}/results); run the same command again to ask only the failed ones`);
       }
+    });
+
+  evalCommand
+    .command("plan")
+    .description("before any call: per task and method the users, queries, model calls, tokens and cost an `eval` with the same flags would take, and the total; the flags are eval's (see `eval --help`), --task and --method repeat")
+    .action(async (_opts: unknown, command: Command) => {
+      // The flags are eval's: commander hands them to the parent.
+      const opts = command.parent!.opts<EvalOpts>();
+      if (opts.task.length === 0 || opts.method.length === 0) throw new UserError("eval plan needs --task and --method (each may repeat)");
+      if (opts.task.length > 1 && (opts.questions.length > 0 || opts.oppu)) throw new UserError("with several --task, the files come from --lamp-dir (one --task for --questions/--oppu)");
+      const settings = validateSettings(resolveSettings(command));
+      const [{ formatPlan, planTask }, { priceTable }] = await Promise.all([import("../eval/plan.js"), import("../eval/prices.js")]);
+      const prices = priceTable();
+      const methods = [...new Set(opts.method)].map(parseMethod);
+      const rows: PlanRow[] = [];
+      for (const task of [...new Set(opts.task)]) {
+        const { users, papers } = await loadPopulation(opts, task, methods.includes("icl") ? undefined : opts.users);
+        rows.push(...(await planTask({ task, methods, users, userCount: opts.users, papers, params: { k: opts.k, batch: opts.batch, iterations: opts.iterations }, seed: opts.seed, promptSet: settings.promptSet, model: settings.model, prices })));
+      }
+      process.stdout.write(formatPlan(rows, settings.model, opts.json === true));
     });
 
   evalCommand
@@ -178,17 +234,16 @@ export function registerEvalCommands(program: Command): void {
     .option("--histories <dir>", "also write <dir>/<user>.jsonl: the user's profile as task-shaped interactions, for `ingest --task`")
     .option("--json", "print the written files and counts as JSON")
     .action(async (opts: { task: LampTask; questions: string[]; outputs: string[]; split: Split; users?: number; seed: number; out: string; histories?: string; json?: boolean }) => {
-      const { users: all, summary: population } = await loadPopulation({ ...opts, oppu: undefined }, opts.task);
-      const [{ populationPapers, profileInteractions }, { checkUsers, selectActiveUsers }] = await Promise.all([import("../eval/data/lamp.js"), import("../eval/data/oppu.js")]);
-      checkUsers(all, opts.questions.join(", "));
-      const users = opts.users ? selectActiveUsers(all, opts.users) : all;
-      writeFileSync(opts.out, `${JSON.stringify(users.map((u) => ({ user_id: u.id, profile: u.profile, query: u.queries.map((q) => ({ id: q.id, input: q.input, gold: q.output })) })), null, 1)}\n`);
+      const { users: read, summary: population, papers } = await loadPopulation({ ...opts, oppu: undefined }, opts.task, opts.users);
+      const [{ profileInteractions }, { checkUsers, selectActiveUsers }] = await Promise.all([import("../eval/data/lamp.js"), import("../eval/data/oppu.js")]);
+      checkUsers(read, opts.questions.join(", "));
+      const users = opts.users ? selectActiveUsers(read, opts.users) : read; // the most active first
+      await writeJsonArray(opts.out, users.map((u) => ({ user_id: u.id, profile: u.profile, query: u.queries.map((q) => ({ id: q.id, input: q.input, gold: q.output })) })));
       const histories: string[] = [];
       if (opts.histories) {
         mkdirSync(opts.histories, { recursive: true });
-        const otherPapers = populationPapers(opts.task, all);
         for (const user of users) {
-          const entries = await profileInteractions(opts.task, user.id, user.profile, { seed: opts.seed, otherPapers });
+          const entries = await profileInteractions(opts.task, user.id, user.profile, { seed: opts.seed, otherPapers: papers });
           const path = join(opts.histories, `${user.id.replace(/[^A-Za-z0-9._-]+/g, "_")}.jsonl`);
           writeFileSync(path, entries.map((e) => JSON.stringify(e)).join("\n") + "\n");
           histories.push(path);

@@ -5,7 +5,7 @@
  * graphs, models and stores it needs only when it runs, so `--help` stays instant.
  */
 import { Command, Option } from "commander";
-import { UserError } from "../../src/errors/errors.js";
+import { environmentError, oneLine, UserError } from "../../src/errors/errors.js";
 import { debugEnabled, PROMPT_SETS } from "../../src/configuration/settings.js";
 import { registerAlign } from "./commands/align.js";
 import { registerAsk } from "./commands/ask.js";
@@ -44,7 +44,6 @@ export function buildProgram(): Command {
   return program;
 }
 
-const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, " ");
 
 /** Exit codes: 0 done, 1 a bug, 2 a usage or input mistake, 3 a service (model, database, network) unreachable, 4 an eval that finished with failed queries. */
 export async function reportError(error: unknown): Promise<number> {
@@ -59,6 +58,11 @@ export async function reportError(error: unknown): Promise<number> {
   if (error instanceof UserError) {
     process.stderr.write(`persona-agent: ${cliMessage(error)}\n`);
     return error.exitCode;
+  }
+  const environment = environmentError(error);
+  if (environment) {
+    process.stderr.write(`persona-agent: ${environment.message}\n`);
+    return environment.exitCode;
   }
   // Loaded only now: the provider error classes come with the HTTP clients' modules.
   const { describeProviderError } = await import("../../src/models/chat.js");

@@ -61,7 +61,7 @@ export async function alignmentConfiguration(services: Services, opts: AlignOpti
   return { configurable, checked: ensureAlignmentConfiguration({ configurable }) };
 }
 
-const STEP_LABELS = { simulations: "simulations", feedback: "feedback (LLM_grad)", update: "persona update (LLM_update)", validation: "validation" } as const;
+const STEP_LABELS = { simulations: "simulations", gradients: "feedback (LLM_grad)", update: "persona update (LLM_update)", validation: "validation" } as const;
 
 /** Runs the alignment graph on the embedded store with the command's settings, showing its progress on stderr. */
 export async function align(services: Services, { store }: Persistence, opts: AlignOptions): Promise<AlignmentSummary> {

@@ -78,7 +78,7 @@ const clip = (text: string) => (text.length <= FIELD_CHARS ? text : `${text.slic
  * OPPU record (`metadata.content`: the item and the answer, as OPPU puts retrieved history before
  * the question) where it has one, else its query and response (`prompts/lamp/example.md`).
  */
-async function examplesContext(entries: Pick<HistoryEntry, "query" | "response" | "metadata">[], header = "lamp/context_examples"): Promise<string> {
+export async function examplesContext(entries: Pick<HistoryEntry, "query" | "response" | "metadata">[], header = "lamp/context_examples"): Promise<string> {
   if (entries.length === 0) return "";
   const line = (e: (typeof entries)[number]) => {
     const content = e.metadata?.content;
@@ -151,7 +151,7 @@ interface AgentParts {
  * memory and the profile summary), persona (the system prompt alignment optimizes), alignment,
  * action (tools, in the answer and in alignment's replays).
  */
-const PERSONA_AGENTS: Partial<Record<MethodName, AgentParts>> = {
+export const PERSONA_AGENTS: Partial<Record<MethodName, AgentParts>> = {
   "persona-agent": { memory: true, persona: true, align: true, action: true },
   "persona-agent-no-alignment": { memory: true, persona: true, align: false, action: true },
   "persona-agent-no-persona": { memory: true, persona: false, align: false, action: true },

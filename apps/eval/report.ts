@@ -288,6 +288,22 @@ function runsTable(runs: Stored[]): { head: string[]; rows: string[][] } {
   return { head, rows };
 }
 
+/**
+ * Each run's population (persons the data's questions became, what the profile rules removed;
+ * absent from older summaries) and the selected persons it skipped (nothing to align on).
+ */
+function populationTable(runs: Stored[]): { head: string[]; rows: string[][] } {
+  const head = ["Run", "Task", "Method", "Persons", "Questions", "Merged", "Own items removed", "Later items removed", "Skipped persons"];
+  const rows = runs.map((r) => {
+    const p = r.population;
+    const skipped = r.skipped ?? [];
+    const queries = skipped.reduce((n, s) => n + s.queries, 0);
+    const named = skipped.length === 0 ? "0" : `${skipped.length} (${queries} ${queries === 1 ? "query" : "queries"} unscored: ${skipped.slice(0, 5).map((s) => s.user).join(", ")}${skipped.length > 5 ? ", …" : ""})`;
+    return [r.id, TASK_TITLE[r.task], r.method, ...(p ? [p.persons, p.questions, p.merged, p.leaksRemoved, p.laterRemoved].map(String) : ["–", "–", "–", "–", "–"]), named];
+  });
+  return { head, rows };
+}
+
 /** Runs left out because another run fills their cell. */
 function unusedTable(unused: UnusedRun[]): { head: string[]; rows: string[][] } {
   const head = ["Run", "Data", "Written", "Task", "Method", "Params", "Queries", "Used instead"];
@@ -517,10 +533,14 @@ export async function writeReport(outDir: string, options: ReportOptions = {}): 
     const mixed = (rows: TableRow[]) => mixedData(rows).map((line) => `⚠ ${line}`);
     md.push(`## ${about}`, "", "### Table 2: methods", "", markdownTable2(table2), "", ...mixed(table2).flatMap((l) => [l, ""]), "### Table 3: ablations", "", markdownTable3(table3), "", ...mixed(table3).flatMap((l) => [l, ""]));
     md.push("### Runs", "", markdownGrid(runList), "");
+    const persons = populationTable(mine);
+    md.push("### Population and skipped persons", "", "Persons: what the data's questions became (grouped by shared profile items); own/later items: profile items removed as a query's own item or dated on or after the person's first query; skipped: selected persons an aligning method cannot run (no profile interaction to align on), their queries unscored.", "", markdownGrid(persons), "");
     if (notUsed.rows.length > 0) md.push("### Runs not used", "", "Another run of the same cell (task, method, K, n, E) is reported instead.", "", markdownGrid(notUsed), "");
     const warn = (rows: TableRow[]) => mixed(rows).map((l) => `<p class="warn">${esc(l)}</p>`);
     html.push(`<h2>${esc(about)}</h2>`, "<h3>Table 2: methods</h3>", htmlTable2(table2), ...warn(table2), "<h3>Table 3: ablations</h3>", htmlTable3(table3), ...warn(table3));
     html.push(`<details><summary>Runs (${runList.rows.length}): identity, parameters, prompt set, users, queries, failures, cost</summary>`, htmlGrid(runList), "</details>");
+    const skippedAll = mine.reduce((n, r) => n + (r.skipped?.length ?? 0), 0);
+    html.push(`<details><summary>Population and skipped persons (${skippedAll} skipped in all)</summary>`, htmlGrid(persons), "</details>");
     if (notUsed.rows.length > 0) html.push(`<details><summary>Runs not used (${notUsed.rows.length}): another run of the same cell is reported instead</summary>`, htmlGrid(notUsed), "</details>");
     md.push("### Figures", "");
     html.push("<h3>Figures</h3>");

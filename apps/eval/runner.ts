@@ -21,7 +21,7 @@ import { ModelError } from "../../src/errors/errors.js";
 import type { Configuration } from "../../src/configuration/configuration.js";
 import type { PromptSet, Settings } from "../../src/configuration/settings.js";
 import { populationPapers, profileInteractions, seeded, type LampTask } from "./data/lamp.js";
-import { selectActiveUsers, type EvalUser, type Split, type UserQuery } from "./data/oppu.js";
+import { selectActiveUsers, type EvalUser, type PopulationSummary, type Split, type UserQuery } from "./data/oppu.js";
 import type { HistoryEntry } from "../../src/memory/history.js";
 import { scoreTask, type LampMetrics } from "./metrics.js";
 import { costOf, LIST_PRICES, type PriceTable } from "./prices.js";
@@ -34,6 +34,10 @@ export interface EvalOptions {
   users: EvalUser[];
   /** How many users to evaluate: the most active (selectActiveUsers). */
   userCount: number;
+  /** What the data's questions became (persons, what the profile rules removed): kept in the summary for the report. */
+  population?: PopulationSummary;
+  /** LaMP-1's negatives (populationPapers of the whole population) when `users` holds only the selected persons (streamLampPopulation). */
+  papers?: readonly (readonly [string, string])[];
   concurrency: number;
   outDir: string;
   /** `provider:name`, or a chat model object (tests); `modelId` names it in the run key. */
@@ -159,6 +163,8 @@ export interface EvalSummary {
   failures: number;
   /** Selected users the method cannot run for (no interactions to align on), with their unscored queries. */
   skipped: SkippedUser[];
+  /** The population the users were selected from (absent from older summaries). */
+  population?: PopulationSummary;
   /** Queries answered by this process (the rest came from the results file). */
   ran: number;
   callsPerQuery: number;
@@ -409,7 +415,7 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   const runKey = runKeyOf(options);
   const runId = runIdOf(runKey);
   const chosen = selectActiveUsers(options.users, options.userCount);
-  const otherPapers = populationPapers(task, options.users);
+  const otherPapers = options.papers ?? populationPapers(task, options.users);
   const built = new Map<EvalUser, Promise<HistoryEntry[]>>();
   const interactions = (u: EvalUser) => {
     let entries = built.get(u);
@@ -548,6 +554,7 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
     writtenAt: new Date().toISOString(),
     failures: records.filter((r) => !r.ok).length,
     skipped,
+    ...(options.population ? { population: options.population } : {}),
     ran,
     callsPerQuery: n ? sum((r) => r.calls) / n : 0,
     msPerQuery: n ? sum((r) => r.ms) / n : 0,

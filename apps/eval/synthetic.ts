@@ -19,6 +19,8 @@ export interface SyntheticOptions {
    * their labels), so all share the history. Item ids are prefixed by the question's, as in LaMP.
    */
   queries?: number;
+  /** Pad every item and question text to this many words (LaMP's run to hundreds; default: a few), for token estimates of real sizes. */
+  words?: number;
 }
 
 const OFFICIAL_TASK: Record<LampTask, string> = { "lamp-1": "LaMP_1", "lamp-2m": "LaMP_2", "lamp-2n": "LaMP_2", "lamp-3": "LaMP_3" };
@@ -53,6 +55,12 @@ export function syntheticItem(task: LampTask, id: string, text: string, label: s
   }
 }
 
+/** `text` followed by filler words up to `words` words in all (none when undefined). */
+const padded = (text: string, words?: number) => {
+  const missing = (words ?? 0) - text.split(" ").length;
+  return missing > 0 ? `${text} ${Array.from({ length: missing }, (_, i) => WORDS[(i * 7) % WORDS.length]).join(" ")}` : text;
+};
+
 export function generateLamp(task: LampTask, options: SyntheticOptions) {
   const labels = LAMP_LABELS[task]!;
   const questions = [];
@@ -69,13 +77,13 @@ export function generateLamp(task: LampTask, options: SyntheticOptions) {
       const drift = i % 3 === 2 || i >= history - 2;
       const label = drift ? other : favourite;
       const subject = drift ? WORDS[(u + 5) % WORDS.length]! : topic;
-      const item = syntheticItem(task, `${u}${String(i).padStart(3, "0")}`, `${subject} story ${i} of user ${u}`, label);
+      const item = syntheticItem(task, `${u}${String(i).padStart(3, "0")}`, padded(`${subject} story ${i} of user ${u}`, options.words), label);
       return options.dated ? { ...item, date: date(u, i) } : item;
     });
     const gold = task === "lamp-1" ? "[1]" : favourite;
     for (let j = 0; j < (options.queries ?? 1); j++) {
       const id = `${u}0${j}`;
-      const text = j === 0 ? `${topic} story of user ${u}` : `${topic} story ${j} asked of user ${u}`;
+      const text = padded(j === 0 ? `${topic} story of user ${u}` : `${topic} story ${j} asked of user ${u}`, options.words);
       // LaMP's item ids are prefixed by the question's: the same item has another id in every question.
       questions.push({ id, input: syntheticQuestion(task, text, "an unrelated paper"), profile: profile.map((item, i): typeof item => ({ ...item, id: `${id}${i}` })) });
       golds.push({ id, output: gold });

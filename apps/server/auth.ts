@@ -19,7 +19,8 @@
  * - a run may not set its own recursion limit (the graphs derive theirs from the operator's
  *   bounds) nor a webhook (the server would call any URL the caller names);
  * - store operations name at least ["users", <encoded identity>, <kind>]: PostgresStore matches
- *   prefixes as strings, so ["users", "alice"] would also reach "alice2";
+ *   prefixes as strings, so ["users", "alice"] would also reach "alice2"; a record put there
+ *   gets the input limits of every other way in (validateStoreRecord), or a 422;
  * - crons and anything not listed here are refused.
  *
  * Local development only: PERSONA_AGENT_AUTH=off registers no handlers at all (every request is
@@ -28,6 +29,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Auth, HTTPException, isStudioUser } from "@langchain/langgraph-sdk/auth";
 import { apiAuthSettings } from "../../src/configuration/settings.js";
+import { UserError } from "../../src/errors/errors.js";
+import { validateStoreRecord } from "../../src/memory/history.js";
 import { USER_RECORD_KINDS, userNamespace, validateUserId } from "../../src/users/users.js";
 
 /** Configurable keys only the operator may set (environment), never a caller. */
@@ -158,11 +161,19 @@ function buildAuth() {
         if (event === "assistants:read" || event === "assistants:search") return true;
         return deny("assistants are the operator's: run a graph by its name with your settings in the run's context");
       })
-      .on("store", ({ value, user }) => {
+      .on("store", ({ event, value, user }) => {
         if (isStudioUser(user)) return false;
         const namespace = (value as { namespace?: string[] | null }).namespace;
         if (!ownsNamespace(namespace, user.identity)) {
           deny(`store access is limited to namespaces ${JSON.stringify([...userNamespace(user.identity), "<kind>"])} (e.g. kind ${USER_RECORD_KINDS.join(", ")})`);
+        }
+        if (event === "store:put") {
+          try {
+            validateStoreRecord(namespace![2], (value as { value?: unknown }).value);
+          } catch (error) {
+            if (error instanceof UserError) throw new HTTPException(422, { message: error.message });
+            throw error;
+          }
         }
         return true;
       })

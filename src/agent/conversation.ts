@@ -2,7 +2,9 @@
  * One `ask` turn as a unit: it either completes, leaving its checkpoints, its interaction record
  * and the thread in the user's thread registry, or it fails and leaves none of them (a new
  * thread is deleted; a continued thread is rolled back to the checkpoint it started from). The
- * turn is one run of the user (store/lifecycle.ts): a `forget` while it runs wins.
+ * turn is one run of the user (store/lifecycle.ts): a `forget` while it runs wins. Turns of one
+ * thread run one at a time (withThreadLock): a second waits for the first to end, so both
+ * are kept and a rollback only ever removes its own turn.
  */
 import { randomUUID } from "node:crypto";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
@@ -34,7 +36,7 @@ export type CompileAgent = (checkpointer: Checkpointer) => {
 
 export async function askWithThread(
   services: Services,
-  persistence: { checkpointer: Checkpointer } & Partial<Pick<CheckpointMaintenance, "rollbackThread">>,
+  persistence: { checkpointer: Checkpointer } & Pick<CheckpointMaintenance, "rollbackThread" | "withThreadLock">,
   compile: CompileAgent,
   query: string,
   options: { thread?: string; newThread?: boolean } = {},
@@ -48,23 +50,25 @@ export async function askWithThread(
       throw await unknownUserError(services.memory, userId, "ingest a history first (persona-agent ingest --user ... --file ...)");
     }
     const threadId = userThreadId(userId, thread);
-    const { checkpointer } = persistence;
-    const startedAt = (await checkpointer.getTuple({ configurable: { thread_id: threadId } }))?.checkpoint.id;
-    // A mistyped --thread would silently start a new conversation: refuse it unless asked to.
-    if (options.thread !== undefined && !options.newThread && !startedAt && !(await store.get(userNamespace(userId, "threads"), threadId))) {
-      throw new UserError(`unknown thread "${options.thread}" of user "${userId}": omit --thread for a new conversation, or add --new-thread to start one under this id`);
-    }
-    try {
-      const graph = compile(guardCheckpointer(checkpointer, store, userId));
-      // Checkpointed once, when the turn ends: a turn is kept whole or rolled back whole (above),
-      // so its intermediate steps' checkpoints (one disk sync each) would never be read.
-      const result = await graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...config, thread_id: threadId }, durability: "exit" });
-      // Registered once the turn succeeded; forget also finds threads in the checkpointer itself.
-      await putUserItems(store, userId, [{ namespace: userNamespace(userId, "threads"), key: threadId, value: { thread, createdAt: new Date().toISOString() } }]);
-      return { answer: result.answer, personaVersion: result.personaVersion, toolCalls: result.toolCalls, thread, messages: result.messages };
-    } catch (error) {
-      await (startedAt && persistence.rollbackThread ? persistence.rollbackThread(threadId, startedAt) : checkpointer.deleteThread(threadId)).catch(() => undefined);
-      throw error;
-    }
+    return persistence.withThreadLock(threadId, async () => {
+      const { checkpointer } = persistence;
+      const startedAt = (await checkpointer.getTuple({ configurable: { thread_id: threadId } }))?.checkpoint.id;
+      // A mistyped --thread would silently start a new conversation: refuse it unless asked to.
+      if (options.thread !== undefined && !options.newThread && !startedAt && !(await store.get(userNamespace(userId, "threads"), threadId))) {
+        throw new UserError(`unknown thread "${options.thread}" of user "${userId}": omit --thread for a new conversation, or add --new-thread to start one under this id`);
+      }
+      try {
+        const graph = compile(guardCheckpointer(checkpointer, store, userId));
+        // Checkpointed once, when the turn ends: a turn is kept whole or rolled back whole (above),
+        // so its intermediate steps' checkpoints (one disk sync each) would never be read.
+        const result = await graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...config, thread_id: threadId }, durability: "exit" });
+        // Registered once the turn succeeded; forget also finds threads in the checkpointer itself.
+        await putUserItems(store, userId, [{ namespace: userNamespace(userId, "threads"), key: threadId, value: { thread, createdAt: new Date().toISOString() } }]);
+        return { answer: result.answer, personaVersion: result.personaVersion, toolCalls: result.toolCalls, thread, messages: result.messages };
+      } catch (error) {
+        await (startedAt ? persistence.rollbackThread(threadId, startedAt) : checkpointer.deleteThread(threadId)).catch(() => undefined);
+        throw error;
+      }
+    });
   });
 }

@@ -5,7 +5,7 @@ import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import type { Runnable } from "@langchain/core/runnables";
 import type { StructuredToolInterface } from "@langchain/core/tools";
-import { UnknownUserError } from "../errors/errors.js";
+import { loadPersona } from "../persona/persona.js";
 import { MAX_TEXT_CHARS, validateText } from "../memory/history.js";
 import { servicesFor, type Services } from "../services/services.js";
 import { ensureConfiguration } from "../configuration/configuration.js";
@@ -43,7 +43,8 @@ export function finalAnswer(messages: BaseMessage[]): string {
   return messages.at(-1)?.text.trim() ?? "";
 }
 
-export async function loadPersona(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
+/** persona_agent's load_persona step: checks the turn's input, starts the turn and loads the user's persona. */
+export async function startTurn(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
   // A true response makes this a feedback turn: its input and alignment settings are checked before anything runs.
   const cfg = state.truth != null ? ensureAlignmentConfiguration(config) : ensureConfiguration(config);
   const { personas, store } = servicesFor(config, cfg);
@@ -56,10 +57,7 @@ export async function loadPersona(state: PersonaAgentStateType, config: LangGrap
   // A persona given in the input (alignment candidates, baselines) has no version; one loaded
   // on an earlier turn of this thread is reloaded, so a newer aligned version takes effect.
   if (state.persona && !state.personaVersion) return { ...turn, personaVersion: 0 };
-  const current = await personas.current(cfg.userId);
-  if (!current) {
-    throw new UnknownUserError(cfg.userId, "ingest a history first (persona-agent ingest --user ... --file ...)");
-  }
+  const current = await loadPersona(personas, cfg.userId);
   return { ...turn, persona: current.persona, personaVersion: current.version };
 }
 

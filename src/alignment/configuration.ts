@@ -56,8 +56,8 @@ export function ensureAlignmentConfiguration(config?: LangGraphRunnableConfig): 
 
 /**
  * Graph steps (LangGraph supersteps) one alignment run takes: load_persona, then per iteration
- * select_batch, simulate, feedback, update, [validate], checkpoint, plus one spare step per
- * iteration and a little slack. The n simulations and feedbacks of an iteration run in parallel
+ * select_batch, simulate, gradient, update, [validate], close_iteration, then save_persona, plus
+ * one spare step per iteration and a little slack. The n simulations and gradients of an iteration run in parallel
  * inside one superstep each, so n adds no steps; E does. Used as the run's recursion limit, so
  * every setting the bounds allow completes (LangGraph's default of 25 stopped E = 6).
  */

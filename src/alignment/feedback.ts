@@ -6,13 +6,13 @@
  * alignment subgraph).
  */
 import { END, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { UnknownUserError } from "../errors/errors.js";
 import { turnQuery, validateQuery, validateTruth } from "../agent/nodes.js";
 import type { PersonaAgentStateType, PersonaAgentUpdate } from "../agent/state.js";
 import { servicesFor, type Services } from "../services/services.js";
 import { ensureAlignmentConfiguration } from "./configuration.js";
 import { asUserRun, assertCurrent } from "../store/lifecycle.js";
 import { FeedbackLog } from "./feedback-log.js";
+import { loadPersona } from "../persona/persona.js";
 
 export interface UserFeedback {
   query: string;
@@ -25,12 +25,12 @@ export async function recordFeedback(services: Services, feedback: UserFeedback,
   const query = validateQuery(feedback.query);
   const truth = validateTruth(feedback.truth, truthField);
   const userId = services.config.userId;
-  if (!(await services.personas.current(userId))) throw new UnknownUserError(userId, "no persona yet (run persona-agent ingest first)");
+  await loadPersona(services.personas, userId);
   await services.memory.add(userId, [{ query, response: truth, timestamp: new Date().toISOString() }]);
   return { sinceAlignment: await new FeedbackLog(services.store).add(userId) };
 }
 
-/** persona_agent's feedback step: records the turn's true response, which is then spent (a continued thread's next turn gives its own). */
+/** persona_agent's record_truth step: records the turn's true response, which is then spent (a continued thread's next turn gives its own). */
 export async function recordTruth(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
   const services = servicesFor(config);
   const { store } = services;
@@ -48,11 +48,11 @@ export async function recordTruth(state: PersonaAgentStateType, config: LangGrap
   return { sinceAlignment, truth: null };
 }
 
-export function routeAfterRecord(state: PersonaAgentStateType): "feedback" | typeof END {
-  return state.truth != null ? "feedback" : END;
+export function routeAfterRecord(state: PersonaAgentStateType): "record_truth" | typeof END {
+  return state.truth != null ? "record_truth" : END;
 }
 
 /** Alignment is due once `alignEvery` feedbacks came in since the last one (a failed alignment stays due). */
-export function routeAfterFeedback(state: PersonaAgentStateType, config: LangGraphRunnableConfig): "align" | typeof END {
+export function routeAfterTruth(state: PersonaAgentStateType, config: LangGraphRunnableConfig): "align" | typeof END {
   return (state.sinceAlignment ?? 0) >= ensureAlignmentConfiguration(config).alignEvery ? "align" : END;
 }

@@ -1,16 +1,17 @@
 /**
  * An alignment run's progress, read from its graph's update stream (LangGraph emits one update
- * per finished task, so each of the n parallel simulations and LLM_grad calls reports on its own).
+ * per finished task, so each of the n parallel simulations and LLM_grad calls reports on its own;
+ * keys are the node names of graphs/alignment.ts).
  * Each step is reported when it starts (0 done) and as its tasks finish.
  */
-export type AlignmentStep = "simulations" | "feedback" | "update" | "validation";
+export type AlignmentStep = "simulations" | "gradients" | "update" | "validation";
 
 export interface AlignmentProgress {
   /** 1-based iteration, of `iterations` (the paper's E). */
   iteration: number;
   iterations: number;
   step: AlignmentStep;
-  /** Tasks of the step finished so far, of `total`: the batch's n for simulations and feedback, 1 for the others. */
+  /** Tasks of the step finished so far, of `total`: the batch's n for simulations and gradients, 1 for the others. */
   done: number;
   total: number;
 }
@@ -35,10 +36,10 @@ export function alignmentProgress(
         break;
       case "simulate":
         tell("simulations", ++simulated, batch);
-        if (simulated === batch) tell("feedback", 0, batch);
+        if (simulated === batch) tell("gradients", 0, batch);
         break;
-      case "feedback":
-        tell("feedback", ++graded, batch);
+      case "gradient":
+        tell("gradients", ++graded, batch);
         if (graded === batch) tell("update", 0);
         break;
       case "update":

@@ -1,11 +1,11 @@
 /** What `align --json` and `feedback --json` report about one alignment run. */
-import type { AlignmentStateType, Feedback, Validation } from "./state.js";
+import type { AlignmentStateType, Gradient, Validation } from "./state.js";
 
 export interface AlignmentSummary {
   user: string;
   fromVersion: number;
   toVersion: number;
-  iterations: { version: number; kept: boolean; feedback: Feedback[]; validation?: Validation }[];
+  iterations: { version: number; kept: boolean; feedback: Gradient[]; validation?: Validation }[];
   /** The gate's verdict on the last iteration (only with validation). */
   validated?: Validation;
 }

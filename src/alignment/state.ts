@@ -5,6 +5,7 @@ import type { ToolCallRecord } from "../agent/state.js";
 import { apiContextSchema, AGENT_CONTEXT } from "../configuration/configuration.js";
 import { ALIGNMENT_CONTEXT } from "./configuration.js";
 import type { AlignmentSummary } from "./run.js";
+import type { PersonaDraft } from "../persona/persona.js";
 
 /** The agent's answer to one stored interaction, replayed with the candidate persona. */
 export interface Simulation {
@@ -13,8 +14,8 @@ export interface Simulation {
   toolCalls: ToolCallRecord[];
 }
 
-/** LLM_grad's textual gradient for one interaction. */
-export interface Feedback {
+/** LLM_grad's textual gradient for one interaction (the paper's feedback, as the API names it). */
+export interface Gradient {
   entryId: string;
   query: string;
   expected: string;
@@ -31,10 +32,10 @@ export interface Validation {
 }
 
 export interface IterationRecord {
-  /** The persona version current after this iteration (unchanged when the gate rejected it). */
+  /** The persona version this iteration ends with (unchanged when the gate rejected it); saved only when the whole run succeeds. */
   version: number;
   kept: boolean;
-  feedback: Feedback[];
+  feedback: Gradient[];
   validation?: Validation;
 }
 
@@ -60,7 +61,7 @@ export const AlignmentSummarySchema: z.ZodType<AlignmentSummary> = z
     toVersion: z.number().describe("The persona version current when it ended."),
     iterations: z.array(
       z.object({
-        version: z.number().describe("The persona version current after this iteration."),
+        version: z.number().describe("The persona version this iteration ends with; the run saves every iteration's version at the end, or none if it fails."),
         kept: z.boolean().describe("Whether this iteration's persona was kept (false: the validation gate refused it)."),
         feedback: z
           .array(z.object({ entryId: z.string(), query: z.string(), expected: z.string(), simulated: z.string(), feedback: z.string() }))
@@ -90,29 +91,32 @@ export const AlignmentState = Annotation.Root({
   batch: Annotation<EpisodicEntry[]>(),
   /** Interactions just before this iteration's batch, for the validation gate (empty unless validating). */
   heldOut: Annotation<EpisodicEntry[]>(),
-  /** The current persona and its stored version. */
+  /** The persona the iteration works on, and the version it is (or will be, once saved). */
   persona: Annotation<string>(),
   version: Annotation<number>(),
   /** Feedbacks recorded when the run started; marked as aligned when it ends. */
   feedbackTotal: Annotation<number>(),
-  /** The version the run started from. */
+  /** The version the run started from: current until save_persona saves the run's versions. */
   fromVersion: Annotation<number>(),
-  /** LLM_update's output, not yet checkpointed. */
+  /** LLM_update's output, not yet kept. */
   candidate: Annotation<string>(),
-  feedbacks: byInteraction<Feedback>(),
+  simulations: byInteraction<Simulation>(),
+  gradients: byInteraction<Gradient>(),
   validation: Annotation<Validation | undefined>(),
   iterations: Annotation<IterationRecord[]>({ reducer: (left, right) => left.concat(right), default: () => [] }),
+  /** The kept iterations' personas, oldest first, saved together when the whole run succeeded. */
+  unsaved: Annotation<PersonaDraft[]>({ reducer: (left, right) => left.concat(right), default: () => [] }),
 });
 
 export type AlignmentStateType = typeof AlignmentState.State;
 export type AlignmentUpdate = typeof AlignmentState.Update;
 
-/** What `Send` hands one simulate / feedback task. */
+/** What `Send` hands one simulate / gradient task; `fromVersion` is the version that stays if it fails. */
 export interface SimulateInput {
   entry: EpisodicEntry;
   persona: string;
-  version: number;
+  fromVersion: number;
 }
-export interface FeedbackInput extends SimulateInput {
+export interface GradientInput extends SimulateInput {
   simulation: Simulation;
 }

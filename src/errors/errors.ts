@@ -42,6 +42,14 @@ export class ServiceUnavailableError extends UserError {
   }
 }
 
+/** Other processes kept a database's write lock past its busy timeout: exit 3, and a retry usually succeeds. */
+export class DatabaseBusyError extends ServiceUnavailableError {
+  constructor(file: string, waitedMs: number) {
+    super(`the database ${file} is busy: other processes kept it locked for more than ${waitedMs / 1000} s; retry the command`);
+    this.name = "DatabaseBusyError";
+  }
+}
+
 /**
  * A batch run finished, but some of its items failed (recorded as such; the same command asks
  * only them again): exit 4, apart from a mistake (2), a service down (3) and a bug (1).
@@ -84,7 +92,7 @@ export class AlignmentError extends ModelError {
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`alignment failed: ${step}: ${reason}; the persona stays at v${version}`, options);
+    super(`alignment failed: ${step}: ${reason}; nothing was saved, the persona stays at v${version}`, options);
     this.name = "AlignmentError";
   }
 }
@@ -95,3 +103,25 @@ export function fileReadError(path: string, error: unknown): UserError {
   const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (error as Error).message;
   return new UserError(`cannot read ${path}: ${why}`);
 }
+
+/**
+ * What the machine or the database refused, not a bug: a full disk, a corrupt database file, a
+ * lock another process held past the wait. One line and exit 3, like any service that fails.
+ * Matched by code: Node's (ENOSPC), SQLite's (better-sqlite3: SQLITE_FULL, SQLITE_CORRUPT,
+ * SQLITE_NOTADB, SQLITE_BUSY and their extended codes) and PostgreSQL's SQLSTATE (53100
+ * disk_full, 55P03 lock_not_available, XX001 data_corrupted).
+ */
+export function environmentError(error: unknown): ServiceUnavailableError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return undefined;
+  const detail = oneLine((error as Error).message || code);
+  if (code === "ENOSPC" || /^SQLITE_FULL(_|$)/.test(code) || code === "53100") return new ServiceUnavailableError(`the disk is full: ${detail} (free space, then run the command again)`);
+  if (/^SQLITE_(CORRUPT|NOTADB)(_|$)/.test(code) || code === "XX001") {
+    return new ServiceUnavailableError(`the database is corrupt: ${detail} (restore it from a backup, or move the file away to start empty)`);
+  }
+  if (/^SQLITE_BUSY(_|$)/.test(code) || code === "55P03") return new ServiceUnavailableError(`the database stayed locked by another process: ${detail} (run the command again)`);
+  return undefined;
+}
+
+/** A message as one line (the CLI reports every error in one). */
+export const oneLine = (text: string) => text.trim().replace(/\s*\n\s*/g, " ");

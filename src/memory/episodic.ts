@@ -10,6 +10,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { setImmediate } from "node:timers/promises";
 import type { BaseStore, Item } from "@langchain/langgraph";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { HistoryEntry } from "./history.js";
@@ -20,7 +21,7 @@ import { UserError } from "../errors/errors.js";
 import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { decodeVector, encodeVector, indexKindFor, MemoryIndex, nativeFaiss } from "./vector-index.js";
-import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
+import { assertCurrent, assertCurrentSync, UserForgottenError, withUserLock } from "../store/lifecycle.js";
 
 export interface EpisodicEntry {
   id: string;
@@ -71,6 +72,8 @@ interface IndexManifest {
   unit?: boolean;
   /** The index kind's descriptor ("Flat" when missing: indexes written before approximate ones). */
   descriptor?: string;
+  /** SHA-256 of the entries file (MemoryIndex.save); missing in indexes written before, which are rebuilt. */
+  entries?: string;
 }
 
 interface LoadedIndex {
@@ -80,8 +83,14 @@ interface LoadedIndex {
 
 const META_KEY = "episodic";
 const EMBED_BATCH = 32;
+/** Entries written per transaction by an add (~3 MB with 512-d vectors: tens of milliseconds of SQLite's write lock). */
+const WRITE_BATCH = 1000;
 /** Query vectors kept per EpisodicMemory (all users), least recently used dropped first. */
 const QUERY_VECTORS_KEPT = 2048;
+
+/** Stores with named locks held across transactions (SqliteStore's leases, src/store/lease-lock.ts). */
+type LeasingStore = BaseStore & { withLease<T>(name: string, fn: () => Promise<T>): Promise<T> };
+const hasLeases = (store: BaseStore): store is LeasingStore => typeof (store as Partial<LeasingStore>).withLease === "function";
 
 /** Same interaction, same id: re-ingesting a history adds nothing. */
 export function entryId(entry: HistoryEntry): string {
@@ -194,9 +203,9 @@ export class EpisodicMemory {
    * Adds the entries the user does not have yet, each stored with its vector (embedded here,
    * before anything is written: a failed embedding call leaves the store as it was). The meta
    * record is the commit: an entry is visible only once the meta count covers its seq, so an
-   * add killed halfway shows nothing on stores whose batches are not atomic (PostgresStore
-   * writes a batch's puts one by one), and its orphans are overwritten by the next add. On
-   * SqliteStore the whole add is one transaction, so concurrent adds from several processes
+   * add killed halfway shows nothing (its entries are written in parts, and PostgresStore writes
+   * a batch's puts one by one), and its orphans are overwritten by the next add. Adds of one
+   * user run one at a time under the user's lock, so concurrent adds from several processes
    * never lose entries either.
    */
   async add(userId: string, entries: HistoryEntry[], onProgress?: Progress): Promise<{ added: number; skipped: number }> {
@@ -227,29 +236,39 @@ export class EpisodicMemory {
     };
 
     const store = unwrapStore(this.store);
+    // Entries go in parts, each its own short transaction: SQLite has one writer at a time, and
+    // one transaction of a 100,000-entry add kept other users' writes waiting past the busy
+    // timeout. A forget between parts refuses the rest (SQLite checks the generation in each;
+    // on PostgreSQL forget waits for the user's lock held here).
+    const write = async (puts: { namespace: string[]; key: string; value: Record<string, unknown> }[]) => {
+      if (isTransactional(store)) {
+        store.transaction(() => {
+          assertCurrentSync(store, userId);
+          for (const put of puts) store.putSync(put.namespace, put.key, put.value);
+        });
+      } else {
+        await store.batch(puts);
+      }
+      await setImmediate(); // other requests of a server get their turn between parts
+    };
     let added: number;
-    if (isTransactional(store)) {
-      added = store.transaction(() => {
-        assertCurrentSync(store, userId); // a run older than a forget of this user writes nothing
-        const meta = store.getSync(metaNs, META_KEY)?.value as EpisodicMeta | undefined;
-        const { puts, meta: next } = plan(meta, unique.map(([id]) => store.getSync(ns, id)));
-        for (const put of puts) store.putSync(put.namespace, put.key, put.value);
-        if (puts.length > 0) store.putSync(metaNs, META_KEY, { ...next });
-        return puts.length;
-      });
-    } else {
-      // Under the store's cross-process lock where it has one (PostgreSQL): two processes adding
-      // for the same user would otherwise both take the same seqs and one's entries would be lost.
-      added = await withUserLock(store, userId, async () => {
+    try {
+      // Under a lock of the user's adds across processes (SQLite: a lease; PostgreSQL: the
+      // user's advisory lock): two processes adding for the same user would otherwise both take
+      // the same seqs and one's entries would be lost.
+      const lockAdds = <T>(fn: () => Promise<T>) => (hasLeases(store) ? store.withLease(`adds:${userFileKey(userId)}`, fn) : withUserLock(store, userId, fn));
+      added = await lockAdds(async () => {
         await assertCurrent(store, userId);
         const meta = await this.meta(userId);
         const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
-        if (puts.length > 0) {
-          await store.batch(puts);
-          await store.put(metaNs, META_KEY, { ...next }); // strictly after every entry is written
-        }
+        for (let start = 0; start < puts.length; start += WRITE_BATCH) await write(puts.slice(start, start + WRITE_BATCH));
+        if (puts.length > 0) await write([{ namespace: metaNs, key: META_KEY, value: { ...next } }]); // strictly after every entry is written
         return puts.length;
       });
+    } catch (error) {
+      // Forgotten while this add embedded: the embedding cache it filled since goes too.
+      if (error instanceof UserForgottenError) await this.dropDerived(userId);
+      throw error;
     }
     await this.ensureIndex(userId, onProgress);
     return { added, skipped: entries.length - added };
@@ -329,7 +348,8 @@ export class EpisodicMemory {
   private async dropDerived(userId: string): Promise<void> {
     this.indexes.delete(userId);
     for (const key of this.queryVectors.keys()) if (key.startsWith(`${userId}\u0000`)) this.queryVectors.delete(key);
-    if (this.options.indexDir) await rm(this.indexPath(userId), { recursive: true, force: true });
+    // Retried: another process saving the index into it meanwhile makes rm fail with ENOTEMPTY.
+    if (this.options.indexDir) await rm(this.indexPath(userId), { recursive: true, force: true, maxRetries: 5 });
   }
 
   private holdsDerived(userId: string): boolean {
@@ -367,16 +387,19 @@ export class EpisodicMemory {
    * record is gone, so no process keeps serving or holding a forgotten user's memories.
    */
   private async syncIndex(userId: string, onProgress?: Progress): Promise<LoadedIndex | undefined> {
-    const meta = await this.meta(userId);
-    if (!meta || meta.count === 0) {
+    const none = async () => {
       // Not dropIndex: it waits for the build in progress, which is this one.
       if (this.holdsDerived(userId)) await this.dropDerived(userId);
       return undefined;
-    }
+    };
+    const meta = await this.meta(userId);
+    if (!meta || meta.count === 0) return none();
     nativeFaiss(); // loaded before any search: it keeps FAISS's one-query searches on one thread (vector-index.ts)
     let index = this.indexes.get(userId) ?? (await this.loadPersisted(userId));
     if (index?.revision !== meta.revision) {
-      index = await this.rebuild(userId, meta.revision, index, onProgress);
+      const rebuilt = await this.rebuild(userId, meta.revision, index, onProgress);
+      if (!rebuilt) return none(); // forgotten since the meta record was read
+      index = rebuilt;
       await this.persist(userId, index);
     }
     this.remember(userId, index);
@@ -387,10 +410,12 @@ export class EpisodicMemory {
    * Brings the index up to the store: adds what it lacks, or builds it anew when it holds
    * entries the store no longer has, when most entries are new, or when its kind (exact or
    * approximate, list count) no longer fits its size. Vectors come from the store; only entries
-   * stored without one (or with another model's) are embedded.
+   * stored without one (or with another model's) are embedded. None when the store has no
+   * entries left (a forget since the caller read the meta record).
    */
-  private async rebuild(userId: string, revision: string, previous: LoadedIndex | undefined, onProgress?: Progress): Promise<LoadedIndex> {
+  private async rebuild(userId: string, revision: string, previous: LoadedIndex | undefined, onProgress?: Progress): Promise<LoadedIndex | undefined> {
     const entries = await this.stored(userId);
+    if (entries.length === 0) return undefined;
     const wanted = new Set(entries.map((e) => e.id));
     const indexed = new Set(previous?.index.ids());
     const kind = indexKindFor(entries.length, this.options.approximateFrom);
@@ -421,9 +446,9 @@ export class EpisodicMemory {
     const dir = this.indexPath(userId);
     try {
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as IndexManifest;
-      if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit) return undefined;
+      if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit || typeof manifest.entries !== "string") return undefined;
       const kind = { descriptor: manifest.descriptor ?? "Flat", kFactor: 0 }; // k_factor is saved in the index file
-      return { index: await MemoryIndex.load<EpisodicEntry>(dir, kind), revision: manifest.revision };
+      return { index: await MemoryIndex.load<EpisodicEntry>(dir, kind, manifest.entries), revision: manifest.revision };
     } catch {
       return undefined; // missing, unreadable or of an older format: derived data, rebuilt from the store
     }
@@ -442,8 +467,8 @@ export class EpisodicMemory {
     try {
       await removeAbandonedTemps(dir);
       await mkdir(tmp, { recursive: true });
-      await index.index.save(tmp);
-      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true, descriptor: index.index.kind.descriptor };
+      const entries = await index.index.save(tmp);
+      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true, descriptor: index.index.kind.descriptor, entries };
       await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest));
       // The embedding cache outlives the index it fed: carry it into the new directory.
       for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => EMBEDDING_CACHE_FILE.test(n))) {

@@ -186,6 +186,24 @@ export function validateHistoryEntry(value: unknown, where: string): HistoryEntr
   return entry;
 }
 
+/** Characters (as JSON) one record written through the server's store API may hold: a memory's query, response and metadata at their limit, and its vector. */
+export const MAX_RECORD_CHARS = 4 * MAX_TEXT_CHARS;
+
+/**
+ * A record written straight through the server's store API (`PUT /store/items`, into the
+ * caller's own namespace ["users", id, kind]) gets the limits every other way in has: a memory
+ * (kind "episodic") is checked as a history entry, like a line of an ingest file or an item of
+ * the ingest graph's input; any record's text must be storable and the whole at most
+ * MAX_RECORD_CHARS. Throws UserError.
+ */
+export function validateStoreRecord(kind: string | undefined, value: unknown): void {
+  if (kind === "episodic") validateHistoryEntry(value, "a memory");
+  const size = JSON.stringify(value ?? null).length;
+  if (size > MAX_RECORD_CHARS) throw new UserError(`the record is too large (${size} characters as JSON, at most ${MAX_RECORD_CHARS})`);
+  const why = unstorableJson(value);
+  if (why) throw new UserError(`the record ${why}`);
+}
+
 function requireEntries(entries: HistoryEntry[], source: string): HistoryEntry[] {
   if (entries.length === 0) throw new UserError(`${source}: no history entries (the file is empty or blank)`);
   return entries;

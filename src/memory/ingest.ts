@@ -9,7 +9,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { EpisodicMemory, Progress } from "./episodic.js";
 import type { HistoryEntry } from "./history.js";
 import { summarizeProfile, type ProfileTask, type SemanticMemory } from "./semantic.js";
-import { initialPersona, type PersonaStore } from "../persona/persona.js";
+import { initialPersona, PersonaConflictError, type PersonaStore } from "../persona/persona.js";
 import { UnknownUserError, UserError } from "../errors/errors.js";
 import { describeProviderError } from "../models/chat.js";
 
@@ -42,9 +42,17 @@ export async function ingestHistory(
     }
 
     let persona = await personas.current(userId);
-    const personaCreated = persona === undefined;
+    let personaCreated = persona === undefined;
     if (!persona) {
-      persona = await personas.save(userId, await initialPersona(profile!.text, personas.promptSet), "initialized", { profileCreatedAt: profile!.createdAt });
+      const initial = await initialPersona(profile!.text, personas.promptSet);
+      try {
+        // Only as the first version: of concurrent first ingests of a user, one initializes it.
+        persona = await personas.save(userId, initial, "initialized", { profileCreatedAt: profile!.createdAt }, { basedOn: 0 });
+      } catch (error) {
+        if (!(error instanceof PersonaConflictError)) throw error;
+        persona = (await personas.current(userId))!;
+        personaCreated = false;
+      }
     }
     return { added, skipped, profileUpdated, personaVersion: persona.version, personaCreated };
   } catch (error) {

@@ -33,7 +33,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { Index } from "faiss-node";
 import { nativeIndexEnabled } from "../configuration/settings.js";
 
@@ -185,9 +185,15 @@ export class MemoryIndex<Entry extends { id: string }> {
     return new MemoryIndex(await buildIndex(matrix, dim, kind), kind, [...entries]);
   }
 
-  /** What save() wrote to `dir`; throws when it is missing, unreadable or inconsistent. */
-  static async load<Entry extends { id: string }>(dir: string, kind: IndexKind): Promise<MemoryIndex<Entry>> {
-    const entries = JSON.parse(await readFile(join(dir, ENTRIES_FILE), "utf8")) as Entry[];
+  /**
+   * What save() wrote to `dir`, whose entries file had `digest`; throws when it is missing,
+   * unreadable or inconsistent. The digest catches an entries file that parses but was changed
+   * (reordered, other ids): its rows would name the wrong memories on every search.
+   */
+  static async load<Entry extends { id: string }>(dir: string, kind: IndexKind, digest: string): Promise<MemoryIndex<Entry>> {
+    const text = await readFile(join(dir, ENTRIES_FILE), "utf8");
+    if (digestOf(text) !== digest) throw new Error(`${dir}: the entries file is not the one saved with the index`);
+    const entries = JSON.parse(text) as Entry[];
     const index = await readIndex(join(dir, INDEX_FILE), kind);
     if (!Array.isArray(entries) || entries.length !== index.ntotal()) throw new Error(`${dir}: the index and its entries do not match`);
     return new MemoryIndex(index, kind, entries);
@@ -221,11 +227,16 @@ export class MemoryIndex<Entry extends { id: string }> {
     return labels.flatMap((label, i) => (label < 0 ? [] : [{ entry: this.entries[label]!, distance: distances[i]! }]));
   }
 
-  async save(dir: string): Promise<void> {
+  /** Writes the index and its entries into `dir`; returns the entries file's digest, for load(). */
+  async save(dir: string): Promise<string> {
     this.index.write(join(dir, INDEX_FILE));
-    await writeFile(join(dir, ENTRIES_FILE), JSON.stringify(this.entries));
+    const text = JSON.stringify(this.entries);
+    await writeFile(join(dir, ENTRIES_FILE), text);
+    return digestOf(text);
   }
 }
+
+const digestOf = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /** `count` rows spread evenly over the whole matrix (rows arrive in time order). */
 function trainingSample(vectors: Float32Array, dim: number, count: number): Float32Array {

@@ -8,12 +8,12 @@
  * would silently discard what that other run learned.
  */
 import type { BaseStore } from "@langchain/langgraph";
-import { UserError } from "../errors/errors.js";
+import { UnknownUserError, UserError } from "../errors/errors.js";
 import { renderSetPrompt } from "../prompts/prompts.js";
 import { DEFAULT_SETTINGS, type PromptSet } from "../configuration/settings.js";
 import { listAll } from "../store/list.js";
 import { userNamespace } from "../users/users.js";
-import { isTransactional } from "../store/transactional.js";
+import { isLocking, isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 
@@ -31,6 +31,9 @@ export interface PersonaVersion {
 
 const HEAD_KEY = "persona";
 const versionKey = (version: number) => `v${String(version).padStart(8, "0")}`;
+
+/** A persona version not yet saved: its text, why it exists and how it was made. */
+export type PersonaDraft = Pick<PersonaVersion, "persona" | "origin" | "details">;
 
 /** The head moved (or the version exists) between reading the persona and saving its successor. */
 export class PersonaConflictError extends UserError {
@@ -87,15 +90,7 @@ export class PersonaStore {
       .sort((a, b) => a.version - b.version);
   }
 
-  /**
-   * Stores `persona` as the next version and makes it current. With `basedOn`, fails with
-   * PersonaConflictError unless the head is still that version. On SqliteStore the check and
-   * both writes are one BEGIN IMMEDIATE transaction, safe across processes; on PostgreSQL (as
-   * opened by openPersistence) they run under an advisory lock, also safe across processes. On
-   * other stores it is check-then-put, serialized within this process; two processes that both
-   * read the same head between one's check and its put can still both write the same version
-   * key (the later wins).
-   */
+  /** Stores `persona` as the next version and makes it current; see saveVersions. */
   async save(
     userId: string,
     persona: string,
@@ -103,36 +98,60 @@ export class PersonaStore {
     details?: Record<string, unknown>,
     options: { basedOn?: number } = {},
   ): Promise<PersonaVersion> {
+    const [saved] = await this.saveVersions(userId, [{ persona, origin, ...(details ? { details } : {}) }], options);
+    return saved!;
+  }
+
+  /**
+   * Stores `drafts` as the next versions, in order, and makes the last one current: all of them
+   * or none. With `basedOn`, fails with PersonaConflictError unless the head is still that
+   * version. On SqliteStore the check and every write are one BEGIN IMMEDIATE transaction, safe
+   * across processes; on PostgreSQL (as opened by openPersistence) they run under an advisory
+   * lock, also safe across processes, and the head, written last, is what makes them current:
+   * versions past the head are never read, and under the lock they can only be what a save
+   * killed before its head write left, so they are overwritten. On other stores it is
+   * check-then-put, serialized within this process; two processes that both read the same head
+   * between one's check and its put can still both write the same version keys (the later wins).
+   */
+  async saveVersions(userId: string, drafts: PersonaDraft[], options: { basedOn?: number } = {}): Promise<PersonaVersion[]> {
     const personaNs = userNamespace(userId, "persona");
     const metaNs = userNamespace(userId, "meta");
-    const next = (head: number, exists: (version: number) => boolean): PersonaVersion => {
+    const next = (head: number, exists: (version: number) => boolean): PersonaVersion[] => {
       if (options.basedOn !== undefined && head !== options.basedOn) throw new PersonaConflictError(userId, options.basedOn, head);
       if (exists(head + 1)) throw new PersonaConflictError(userId, head, head + 1);
-      return { version: head + 1, persona, createdAt: new Date().toISOString(), origin, promptSet: this.promptSet, ...(details ? { details } : {}) };
+      const createdAt = new Date().toISOString();
+      return drafts.map((draft, i) => ({ version: head + 1 + i, createdAt, promptSet: this.promptSet, ...draft }));
     };
     const store = this.store;
     if (isTransactional(store)) {
       return store.transaction(() => {
         assertCurrentSync(store, userId);
         const head = (store.getSync(metaNs, HEAD_KEY)?.value.version as number | undefined) ?? 0;
-        const record = next(head, (v) => store.getSync(personaNs, versionKey(v)) !== null);
-        store.putSync(personaNs, versionKey(record.version), { ...record });
-        store.putSync(metaNs, HEAD_KEY, { version: record.version });
-        return record;
+        const records = next(head, (v) => store.getSync(personaNs, versionKey(v)) !== null);
+        for (const record of records) store.putSync(personaNs, versionKey(record.version), { ...record });
+        if (records.length > 0) store.putSync(metaNs, HEAD_KEY, { version: records.at(-1)!.version });
+        return records;
       });
     }
     return serialized(store, userId, () =>
       withUserLock(store, userId, async () => {
         await assertCurrent(store, userId);
         const head = ((await store.get(metaNs, HEAD_KEY))?.value.version as number | undefined) ?? 0;
-        const taken = (await store.get(personaNs, versionKey(head + 1))) !== null;
-        const record = next(head, () => taken);
-        await store.put(personaNs, versionKey(record.version), { ...record });
-        await store.put(metaNs, HEAD_KEY, { version: record.version });
-        return record;
+        const taken = !isLocking(store) && (await store.get(personaNs, versionKey(head + 1))) !== null;
+        const records = next(head, () => taken);
+        for (const record of records) await store.put(personaNs, versionKey(record.version), { ...record });
+        if (records.length > 0) await store.put(metaNs, HEAD_KEY, { version: records.at(-1)!.version });
+        return records;
       }),
     );
   }
+}
+
+/** The user's current persona, for every run that starts from it; an unknown user is the caller's mistake. */
+export async function loadPersona(personas: PersonaStore, userId: string): Promise<PersonaVersion> {
+  const current = await personas.current(userId);
+  if (!current) throw new UnknownUserError(userId, "no persona yet (run persona-agent ingest first)");
+  return current;
 }
 
 /** What changed between two persona texts, as `- old line` / `+ new line` (LCS over lines; personas are short). */

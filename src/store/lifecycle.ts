@@ -9,13 +9,15 @@
  * more (UserForgottenError), while a new run (an ingest after the forget) starts at the new
  * generation and works as usual. The lock is one SQLite BEGIN IMMEDIATE transaction on the
  * embedded store and a per-user advisory lock on PostgreSQL (src/store/open.ts); other stores
- * (LangGraph Platform's) get the check without a lock.
+ * (LangGraph Platform's) get the check without a lock. A run reads its generation under the
+ * lock too, and forget bumps it and deletes in one transaction (forgetRecords), so no run
+ * starts on the old generation once a forget has begun.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { BaseStore } from "@langchain/langgraph";
 import { UserError } from "../errors/errors.js";
 import { userFileKey } from "../users/users.js";
-import { isTransactional, withStoreLock, type TransactionalStore } from "./transactional.js";
+import { hasLockedTransactions, isTransactional, withStoreLock, type TransactionalStore } from "./transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 
 const TOMBSTONES = ["lifecycle"];
@@ -50,7 +52,8 @@ const runs = new AsyncLocalStorage<ReadonlyMap<string, number>>();
 export async function asUserRun<T>(store: BaseStore, userId: string, fn: () => Promise<T>, startedAt?: number): Promise<T> {
   const key = userFileKey(userId);
   const enclosing = runs.getStore();
-  const generation = startedAt ?? enclosing?.get(key) ?? (await userGeneration(store, userId));
+  // Read under the user's lock: a run starting while a forget holds it waits, then sees the new generation and nothing of the old.
+  const generation = startedAt ?? enclosing?.get(key) ?? (await withUserLock(store, userId, () => userGeneration(store, userId)));
   const known = new Map(enclosing ?? []);
   known.set(key, generation);
   return runs.run(known, fn);
@@ -72,8 +75,10 @@ export async function assertCurrent(store: BaseStore, userId: string, generation
 
 /** The user's cross-process write lock on stores that have one (PostgreSQL); SQLite writes take BEGIN IMMEDIATE instead. */
 export function withUserLock<T>(store: BaseStore, userId: string, fn: () => Promise<T>): Promise<T> {
-  return withStoreLock(store, `user:${userFileKey(userId)}`, fn);
+  return withStoreLock(store, userLock(userId), fn);
 }
+
+const userLock = (userId: string) => `user:${userFileKey(userId)}`;
 
 export interface UserPut {
   namespace: string[];
@@ -100,11 +105,35 @@ export async function putUserItems(store: BaseStore, userId: string, puts: UserP
   });
 }
 
-/** Starts the user's next generation (forget, under the lock): every older run's later writes are refused. */
-export function nextGenerationSync(store: TransactionalStore, userId: string): void {
-  store.putSync(TOMBSTONES, userFileKey(userId), { generation: userGenerationSync(store, userId) + 1 });
+/**
+ * Starts the user's next generation, so every older run's later writes are refused, and deletes
+ * the user's records (`deleteRecords` on stores without transactions): one transaction on
+ * SQLite and PostgreSQL, which every guarded write of the user waits for. Returns how many
+ * records were deleted.
+ */
+export async function forgetRecords(store: BaseStore, userId: string, prefix: string[], deleteRecords: () => Promise<number>): Promise<number> {
+  const real = unwrapStore(store);
+  const key = userFileKey(userId);
+  if (isTransactional(real) && "deleteNamespacePrefix" in real) {
+    const sqlite = real as TransactionalStore & { deleteNamespacePrefix(prefix: string[]): number };
+    return real.transaction(() => {
+      real.putSync(TOMBSTONES, key, { generation: userGenerationSync(real, userId) + 1 });
+      return sqlite.deleteNamespacePrefix(prefix);
+    });
+  }
+  if (hasLockedTransactions(real)) {
+    return real.lockedTransaction(userLock(userId), async (tx) => {
+      await tx.put(TOMBSTONES, key, { generation: generationOf(await tx.get(TOMBSTONES, key)) + 1 });
+      return tx.deleteNamespacePrefix(prefix);
+    });
+  }
+  return withUserLock(real, userId, async () => {
+    await nextGeneration(real, userId);
+    return deleteRecords();
+  });
 }
 
+/** Starts the user's next generation on any store (forget's last resort; tests stage a forget with it). */
 export async function nextGeneration(store: BaseStore, userId: string): Promise<void> {
   const real = unwrapStore(store);
   await real.put(TOMBSTONES, userFileKey(userId), { generation: (await userGeneration(real, userId)) + 1 });

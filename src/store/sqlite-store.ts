@@ -10,6 +10,8 @@
  * - A namespace whose last item was deleted is no longer listed by `listNamespaces`.
  */
 import Database from "better-sqlite3";
+import { BUSY_TIMEOUT_MS, busyAsError } from "./sqlite-busy.js";
+import { sqliteLeaseLock, type NamedLock } from "./lease-lock.js";
 import { BaseStore, InvalidNamespaceError, validateNamespace } from "@langchain/langgraph-checkpoint";
 import type {
   Item,
@@ -26,7 +28,6 @@ import type {
 const SEP = ".";
 /** The character right after SEP: `ns >= p + SEP AND ns < p + SEP_NEXT` is a label-wise prefix test. */
 const SEP_NEXT = String.fromCharCode(SEP.charCodeAt(0) + 1);
-const BUSY_TIMEOUT_MS = 5000;
 
 type Value = Record<string, any>;
 type RowKey = Pick<Row, "namespace" | "key">;
@@ -99,6 +100,12 @@ export class SqliteStore extends BaseStore {
   readonly db: Database.Database;
   private readonly ownsDb: boolean;
   private readonly stmts;
+  /**
+   * A named lock across processes, held over many transactions (lease-lock.ts): what a long
+   * write takes instead of one long transaction, which would keep every other writer waiting.
+   * Not `withLock` (LockingStore): SQLite's user lock is its write transaction (lifecycle.ts).
+   */
+  readonly withLease: NamedLock;
 
   /** `pathOrDb`: a file path (created if missing), ":memory:", or an open better-sqlite3 connection. */
   constructor(pathOrDb: string | Database.Database) {
@@ -135,13 +142,14 @@ export class SqliteStore extends BaseStore {
       namespaces: this.db.prepare<[], string>("SELECT DISTINCT namespace FROM store_items").pluck(),
       deletePrefix: this.db.prepare<[Record<string, string>]>(`DELETE FROM store_items WHERE ${underPrefix}`),
     };
+    this.withLease = sqliteLeaseLock(this.db);
   }
 
   /** Runs all operations in one SQLite transaction; IMMEDIATE when the batch writes. */
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
     const hasPuts = operations.some((op) => "value" in op && !("namespacePrefix" in op));
     const tx = this.db.transaction(() => this.runBatch(operations));
-    return (hasPuts ? tx.immediate() : tx.deferred()) as OperationResults<Op>;
+    return busyAsError(this.db, () => (hasPuts ? tx.immediate() : tx.deferred())) as OperationResults<Op>;
   }
 
   private runBatch(operations: Operation[]): unknown[] {
@@ -192,7 +200,7 @@ export class SqliteStore extends BaseStore {
    * `fn` must be synchronous (use getSync/putSync); it is rolled back if it throws.
    */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return busyAsError(this.db, () => this.db.transaction(fn).immediate());
   }
 
   /** Deletes every item whose namespace starts with `prefix` label by label; returns how many. */

@@ -30,6 +30,26 @@ export function isLocking(store: BaseStore): store is LockingStore {
   return typeof (store as Partial<LockingStore>).withLock === "function";
 }
 
+/** What a locked transaction may do (PostgreSQL: openPersistence gives its stores one). */
+export interface StoreTransaction {
+  get(namespace: string[], key: string): Promise<Record<string, unknown> | undefined>;
+  put(namespace: string[], key: string, value: Record<string, unknown>): Promise<void>;
+  /** Deletes every item whose namespace starts with `prefix` label by label; returns how many. */
+  deleteNamespacePrefix(prefix: string[]): Promise<number>;
+}
+
+/**
+ * Stores whose related writes can commit together: `fn` runs in one database transaction that
+ * holds the lock named `key` (the same lock withLock takes) until it commits.
+ */
+export interface LockedTransactionStore extends LockingStore {
+  lockedTransaction<T>(key: string, fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+}
+
+export function hasLockedTransactions(store: BaseStore): store is LockedTransactionStore {
+  return isLocking(store) && typeof (store as Partial<LockedTransactionStore>).lockedTransaction === "function";
+}
+
 /** Runs `fn` under the store's cross-process lock named `key`, or as is on stores without one. */
 export function withStoreLock<T>(store: BaseStore, key: string, fn: () => Promise<T>): Promise<T> {
   const real = unwrapStore(store);

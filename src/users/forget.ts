@@ -12,9 +12,9 @@ import { z } from "zod";
 import { apiContextSchema } from "../configuration/configuration.js";
 import type { EpisodicMemory } from "../memory/episodic.js";
 import { hasPrefix, listAll } from "../store/list.js";
-import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
-import { assertCurrent, nextGeneration, nextGenerationSync, runGeneration, UserForgottenError, userGeneration, withUserLock } from "../store/lifecycle.js";
+import { assertCurrent, forgetRecords, runGeneration, UserForgottenError, userGeneration } from "../store/lifecycle.js";
+import { ServiceUnavailableError } from "../errors/errors.js";
 import type { CheckpointMaintenance } from "../store/open.js";
 import { userFileKey, userNamespace } from "./users.js";
 import { servicesFor } from "../services/services.js";
@@ -36,7 +36,8 @@ function userThreadPrefix(userId: string): string {
 /**
  * Deletes every record of a user: store records, conversation threads (from the registry and,
  * given `maintenance`, from the checkpointer's own tables), the FAISS index and embedding cache;
- * then compacts the databases. Works on any BaseStore. Returns how many store items were deleted.
+ * then compacts the databases. Works on any BaseStore. Returns how many store items were deleted,
+ * and what of the deleted text the databases could not take off disk yet (see compact).
  */
 export async function forgetUser(
   store: BaseStore,
@@ -44,40 +45,47 @@ export async function forgetUser(
   userId: string,
   checkpointer?: ThreadDeleter,
   maintenance?: Partial<CheckpointMaintenance>,
-): Promise<number> {
+): Promise<{ deleted: number; notCompacted?: string }> {
   const real = unwrapStore(store);
   const registered = (await listAll(real, userNamespace(userId, "threads"))).map((thread) => thread.key);
   const prefix = userNamespace(userId);
-  let deleted: number;
-  if (isTransactional(real) && "deleteNamespacePrefix" in real) {
-    // SQLite: one transaction; every guarded write of the user waits for it or sees the new generation.
-    const sqlite = real as typeof real & { deleteNamespacePrefix(prefix: string[]): number };
-    deleted = real.transaction(() => {
-      nextGenerationSync(real, userId);
-      return sqlite.deleteNamespacePrefix(prefix);
-    });
-  } else {
-    deleted = await withUserLock(real, userId, async () => {
-      await nextGeneration(real, userId);
-      let count = 0;
-      const namespaces = (await real.listNamespaces({ prefix, limit: 10_000 })).filter((ns) => hasPrefix(ns, prefix));
-      for (const namespace of namespaces) {
-        const items = await listAll(real, namespace);
-        if (items.length === 0) continue;
-        await real.batch(items.map((item) => ({ namespace, key: item.key, value: null })));
-        count += items.length;
-      }
-      return count;
-    });
-  }
+  // SQLite and PostgreSQL delete the whole subtree in one statement; other stores item by item.
+  const deleted = await forgetRecords(real, userId, prefix, async () => {
+    let count = 0;
+    for (const namespace of await namespacesUnder(real, prefix)) {
+      const items = await listAll(real, namespace);
+      if (items.length === 0) continue;
+      await real.batch(items.map((item) => ({ namespace, key: item.key, value: null })));
+      count += items.length;
+    }
+    // Never report fewer deletions than there were: what a store failed to delete fails the forget.
+    let left = 0;
+    for (const namespace of await namespacesUnder(real, prefix)) left += (await listAll(real, namespace)).length;
+    if (left > 0) throw new ServiceUnavailableError(`forget of user "${userId}" is incomplete: ${left} records remain in the store after deleting ${count}; run forget again`);
+    return count;
+  });
   if (checkpointer) {
     const found = maintenance?.findThreads ? await maintenance.findThreads(userThreadPrefix(userId)) : [];
     for (const threadId of new Set([...registered, ...found])) await checkpointer.deleteThread(threadId);
   }
   await memory.dropIndex(userId);
-  await maintenance?.compact?.();
-  return deleted;
+  const notCompacted = await maintenance?.compact?.();
+  return notCompacted ? { deleted, notCompacted } : { deleted };
 }
+
+/**
+ * Every namespace under `prefix`, matched label by label (PostgresStore matches the joined
+ * string: "users:u1" also lists u10's namespaces) and page by page, never capped.
+ */
+async function namespacesUnder(store: BaseStore, prefix: string[]): Promise<string[][]> {
+  const found: string[][] = [];
+  for (let offset = 0; ; offset += NAMESPACE_PAGE) {
+    const page = await store.listNamespaces({ prefix, limit: NAMESPACE_PAGE, offset });
+    found.push(...page.filter((ns) => hasPrefix(ns, prefix)));
+    if (page.length < NAMESPACE_PAGE) return found;
+  }
+}
+const NAMESPACE_PAGE = 1000;
 
 /**
  * The checkpointer as one run of `userId` may use it: a checkpoint of a run older than the
@@ -115,5 +123,5 @@ export const ForgetContext = apiContextSchema("forget: the user to forget (on a 
 /** The forget graph's one step: the run's user (validated) is forgotten on this server's store. */
 export async function forgetNode(_state: unknown, config: LangGraphRunnableConfig): Promise<z.infer<typeof ForgetOutput>> {
   const { store, memory, config: cfg } = servicesFor(config);
-  return { deleted: await forgetUser(store, memory, cfg.userId) };
+  return { deleted: (await forgetUser(store, memory, cfg.userId)).deleted };
 }

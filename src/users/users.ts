@@ -7,13 +7,22 @@ export const USER_RECORD_KINDS = ["episodic", "profile", "persona", "interaction
 export type UserRecordKind = (typeof USER_RECORD_KINDS)[number];
 
 /**
+ * Control (Cc: C0, DEL, C1 such as U+0085) and format (Cf: bidi overrides such as U+202E,
+ * zero-width characters such as U+200B) characters: invisible or reordering, they would let
+ * `ali\u200bce` pass for `alice` in every listing and log.
+ */
+const HIDDEN_CHARACTER = /[\p{Cc}\p{Cf}]/u;
+
+/**
  * A valid user id in Unicode NFC: "Zoë" typed as one code point or as "e" + combining diaeresis
  * is one user (every namespace, file key and lock derives from the normalized form).
  */
 export function validateUserId(userId: unknown): string {
-  // eslint-disable-next-line no-control-regex
-  if (typeof userId !== "string" || userId.trim() === "" || userId.length > 128 || /[\u0000-\u001f\u007f]/.test(userId)) {
-    throw new InputError("userId", (input) => `invalid user id ${JSON.stringify(userId ?? null)} (${input}): use 1-128 printable characters`);
+  if (typeof userId !== "string" || userId.trim() === "" || userId.length > 128 || HIDDEN_CHARACTER.test(userId)) {
+    throw new InputError(
+      "userId",
+      (input) => `invalid user id ${JSON.stringify(userId ?? null)} (${input}): use 1-128 printable characters (no control, format or zero-width characters)`,
+    );
   }
   return userId.normalize("NFC");
 }

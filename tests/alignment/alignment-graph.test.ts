@@ -1,5 +1,5 @@
 import { runInThisContext } from "node:vm";
-import { InMemoryStore } from "@langchain/langgraph";
+import { InMemoryStore, MemorySaver } from "@langchain/langgraph";
 import { ToolMessage } from "@langchain/core/messages";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { UserError } from "../../src/errors/errors.js";
@@ -9,7 +9,8 @@ import { batchFor } from "../../src/alignment/nodes.js";
 import { initialPersona } from "../../src/persona/persona.js";
 import { PROMPT_SETS } from "../../src/configuration/settings.js";
 import { episodicMemoryFor } from "../../src/services/services.js";
-import { align, aliceStore, EMB, filled, roleOf, scriptedModel } from "../../testing/alignment-harness.js";
+import { align, aliceStore, EMB, filled, roleOf, scriptedModel, UNREACHABLE_WIKI } from "../../testing/alignment-harness.js";
+import { builder } from "../../graphs/alignment.js";
 
 const calls = (model: ReturnType<typeof scriptedModel>, role: string) => model.calls.filter((c) => roleOf(c.messages) === role);
 
@@ -134,10 +135,85 @@ describe("alignment graph", () => {
     });
     const run = align(store, model, { batchSize: 3 });
     await expect(run).rejects.toThrow(UserError);
-    await expect(run).rejects.toThrow(/^alignment failed: feedback \(LLM_grad\) on interaction [0-9a-f]+: model overloaded; the persona stays at v1$/);
+    await expect(run).rejects.toThrow(/^alignment failed: feedback \(LLM_grad\) on interaction [0-9a-f]+: model overloaded; nothing was saved, the persona stays at v1$/);
     expect(calls(model, "update")).toHaveLength(0);
     const history = await new PersonaStore(store).history("alice");
     expect(history.map((v) => v.version)).toEqual([1]);
+  });
+
+  test("E=2 whose second LLM_update fails saves nothing: the first iteration's persona never becomes current", async () => {
+    const store = await aliceStore();
+    const personas = new PersonaStore(store);
+    const before = await personas.history("alice");
+    let n = 0;
+    const model = scriptedModel({
+      update: () => {
+        if (++n === 2) throw new Error("model overloaded");
+        return "ALIGNED PERSONA 1";
+      },
+    });
+    await expect(align(store, model, { batchSize: 2, iterations: 2 })).rejects.toThrow(
+      /^alignment failed: persona update \(LLM_update\): model overloaded; nothing was saved, the persona stays at v1$/,
+    );
+    expect(calls(model, "update")).toHaveLength(2);
+    expect(await personas.history("alice")).toEqual(before);
+    expect(await personas.current("alice")).toEqual(before.at(-1));
+  });
+
+  test("E=3 saves each iteration's persona as its own version, all at once at the end", async () => {
+    const store = await aliceStore();
+    const personas = new PersonaStore(store);
+    let n = 0;
+    const seen: number[] = [];
+    const model = scriptedModel({
+      update: async () => {
+        seen.push((await personas.current("alice"))!.version); // nothing is saved while iterating
+        return `ALIGNED PERSONA ${++n}`;
+      },
+    });
+    const result = await align(store, model, { batchSize: 2, iterations: 3 });
+    expect(result).toMatchObject({ fromVersion: 1, toVersion: 4 });
+    expect(result.iterations.map((i) => i.version)).toEqual([2, 3, 4]);
+    const history = await personas.history("alice");
+    expect(history.map((v) => [v.version, v.persona, v.origin])).toEqual([
+      [1, expect.any(String), "initialized"],
+      [2, "ALIGNED PERSONA 1", "aligned"],
+      [3, "ALIGNED PERSONA 2", "aligned"],
+      [4, "ALIGNED PERSONA 3", "aligned"],
+    ]);
+    expect(history.slice(1).map((v) => [v.details!.iteration, v.details!.basedOn])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+    expect(seen).toEqual([1, 1, 1]);
+  });
+
+  test("a second alignment on the same thread saves only its own iterations", async () => {
+    const store = await aliceStore();
+    const graph = builder.compile({ store, checkpointer: new MemorySaver() });
+    let n = 0;
+    const model = scriptedModel({ update: () => `ALIGNED PERSONA ${++n}` });
+    const configurable = { thread_id: "t", userId: "alice", model, embeddings: EMB, indexDir: undefined, wikipediaBaseUrl: UNREACHABLE_WIKI, maxRetries: 0, batchSize: 2, iterations: 2 };
+    await graph.invoke({}, { configurable });
+    const second = (await graph.invoke({}, { configurable })).alignment!;
+    expect(second).toMatchObject({ fromVersion: 3, toVersion: 5 });
+    expect(second.iterations.map((i) => i.version)).toEqual([4, 5]);
+    expect((await new PersonaStore(store).history("alice")).map((v) => v.persona).slice(1)).toEqual(["ALIGNED PERSONA 1", "ALIGNED PERSONA 2", "ALIGNED PERSONA 3", "ALIGNED PERSONA 4"]);
+  });
+
+  test("an alignment that another saved over meanwhile fails at the end and saves none of its iterations", async () => {
+    const store = await aliceStore();
+    const personas = new PersonaStore(store);
+    let n = 0;
+    const model = scriptedModel({
+      update: async () => {
+        if (++n === 2) await personas.save("alice", "FROM ANOTHER RUN", "aligned", undefined, { basedOn: 1 });
+        return `ALIGNED PERSONA ${n}`;
+      },
+    });
+    await expect(align(store, model, { batchSize: 2, iterations: 2 })).rejects.toThrow(/changed while this run worked on v1 \(now v2\); nothing was saved/);
+    expect((await personas.history("alice")).map((v) => v.persona).slice(1)).toEqual(["FROM ANOTHER RUN"]);
   });
 
   test.each([
@@ -147,7 +223,7 @@ describe("alignment graph", () => {
     const store = await aliceStore();
     const before = (await new PersonaStore(store).current("alice"))!;
     await expect(align(store, scriptedModel({ update: () => reply }))).rejects.toThrow(
-      new UserError("alignment failed: persona update (LLM_update): the model returned empty text; the persona stays at v1"),
+      new UserError("alignment failed: persona update (LLM_update): the model returned empty text; nothing was saved, the persona stays at v1"),
     );
     expect(await new PersonaStore(store).current("alice")).toEqual(before);
     expect(await new PersonaStore(store).history("alice")).toHaveLength(1);

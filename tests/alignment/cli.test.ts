@@ -116,7 +116,7 @@ describe("alignment CLI", () => {
     nextPersona = "";
     const result = await runCli(["align", "--user", "alice"], env);
     expect(result.code).toBe(3);
-    expect(result.stderr).toBe("persona-agent: alignment failed: persona update (LLM_update): the model returned empty text; the persona stays at v4\n");
+    expect(result.stderr).toBe("persona-agent: alignment failed: persona update (LLM_update): the model returned empty text; nothing was saved, the persona stays at v4\n");
     expect(JSON.parse((await runCli(["persona", "--user", "alice", "--json"], env)).stdout).version).toBe(4);
   });
 

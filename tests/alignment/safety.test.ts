@@ -4,6 +4,9 @@ import { PersonaConflictError, PersonaStore, lineDiff } from "../../src/persona/
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { exactMatchScore, normalizeAnswer } from "../../src/alignment/score.js";
 import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
+import { openPersistence, type Persistence } from "../../src/store/open.js";
+import { userNamespace } from "../../src/users/users.js";
 import { align, aliceStore, roleOf, scriptedModel } from "../../testing/alignment-harness.js";
 
 const truthOf = (question: string) => ALICE_HISTORY.find((e) => e.query === question)!.response;
@@ -42,6 +45,34 @@ describe("PersonaStore.save", () => {
     await a.save("u", "from-a", "aligned", undefined, { basedOn: 1 });
     await expect(b.save("u", "from-b", "aligned", undefined, { basedOn: 1 })).rejects.toThrow(PersonaConflictError);
     expect((await b.history("u")).map((v) => v.persona)).toEqual(["one", "from-a"]);
+  });
+});
+
+const describePostgres = TEST_DATABASE_URL ? describe : describe.skip;
+
+describePostgres("PersonaStore.saveVersions on PostgreSQL", () => {
+  let database: TestDatabase;
+  let persistence: Persistence;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    persistence = await openPersistence({ dataDir: tempDir(), databaseUrl: database.url });
+  });
+  afterAll(async () => {
+    await persistence?.close();
+    await database?.drop();
+  });
+
+  test("saves every version or none; a version a killed save left past the head is overwritten, never current", async () => {
+    const personas = new PersonaStore(persistence.store);
+    await personas.save("u", "one", "initialized");
+    // What a save killed between its version writes and its head write leaves.
+    await persistence.store.put(userNamespace("u", "persona"), "v00000002", { version: 2, persona: "LEFT BY A KILLED SAVE", origin: "aligned", createdAt: "" });
+    expect((await personas.current("u"))!.persona).toBe("one");
+    const saved = await personas.saveVersions("u", [1, 2, 3].map((i) => ({ persona: `iteration ${i}`, origin: "aligned" as const })), { basedOn: 1 });
+    expect(saved.map((v) => v.version)).toEqual([2, 3, 4]);
+    expect((await personas.history("u")).map((v) => v.persona)).toEqual(["one", "iteration 1", "iteration 2", "iteration 3"]);
+    await expect(personas.saveVersions("u", [{ persona: "stale", origin: "aligned" }], { basedOn: 1 })).rejects.toThrow(PersonaConflictError);
+    expect((await personas.current("u"))!.version).toBe(4);
   });
 });
 

@@ -230,6 +230,23 @@ describe("eval report never mixes runs", () => {
   });
 });
 
+describe("eval report shows each run's population and skipped persons (issue #22)", () => {
+  it("one row per run used: persons, questions, merged, removed items, and the skipped persons with their unscored queries (Markdown and HTML)", async () => {
+    const out = join(root, "skipped");
+    const population = { questions: 10, persons: 7, queriesPerPerson: { min: 1, median: 1, max: 3 }, merged: 3, leaksRemoved: 4, laterRemoved: 1 };
+    await summary(out, "lamp-2n", "persona-agent", { accuracy: 0.5, f1: 0.4 }, { runId: "pa0000000000", users: 6, queries: 9, population, skipped: [{ user: "300", queries: 1, reason: "no profile interaction to align on" }] });
+    await summary(out, "lamp-2n", "prompt", { accuracy: 0.4, f1: 0.3 }, { runId: "pr0000000000", users: 7, queries: 10, population, skipped: [] });
+    const files = await writeReport(out, { html: true });
+    const md = await readFile(files.markdown!, "utf8");
+    const section = md.split("### Population and skipped persons")[1]!.split("###")[0]!;
+    expect(section).toContain("| pa0000000000 | LaMP-2N | persona-agent | 7 | 10 | 3 | 4 | 1 | 1 (1 query unscored: 300) |");
+    expect(section).toContain("| pr0000000000 | LaMP-2N | prompt | 7 | 10 | 3 | 4 | 1 | 0 |");
+    const html = await readFile(files.html!, "utf8");
+    expect(html).toContain("<summary>Population and skipped persons (1 skipped in all)</summary>");
+    expect(html).toContain("<td>1 (1 query unscored: 300)</td>");
+  });
+});
+
 describe("eval report refuses what it cannot report", () => {
   it("a missing or empty summaries folder, or a file that is not a summary, is a one-line user error", async () => {
     const missing = join(root, "never-ran");

@@ -3,10 +3,12 @@
  * failed `ask` leaves no thread record and no checkpoint (a continued thread is rolled back to
  * where the turn started); a failed `ingest` leaves its memories and says so, `persona` reports
  * the unfinished ingest instead of "unknown user", and re-running the ingest finishes it,
- * rebuilding a missing or stale profile.
+ * rebuilding a missing or stale profile. An alignment saves every iteration's persona or, when
+ * any step fails, nothing (`align`, `feedback`'s alignment, with and without --validate).
  */
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, toolResults, type ScriptedReply } from "../../testing/scripted-chat.js";
+import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 import { serverError } from "../support/fault-server.js";
 import { runCli, scriptedEnv } from "../support/cli.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
@@ -17,7 +19,8 @@ import { listAll } from "../../src/store/list.js";
 import { SemanticMemory } from "../../src/memory/semantic.js";
 import { userFileKey, userNamespace } from "../../src/users/users.js";
 
-type Fault = "agent" | "summary" | undefined;
+/** "update": every LLM_update after the run's first fails (E = 2 fails in its second iteration). */
+type Fault = "agent" | "summary" | "update" | undefined;
 
 
 describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
@@ -26,6 +29,7 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
   let dataDir: string;
   let database: TestDatabase | undefined;
   let fault: Fault;
+  let updates = 0;
   const backend = () => ({ dataDir, ...(database ? { databaseUrl: database.url } : {}) });
 
   function reply(req: RecordedChatRequest): ScriptedReply {
@@ -34,6 +38,9 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
       if (toolResults(req).length === 0) return { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
       return fault === "agent" ? serverError(500) : { content: "sci-fi" };
     }
+    const step = parseAlignmentPrompt(lastUserText(req))?.step;
+    if (step === "grad") return { content: "prefers sci-fi" };
+    if (step === "update") return fault === "update" && ++updates > 1 ? serverError(500) : { content: `ALIGNED ${Date.now()}` };
     return fault === "summary" ? serverError(500) : { content: `Profile: ${Date.now()}` };
   }
 
@@ -44,7 +51,10 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
     env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database?.url });
     expect((await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env)).code).toBe(0);
   });
-  afterEach(() => (fault = undefined));
+  afterEach(() => {
+    fault = undefined;
+    updates = 0;
+  });
   afterAll(async () => {
     await server.close();
     await database?.drop();
@@ -109,8 +119,15 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
     const more = writeJsonl(dataDir, "alice-more.jsonl", [{ query: "Tag this movie: a new one", response: "sci-fi", timestamp: "2024-03-01T00:00:00Z" }]);
     expect((await runCli(["ingest", "--user", "alice", "--file", more], env)).code).toBe(3);
     fault = undefined;
+    // Until the ingest is re-run, persona and ask work but say the profile is older than the memories.
+    const warning = `persona-agent: warning: the profile of user "alice" summarizes ${ALICE_HISTORY.length} of its ${ALICE_HISTORY.length + 1} memories: the persona and answers do not reflect the newer ones until the ingest that added them finishes (if it failed, run persona-agent ingest --user ... --file ... again)\n`;
+    const persona = await runCli(["persona", "--user", "alice", "--json"], env);
+    expect([persona.code, persona.stderr]).toEqual([0, warning]);
+    const ask = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: a stale one"], env);
+    expect([ask.code, ask.stderr]).toEqual([0, warning]);
     const again = await runCli(["ingest", "--user", "alice", "--file", more, "--json"], env);
     expect(JSON.parse(again.stdout)).toMatchObject({ added: 0, profileUpdated: true });
+    expect((await runCli(["persona", "--user", "alice"], env)).stderr).toBe("");
     const persistence = await openPersistence(backend());
     try {
       expect((await new SemanticMemory(persistence.store).get("alice"))?.basedOn).toBe(ALICE_HISTORY.length + 1);
@@ -118,4 +135,32 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
       await persistence.close();
     }
   }, 60_000);
+
+  test("an alignment whose LLM_update fails in iteration 2 of 2 saves nothing (align, --validate, feedback); one that succeeds saves a version per iteration", async () => {
+    const history = async () => JSON.parse((await runCli(["persona", "--user", "alice", "--json"], env)).stdout) as { version: number; history: { version: number; persona: string }[] };
+    const before = await history();
+    const v = before.version;
+    for (const validate of [[], ["--validate"]]) {
+      fault = "update";
+      updates = 0;
+      const failed = await runCli(["align", "--user", "alice", "--batch", "2", "--iterations", "2", ...validate], env);
+      expect(failed.code).toBe(3);
+      expect(updates).toBe(2);
+      expect(failed.stderr).toMatch(new RegExp(`^persona-agent: alignment failed: persona update \\(LLM_update\\): .*HTTP 500.*; nothing was saved, the persona stays at v${v}\n$`));
+      expect(await history()).toEqual(before);
+    }
+    updates = 0;
+    const feedback = await runCli(["feedback", "--user", "alice", "--query", "Tag this movie: a lighthouse", "--truth", "horror", "--align-every", "1", "--iterations", "2"], env);
+    expect(feedback.code).toBe(3);
+    expect(feedback.stderr).toMatch(new RegExp(`^persona-agent: feedback recorded, but alignment failed: .*; the alignment saved nothing, the persona stays at v${v} \\(retry with`));
+    expect(await history()).toEqual(before);
+
+    fault = undefined;
+    const aligned = await runCli(["align", "--user", "alice", "--batch", "2", "--iterations", "3", "--json"], env);
+    expect(aligned.code).toBe(0);
+    expect(JSON.parse(aligned.stdout)).toMatchObject({ fromVersion: v, toVersion: v + 3 });
+    const after = await history();
+    expect(after.history.map((h) => h.version)).toEqual([...before.history.map((h) => h.version), v + 1, v + 2, v + 3]);
+    expect(new Set(after.history.slice(-3).map((h) => h.persona)).size).toBe(3);
+  }, 90_000);
 });

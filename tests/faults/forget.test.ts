@@ -19,7 +19,7 @@ import { BACKENDS, createTestDatabase, TEST_DATABASE_URL, type TestDatabase } fr
 import { writeJsonl } from "./support.js";
 import { builder as ingestBuilder } from "../../graphs/ingest.js";
 import { listAll } from "../../src/store/list.js";
-import { userNamespace } from "../../src/users/users.js";
+import { userFileKey, userNamespace } from "../../src/users/users.js";
 
 const USER = "racer";
 /** Text that exists only in the racer's data: in the history, the ask's query and the feedback's truth. */
@@ -33,9 +33,11 @@ let openGate = () => {};
 function closeGate(): void {
   gate = new Promise((resolve) => (openGate = resolve));
 }
+let embeddingsHeld = false;
 afterEach(() => {
   openGate();
   gate = undefined;
+  embeddingsHeld = false;
 });
 
 const history = ALICE_HISTORY.map((e, i) => ({ ...e, query: `${e.query} (${HISTORY_SECRET} ${i})` }));
@@ -101,7 +103,8 @@ describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, us
   let database: TestDatabase | undefined;
 
   beforeAll(async () => {
-    server = await startOpenAIServer(reply);
+    // Embedding calls wait at the gate too, while it is closed for them (embeddingsHeld).
+    server = await startOpenAIServer(reply, { beforeEmbedding: () => (embeddingsHeld ? gate : undefined) });
     dataDir = tempDir("faults-forget-");
     database = usePostgres ? await createTestDatabase() : undefined;
     env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database?.url, PERSONA_AGENT_TIMEOUT_MS: "20000" });
@@ -150,6 +153,41 @@ describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, us
     const answered = await runCli(["ask", "--user", USER, "--json", "Tag this movie: a love story"], env);
     expect(answered.stderr).toBe("");
   }, 90_000);
+
+  test("an ask started 0.5 s into the forget of a 3,000-memory user leaves nothing of the user (store, checkpoints, files)", async () => {
+    const big = "big-racer";
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ query: `Tag this movie: reel ${i} ${HISTORY_SECRET}`, response: i % 2 ? "sci-fi" : "drama" }));
+    expect((await runCli(["ingest", "--user", big, "--file", writeJsonl(dataDir, "big.jsonl", entries)], env)).code).toBe(0);
+    const forget = runCli(["forget", "--user", big, "--json"], env);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const ask = runCli(["ask", "--user", big, `Tag this movie: ${ASK_SECRET} a heist`], env);
+    const [forgot, asked] = await Promise.all([forget, ask]);
+    expect(forgot.stderr).toBe("");
+    expect(JSON.parse(forgot.stdout).deleted).toBeGreaterThanOrEqual(3000);
+    // The ask either lost to the forget or found no user; it stored nothing either way.
+    expect(asked.code).toBe(2);
+    expect(filesWithSecrets(dataDir).filter((f) => !f.endsWith(".jsonl"))).toEqual([]);
+    if (database) expect(await rowsWithSecrets(database.url)).toEqual([]);
+  }, 120_000);
+
+  test("a forget while an ingest embeds leaves no memory, index or embedding cache of the user", async () => {
+    const user = "ingest-racer";
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ query: `Tag this movie: take ${i} ${HISTORY_SECRET}`, response: "drama" }));
+    const before = server.embeddingRequests.length;
+    // The ingest waits in an embedding call when forget runs, then embeds the rest (filling its cache) after it.
+    closeGate();
+    embeddingsHeld = true;
+    const ingest = runCli(["ingest", "--user", user, "--file", writeJsonl(dataDir, "ingest-racer.jsonl", entries)], env);
+    await until(() => server.embeddingRequests.length > before, "the ingest's first embedding batch");
+    const forget = await runCli(["forget", "--user", user, "--json"], env);
+    expect(forget.stderr).toBe("");
+    openGate();
+    const ingested = await ingest;
+    expect([ingested.code, ingested.stderr]).toEqual([2, `persona-agent: user "${user}" was forgotten while this command ran; nothing more of it was stored\n`]);
+    expect(existsSync(join(dataDir, "indexes", userFileKey(user)))).toBe(false);
+    expect(filesWithSecrets(dataDir).filter((f) => !f.endsWith(".jsonl"))).toEqual([]);
+    if (database) expect(await rowsWithSecrets(database.url)).toEqual([]);
+  }, 120_000);
 });
 
 describe("forgotten text leaves the disk", () => {
@@ -174,6 +212,45 @@ describe("forgotten text leaves the disk", () => {
       await server.close();
     }
   }, 30_000);
+
+  test("SQLite: a reader that never lets go of its read transaction is reported; one that lets go after a second delays the -wal truncation, then it is emptied", async () => {
+    const server = await startOpenAIServer(reply);
+    const dataDir = tempDir("faults-forget-wal-reader-");
+    const env = scriptedEnv(server.url, dataDir);
+    const file = writeJsonl(dataDir, "racer.jsonl", history);
+    const wal = join(dataDir, "store.sqlite-wal");
+    expect((await runCli(["ingest", "--user", USER, "--file", file], env)).code).toBe(0);
+    // Another process reading (a server, a second CLI). The files are grepped only once it is
+    // closed: reading -shm here would drop its POSIX locks, which SQLite's own files rely on.
+    const other = new Database(join(dataDir, "store.sqlite"));
+    const read = () => {
+      other.exec("BEGIN");
+      other.prepare("SELECT count(*) FROM store_items").get(); // holds its snapshot until COMMIT
+    };
+    try {
+      // Never lets go: forget still deletes, and says where the text may remain.
+      read();
+      const stuck = await runCli(["forget", "--user", USER, "--json"], env);
+      other.exec("COMMIT");
+      expect(stuck.code).toBe(0);
+      expect(stuck.stderr).toBe(`persona-agent: warning: another process kept reading ${wal} for 10 s, so deleted text may remain there until it lets go; run forget again then\n`);
+      expect(JSON.parse(stuck.stdout)).toMatchObject({ deleted: history.length + 4, notCompacted: expect.stringContaining(wal) });
+
+      // Lets go after a second: forget tries again until the WAL is empty.
+      expect((await runCli(["ingest", "--user", USER, "--file", file], env)).code).toBe(0);
+      read();
+      const letGo = setTimeout(() => other.exec("COMMIT"), 1000);
+      const forget = await runCli(["forget", "--user", USER, "--json"], env);
+      clearTimeout(letGo);
+      expect(forget.stderr).toBe("");
+      expect(JSON.parse(forget.stdout)).not.toHaveProperty("notCompacted");
+      expect(statSync(wal).size).toBe(0);
+    } finally {
+      other.close();
+      await server.close();
+    }
+    expect(filesWithSecrets(dataDir).filter((f) => !f.endsWith(".jsonl"))).toEqual([]);
+  }, 60_000);
 
   (TEST_DATABASE_URL ? test : test.skip)("PostgreSQL: forget VACUUMs the store and checkpoint tables it deleted from", async () => {
     const server = await startOpenAIServer(reply);

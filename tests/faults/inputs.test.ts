@@ -71,6 +71,12 @@ describe("user ids", () => {
     expect((await personas.current(nfd))?.persona).toBe("likes sci-fi");
     store.close();
   });
+
+  test.each([["U+0085", "ali\u0085ce"], ["U+202E", "ali\u202Ece"], ["U+200B", "ali\u200bce"]])("an id with %s is refused with exit 2 and one line", async (_code, id) => {
+    const result = await runCli(["persona", "--user", id], { PERSONA_AGENT_DATA_DIR: "/nonexistent/never-created" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`persona-agent: invalid user id ${JSON.stringify(id)} (--user): use 1-128 printable characters (no control, format or zero-width characters)\n`);
+  });
 });
 
 describe("one limit for every free-text field", () => {

@@ -108,12 +108,17 @@ describe("persona_agent with the user's true response", () => {
     expect(await new FeedbackLog(store).total("alice")).toBe(0);
   });
 
-  test("Studio's graph of persona_agent shows the agent steps and, expanded (xray), the alignment subgraph", async () => {
+  test("Studio's graph of persona_agent shows the agent steps subgraph and, expanded (xray), both subgraphs with one name per step", async () => {
     const drawn = await graph.getGraphAsync();
-    expect(Object.keys(drawn.nodes)).toEqual(expect.arrayContaining(["load_persona", "agent", "tools", "record", "feedback", "align"]));
+    expect(Object.keys(drawn.nodes)).toEqual(expect.arrayContaining(["load_persona", "agent_steps", "record", "record_truth", "align"]));
     const expanded = await graph.getGraphAsync({ xray: true });
     const ids = Object.keys(expanded.nodes);
-    for (const step of ["load_persona", "select_batch", "simulate", "feedback", "update", "validate", "checkpoint"]) expect(ids).toContain(`align:${step}`);
-    expect(expanded.edges.filter((e) => e.source === "feedback").map((e) => e.target)).toEqual(expect.arrayContaining([expect.stringMatching(/^align:/), "__end__"]));
+    for (const step of ["agent", "tools"]) expect(ids).toContain(`agent_steps:${step}`);
+    for (const step of ["load_persona", "select_batch", "simulate", "gradient", "update", "validate", "close_iteration", "save_persona"]) expect(ids).toContain(`align:${step}`);
+    expect(ids.filter((id) => /feedback|checkpoint/.test(id))).toEqual([]);
+    expect(expanded.edges.filter((e) => e.source === "record_truth").map((e) => e.target)).toEqual(expect.arrayContaining([expect.stringMatching(/^align:/), "__end__"]));
+    // The map-reduce is drawn: the batch fans out to simulate, each simulation to its own LLM_grad.
+    const edge = (source: string, target: string) => expanded.edges.some((e) => e.source === `align:${source}` && e.target === `align:${target}`);
+    expect([edge("select_batch", "simulate"), edge("simulate", "gradient"), edge("gradient", "update"), edge("close_iteration", "save_persona")]).toEqual([true, true, true, true]);
   });
 });

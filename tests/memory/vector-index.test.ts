@@ -114,8 +114,8 @@ withAddon("the addon's index object", () => {
     expect(() => sketch.add([{ id: "x" }], [[1, 0, 0]])).toThrow(/dimensions/);
 
     const saved = tempDir();
-    await sketch.save(saved);
-    const loaded = await MemoryIndex.load<{ id: string }>(saved, sketch.kind);
+    const digest = await sketch.save(saved);
+    const loaded = await MemoryIndex.load<{ id: string }>(saved, sketch.kind, digest);
     expect([loaded.size, loaded.ids()]).toEqual([300, entries.map((e) => e.id)]);
     expect(loaded.search(rows(data, dim, 299, 1), 4)).toEqual(sketch.search(rows(data, dim, 299, 1), 4));
     expect(faiss.Index.read(join(saved, "faiss.index")).ntotal()).toBe(300); // the file faiss itself reads

@@ -7,8 +7,7 @@
 import { Client } from "@langchain/langgraph-sdk";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, type ScriptedReply } from "../../testing/scripted-chat.js";
-import { unreachableUrl } from "../support/cli.js";
-import { startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../support/langgraph-dev.js";
+import { scriptedServerEnv, startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../support/langgraph-dev.js";
 import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 
@@ -30,12 +29,7 @@ describe("LangGraph dev server with auth off", () => {
     openai = await startOpenAIServer(scriptedProvider);
     server = await startDevServer({
       PERSONA_AGENT_AUTH: "off",
-      OPENAI_BASE_URL: openai.url,
-      OPENAI_API_KEY: "test-key",
-      PERSONA_AGENT_MODEL: "openai:test",
-      PERSONA_AGENT_DATA_DIR: tempDir(),
-      PERSONA_AGENT_WIKIPEDIA_URL: await unreachableUrl("/w/api.php"),
-      PERSONA_AGENT_MAX_RETRIES: "0",
+      ...(await scriptedServerEnv(openai.url, tempDir())),
     });
     client = new Client({ apiUrl: server.url });
   }, STARTUP_LIMIT_MS + 10_000);

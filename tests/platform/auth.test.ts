@@ -92,6 +92,28 @@ describe("auth", () => {
     expect(status(() => store({ event: "store:search", value: { namespace: ["users", "alice", "episodic"] }, user: user("alice") }))).toBe("ok");
   });
 
+  test("a record put through the store API gets the input limits of every other way in (422)", () => {
+    const store = cache.callbacks["store"]!;
+    const put = (kind: string, value: Record<string, unknown>) => status(() => store({ event: "store:put", value: { namespace: ["users", "alice", kind], key: "e1", value }, user: user("alice") }));
+    const memory = { id: "e1", seq: 0, query: "Tag this movie: a heist", response: "thriller", timestamp: "2024-01-01T00:00:00.000Z", metadata: {} };
+    expect(put("episodic", memory)).toBe("ok");
+    expect(put("episodic", { ...memory, query: "x".repeat(3_000_000) })).toBe(422); // the red team's 3,000,000-character memory
+    expect(put("episodic", { ...memory, response: "x".repeat(100_001) })).toBe(422);
+    expect(put("episodic", { ...memory, metadata: { note: "x".repeat(100_001) } })).toBe(422);
+    expect(put("episodic", { ...memory, query: "nul\u0000inside" })).toBe(422);
+    expect(put("episodic", { ...memory, query: "" })).toBe(422);
+    expect(put("profile", { text: "x".repeat(500_000) })).toBe(422);
+    expect(put("profile", { text: "nul\u0000inside" })).toBe(422);
+    expect(put("profile", { text: "Profile: likes heists" })).toBe("ok");
+    let message = "";
+    try {
+      store({ event: "store:put", value: { namespace: ["users", "alice", "episodic"], key: "e1", value: { ...memory, query: "x".repeat(3_000_000) } }, user: user("alice") });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe('a memory: "query" is too long (3000000 characters, at most 100000)');
+  });
+
   test("Studio's user is refused even if studio auth were re-enabled", () => {
     const studio = { ...user("langgraph-studio-user"), kind: "StudioUser" };
     expect(cache.callbacks["threads"]!({ event: "threads:search", value: {}, user: studio })).toBe(false);

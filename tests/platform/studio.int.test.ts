@@ -12,8 +12,7 @@ import { join } from "node:path";
 import { Client } from "@langchain/langgraph-sdk";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, systemText, type ScriptedReply } from "../../testing/scripted-chat.js";
-import { unreachableUrl } from "../support/cli.js";
-import { startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../support/langgraph-dev.js";
+import { scriptedServerEnv, startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../support/langgraph-dev.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { userNamespace } from "../../src/users/users.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
@@ -85,12 +84,7 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     dataDir = join(tempDir(), "data");
     mkdirSync(dataDir);
     server = await startDevServer({
-      OPENAI_BASE_URL: openai.url,
-      OPENAI_API_KEY: "test-key",
-      PERSONA_AGENT_MODEL: "openai:test",
-      PERSONA_AGENT_DATA_DIR: dataDir,
-      PERSONA_AGENT_WIKIPEDIA_URL: await unreachableUrl("/w/api.php"),
-      PERSONA_AGENT_MAX_RETRIES: "0",
+      ...(await scriptedServerEnv(openai.url, dataDir)),
       PERSONA_AGENT_API_TOKENS: JSON.stringify({ [tokens.alice]: "alice", [tokens.bob]: "bob", [tokens.carol]: "carol" }),
     });
     url = server.url;
@@ -164,7 +158,7 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
       if (chunk.event === "updates") nodes.push(...Object.keys(chunk.data as object));
       if (chunk.event === "values") last = chunk.data as { answer?: string };
     }
-    expect(nodes).toEqual(["load_persona", "agent", "tools", "agent", "record"]);
+    expect(nodes).toEqual(["load_persona", "agent_steps", "record"]);
     expect(last.answer).toBe("romance");
   });
 
@@ -214,7 +208,9 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     const [assistant] = await alice.assistants.search({ graphId: "persona_agent" });
     const drawn = await alice.assistants.getGraph(assistant!.assistant_id, { xray: true });
     const ids = drawn.nodes.map((n) => String(n.id));
-    expect(ids).toEqual(expect.arrayContaining(["load_persona", "agent", "tools", "record", "feedback", "align:select_batch", "align:simulate", "align:update", "align:checkpoint"]));
+    expect(ids).toEqual(
+      expect.arrayContaining(["load_persona", "agent_steps:agent", "agent_steps:tools", "record", "record_truth", "align:select_batch", "align:simulate", "align:gradient", "align:update", "align:close_iteration", "align:save_persona"]),
+    );
   });
 
   describe("auth", () => {

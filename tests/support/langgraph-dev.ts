@@ -42,6 +42,18 @@ async function waitUntilReady(url: string, server: ChildProcess, log: () => stri
   throw new Error(`langgraphjs dev not ready after ${STARTUP_LIMIT_MS / 1000} s:\n${log()}`);
 }
 
+/** The server's settings against the scripted OpenAI-compatible provider at `openaiUrl`: its model, a data dir, an unreachable Wikipedia, no retries. */
+export async function scriptedServerEnv(openaiUrl: string, dataDir: string): Promise<Record<string, string>> {
+  return {
+    OPENAI_BASE_URL: openaiUrl,
+    OPENAI_API_KEY: "test-key",
+    PERSONA_AGENT_MODEL: "openai:test",
+    PERSONA_AGENT_DATA_DIR: dataDir,
+    PERSONA_AGENT_WIKIPEDIA_URL: await unreachableUrl("/w/api.php"),
+    PERSONA_AGENT_MAX_RETRIES: "0",
+  };
+}
+
 /** Starts `langgraphjs dev` with `env` (besides PATH and HOME, nothing of this process's environment). */
 export async function startDevServer(env: Record<string, string>): Promise<DevServer> {
   const project = projectCopy();

@@ -7,6 +7,7 @@ import { SemanticMemory } from "../../src/memory/semantic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { forgetUser } from "../../src/users/forget.js";
 import { hasPrefix } from "../../src/store/list.js";
+import { asUserRun, UserForgottenError } from "../../src/store/lifecycle.js";
 import { userFileKey, userNamespace, validateUserId } from "../../src/users/users.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../../testing/fixtures.js";
@@ -25,6 +26,13 @@ describe("user ids", () => {
   test.each([[""], ["   "], ["x".repeat(129)], ["tab\there"], [undefined], [42]])("rejects %p", (id) => {
     expect(() => validateUserId(id)).toThrow(/invalid user id/);
   });
+
+  test.each([["next line", "a\u0085b"], ["right-to-left override", "evil\u202Egnp.exe"], ["zero-width space", "ali\u200bce"], ["byte order mark", "\ufeffalice"], ["soft hyphen", "al\u00adice"]])(
+    "rejects a %s (Unicode Cc/Cf)",
+    (_what, id) => {
+      expect(() => validateUserId(id)).toThrow("(no control, format or zero-width characters)");
+    },
+  );
 
   test("file keys do not reveal the id", () => {
     expect(userFileKey("alice")).toMatch(/^[0-9a-f]{32}$/);
@@ -70,7 +78,7 @@ describe.each(stores)("forgetUser on %s", (_name, makeStore) => {
     }
     expect(readdirSync(indexDir)).toHaveLength(4);
 
-    const deleted = await forgetUser(store, memory, "alice");
+    const { deleted } = await forgetUser(store, memory, "alice");
     // 4 entries + profile + persona version + 2 meta records (episodic revision, persona head)
     expect(deleted).toBe(4 + 1 + 1 + 2);
     // (InMemoryStore keeps listing emptied namespaces; what matters is that no item is left)
@@ -85,6 +93,29 @@ describe.each(stores)("forgetUser on %s", (_name, makeStore) => {
     expect((await memory.list("alice2")).map((e) => e.response)).toEqual(["romance", "romance", "romance"]);
     expect((await personas.current("alice2"))!.persona).toBe("alice2 persona");
     expect((await personas.current("bob"))!.persona).toBe("bob persona");
-    expect(await forgetUser(store, memory, "alice")).toBe(0);
+    expect(await forgetUser(store, memory, "alice")).toEqual({ deleted: 0 });
+  });
+});
+
+describe("forget during an add", () => {
+  test("the embedding cache the add wrote after the forget is removed with the refused add (issue 21, failure 3)", async () => {
+    const store = new SqliteStore(":memory:");
+    const indexDir = tempDir();
+    let forgotten = false;
+    // The user is forgotten while the add embeds; the cache file is written after the forget's own cleanup.
+    class ForgetMidway extends CountingEmbeddings {
+      override async embedDocuments(texts: string[]): Promise<number[][]> {
+        const vectors = await super.embedDocuments(texts);
+        if (!forgotten) {
+          forgotten = true;
+          await forgetUser(store, memory, "alice");
+        }
+        return vectors;
+      }
+    }
+    const memory: EpisodicMemory = new EpisodicMemory(store, new ForgetMidway(), { embeddingsId: "local:universal-sentence-encoder", indexDir });
+    await expect(asUserRun(store, "alice", () => memory.add("alice", [...ALICE_HISTORY]))).rejects.toThrow(UserForgottenError);
+    expect(readdirSync(indexDir)).toEqual([]);
+    expect(await memory.count("alice")).toBe(0);
   });
 });

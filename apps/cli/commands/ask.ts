@@ -15,24 +15,27 @@ export function registerAsk(program: Command): void {
     .option("--json", 'print {"answer", "personaVersion", "toolCalls": [{"name", "args", "error"?}], "thread"}; otherwise the answer on stdout, the thread id and any tool failure on stderr')
     .argument("<query>", "the question")
     .action(async (query: string, opts: { user: string; k?: number; maxToolSteps?: number; thread?: string; newThread?: boolean; json?: boolean }, command: Command) => {
-      const [{ validateQuery }, { builder: personaAgentBuilder }, { askWithThread }, { withUser }, { turnToolCalls }] = await Promise.all([
+      const [{ validateQuery }, { builder: personaAgentBuilder }, { askWithThread }, { withUser }, { turnToolCalls }, { staleProfileWarning }] = await Promise.all([
         import("../../../src/agent/nodes.js"),
         import("../../../graphs/persona_agent.js"),
         import("../../../src/agent/conversation.js"),
         import("../session.js"),
         import("../tool-calls.js"),
+        import("../../../src/memory/stale.js"),
       ]);
       validateQuery(query);
       const overrides: Partial<Configuration> = {
         ...(opts.k !== undefined ? { k: opts.k } : {}),
         ...(opts.maxToolSteps !== undefined ? { maxToolSteps: opts.maxToolSteps } : {}),
       };
-      const result = await withUser(command, opts.user, overrides, (services, persistence) =>
-        askWithThread(services, persistence, (checkpointer) => personaAgentBuilder.compile({ store: persistence.store, checkpointer }), query, {
+      const { stale, ...result } = await withUser(command, opts.user, overrides, async (services, persistence) => ({
+        ...(await askWithThread(services, persistence, (checkpointer) => personaAgentBuilder.compile({ store: persistence.store, checkpointer }), query, {
           thread: opts.thread,
           newThread: opts.newThread,
-        }),
-      );
+        })),
+        stale: await staleProfileWarning(persistence.store, opts.user),
+      }));
+      if (stale) process.stderr.write(`persona-agent: ${stale}\n`);
       const { thread } = result;
       const toolCalls = turnToolCalls(result.messages);
       if (!opts.json) {

@@ -30,7 +30,7 @@ export function registerFeedback(program: Command): void {
     const alignmentFailed = (error: unknown): UserError => {
       const reason =
         error instanceof AlignmentError
-          ? `${error.step}: ${error.reason}; the persona stays at v${error.version}`
+          ? `${error.step}: ${error.reason}; the alignment saved nothing, the persona stays at v${error.version}`
           : error instanceof UserError
             ? cliMessage(error)
             : (describeProviderError(error) ?? String((error as Error)?.message ?? error));

@@ -10,10 +10,13 @@ export function registerForget(program: Command): void {
     .option("--json", "print the result as JSON")
     .action(async (opts: { user: string; json?: boolean }, command: Command) => {
       const [{ forgetUser }, { withUser }] = await Promise.all([import("../../../src/users/forget.js"), import("../session.js")]);
-      const deleted = await withUser(command, opts.user, {}, ({ memory }, persistence) => forgetUser(persistence.store, memory, opts.user, persistence.checkpointer, persistence));
+      const { deleted, notCompacted } = await withUser(command, opts.user, {}, ({ memory }, persistence) =>
+        forgetUser(persistence.store, memory, opts.user, persistence.checkpointer, persistence),
+      );
+      if (notCompacted) process.stderr.write(`persona-agent: warning: ${notCompacted}\n`);
       print(
         Boolean(opts.json),
-        { user: opts.user, deleted },
+        { user: opts.user, deleted, ...(notCompacted ? { notCompacted } : {}) },
         deleted > 0 ? `deleted ${deleted} records of user "${opts.user}"` : `no records of user "${opts.user}"`,
       );
     });

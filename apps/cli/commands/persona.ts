@@ -11,8 +11,12 @@ export function registerPersona(program: Command): void {
     .option("--json", 'print {"version", "persona", "history": [{"version", "createdAt", "origin", "persona"}]}')
     .action(async (opts: { user: string; history?: boolean; json?: boolean }, command: Command) => {
       // Only the store: showing a persona needs no model, embeddings or graph.
-      const [{ lineDiff, PersonaStore }, { withStore }] = await Promise.all([import("../../../src/persona/persona.js"), import("../session.js")]);
-      const { current, history } = await withStore(command, opts.user, async ({ store }) => {
+      const [{ lineDiff, PersonaStore }, { withStore }, { staleProfileWarning }] = await Promise.all([
+        import("../../../src/persona/persona.js"),
+        import("../session.js"),
+        import("../../../src/memory/stale.js"),
+      ]);
+      const { current, history, stale } = await withStore(command, opts.user, async ({ store }) => {
         const personas = new PersonaStore(store);
         const current = await personas.current(opts.user);
         if (!current) {
@@ -20,8 +24,9 @@ export function registerPersona(program: Command): void {
           const [{ unknownUserError }, { storedMemoryCount }] = await Promise.all([import("../../../src/memory/ingest.js"), import("../../../src/memory/episodic.js")]);
           throw await unknownUserError({ count: (userId) => storedMemoryCount(store, userId) }, opts.user, "no persona yet (run persona-agent ingest first)");
         }
-        return { current, history: await personas.history(opts.user) };
+        return { current, history: await personas.history(opts.user), stale: await staleProfileWarning(store, opts.user) };
       });
+      if (stale) process.stderr.write(`persona-agent: ${stale}\n`);
       const versions = history.map(({ version, createdAt, persona, origin }) => ({ version, createdAt, origin, persona }));
       // Each version with its time, origin and what changed against the one before.
       const text = opts.history

@@ -5,7 +5,9 @@
  * the user's answer), what ingest, retrieval and alignment replays use (docs/EVAL.md).
  */
 import { createHash, hash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { JSONParser } from "@streamparser/json";
 import { z } from "zod";
 import { fileReadError, UserError } from "../../../src/errors/errors.js";
 import { renderPrompt } from "../../../src/prompts/prompts.js";
@@ -84,30 +86,71 @@ export async function readJson(path: string): Promise<unknown> {
 const kindOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v);
 
 /**
- * Validates each record on its own so the error can name its index and id, and rejects
- * duplicate ids, which would make the join with the golds ambiguous.
+ * Validates one record so the error can name its index and id, and rejects duplicate ids
+ * (`seen`: id -> index), which would make the join with the golds ambiguous.
  */
+function parseRecord<T extends { id: string }>(path: string, what: string, record: unknown, i: number, schema: z.ZodType<T, z.ZodTypeDef, unknown>, seen: Map<string, number>): T {
+  const rawId = (record as { id?: unknown } | null)?.id;
+  const where = `${path}: ${what} ${i}${typeof rawId === "string" ? ` (id "${rawId}")` : ""}`;
+  const parsed = schema.safeParse(record);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserError(`${where}: ${issue ? describeIssue(issue) : "invalid"}`);
+  }
+  const first = seen.get(parsed.data.id);
+  if (first !== undefined) throw new UserError(`${where}: duplicate id (also ${what} ${first})`);
+  seen.set(parsed.data.id, i);
+  return parsed.data;
+}
+
 function parseRecords<T extends { id: string }>(path: string, what: string, records: unknown[], schema: z.ZodType<T, z.ZodTypeDef, unknown>): T[] {
   const seen = new Map<string, number>();
-  return records.map((record, i) => {
-    const rawId = (record as { id?: unknown } | null)?.id;
-    const where = `${path}: ${what} ${i}${typeof rawId === "string" ? ` (id "${rawId}")` : ""}`;
-    const parsed = schema.safeParse(record);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new UserError(`${where}: ${issue ? describeIssue(issue) : "invalid"}`);
-    }
-    const first = seen.get(parsed.data.id);
-    if (first !== undefined) throw new UserError(`${where}: duplicate id (also ${what} ${first})`);
-    seen.set(parsed.data.id, i);
-    return parsed.data;
-  });
+  return records.map((record, i) => parseRecord(path, what, record, i, schema, seen));
 }
 
 export async function loadLampQuestions(path: string): Promise<LampQuestion[]> {
-  const data = await readJson(path);
-  if (!Array.isArray(data)) throw new UserError(`${path}: expected a JSON array of questions, got ${kindOf(data)}`);
-  return parseRecords(path, "question", data, questionSchema);
+  const questions: LampQuestion[] = [];
+  await streamLampQuestions(path, (question) => questions.push(question));
+  return questions;
+}
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+const JSON_SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/**
+ * Reads a LaMP questions file as a stream, one question at a time (validated as loadLampQuestions
+ * does), for files too large for one string (LaMP-1's and LaMP-3's train files, ~600 MB): memory
+ * holds one question and the ids seen, whatever the file's size.
+ */
+export async function streamLampQuestions(path: string, onQuestion: (question: LampQuestion, index: number) => void): Promise<number> {
+  const parser = new JSONParser({ paths: ["$.*"], keepStack: false });
+  const seen = new Map<string, number>();
+  let count = 0;
+  let started = false;
+  parser.onValue = ({ value }) => onQuestion(parseRecord(path, "question", value, count, questionSchema, seen), count++);
+  let stream;
+  try {
+    stream = createReadStream(path);
+    for await (let chunk of stream as AsyncIterable<Buffer>) {
+      if (!started) {
+        if (UTF8_BOM.every((byte, i) => chunk[i] === byte)) chunk = chunk.subarray(3);
+        const first = chunk.findIndex((byte) => !JSON_SPACE.has(byte));
+        if (first === -1) continue;
+        started = true;
+        if (chunk[first] !== 0x5b) throw new UserError(`${path}: expected a JSON array of questions, got ${chunk[first] === 0x7b ? "object" : "something else"}`);
+      }
+      parser.write(chunk);
+    }
+    if (!parser.isEnded) parser.end(); // it ends itself after the closing bracket
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    if ((err as NodeJS.ErrnoException).code) throw fileReadError(path, err);
+    throw new UserError(`${path}: not valid JSON (${(err as Error).message})`);
+  } finally {
+    stream?.destroy();
+  }
+  if (!started) throw new UserError(`${path}: not valid JSON (the file is empty)`);
+  return count;
 }
 
 export async function loadLampOutputs(path: string): Promise<{ task: string; golds: Map<string, string> }> {

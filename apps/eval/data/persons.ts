@@ -16,8 +16,9 @@
  *   after the person's first query (the date of a query is its own item's, where another of the
  *   person's questions has it), except the first question's own profile (LaMP-1 dates are years).
  */
+import { hash } from "node:crypto";
 import type { EvalUser, UserQuery } from "./oppu.js";
-import { itemInput, itemKey, itemTimestamp, normalizeText, questionInput, type LampExample, type LampProfileItem, type LampTask } from "./lamp.js";
+import { itemInput, itemKey, itemTimestamp, normalizeText, questionInput, type LampExample, type LampQuestion, type LampTask } from "./lamp.js";
 import type { Split } from "./lamp-names.js";
 
 /** Share of the smaller of two profiles that must be in both for their questions to be one person. */
@@ -40,9 +41,80 @@ export interface Population {
   summary: PopulationSummary;
 }
 
-/** Question indices grouped into persons: by `user_id` where given, else by shared profile items (`keys`: each question's item keys). */
-function groupQuestions(examples: readonly LampExample[], keysOf: readonly string[][]): number[][] {
-  const parent = examples.map((_, i) => i);
+/**
+ * What grouping and the profile rules need of a question, without its texts: ids of contents
+ * (hashes, interned) instead of the contents. Built one question at a time, so a file of any size
+ * is grouped in memory proportional to its distinct items (apps/eval/data/lamp-stream.ts).
+ */
+export interface QuestionSketch {
+  id: string;
+  user_id?: string;
+  /** What the question asks about (normalized questionInput), interned. */
+  asks: number;
+  /** Its profile's items as variants (content key and date), in file order. */
+  items: Uint32Array;
+}
+
+/** A distinct profile item as the rules see it: its content key, its task input, its date (and an id to name it in errors). */
+interface ItemVariant {
+  key: number;
+  input: number;
+  id: string;
+  date: unknown;
+}
+
+/** Sketches of the questions of a task, and the distinct contents and items they refer to. */
+export class PopulationIndex {
+  readonly questions: QuestionSketch[] = [];
+  private readonly interned = new Map<string, number>();
+  private readonly variantIds = new Map<string | number, number>();
+  readonly variants: ItemVariant[] = [];
+  private readonly timestamps = new Map<number, string | undefined>();
+  constructor(readonly task: LampTask) {}
+
+  /** A small id per distinct string; `digest` false for strings that are hashes already (itemKey). */
+  private intern(text: string, digest = true): number {
+    const name = digest ? hash("sha1", text, "base64") : text;
+    let id = this.interned.get(name);
+    if (id === undefined) this.interned.set(name, (id = this.interned.size));
+    return id;
+  }
+
+  add(question: Pick<LampQuestion, "id" | "input" | "profile" | "user_id">): void {
+    const items = new Uint32Array(question.profile.length);
+    question.profile.forEach((item, i) => {
+      const key = this.intern(itemKey(this.task, item), false);
+      // Most items have no date: those are found by their key alone.
+      const name = item.date === undefined ? key : `${key}\u0000${JSON.stringify(item.date)}`;
+      let variant = this.variantIds.get(name);
+      if (variant === undefined) {
+        // The task input is a content field: the same for every copy of the item, hashed once.
+        this.variantIds.set(name, (variant = this.variants.length));
+        this.variants.push({ key, input: this.intern(itemInput(this.task, item)), id: item.id, date: item.date });
+      }
+      items[i] = variant;
+    });
+    const sketch: QuestionSketch = { id: question.id, asks: this.intern(normalizeText(questionInput(this.task, question.input))), items };
+    if (question.user_id !== undefined) sketch.user_id = question.user_id;
+    this.questions.push(sketch);
+  }
+
+  keys(q: number): number[] {
+    return Array.from(this.questions[q]!.items, (v) => this.variants[v]!.key);
+  }
+
+  timestamp(variant: number): string | undefined {
+    if (!this.timestamps.has(variant)) {
+      const { id, date } = this.variants[variant]!;
+      this.timestamps.set(variant, itemTimestamp(this.task, { id, date }));
+    }
+    return this.timestamps.get(variant);
+  }
+}
+
+/** Question indices grouped into persons: by `user_id` where given, else by shared profile items (`keysOf`: each question's item keys). */
+function groupQuestions(questions: readonly Pick<QuestionSketch, "user_id">[], keysOf: (q: number) => readonly number[]): number[][] {
+  const parent = questions.map((_, i) => i);
   const find = (i: number): number => {
     let root = i;
     while (parent[root] !== root) root = parent[root]!;
@@ -59,16 +131,16 @@ function groupQuestions(examples: readonly LampExample[], keysOf: readonly strin
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   };
   const byUserId = new Map<string, number>();
-  const questionsWith = new Map<string, number[]>(); // item key -> earlier questions whose profile has it
+  const questionsWith = new Map<number, number[]>(); // item key -> earlier questions whose profile has it
   const sizes: number[] = [];
-  examples.forEach((example, i) => {
-    if (example.user_id !== undefined) {
-      const first = byUserId.get(example.user_id);
-      if (first === undefined) byUserId.set(example.user_id, i);
+  questions.forEach((question, i) => {
+    if (question.user_id !== undefined) {
+      const first = byUserId.get(question.user_id);
+      if (first === undefined) byUserId.set(question.user_id, i);
       else union(first, i);
       return;
     }
-    const keys = new Set(keysOf[i]);
+    const keys = new Set(keysOf(i));
     sizes[i] = keys.size;
     const shared = new Map<number, number>();
     for (const key of keys) {
@@ -83,7 +155,7 @@ function groupQuestions(examples: readonly LampExample[], keysOf: readonly strin
     for (const [j, count] of shared) if (count >= SAME_PERSON_SHARE * Math.min(keys.size, sizes[j]!)) union(i, j);
   });
   const groups = new Map<number, number[]>();
-  examples.forEach((_, i) => {
+  questions.forEach((_, i) => {
     const root = find(i);
     const group = groups.get(root);
     if (group) group.push(i);
@@ -92,43 +164,77 @@ function groupQuestions(examples: readonly LampExample[], keysOf: readonly strin
   return [...groups.values()];
 }
 
-interface Person {
-  user: EvalUser;
+/** A person as the rules make them, by reference into the questions: what to read of them to build the user. */
+export interface PersonPlan {
+  id: string;
+  /** The person's questions (indices into the index's questions), in time order: their queries. */
+  questions: number[];
+  /** The profile: [question index, item position] of each item kept, in order. */
+  profile: [number, number][];
   leaksRemoved: number;
   laterRemoved: number;
 }
 
-/** One person from their questions (in time order, with their item keys): the profile rules of the module comment. */
-function personOf(task: LampTask, questions: readonly LampExample[], keysOf: readonly string[][]): Person {
-  const first = questions[0]!;
-  const asked = new Set(questions.map((q) => normalizeText(questionInput(task, q.input))));
-  const seen = new Set<string>();
-  const union: { item: LampProfileItem; key: string }[] = [];
+/** One person from their questions (indices, in time order): the profile rules of the module comment. */
+function planPerson(index: PopulationIndex, questions: readonly number[]): PersonPlan {
+  const sketches = questions.map((q) => index.questions[q]!);
+  const first = sketches[0]!;
+  const asked = new Set(sketches.map((q) => q.asks));
+  const seen = new Set<number>();
+  const union: { at: [number, number]; variant: number }[] = [];
   const queryDates: string[] = [];
   let leaksRemoved = 0;
-  questions.forEach((question, q) => {
-    question.profile.forEach((item, i) => {
-      const key = keysOf[q]![i]!;
+  sketches.forEach((question, q) => {
+    question.items.forEach((variant, i) => {
+      const { key, input } = index.variants[variant]!;
       if (seen.has(key)) return;
       seen.add(key);
-      if (!asked.has(itemInput(task, item))) {
-        union.push({ item, key });
+      if (!asked.has(input)) {
+        union.push({ at: [questions[q]!, i], variant });
         return;
       }
       leaksRemoved++;
-      const date = itemTimestamp(task, item);
+      const date = index.timestamp(variant);
       if (date) queryDates.push(date);
     });
   });
   const firstQueryDate = queryDates.sort()[0];
-  const firstOwn = new Set(keysOf[0]);
-  const before = ({ item, key }: { item: LampProfileItem; key: string }) => {
-    const date = firstQueryDate && itemTimestamp(task, item);
-    return !date || date < firstQueryDate || firstOwn.has(key);
+  const firstOwn = new Set(index.keys(questions[0]!));
+  const before = ({ variant }: { variant: number }) => {
+    const date = firstQueryDate && index.timestamp(variant);
+    return !date || date < firstQueryDate || firstOwn.has(index.variants[variant]!.key);
   };
-  const profile = union.filter(before).map(({ item }) => item);
-  const queries = questions.map((q): UserQuery => ({ id: q.id, input: q.input, output: q.output }));
-  return { user: { id: first.user_id ?? first.id, profile, queries }, leaksRemoved, laterRemoved: union.length - profile.length };
+  const profile = union.filter(before).map(({ at }) => at);
+  return { id: first.user_id ?? first.id, questions: [...questions], profile, leaksRemoved, laterRemoved: union.length - profile.length };
+}
+
+/**
+ * The persons of the indexed questions, in population order. `time` (the paper's population):
+ * questions grouped into persons as above. `user`: every question is a person of its own with its
+ * own profile (LaMP's per-question protocol), the same leak rule applied.
+ */
+export function planPopulation(index: PopulationIndex, split: Split): PersonPlan[] {
+  const { questions } = index;
+  const groups =
+    split === "user"
+      ? questions.map((_, i) => [i])
+      : groupQuestions(questions, (q) => index.keys(q)).map((indices) => [...indices].sort((a, b) => questions[a]!.items.length - questions[b]!.items.length || a - b));
+  return groups.map((indices) => planPerson(index, indices));
+}
+
+/** The `n` most active persons (selectActiveUsers' order: the largest profiles first, ties: id). */
+export function selectActivePersons(persons: readonly PersonPlan[], n: number): PersonPlan[] {
+  return [...persons].sort((a, b) => b.profile.length - a.profile.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, n);
+}
+
+/** The user a plan describes, from its questions (`question(i)`: the full question with gold). */
+export function userOf(plan: PersonPlan, question: (q: number) => Pick<LampExample, "id" | "input" | "output" | "profile">): EvalUser {
+  const profile = plan.profile.map(([q, i]) => question(q).profile[i]!);
+  const queries = plan.questions.map((q): UserQuery => {
+    const { id, input, output } = question(q);
+    return { id, input, output };
+  });
+  return { id: plan.id, profile, queries };
 }
 
 function median(sorted: readonly number[]): number {
@@ -137,29 +243,26 @@ function median(sorted: readonly number[]): number {
 }
 
 /** Persons, queries per person and what the profile rules removed (printed by `data convert` and `eval`). */
-export function summarize(users: readonly EvalUser[], questions: number, removed: Pick<PopulationSummary, "leaksRemoved" | "laterRemoved"> = { leaksRemoved: 0, laterRemoved: 0 }): PopulationSummary {
+export function summarize(users: readonly { queries: readonly unknown[] }[], questions: number, removed: Pick<PopulationSummary, "leaksRemoved" | "laterRemoved"> = { leaksRemoved: 0, laterRemoved: 0 }): PopulationSummary {
   const counts = users.map((u) => u.queries.length).sort((a, b) => a - b);
   const queriesPerPerson = counts.length === 0 ? { min: 0, median: 0, max: 0 } : { min: counts[0]!, median: median(counts), max: counts.at(-1)! };
   return { questions, persons: users.length, queriesPerPerson, merged: questions - users.length, ...removed };
 }
 
-/**
- * LaMP question records (with golds, from every file of the split) to persons. `time` (the
- * paper's population): questions grouped into persons as above. `user`: every question is a
- * person of its own with its own profile (LaMP's per-question protocol), the same leak rule applied.
- */
-export function lampToUsers(task: LampTask, examples: readonly LampExample[], split: Split): Population {
-  const keysOf = examples.map((example) => example.profile.map((item) => itemKey(task, item)));
-  const groups =
-    split === "user"
-      ? examples.map((_, i) => [i])
-      : groupQuestions(examples, keysOf).map((indices) => [...indices].sort((a, b) => examples[a]!.profile.length - examples[b]!.profile.length || a - b));
-  const persons = groups.map((indices) => personOf(task, indices.map((i) => examples[i]!), indices.map((i) => keysOf[i]!)));
-  const users = persons.map((p) => p.user);
+/** The population summary of planned persons. */
+export function summarizePlans(persons: readonly PersonPlan[], questions: number): PopulationSummary {
   const removed = { leaksRemoved: 0, laterRemoved: 0 };
   for (const p of persons) {
     removed.leaksRemoved += p.leaksRemoved;
     removed.laterRemoved += p.laterRemoved;
   }
-  return { users, summary: summarize(users, examples.length, removed) };
+  return summarize(persons.map((p) => ({ queries: p.questions })), questions, removed);
+}
+
+/** LaMP question records (with golds, from every file of the split) to persons (planPopulation), all in memory. */
+export function lampToUsers(task: LampTask, examples: readonly LampExample[], split: Split): Population {
+  const index = new PopulationIndex(task);
+  for (const example of examples) index.add(example);
+  const persons = planPopulation(index, split);
+  return { users: persons.map((plan) => userOf(plan, (q) => examples[q]!)), summary: summarizePlans(persons, examples.length) };
 }
