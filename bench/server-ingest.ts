@@ -14,7 +14,7 @@ import { Client } from "@langchain/langgraph-sdk";
 import { startOpenAIServer, type RecordedChatRequest } from "../testing/openai-server.js";
 import { lastUserText, type ScriptedReply } from "../testing/scripted-chat.js";
 import { ALICE_HISTORY, tempDir } from "../testing/fixtures.js";
-import { scriptedServerEnv, startDevServer } from "../tests/support/langgraph-dev.js";
+import { scriptedServerEnv, startDevServer } from "../testing/langgraph-dev.js";
 import { fmt, median, p95, table } from "./lib.js";
 
 const { values } = parseArgs({ options: { entries: { type: "string", default: "30000" }, "idle-asks": { type: "string", default: "20" } } });

@@ -51,3 +51,13 @@ export class TinyEmbeddings extends Embeddings {
     return v.map((x) => x / norm);
   }
 }
+
+/** A loopback URL nobody listens on (a port just freed), for "provider unreachable" cases. */
+export async function unreachableUrl(path = "/v1"): Promise<string> {
+  const { createServer } = await import("node:net");
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}${path}`;
+}

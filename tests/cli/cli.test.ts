@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, systemText } from "../../testing/scripted-chat.js";
 import type { ScriptedReply } from "../../testing/scripted-chat.js";
-import { runCli, unreachableUrl } from "../support/cli.js";
-import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
+import { runCli } from "../support/cli.js";
+import { ALICE_HISTORY, BOB_HISTORY, tempDir, unreachableUrl } from "../../testing/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 
 /**

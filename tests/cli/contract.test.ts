@@ -9,8 +9,8 @@ import Database from "better-sqlite3";
 import { join } from "node:path";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, type ScriptedReply } from "../../testing/scripted-chat.js";
-import { runCli, scriptedEnv, unreachableUrl } from "../support/cli.js";
-import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
+import { runCli, scriptedEnv } from "../support/cli.js";
+import { ALICE_HISTORY, tempDir, unreachableUrl } from "../../testing/fixtures.js";
 import { userThreadId } from "../../src/users/forget.js";
 
 /** Profiles for ingest; agent turns call memory and Wikipedia once, then answer. */

@@ -6,8 +6,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { runCli, unreachableUrl } from "../support/cli.js";
-import { tempDir } from "../../testing/fixtures.js";
+import { runCli } from "../support/cli.js";
+import { tempDir, unreachableUrl } from "../../testing/fixtures.js";
 import { useFaultyCli } from "../faults/support.js";
 import { createTestDatabase, describeWithPostgres, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 

@@ -7,7 +7,7 @@
 import { Client } from "@langchain/langgraph-sdk";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, type ScriptedReply } from "../../testing/scripted-chat.js";
-import { scriptedServerEnv, startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../support/langgraph-dev.js";
+import { scriptedServerEnv, startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../../testing/langgraph-dev.js";
 import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 

@@ -1,6 +1,6 @@
 /**
  * The graphs as LangGraph Studio / Platform serve them: the real `langgraphjs dev` server on a
- * copy of this project (tests/support/langgraph-dev.ts), the real ChatOpenAI against the
+ * copy of this project (testing/langgraph-dev.ts), the real ChatOpenAI against the
  * scripted OpenAI-compatible server in this process, and the SDK Client, as an API caller uses
  * them. The server runs with the custom auth of apps/server/auth.ts, as a deployment would: every
  * request carries a bearer token, and the second half checks that one user cannot reach
@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { Client } from "@langchain/langgraph-sdk";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, systemText, type ScriptedReply } from "../../testing/scripted-chat.js";
-import { scriptedServerEnv, startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../support/langgraph-dev.js";
+import { scriptedServerEnv, startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../../testing/langgraph-dev.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { userNamespace } from "../../src/users/users.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";

@@ -44,16 +44,6 @@ export function runCli(args: string[], env: Record<string, string | undefined>, 
   });
 }
 
-/** A loopback URL nobody listens on (a port just freed), for "provider unreachable" cases. */
-export async function unreachableUrl(path = "/v1"): Promise<string> {
-  const { createServer } = await import("node:net");
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}${path}`;
-}
-
 /** Starts the executable without waiting, for tests that kill it midway. */
 export function spawnCli(args: string[], env: Record<string, string | undefined>) {
   const child = spawn(process.execPath, [BIN, ...args], {

@@ -7,10 +7,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { unreachableUrl } from "./cli.js";
-import { tempDir } from "../../testing/fixtures.js";
+import { tempDir, unreachableUrl } from "./fixtures.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const STARTUP_LIMIT_MS = 60_000;
 
 export interface DevServer {
