@@ -7,7 +7,12 @@
 import { END, START, StateGraph } from "@langchain/langgraph";
 import { ForgetContext, ForgetInput, ForgetOutput, forgetNode } from "../src/users/forget.js";
 
-export const builder = new StateGraph({ state: ForgetOutput, input: ForgetInput, output: ForgetOutput, context: ForgetContext })
+export const builder = new StateGraph({
+  state: ForgetOutput,
+  input: ForgetInput,
+  output: ForgetOutput,
+  context: ForgetContext,
+})
   .addNode("forget", forgetNode)
   .addEdge(START, "forget")
   .addEdge("forget", END);

@@ -52,7 +52,9 @@ try {
     minify: true,
     keepNames: true,
     // CommonJS packages inside an ES module bundle still call require().
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+    },
     metafile: true,
     logLevel: "warning",
   }));

@@ -22,7 +22,8 @@ export interface DevServer {
 /** Copies what the server loads; node_modules is linked, not copied. */
 function projectCopy(): string {
   const dir = tempDir("persona-agent-studio-");
-  for (const part of ["langgraph.json", "package.json", "tsconfig.json", "graphs", "src", "apps", "prompts"]) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  for (const part of ["langgraph.json", "package.json", "tsconfig.json", "graphs", "src", "apps", "prompts"])
+    cpSync(join(ROOT, part), join(dir, part), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
   return dir;
 }
@@ -57,12 +58,33 @@ export async function scriptedServerEnv(openaiUrl: string, dataDir: string): Pro
 export async function startDevServer(env: Record<string, string>): Promise<DevServer> {
   const project = projectCopy();
   const url = await unreachableUrl(""); // a port just freed (never 2024, which is taken here)
-  const server = spawn(process.execPath, [join(ROOT, "node_modules/@langchain/langgraph-cli/dist/cli/cli.mjs"), "dev", "--no-browser", "--host", "127.0.0.1", "--port", new URL(url).port, "--config", project], {
-    cwd: project,
-    detached: true, // own process group: the CLI, tsx watch and the API worker all die together
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANGGRAPH_CLI_NO_ANALYTICS: "1", LANGSMITH_TRACING: "false", AWS_EC2_METADATA_DISABLED: "true", ...env },
-  });
+  const server = spawn(
+    process.execPath,
+    [
+      join(ROOT, "node_modules/@langchain/langgraph-cli/dist/cli/cli.mjs"),
+      "dev",
+      "--no-browser",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      new URL(url).port,
+      "--config",
+      project,
+    ],
+    {
+      cwd: project,
+      detached: true, // own process group: the CLI, tsx watch and the API worker all die together
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        LANGGRAPH_CLI_NO_ANALYTICS: "1",
+        LANGSMITH_TRACING: "false",
+        AWS_EC2_METADATA_DISABLED: "true",
+        ...env,
+      },
+    },
+  );
   /** Signals the server's whole process group (the CLI, tsx watch and the API worker). */
   const signalServer = (signal: NodeJS.Signals) => {
     try {

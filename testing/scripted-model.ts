@@ -3,7 +3,11 @@
  * It records every call (messages, bound tools, start/end times) so tests can assert what
  * the model saw: the system prompt, tool results, concurrency.
  */
-import { BaseChatModel, type BaseChatModelParams, type BindToolsInput } from "@langchain/core/language_models/chat_models";
+import {
+  BaseChatModel,
+  type BaseChatModelParams,
+  type BindToolsInput,
+} from "@langchain/core/language_models/chat_models";
 import { AIMessage, type AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
@@ -17,14 +21,21 @@ export interface ScriptedCall {
   endedAt?: number;
 }
 
-export type Script = (messages: BaseMessage[], call: { index: number; tools: string[] }) => AIMessage | string | Promise<AIMessage | string>;
+export type Script = (
+  messages: BaseMessage[],
+  call: { index: number; tools: string[] },
+) => AIMessage | string | Promise<AIMessage | string>;
 
 export class ScriptedChatModel extends BaseChatModel {
   readonly calls: ScriptedCall[];
 
   constructor(
     private readonly script: Script,
-    private readonly options: { delayMs?: number; boundTools?: string[]; calls?: ScriptedCall[] } & BaseChatModelParams = {},
+    private readonly options: {
+      delayMs?: number;
+      boundTools?: string[];
+      calls?: ScriptedCall[];
+    } & BaseChatModelParams = {},
   ) {
     super(options);
     this.calls = options.calls ?? [];

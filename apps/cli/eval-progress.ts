@@ -18,10 +18,21 @@ export function formatDuration(ms: number): string {
 /** The figures of one progress report; the time left comes from this process's own pace. */
 export function progressFigures(p: RunProgress, elapsedMs: number) {
   const left = p.total - p.done;
-  const eta = left === 0 ? "done" : p.ran === 0 ? "ETA after the first query" : `ETA ${formatDuration((elapsedMs / p.ran) * left)}`;
+  const eta =
+    left === 0
+      ? "done"
+      : p.ran === 0
+        ? "ETA after the first query"
+        : `ETA ${formatDuration((elapsedMs / p.ran) * left)}`;
   const tokens = (p.spent.inputTokens + p.spent.outputTokens).toLocaleString("en-US");
   // Not `eta`: cli-progress fills that placeholder itself (in seconds, "NULL" before it knows).
-  return { failed: `${p.failures} failed`, tokens: `${tokens} tokens`, cost: formatCost(p.cost), elapsed: `${formatDuration(elapsedMs)} elapsed`, timeLeft: eta };
+  return {
+    failed: `${p.failures} failed`,
+    tokens: `${tokens} tokens`,
+    cost: formatCost(p.cost),
+    elapsed: `${formatDuration(elapsedMs)} elapsed`,
+    timeLeft: eta,
+  };
 }
 
 export function progressLine(label: string, p: RunProgress, elapsedMs: number): string {
@@ -34,17 +45,30 @@ export interface EvalProgress {
   stop(): void;
 }
 
-export async function evalProgress(label: string, options: { everyMs: number; stream?: NodeJS.WriteStream }): Promise<EvalProgress> {
+export async function evalProgress(
+  label: string,
+  options: { everyMs: number; stream?: NodeJS.WriteStream },
+): Promise<EvalProgress> {
   const stream = options.stream ?? process.stderr;
   const started = Date.now();
   let last: RunProgress | undefined;
   if (stream.isTTY) {
     // The CommonJS module object (named exports of CommonJS differ between Node and the bundle).
     const { SingleBar, Presets } = (await import("cli-progress")).default;
-    const bar = new SingleBar({ format: `${label} {bar} {value}/{total} queries | {failed} | {tokens} | {cost} | {timeLeft}`, stream, hideCursor: true }, Presets.shades_classic);
+    const bar = new SingleBar(
+      {
+        format: `${label} {bar} {value}/{total} queries | {failed} | {tokens} | {cost} | {timeLeft}`,
+        stream,
+        hideCursor: true,
+      },
+      Presets.shades_classic,
+    );
     let shown = false;
     // Redrawn every second too, so the elapsed time and ETA move while a slow query runs.
-    const timer = setInterval(() => last && bar.update(last.done, progressFigures(last, Date.now() - started)), 1000).unref();
+    const timer = setInterval(
+      () => last && bar.update(last.done, progressFigures(last, Date.now() - started)),
+      1000,
+    ).unref();
     return {
       update(p) {
         last = p;

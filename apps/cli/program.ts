@@ -21,11 +21,28 @@ export function buildProgram(): Command {
   const program = new Command("persona-agent")
     .description("Personalized LLM agents with test-time persona alignment (PersonaAgent).")
     .version(packageJson.version, "--version", "print the version and exit")
-    .option("--model <provider:name>", "chat model (env PERSONA_AGENT_MODEL), e.g. openai:gpt-4o-mini, bedrock:<model-id>")
-    .option("--embeddings <provider:name>", "embedding model (env PERSONA_AGENT_EMBEDDINGS), default local:universal-sentence-encoder")
-    .option("--data-dir <dir>", "where the store and indexes live (env PERSONA_AGENT_DATA_DIR), default ./.persona-agent")
-    .option("--database-url <url>", "PostgreSQL for the store and checkpointer (env PERSONA_AGENT_DATABASE_URL); default: SQLite in the data dir")
-    .addOption(new Option("--prompts <set>", "prompt set (env PERSONA_AGENT_PROMPTS): paper = the paper's Appendices A-C verbatim (default), tuned = this project's rewrite").choices(PROMPT_SETS))
+    .option(
+      "--model <provider:name>",
+      "chat model (env PERSONA_AGENT_MODEL), e.g. openai:gpt-4o-mini, bedrock:<model-id>",
+    )
+    .option(
+      "--embeddings <provider:name>",
+      "embedding model (env PERSONA_AGENT_EMBEDDINGS), default local:universal-sentence-encoder",
+    )
+    .option(
+      "--data-dir <dir>",
+      "where the store and indexes live (env PERSONA_AGENT_DATA_DIR), default ./.persona-agent",
+    )
+    .option(
+      "--database-url <url>",
+      "PostgreSQL for the store and checkpointer (env PERSONA_AGENT_DATABASE_URL); default: SQLite in the data dir",
+    )
+    .addOption(
+      new Option(
+        "--prompts <set>",
+        "prompt set (env PERSONA_AGENT_PROMPTS): paper = the paper's Appendices A-C verbatim (default), tuned = this project's rewrite",
+      ).choices(PROMPT_SETS),
+    )
     // Usage errors: commander's message as one line on stderr and exit 2 (see reportError);
     // the help goes to stdout only when asked for, never after an error.
     .configureOutput({
@@ -43,7 +60,6 @@ export function buildProgram(): Command {
   registerEvalCommands(program);
   return program;
 }
-
 
 /** Exit codes: 0 done, 1 a bug, 2 a usage or input mistake, 3 a service (model, database, network) unreachable, 4 an eval that finished with failed queries. */
 export async function reportError(error: unknown): Promise<number> {
@@ -72,7 +88,10 @@ export async function reportError(error: unknown): Promise<number> {
     return 3;
   }
   if (debugEnabled()) console.error(error);
-  else process.stderr.write(`persona-agent: unexpected error: ${e?.message ?? String(error)} (set PERSONA_AGENT_DEBUG=1 for details)\n`);
+  else
+    process.stderr.write(
+      `persona-agent: unexpected error: ${e?.message ?? String(error)} (set PERSONA_AGENT_DEBUG=1 for details)\n`,
+    );
   return 1;
 }
 

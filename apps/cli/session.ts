@@ -12,7 +12,11 @@ import { validateSettings, type Settings } from "../../src/configuration/setting
 import { resolveSettings, stepProgress } from "./shared.js";
 
 /** Opens the store and checkpointer for one user's command, runs `fn`, and always closes them. */
-export function withPersistence<T>(command: Command, userId: string, fn: (persistence: Persistence) => Promise<T>): Promise<T> {
+export function withPersistence<T>(
+  command: Command,
+  userId: string,
+  fn: (persistence: Persistence) => Promise<T>,
+): Promise<T> {
   return withOpened(command, userId, openPersistence, fn);
 }
 
@@ -21,7 +25,12 @@ export function withStore<T>(command: Command, userId: string, fn: (opened: Open
   return withOpened(command, userId, openStore, fn);
 }
 
-async function withOpened<O extends OpenStore, T>(command: Command, userId: string, open: (settings: Settings) => Promise<O>, fn: (opened: O) => Promise<T>): Promise<T> {
+async function withOpened<O extends OpenStore, T>(
+  command: Command,
+  userId: string,
+  open: (settings: Settings) => Promise<O>,
+  fn: (opened: O) => Promise<T>,
+): Promise<T> {
   const settings = validateSettings(resolveSettings(command), { credentials: false });
   validateUserId(userId);
   const opened = await open(settings);
@@ -40,11 +49,17 @@ export async function withUser<T>(
   fn: (services: Services, persistence: Persistence) => Promise<T>,
 ): Promise<T> {
   const settings = validateSettings(resolveSettings(command));
-  const [{ servicesFor }, { configurationFrom }, { asUserRun }] = await Promise.all([import("../../src/services/services.js"), import("../../src/configuration/configuration.js"), import("../../src/store/lifecycle.js")]);
+  const [{ servicesFor }, { configurationFrom }, { asUserRun }] = await Promise.all([
+    import("../../src/services/services.js"),
+    import("../../src/configuration/configuration.js"),
+    import("../../src/store/lifecycle.js"),
+  ]);
   return withPersistence(command, userId, async (persistence) => {
     const configurable = configurationFrom(settings, { userId, ...overrides });
     // One run of the user: a forget by another process after this point refuses its later writes.
-    return asUserRun(persistence.store, userId, () => fn(servicesFor({ configurable, store: persistence.store }), persistence));
+    return asUserRun(persistence.store, userId, () =>
+      fn(servicesFor({ configurable, store: persistence.store }), persistence),
+    );
   });
 }
 
@@ -57,15 +72,31 @@ export interface AlignOptions {
 /** The user's configuration with the alignment options, checked against the operator's bounds (before anything is done). */
 export async function alignmentConfiguration(services: Services, opts: AlignOptions) {
   const { ensureAlignmentConfiguration } = await import("../../src/alignment/configuration.js");
-  const configurable = { ...services.config, batchSize: opts.batch, iterations: opts.iterations, validate: Boolean(opts.validate) };
+  const configurable = {
+    ...services.config,
+    batchSize: opts.batch,
+    iterations: opts.iterations,
+    validate: Boolean(opts.validate),
+  };
   return { configurable, checked: ensureAlignmentConfiguration({ configurable }) };
 }
 
-const STEP_LABELS = { simulations: "simulations", gradients: "feedback (LLM_grad)", update: "persona update (LLM_update)", validation: "validation" } as const;
+const STEP_LABELS = {
+  simulations: "simulations",
+  gradients: "feedback (LLM_grad)",
+  update: "persona update (LLM_update)",
+  validation: "validation",
+} as const;
 
 /** Runs the alignment graph on the embedded store with the command's settings, showing its progress on stderr. */
 export async function align(services: Services, { store }: Persistence, opts: AlignOptions): Promise<AlignmentSummary> {
-  const [{ builder: alignmentBuilder }, { alignmentRecursionLimit }, { alignmentProgress }, { configurable, checked }, progress] = await Promise.all([
+  const [
+    { builder: alignmentBuilder },
+    { alignmentRecursionLimit },
+    { alignmentProgress },
+    { configurable, checked },
+    progress,
+  ] = await Promise.all([
     import("../../graphs/alignment.js"),
     import("../../src/alignment/configuration.js"),
     import("../../src/alignment/progress.js"),
@@ -73,8 +104,17 @@ export async function align(services: Services, { store }: Persistence, opts: Al
     stepProgress("alignment"),
   ]);
   const graph = alignmentBuilder.compile({ store });
-  const onUpdate = alignmentProgress(checked, (p) => progress.update(`iteration ${p.iteration}/${p.iterations}: ${STEP_LABELS[p.step]}`, p.done, p.total));
-  const updates = await graph.stream({}, { configurable, recursionLimit: alignmentRecursionLimit(checked.iterations, checked.validate), streamMode: "updates" });
+  const onUpdate = alignmentProgress(checked, (p) =>
+    progress.update(`iteration ${p.iteration}/${p.iterations}: ${STEP_LABELS[p.step]}`, p.done, p.total),
+  );
+  const updates = await graph.stream(
+    {},
+    {
+      configurable,
+      recursionLimit: alignmentRecursionLimit(checked.iterations, checked.validate),
+      streamMode: "updates",
+    },
+  );
   let summary: AlignmentSummary | undefined;
   try {
     for await (const update of updates) {

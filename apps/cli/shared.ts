@@ -5,7 +5,13 @@ import { parseNumber, settingsFromEnv, type PromptSet, type Settings } from "../
 
 /** Settings from the environment, overridden by the global options. */
 export function resolveSettings(command: Command): Settings {
-  const options = command.optsWithGlobals<{ model?: string; embeddings?: string; dataDir?: string; databaseUrl?: string; prompts?: PromptSet }>();
+  const options = command.optsWithGlobals<{
+    model?: string;
+    embeddings?: string;
+    dataDir?: string;
+    databaseUrl?: string;
+    prompts?: PromptSet;
+  }>();
   const settings = settingsFromEnv();
   return {
     ...settings,
@@ -56,9 +62,16 @@ export function print(json: boolean, value: unknown, text: string): void {
 export async function stepProgress(what: string) {
   if (process.stderr.isTTY) {
     const bar = await progress(`${what} {label} {bar} {value}/{total}`);
-    return { update: (step: string, done: number, total: number) => bar.update(done, total, step), stop: () => bar.stop() };
+    return {
+      update: (step: string, done: number, total: number) => bar.update(done, total, step),
+      stop: () => bar.stop(),
+    };
   }
-  return { update: (step: string, done: number, total: number) => process.stderr.write(`persona-agent: ${what} ${step} ${done}/${total}\n`), stop: () => undefined };
+  return {
+    update: (step: string, done: number, total: number) =>
+      process.stderr.write(`persona-agent: ${what} ${step} ${done}/${total}\n`),
+    stop: () => undefined,
+  };
 }
 
 /**

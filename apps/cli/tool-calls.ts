@@ -16,7 +16,11 @@ export interface ReportedToolCall {
  */
 export function turnToolCalls(messages: BaseMessage[]): ReportedToolCall[] {
   const turn = messages.slice(messages.findLastIndex((m) => HumanMessage.isInstance(m)) + 1);
-  const errors = new Map(turn.filter((m): m is ToolMessage => ToolMessage.isInstance(m) && m.status === "error").map((m) => [m.tool_call_id, m.text]));
+  const errors = new Map(
+    turn
+      .filter((m): m is ToolMessage => ToolMessage.isInstance(m) && m.status === "error")
+      .map((m) => [m.tool_call_id, m.text]),
+  );
   return turn.flatMap((m) => {
     if (!AIMessage.isInstance(m)) return [];
     return wellFormedCalls(m).map((c) => {

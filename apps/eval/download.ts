@@ -36,13 +36,20 @@ export interface LampFile {
 export function lampFiles(task: LampTask, split: LampSplit, base = lampBaseUrl()): LampFile[] {
   const root = `${base}${split === "time" ? "/time" : ""}/${TASK_PATH[task]}`;
   return PARTS.flatMap((part) =>
-    KINDS.map((kind) => ({ url: `${root}/${part}/${part}_${kind}.json`, path: join(task, split, `${part}_${kind}.json`) })),
+    KINDS.map((kind) => ({
+      url: `${root}/${part}/${part}_${kind}.json`,
+      path: join(task, split, `${part}_${kind}.json`),
+    })),
   );
 }
 
 export type DownloadProgress = (event: { file: LampFile; received: number; total?: number }) => void;
 
-const exists = (path: string) => stat(path).then((s) => s.size > 0, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    (s) => s.size > 0,
+    () => false,
+  );
 
 function networkReason(error: unknown): string {
   const e = error as { message?: string; cause?: { code?: string; message?: string } };
@@ -59,7 +66,9 @@ async function downloadFile(file: LampFile, dest: string, onProgress?: DownloadP
     try {
       res = await fetch(file.url);
     } catch (error) {
-      throw new ServiceUnavailableError(`cannot download ${file.url}: ${networkReason(error)} (offline? set PERSONA_AGENT_LAMP_URL to a mirror)`);
+      throw new ServiceUnavailableError(
+        `cannot download ${file.url}: ${networkReason(error)} (offline? set PERSONA_AGENT_LAMP_URL to a mirror)`,
+      );
     }
     if (!res.ok || !res.body) throw new ServiceUnavailableError(`cannot download ${file.url}: HTTP ${res.status}`);
     const length = res.headers.get("content-length");
@@ -70,7 +79,8 @@ async function downloadFile(file: LampFile, dest: string, onProgress?: DownloadP
         if (first && chunk.length > 0) {
           first = false;
           const start = chunk.toString("utf8", 0, 64).trimStart()[0];
-          if (start !== "[" && start !== "{") return done(new ServiceUnavailableError(`${file.url} is not JSON (the server sent an error page?)`));
+          if (start !== "[" && start !== "{")
+            return done(new ServiceUnavailableError(`${file.url} is not JSON (the server sent an error page?)`));
         }
         received += chunk.length;
         onProgress?.({ file, received, total });
@@ -82,7 +92,9 @@ async function downloadFile(file: LampFile, dest: string, onProgress?: DownloadP
       await pipeline(Readable.fromWeb(res.body as never), check, createWriteStream(tmp));
     } catch (error) {
       if (error instanceof UserError) throw error;
-      throw new ServiceUnavailableError(`download of ${file.url} broke off after ${received}${total ? ` of ${total}` : ""} bytes: ${networkReason(error)}`);
+      throw new ServiceUnavailableError(
+        `download of ${file.url} broke off after ${received}${total ? ` of ${total}` : ""} bytes: ${networkReason(error)}`,
+      );
     }
     if (total !== undefined && received !== total) {
       throw new ServiceUnavailableError(`download of ${file.url} is truncated: got ${received} of ${total} bytes`);

@@ -30,10 +30,19 @@ export interface RenderedFigure {
 }
 
 export async function renderFigure(spec: TopLevelSpec): Promise<RenderedFigure> {
-  const view = new vega.View(vega.parse(compile({ ...spec, config: { ...CONFIG, ...spec.config } } as TopLevelSpec).spec), { renderer: "none" });
+  const view = new vega.View(
+    vega.parse(compile({ ...spec, config: { ...CONFIG, ...spec.config } } as TopLevelSpec).spec),
+    { renderer: "none" },
+  );
   const svg = await view.toSVG();
   view.finalize();
-  const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: FONT }, fitTo: { mode: "zoom", value: 2 }, background: "white" }).render().asPng();
+  const png = new Resvg(svg, {
+    font: { loadSystemFonts: true, defaultFontFamily: FONT },
+    fitTo: { mode: "zoom", value: 2 },
+    background: "white",
+  })
+    .render()
+    .asPng();
   return { svg, png };
 }
 
@@ -45,11 +54,15 @@ export interface MetricAxis {
 }
 
 /** Two short lines: a long rotated title would stick out above the plot and push its panel's title up. */
-const axisTitle = (axis: MetricAxis) => [axis.metrics.map((m) => m.label).join(" / "), `${axis.higherIsBetter ? "higher ↑" : "lower ↓"} is better`];
+const axisTitle = (axis: MetricAxis) => [
+  axis.metrics.map((m) => m.label).join(" / "),
+  `${axis.higherIsBetter ? "higher ↑" : "lower ↓"} is better`,
+];
 
 /** The values' range, widened to at least 0.1 (flat curves stay readable) and never below 0 (every LaMP metric is non-negative). */
 export function paddedDomain(values: number[]): [number, number] {
-  const lo = Math.min(...values), hi = Math.max(...values);
+  const lo = Math.min(...values),
+    hi = Math.max(...values);
   const pad = Math.max(0.1 - (hi - lo), 0) / 2 + (hi - lo) * 0.08;
   return [Math.max(0, lo - pad), hi + pad];
 }
@@ -70,7 +83,12 @@ export interface ScalingPoint {
 }
 
 /** Figure 3: one panel per task with that task's own metrics and axis, metric against one knob. */
-export function scalingSpec(options: { title: string; knob: string; panels: MetricAxis[]; points: ScalingPoint[] }): TopLevelSpec {
+export function scalingSpec(options: {
+  title: string;
+  knob: string;
+  panels: MetricAxis[];
+  points: ScalingPoint[];
+}): TopLevelSpec {
   return {
     title: { text: options.title, subtitle: "PersonaAgent; the other knobs at their defaults (K=4, n=3, E=1)" },
     hconcat: options.panels.map((panel) => {
@@ -83,10 +101,27 @@ export function scalingSpec(options: { title: string; knob: string; panels: Metr
         // Hollow markers of different shapes: series on the same values stay visible on top of each other.
         mark: { type: "line", point: { size: 80, filled: false, strokeWidth: 2 }, strokeWidth: 2, opacity: 0.85 },
         encoding: {
-          x: { field: "x", type: "quantitative", title: options.knob, axis: { values: [...new Set(values.map((p) => p.x))].sort((a, b) => a - b), format: "d" }, scale: { padding: 12, nice: false } },
-          y: { field: "value", type: "quantitative", title: axisTitle(panel), scale: { domain: paddedDomain(values.map((p) => p.value)) }, axis: { format: ".2f", labelFlush: true } },
+          x: {
+            field: "x",
+            type: "quantitative",
+            title: options.knob,
+            axis: { values: [...new Set(values.map((p) => p.x))].sort((a, b) => a - b), format: "d" },
+            scale: { padding: 12, nice: false },
+          },
+          y: {
+            field: "value",
+            type: "quantitative",
+            title: axisTitle(panel),
+            scale: { domain: paddedDomain(values.map((p) => p.value)) },
+            axis: { format: ".2f", labelFlush: true },
+          },
           ...SERIES_STYLE("metric", "metric"),
-          tooltip: [{ field: "metric" }, { field: "x", title: options.knob }, { field: "value", format: ".3f" }, { field: "queries" }],
+          tooltip: [
+            { field: "metric" },
+            { field: "x", title: options.knob },
+            { field: "value", format: ".3f" },
+            { field: "queries" },
+          ],
         },
       };
     }),
@@ -106,13 +141,32 @@ export interface BarValue {
  * One colour per method of the paper (Table 2's seven baselines, PersonaAgent, its four
  * ablations), in that order: no two alike, and a method keeps its colour in every report.
  */
-export const METHOD_COLOURS = ["#7f7f7f", "#bcbd22", "#aec7e8", "#1f77b4", "#17becf", "#ff7f0e", "#8c564b", "#d62728", "#9467bd", "#e377c2", "#2ca02c", "#222222"] as const;
+export const METHOD_COLOURS = [
+  "#7f7f7f",
+  "#bcbd22",
+  "#aec7e8",
+  "#1f77b4",
+  "#17becf",
+  "#ff7f0e",
+  "#8c564b",
+  "#d62728",
+  "#9467bd",
+  "#e377c2",
+  "#2ca02c",
+  "#222222",
+] as const;
 
 /**
  * Figure 4: methods x base models. Per task (its headline metric), one group of bars per base
  * model (one `eval --model` run each), one bar per method in the paper's order and colours.
  */
-export function baseModelSpec(options: { title: string; subtitle: string; panels: MetricAxis[]; methods: { label: string; colour: string }[]; values: BarValue[] }): TopLevelSpec {
+export function baseModelSpec(options: {
+  title: string;
+  subtitle: string;
+  panels: MetricAxis[];
+  methods: { label: string; colour: string }[];
+  values: BarValue[];
+}): TopLevelSpec {
   const labels = options.methods.map((m) => m.label);
   return {
     title: { text: options.title, subtitle: options.subtitle },
@@ -128,18 +182,32 @@ export function baseModelSpec(options: { title: string; subtitle: string; panels
         encoding: {
           x: { field: "model", type: "nominal", title: "base model", axis: { labelAngle: 0, labelLimit: 400 } }, // Vega estimates label widths generously in Node
           xOffset: { field: "method", type: "nominal", sort: labels, scale: { paddingInner: 0.08 } },
-          y: { field: "value", type: "quantitative", title: axisTitle(panel), scale: { domain: [0, top], nice: false } },
+          y: {
+            field: "value",
+            type: "quantitative",
+            title: axisTitle(panel),
+            scale: { domain: [0, top], nice: false },
+          },
         },
         layer: [
           {
             mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
             encoding: {
-              color: { field: "method", type: "nominal", title: "method", scale: { domain: labels, range: options.methods.map((m) => m.colour) }, legend: { labelLimit: 400 } },
+              color: {
+                field: "method",
+                type: "nominal",
+                title: "method",
+                scale: { domain: labels, range: options.methods.map((m) => m.colour) },
+                legend: { labelLimit: 400 },
+              },
               tooltip: [{ field: "model" }, { field: "method" }, { field: "value", format: ".3f" }],
             },
           },
           // The value above each bar: a zero is a visible "0.00", not a missing bar.
-          { mark: { type: "text", dy: -6, fontSize: 9, angle: 0 }, encoding: { text: { field: "value", type: "quantitative", format: ".2f" } } },
+          {
+            mark: { type: "text", dy: -6, fontSize: 9, angle: 0 },
+            encoding: { text: { field: "value", type: "quantitative", format: ".2f" } },
+          },
         ],
       };
     }),
@@ -170,7 +238,11 @@ export function tsne2d(vectors: number[][], seed = 7): [number, number][] | unde
  * Figure 2: each task's final personas in 2-D (a t-SNE of its own), the initial persona template
  * marked; one panel per task, in the order given (the paper's is LaMP-2M).
  */
-export function personaMapSpec(options: { title: string; subtitle: string; panels: { title: string; points: MapPoint[] }[] }): TopLevelSpec {
+export function personaMapSpec(options: {
+  title: string;
+  subtitle: string;
+  panels: { title: string; points: MapPoint[] }[];
+}): TopLevelSpec {
   return {
     title: { text: options.title, subtitle: options.subtitle },
     hconcat: options.panels.map((panel) => ({
@@ -182,10 +254,32 @@ export function personaMapSpec(options: { title: string; subtitle: string; panel
         {
           mark: { type: "point", filled: true, opacity: 0.8 },
           encoding: {
-            x: { field: "x", type: "quantitative", title: "t-SNE 1", axis: { labels: false, ticks: false }, scale: { zero: false, padding: 40 } },
-            y: { field: "y", type: "quantitative", title: "t-SNE 2", axis: { labels: false, ticks: false }, scale: { zero: false, padding: 40 } },
-            color: { field: "kind", type: "nominal", title: "persona", scale: { domain: ["final persona", "initial template"], range: ["#1f77b4", "#d62728"] } },
-            shape: { field: "kind", type: "nominal", title: "persona", scale: { domain: ["final persona", "initial template"], range: ["circle", "diamond"] } },
+            x: {
+              field: "x",
+              type: "quantitative",
+              title: "t-SNE 1",
+              axis: { labels: false, ticks: false },
+              scale: { zero: false, padding: 40 },
+            },
+            y: {
+              field: "y",
+              type: "quantitative",
+              title: "t-SNE 2",
+              axis: { labels: false, ticks: false },
+              scale: { zero: false, padding: 40 },
+            },
+            color: {
+              field: "kind",
+              type: "nominal",
+              title: "persona",
+              scale: { domain: ["final persona", "initial template"], range: ["#1f77b4", "#d62728"] },
+            },
+            shape: {
+              field: "kind",
+              type: "nominal",
+              title: "persona",
+              scale: { domain: ["final persona", "initial template"], range: ["circle", "diamond"] },
+            },
             size: { condition: { test: "datum.kind === 'initial template'", value: 320 }, value: 70 },
             tooltip: [{ field: "label", title: "user" }, { field: "group", title: "task" }, { field: "kind" }],
           },
@@ -193,7 +287,11 @@ export function personaMapSpec(options: { title: string; subtitle: string; panel
         {
           transform: [{ filter: "datum.kind === 'initial template'" }],
           mark: { type: "text", dy: 22, fontSize: 11, fontWeight: "bold" },
-          encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, text: { value: "initial template" } },
+          encoding: {
+            x: { field: "x", type: "quantitative" },
+            y: { field: "y", type: "quantitative" },
+            text: { value: "initial template" },
+          },
         },
       ],
     })),
@@ -202,8 +300,15 @@ export function personaMapSpec(options: { title: string; subtitle: string; panel
 }
 
 /** Figure 5: a users x users matrix of values in [0, 1] with a colour scale; values printed while cells are large enough. */
-export function heatmapSpec(options: { title: string; subtitle: string; users: string[]; matrix: number[][] }): TopLevelSpec {
-  const values = options.matrix.flatMap((row, i) => row.map((v, j) => ({ a: options.users[i], b: options.users[j], value: v })));
+export function heatmapSpec(options: {
+  title: string;
+  subtitle: string;
+  users: string[];
+  matrix: number[][];
+}): TopLevelSpec {
+  const values = options.matrix.flatMap((row, i) =>
+    row.map((v, j) => ({ a: options.users[i], b: options.users[j], value: v })),
+  );
   const step = Math.max(22, Math.min(44, Math.floor(520 / Math.max(options.users.length, 1))));
   const sort = options.users;
   return {
@@ -219,8 +324,18 @@ export function heatmapSpec(options: { title: string; subtitle: string; users: s
       {
         mark: { type: "rect", stroke: "white", strokeWidth: 1 },
         encoding: {
-          color: { field: "value", type: "quantitative", title: "Jaccard", scale: { scheme: "blues", domain: [0, 1] }, legend: { gradientLength: 200 } },
-          tooltip: [{ field: "a", title: "persona of" }, { field: "b", title: "compared with" }, { field: "value", format: ".3f", title: "Jaccard" }],
+          color: {
+            field: "value",
+            type: "quantitative",
+            title: "Jaccard",
+            scale: { scheme: "blues", domain: [0, 1] },
+            legend: { gradientLength: 200 },
+          },
+          tooltip: [
+            { field: "a", title: "persona of" },
+            { field: "b", title: "compared with" },
+            { field: "value", format: ".3f", title: "Jaccard" },
+          ],
         },
       },
       ...(step >= 34

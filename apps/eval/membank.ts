@@ -26,10 +26,21 @@ interface Trace {
 }
 
 /** Retained memories (indices into `vectors`, oldest first) ranked by similarity, best first. */
-function recall(vectors: number[][], traces: Trace[], now: number, query: number[], k: number, threshold: number, minSimilarity = -Infinity): number[] {
+function recall(
+  vectors: number[][],
+  traces: Trace[],
+  now: number,
+  query: number[],
+  k: number,
+  threshold: number,
+  minSimilarity = -Infinity,
+): number[] {
   return traces
     .map((trace, i) => ({ i, trace }))
-    .filter(({ trace, i }) => retention(now - trace.lastRecall, trace.strength) >= threshold && dot(query, vectors[i]!) >= minSimilarity)
+    .filter(
+      ({ trace, i }) =>
+        retention(now - trace.lastRecall, trace.strength) >= threshold && dot(query, vectors[i]!) >= minSimilarity,
+    )
     .sort((a, b) => dot(query, vectors[b.i]!) - dot(query, vectors[a.i]!) || b.i - a.i)
     .slice(0, k)
     .map(({ i }) => i);
@@ -39,10 +50,23 @@ function recall(vectors: number[][], traces: Trace[], now: number, query: number
  * Replays a history (unit vectors, oldest first) and returns the indices of the top-`k`
  * memories still retained when the query comes, most similar first.
  */
-export function memoryBankRetrieve(vectors: number[][], query: number[], k: number, options = MEMBANK_DEFAULTS): number[] {
+export function memoryBankRetrieve(
+  vectors: number[][],
+  query: number[],
+  k: number,
+  options = MEMBANK_DEFAULTS,
+): number[] {
   const traces: Trace[] = [];
   vectors.forEach((vector, now) => {
-    for (const i of recall(vectors, traces, now, vector, options.replayRecalls, options.threshold, options.recallSimilarity)) {
+    for (const i of recall(
+      vectors,
+      traces,
+      now,
+      vector,
+      options.replayRecalls,
+      options.threshold,
+      options.recallSimilarity,
+    )) {
       traces[i] = { strength: traces[i]!.strength + 1, lastRecall: now };
     }
     traces.push({ strength: 1, lastRecall: now });

@@ -43,7 +43,12 @@ export interface MethodParams {
 }
 
 /** Test-time alignment: rewrites the user's stored persona from their latest `batch` interactions. */
-export type Aligner = (args: { store: BaseStore; configurable: Partial<Configuration>; batch: number; iterations: number }) => Promise<void>;
+export type Aligner = (args: {
+  store: BaseStore;
+  configurable: Partial<Configuration>;
+  batch: number;
+  iterations: number;
+}) => Promise<void>;
 
 /** One user as the methods see them: the profile as task-shaped interactions, oldest first. */
 export interface MethodUser {
@@ -78,11 +83,16 @@ const clip = (text: string) => (text.length <= FIELD_CHARS ? text : `${text.slic
  * OPPU record (`metadata.content`: the item and the answer, as OPPU puts retrieved history before
  * the question) where it has one, else its query and response (`prompts/lamp/example.md`).
  */
-export async function examplesContext(entries: Pick<HistoryEntry, "query" | "response" | "metadata">[], header = "lamp/context_examples"): Promise<string> {
+export async function examplesContext(
+  entries: Pick<HistoryEntry, "query" | "response" | "metadata">[],
+  header = "lamp/context_examples",
+): Promise<string> {
   if (entries.length === 0) return "";
   const line = (e: (typeof entries)[number]) => {
     const content = e.metadata?.content;
-    return typeof content === "string" ? Promise.resolve(`- ${clip(content)}`) : renderPrompt("lamp/example", { query: clip(e.query), response: clip(e.response) });
+    return typeof content === "string"
+      ? Promise.resolve(`- ${clip(content)}`)
+      : renderPrompt("lamp/example", { query: clip(e.query), response: clip(e.response) });
   };
   const lines = await Promise.all(entries.map(line));
   return `${await renderPrompt(header, { examples: lines.join("\n") })}\n\n`;
@@ -94,7 +104,11 @@ async function askModel(services: Services, prompt: string): Promise<string> {
 }
 
 /** Runs the persona_agent graph; the persona comes from the store unless one is given. */
-async function runAgent(ctx: MethodContext, prompt: string, options: { persona?: string; configurable?: Partial<Configuration> } = {}): Promise<string> {
+async function runAgent(
+  ctx: MethodContext,
+  prompt: string,
+  options: { persona?: string; configurable?: Partial<Configuration> } = {},
+): Promise<string> {
   const graph = personaAgentBuilder.compile({ store: ctx.store });
   const input = { messages: [new HumanMessage(prompt)], ...(options.persona ? { persona: options.persona } : {}) };
   const state = await graph.invoke(input, { configurable: { ...ctx.configurable, ...options.configurable } });
@@ -121,10 +135,18 @@ const userId = (services: Services) => services.config.userId;
 
 /** Non-agent methods: a prompt with some context, one LLM call per query. */
 const withContext =
-  (context: (ctx: MethodContext, user: MethodUser, services: Services) => Promise<(query: UserQuery) => Promise<string>>): Method =>
+  (
+    context: (
+      ctx: MethodContext,
+      user: MethodUser,
+      services: Services,
+    ) => Promise<(query: UserQuery) => Promise<string>>,
+  ): Method =>
   async (ctx, user, services) => {
     const contextFor = await context(ctx, user, services);
-    return async (query) => ({ answer: await askModel(services, await taskPrompt(ctx.task, query.input, await contextFor(query))) });
+    return async (query) => ({
+      answer: await askModel(services, await taskPrompt(ctx.task, query.input, await contextFor(query))),
+    });
   };
 
 const rag = (k: number): Method =>
@@ -166,16 +188,38 @@ const personaAgent =
     // The user's interactions are stored in every variant: alignment replays them (Algorithm 1's D).
     if (parts.persona && parts.memory) await ingestHistory(services, id, user.interactions, { task: ctx.task });
     else await services.memory.add(id, user.interactions);
-    if (parts.persona && !parts.memory) await services.personas.save(id, await initialPersona(loadPrompt("lamp/no_profile"), services.config.promptSet), "initialized");
+    if (parts.persona && !parts.memory)
+      await services.personas.save(
+        id,
+        await initialPersona(loadPrompt("lamp/no_profile"), services.config.promptSet),
+        "initialized",
+      );
     // No action: no tools anywhere, alignment's replays included. No memory: no memory tool
     // anywhere either, so neither the answers nor alignment's replays retrieve anything.
-    const agentConfig: Partial<Configuration> = { ...(parts.action ? {} : { maxToolSteps: 0 }), ...(parts.memory ? {} : { memoryTool: false }) };
-    if (parts.align) await ctx.aligner({ store: ctx.store, configurable: { ...ctx.configurable, ...agentConfig }, batch: ctx.params.batch, iterations: ctx.params.iterations });
+    const agentConfig: Partial<Configuration> = {
+      ...(parts.action ? {} : { maxToolSteps: 0 }),
+      ...(parts.memory ? {} : { memoryTool: false }),
+    };
+    if (parts.align)
+      await ctx.aligner({
+        store: ctx.store,
+        configurable: { ...ctx.configurable, ...agentConfig },
+        batch: ctx.params.batch,
+        iterations: ctx.params.iterations,
+      });
     const persona = parts.persona ? await currentPersona(services) : loadPrompt("lamp/no_persona");
     return async (query) => {
       // Without actions the agent gets no tools, so its memories come in the prompt instead.
-      const context = parts.action || !parts.memory ? "" : await examplesContext(await services.memory.retrieve(id, questionInput(ctx.task, query.input), ctx.params.k));
-      const answer = await runAgent(ctx, await taskPrompt(ctx.task, query.input, context), { persona, configurable: agentConfig });
+      const context =
+        parts.action || !parts.memory
+          ? ""
+          : await examplesContext(
+              await services.memory.retrieve(id, questionInput(ctx.task, query.input), ctx.params.k),
+            );
+      const answer = await runAgent(ctx, await taskPrompt(ctx.task, query.input, context), {
+        persona,
+        configurable: agentConfig,
+      });
       return { answer, ...(parts.persona ? { persona } : {}) };
     };
   };
@@ -192,7 +236,10 @@ async function entryVectors(services: Services, texts: string[]) {
 const METHOD_IMPL: Record<MethodName, Method> = {
   prompt: withContext(async () => async () => ""),
   // Non-personalized: the same kind of question answered by other persons, drawn for each query.
-  icl: withContext(async (_ctx, user) => async (query) => examplesContext(await user.demonstrations(query), "lamp/context_demonstrations")),
+  icl: withContext(
+    async (_ctx, user) => async (query) =>
+      examplesContext(await user.demonstrations(query), "lamp/context_demonstrations"),
+  ),
   "rag-1": rag(1),
   "rag-4": rag(4),
   // PAG: the LLM-written profile summary (semantic memory) + RAG-4's retrieved items.
@@ -207,7 +254,9 @@ const METHOD_IMPL: Record<MethodName, Method> = {
   react: async (ctx, user, services) => {
     await services.memory.add(userId(services), user.interactions);
     const persona = loadPrompt("lamp/react_agent");
-    return async (query) => ({ answer: finalAnswer(await runAgent(ctx, await taskPrompt(ctx.task, query.input), { persona })) });
+    return async (query) => ({
+      answer: finalAnswer(await runAgent(ctx, await taskPrompt(ctx.task, query.input), { persona })),
+    });
   },
   membank: withContext(async (ctx, user, services) => {
     await services.memory.add(userId(services), user.interactions);
@@ -215,7 +264,11 @@ const METHOD_IMPL: Record<MethodName, Method> = {
     const { embeddings, vectors } = await entryVectors(services, entries.map(entryText));
     const unitVectors = vectors.map(unitVector);
     return async (query) => {
-      const picked = memoryBankRetrieve(unitVectors, unitVector(await embeddings.embedQuery(questionInput(ctx.task, query.input))), 4).map((i) => entries[i]!);
+      const picked = memoryBankRetrieve(
+        unitVectors,
+        unitVector(await embeddings.embedQuery(questionInput(ctx.task, query.input))),
+        4,
+      ).map((i) => entries[i]!);
       return examplesContext(picked);
     };
   }),
@@ -239,5 +292,8 @@ export async function prepareMethod(method: MethodName, ctx: MethodContext, user
 /** Test-time alignment with the alignment graph (Algorithm 1): the user's latest `batch` items, `iterations` rounds. */
 export const graphAligner: Aligner = async ({ store, configurable, batch, iterations }) => {
   const graph = alignmentBuilder.compile({ store });
-  await graph.invoke({ userId: configurable.userId }, { configurable: { ...configurable, batchSize: batch, iterations } });
+  await graph.invoke(
+    { userId: configurable.userId },
+    { configurable: { ...configurable, batchSize: batch, iterations } },
+  );
 };

@@ -22,7 +22,11 @@ export type LampMetrics = ClassificationMetrics | RegressionMetrics;
 /** Python's `str.strip()` (whitespace only). */
 export const normalizeAnswer = (text: string): string => text.trim();
 
-export function classificationMetrics(predictions: string[], golds: string[], labels: readonly string[]): ClassificationMetrics {
+export function classificationMetrics(
+  predictions: string[],
+  golds: string[],
+  labels: readonly string[],
+): ClassificationMetrics {
   if (predictions.length !== golds.length) throw new Error("predictions and golds differ in length");
   const index = (x: string) => labels.indexOf(normalizeAnswer(x));
   const pred = predictions.map(index);
@@ -31,7 +35,9 @@ export function classificationMetrics(predictions: string[], golds: string[], la
   const correct = pred.filter((p, i) => p === gold[i]).length;
   let f1Sum = 0;
   for (let label = 0; label < labels.length; label++) {
-    let tp = 0, fp = 0, fn = 0;
+    let tp = 0,
+      fp = 0,
+      fn = 0;
     for (let i = 0; i < n; i++) {
       if (pred[i] === label && gold[i] === label) tp++;
       else if (pred[i] === label) fp++;
@@ -75,7 +81,9 @@ export function isRegressionTask(task: LampTask): boolean {
 }
 
 export function scoreTask(task: LampTask, predictions: string[], golds: string[]): LampMetrics {
-  return isRegressionTask(task) ? regressionMetrics(predictions, golds) : classificationMetrics(predictions, golds, LAMP_LABELS[task]!);
+  return isRegressionTask(task)
+    ? regressionMetrics(predictions, golds)
+    : classificationMetrics(predictions, golds, LAMP_LABELS[task]!);
 }
 
 /** The headline metric of a task and whether higher is better (for plots and tables). */

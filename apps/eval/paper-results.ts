@@ -12,7 +12,12 @@ import type { MethodName } from "./methods.js";
 export type PaperMetrics = Record<string, number>;
 export type PaperTable = Partial<Record<MethodName, Record<LampTask, PaperMetrics>>>;
 
-const row = (l1: [number, number], l2m: [number, number], l2n: [number, number], l3: [number, number]): Record<LampTask, PaperMetrics> => ({
+const row = (
+  l1: [number, number],
+  l2m: [number, number],
+  l2n: [number, number],
+  l3: [number, number],
+): Record<LampTask, PaperMetrics> => ({
   "lamp-1": { accuracy: l1[0], f1: l1[1] },
   "lamp-2m": { accuracy: l2m[0], f1: l2m[1] },
   "lamp-2n": { accuracy: l2n[0], f1: l2n[1] },

@@ -16,7 +16,14 @@ import type { HistoryEntry } from "../../src/memory/history.js";
 import type { EpisodicEntry } from "../../src/memory/episodic.js";
 import { historyParts } from "../../src/memory/semantic.js";
 import { initialPersona } from "../../src/persona/persona.js";
-import { examplesContext, ICL_SHOTS, needsAlignment, PERSONA_AGENTS, type MethodName, type MethodParams } from "./methods.js";
+import {
+  examplesContext,
+  ICL_SHOTS,
+  needsAlignment,
+  PERSONA_AGENTS,
+  type MethodName,
+  type MethodParams,
+} from "./methods.js";
 import { costOf, formatCost, type PriceTable } from "./prices.js";
 
 /** Nominal output tokens of calls whose output the model writes freely. */
@@ -58,7 +65,11 @@ interface Usage {
   input: number;
   output: number;
 }
-const add = (a: Usage, b: Usage, times = 1): Usage => ({ calls: a.calls + times * b.calls, input: a.input + times * b.input, output: a.output + times * b.output });
+const add = (a: Usage, b: Usage, times = 1): Usage => ({
+  calls: a.calls + times * b.calls,
+  input: a.input + times * b.input,
+  output: a.output + times * b.output,
+});
 const NONE: Usage = { calls: 0, input: 0, output: 0 };
 const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
 
@@ -77,8 +88,15 @@ interface Sizes {
 async function sizesOf(task: LampTask, user: EvalUser, entries: HistoryEntry[]): Promise<Sizes> {
   const n = Math.max(1, entries.length);
   const lines = entries.length ? tokens(await examplesContext(entries)) - (await contextTokens(0, 0)) : 0;
-  const queries = await Promise.all(user.queries.map(async (q) => ({ prompt: tokens(await taskPrompt(task, q.input)), answer: tokens(q.output) })));
-  return { line: lines / n, memory: tokens(entries.map((e) => `${e.query}\n${e.response}`).join("\n")) / n, queries, profile: await profileUsage(task, entries) };
+  const queries = await Promise.all(
+    user.queries.map(async (q) => ({ prompt: tokens(await taskPrompt(task, q.input)), answer: tokens(q.output) })),
+  );
+  return {
+    line: lines / n,
+    memory: tokens(entries.map((e) => `${e.query}\n${e.response}`).join("\n")) / n,
+    queries,
+    profile: await profileUsage(task, entries),
+  };
 }
 
 /** The context header plus `count` lines of `line` tokens each. */
@@ -89,34 +107,83 @@ async function contextTokens(count: number, line: number, header = "lamp/context
 /** One agent run: with the memory tool, a tool call and then the answer (two calls); without, one. */
 function agentRun(persona: number, prompt: number, answer: number, memories: number, tools: boolean): Usage {
   if (!tools) return { calls: 1, input: persona + prompt, output: answer };
-  return { calls: 2, input: persona + prompt + (persona + prompt + OUTPUT_TOKENS.toolCall + memories), output: OUTPUT_TOKENS.toolCall + answer };
+  return {
+    calls: 2,
+    input: persona + prompt + (persona + prompt + OUTPUT_TOKENS.toolCall + memories),
+    output: OUTPUT_TOKENS.toolCall + answer,
+  };
 }
 
 /** The profile summary of ingest (and PAG): one call per part of the history, plus the combining call when there are several. */
 async function profileUsage(task: LampTask, entries: HistoryEntry[]): Promise<Usage> {
   const parts = historyParts(entries as unknown as EpisodicEntry[]);
   const prompts = await Promise.all(parts.map((history) => renderPrompt(`profile/${task}`, { history })));
-  const combine = parts.length > 1 ? { calls: 1, input: tokens(loadPrompt("profile/combine")) + parts.length * OUTPUT_TOKENS.profile, output: OUTPUT_TOKENS.profile } : NONE;
-  return add({ calls: parts.length, input: prompts.reduce((s, p) => s + tokens(p), 0), output: parts.length * OUTPUT_TOKENS.profile }, combine);
+  const combine =
+    parts.length > 1
+      ? {
+          calls: 1,
+          input: tokens(loadPrompt("profile/combine")) + parts.length * OUTPUT_TOKENS.profile,
+          output: OUTPUT_TOKENS.profile,
+        }
+      : NONE;
+  return add(
+    {
+      calls: parts.length,
+      input: prompts.reduce((s, p) => s + tokens(p), 0),
+      output: parts.length * OUTPUT_TOKENS.profile,
+    },
+    combine,
+  );
 }
 
 /** Alignment (Algorithm 1): per iteration, the latest `batch` interactions replayed by the agent, one LLM_grad each, one LLM_update. */
-async function alignmentUsage(set: PromptSet, entries: HistoryEntry[], persona: number, memories: number, tools: boolean, params: MethodParams): Promise<Usage> {
+async function alignmentUsage(
+  set: PromptSet,
+  entries: HistoryEntry[],
+  persona: number,
+  memories: number,
+  tools: boolean,
+  params: MethodParams,
+): Promise<Usage> {
   let usage = NONE;
   const batch = entries.slice(-params.batch);
   for (const entry of batch) {
     const answer = tokens(entry.response);
     usage = add(usage, agentRun(persona, tokens(entry.query), answer, memories, tools));
-    const feedback = await renderSetPrompt(set, "feedback", { question: entry.query, response: entry.response, truth: entry.response, persona: "", tool_calls: "(none)" });
-    usage = add(usage, { calls: 1, input: tokens(feedback) + (set === "paper" ? 0 : persona), output: OUTPUT_TOKENS.feedback });
+    const feedback = await renderSetPrompt(set, "feedback", {
+      question: entry.query,
+      response: entry.response,
+      truth: entry.response,
+      persona: "",
+      tool_calls: "(none)",
+    });
+    usage = add(usage, {
+      calls: 1,
+      input: tokens(feedback) + (set === "paper" ? 0 : persona),
+      output: OUTPUT_TOKENS.feedback,
+    });
   }
   const update = await renderSetPrompt(set, "update", { persona: "", feedback: "" });
-  usage = add(usage, { calls: 1, input: tokens(update) + persona + batch.length * OUTPUT_TOKENS.feedback, output: persona });
-  return { calls: usage.calls * params.iterations, input: usage.input * params.iterations, output: usage.output * params.iterations };
+  usage = add(usage, {
+    calls: 1,
+    input: tokens(update) + persona + batch.length * OUTPUT_TOKENS.feedback,
+    output: persona,
+  });
+  return {
+    calls: usage.calls * params.iterations,
+    input: usage.input * params.iterations,
+    output: usage.output * params.iterations,
+  };
 }
 
 /** One user's calls and tokens under `method`: preparation once, then each query. */
-async function userUsage(o: PlanOptions, method: MethodName, entries: HistoryEntry[], sizes: Sizes, demoLine: number): Promise<Usage> {
+async function userUsage(
+  o: PlanOptions,
+  method: MethodName,
+  entries: HistoryEntry[],
+  sizes: Sizes,
+  demoLine: number,
+): Promise<Usage> {
   const { params } = o;
   const k = (n: number) => Math.min(n, entries.length);
   const parts = PERSONA_AGENTS[method];
@@ -132,19 +199,35 @@ async function userUsage(o: PlanOptions, method: MethodName, entries: HistoryEnt
     const oneCall = (more: number): Usage => ({ calls: 1, input: prompt + more, output: answer });
     if (method === "prompt") total = add(total, oneCall(0));
     else if (method === "icl") total = add(total, oneCall(context.icl));
-    else if (method === "rag-1" || method === "rag-4" || method === "membank") total = add(total, oneCall(await context.rag(method === "rag-1" ? 1 : 4)));
+    else if (method === "rag-1" || method === "rag-4" || method === "membank")
+      total = add(total, oneCall(await context.rag(method === "rag-1" ? 1 : 4)));
     else if (method === "pag-4") total = add(total, oneCall(context.profile + (await context.rag(4))));
-    else if (method === "react") total = add(total, agentRun(context.react, prompt, answer + 5, k(params.k) * sizes.memory, true));
+    else if (method === "react")
+      total = add(total, agentRun(context.react, prompt, answer + 5, k(params.k) * sizes.memory, true));
     else {
       const inPrompt = parts!.action || !parts!.memory ? 0 : await context.rag(params.k);
-      total = add(total, agentRun(persona, prompt + inPrompt, answer, k(params.k) * sizes.memory, parts!.action && parts!.memory));
+      total = add(
+        total,
+        agentRun(persona, prompt + inPrompt, answer, k(params.k) * sizes.memory, parts!.action && parts!.memory),
+      );
     }
   }
   // Preparation, counted once per user; a replay's memories never include the replayed interaction.
   if (method === "pag-4") total = add(total, sizes.profile);
   if (parts) {
     if (parts.persona && parts.memory) total = add(total, sizes.profile);
-    if (parts.align) total = add(total, await alignmentUsage(o.promptSet, entries, persona, Math.min(params.k, Math.max(0, entries.length - 1)) * sizes.memory, parts.action && parts.memory, params));
+    if (parts.align)
+      total = add(
+        total,
+        await alignmentUsage(
+          o.promptSet,
+          entries,
+          persona,
+          Math.min(params.k, Math.max(0, entries.length - 1)) * sizes.memory,
+          parts.action && parts.memory,
+          params,
+        ),
+      );
   }
   return total;
 }
@@ -168,13 +251,29 @@ export async function planTask(o: PlanOptions): Promise<PlanRow[]> {
     sizes.set(user, await sizesOf(o.task, user, entries));
   }
   // ICL's demonstrations are other persons' interactions: their mean line size stands for them.
-  const demoLine = mean(await Promise.all([...interactions.values()].flatMap((entries) => entries.slice(0, 3)).map(async (e) => tokens(await examplesContext([e], "lamp/context_demonstrations")))));
+  const demoLine = mean(
+    await Promise.all(
+      [...interactions.values()]
+        .flatMap((entries) => entries.slice(0, 3))
+        .map(async (e) => tokens(await examplesContext([e], "lamp/context_demonstrations"))),
+    ),
+  );
   const rows: PlanRow[] = [];
   for (const method of o.methods) {
     const runnable = chosen.filter((u) => !(needsAlignment(method) && interactions.get(u)!.length === 0));
     let usage = NONE;
-    for (const user of runnable) usage = add(usage, await userUsage(o, method, interactions.get(user)!, sizes.get(user)!, demoLine));
-    const row: PlanRow = { task: o.task, method, users: runnable.length, skipped: chosen.length - runnable.length, queries: runnable.reduce((n, u) => n + u.queries.length, 0), calls: usage.calls, inputTokens: Math.round(usage.input), outputTokens: Math.round(usage.output) };
+    for (const user of runnable)
+      usage = add(usage, await userUsage(o, method, interactions.get(user)!, sizes.get(user)!, demoLine));
+    const row: PlanRow = {
+      task: o.task,
+      method,
+      users: runnable.length,
+      skipped: chosen.length - runnable.length,
+      queries: runnable.reduce((n, u) => n + u.queries.length, 0),
+      calls: usage.calls,
+      inputTokens: Math.round(usage.input),
+      outputTokens: Math.round(usage.output),
+    };
     const cost = costOf(o.model, { inputTokens: row.inputTokens, outputTokens: row.outputTokens }, o.prices);
     if (cost !== undefined) row.cost = cost;
     rows.push(row);
@@ -184,12 +283,46 @@ export async function planTask(o: PlanOptions): Promise<PlanRow[]> {
 
 /** The plan as a table with its total (or JSON). */
 export function formatPlan(rows: PlanRow[], model: string, json: boolean): string {
-  const total = rows.reduce((t, r) => ({ queries: t.queries + r.queries, calls: t.calls + r.calls, inputTokens: t.inputTokens + r.inputTokens, outputTokens: t.outputTokens + r.outputTokens, cost: t.cost === undefined || r.cost === undefined ? undefined : t.cost + r.cost }), { queries: 0, calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 as number | undefined });
+  const total = rows.reduce(
+    (t, r) => ({
+      queries: t.queries + r.queries,
+      calls: t.calls + r.calls,
+      inputTokens: t.inputTokens + r.inputTokens,
+      outputTokens: t.outputTokens + r.outputTokens,
+      cost: t.cost === undefined || r.cost === undefined ? undefined : t.cost + r.cost,
+    }),
+    { queries: 0, calls: 0, inputTokens: 0, outputTokens: 0, cost: 0 as number | undefined },
+  );
   if (json) return `${JSON.stringify({ model, rows, total })}\n`;
   const n = (x: number) => x.toLocaleString("en-US");
   const header = ["task", "method", "users", "queries", "calls", "input tokens", "output tokens", "cost"];
-  const lines = [...rows.map((r) => [r.task, r.method, `${r.users}${r.skipped ? ` (+${r.skipped} skipped)` : ""}`, n(r.queries), n(r.calls), n(r.inputTokens), n(r.outputTokens), formatCost(r.cost)]), ["total", "", "", n(total.queries), n(total.calls), n(total.inputTokens), n(total.outputTokens), formatCost(total.cost)]];
+  const lines = [
+    ...rows.map((r) => [
+      r.task,
+      r.method,
+      `${r.users}${r.skipped ? ` (+${r.skipped} skipped)` : ""}`,
+      n(r.queries),
+      n(r.calls),
+      n(r.inputTokens),
+      n(r.outputTokens),
+      formatCost(r.cost),
+    ]),
+    [
+      "total",
+      "",
+      "",
+      n(total.queries),
+      n(total.calls),
+      n(total.inputTokens),
+      n(total.outputTokens),
+      formatCost(total.cost),
+    ],
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  const row = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return `${[row(header), ...lines.map(row)].join("\n")}\n(${model}; estimated before any call: inputs counted on the prompts rendered on the data, outputs at nominal sizes; docs/EVAL.md "Planning a run")\n`;
 }

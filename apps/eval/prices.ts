@@ -51,7 +51,11 @@ export function priceOf(model: string, table: PriceTable): Price | undefined {
 }
 
 /** Dollars for these tokens, or undefined when the model's price is unknown. */
-export function costOf(model: string, tokens: { inputTokens: number; outputTokens: number }, table: PriceTable): number | undefined {
+export function costOf(
+  model: string,
+  tokens: { inputTokens: number; outputTokens: number },
+  table: PriceTable,
+): number | undefined {
   const price = priceOf(model, table);
   return price && (tokens.inputTokens * price.input + tokens.outputTokens * price.output) / 1e6;
 }
@@ -66,14 +70,17 @@ export function priceTable(file = pricesFile()): PriceTable {
     if (error instanceof SyntaxError) throw new UserError(`PERSONA_AGENT_PRICES=${file}: not JSON (${error.message})`);
     throw fileReadError(file, error);
   }
-  const entries = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? Object.entries(parsed) : undefined;
+  const entries =
+    parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? Object.entries(parsed) : undefined;
   const isPrice = (p: unknown): p is Price => {
     const { input, output } = (p ?? {}) as Partial<Price>;
     return [input, output].every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0);
   };
   const bad = entries?.find(([, p]) => !isPrice(p));
   if (!entries || bad) {
-    throw new UserError(`PERSONA_AGENT_PRICES=${file}: ${bad ? `the price of "${bad[0]}"` : "the file"} must be {"provider:model": {"input": dollars per million tokens, "output": ...}}`);
+    throw new UserError(
+      `PERSONA_AGENT_PRICES=${file}: ${bad ? `the price of "${bad[0]}"` : "the file"} must be {"provider:model": {"input": dollars per million tokens, "output": ...}}`,
+    );
   }
   return { ...LIST_PRICES, ...Object.fromEntries(entries) };
 }

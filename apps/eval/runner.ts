@@ -25,7 +25,16 @@ import { selectActiveUsers, type EvalUser, type PopulationSummary, type Split, t
 import type { HistoryEntry } from "../../src/memory/history.js";
 import { scoreTask, type LampMetrics } from "./metrics.js";
 import { costOf, LIST_PRICES, type PriceTable } from "./prices.js";
-import { graphAligner, ICL_SHOTS, needsAlignment, prepareMethod, type Aligner, type Answerer, type MethodName, type MethodParams } from "./methods.js";
+import {
+  graphAligner,
+  ICL_SHOTS,
+  needsAlignment,
+  prepareMethod,
+  type Aligner,
+  type Answerer,
+  type MethodName,
+  type MethodParams,
+} from "./methods.js";
 
 export interface EvalOptions {
   task: LampTask;
@@ -43,7 +52,10 @@ export interface EvalOptions {
   /** `provider:name`, or a chat model object (tests); `modelId` names it in the run key. */
   model: string | BaseChatModel;
   modelId: string;
-  settings: Pick<Settings, "embeddings" | "temperature" | "timeoutMs" | "maxRetries" | "maxToolSteps" | "wikipediaBaseUrl" | "promptSet">;
+  settings: Pick<
+    Settings,
+    "embeddings" | "temperature" | "timeoutMs" | "maxRetries" | "maxToolSteps" | "wikipediaBaseUrl" | "promptSet"
+  >;
   params: MethodParams;
   /**
    * What else names the run: the data files' content hashes (dataFileId), split, seed. `files`,
@@ -172,7 +184,6 @@ export interface EvalSummary {
   complete: boolean;
 }
 
-
 /**
  * Counts model calls and tokens of one query attempt (provider usage when given, else none), and
  * hands every answered call to `onAnswer` so it is journaled at once: a kill loses no paid call.
@@ -208,9 +219,25 @@ class UsageCounter extends BaseCallbackHandler {
 }
 
 /** The same fields in the same order as every version wrote them: run ids of older results stay computable (legacyRunKey). */
-export function runKeyOf(options: Pick<EvalOptions, "task" | "method" | "modelId" | "settings" | "params" | "run" | "userCount">): RunKey {
+export function runKeyOf(
+  options: Pick<EvalOptions, "task" | "method" | "modelId" | "settings" | "params" | "run" | "userCount">,
+): RunKey {
   const { task, method, modelId, settings, params, run } = options;
-  return { task, method, model: modelId, temperature: settings.temperature, embeddings: settings.embeddings, promptSet: settings.promptSet, data: run.data, split: run.split, users: options.userCount, k: params.k, n: params.batch, E: params.iterations, seed: run.seed };
+  return {
+    task,
+    method,
+    model: modelId,
+    temperature: settings.temperature,
+    embeddings: settings.embeddings,
+    promptSet: settings.promptSet,
+    data: run.data,
+    split: run.split,
+    users: options.userCount,
+    k: params.k,
+    n: params.batch,
+    E: params.iterations,
+    seed: run.seed,
+  };
 }
 
 export function runIdOf(key: RunKey): string {
@@ -230,12 +257,17 @@ export async function dataFileId(path: string): Promise<string> {
 
 /** One short hash over a run key's data: the same data, the same fingerprint. Older keys' `path#hash` count by their hash. */
 export function dataFingerprint(data: readonly string[]): string {
-  return createHash("sha256").update(data.map((d) => d.slice(d.lastIndexOf("#") + 1)).join("\n")).digest("hex").slice(0, 8);
+  return createHash("sha256")
+    .update(data.map((d) => d.slice(d.lastIndexOf("#") + 1)).join("\n"))
+    .digest("hex")
+    .slice(0, 8);
 }
 
 /** Versions before content-only run keys named each data file `path#hash`, with the path as typed. */
 export function legacyRunKey(key: RunKey, files: readonly string[]): RunKey | undefined {
-  return files.length === key.data.length ? { ...key, data: key.data.map((hash, i) => `${files[i]}#${hash}`) } : undefined;
+  return files.length === key.data.length
+    ? { ...key, data: key.data.map((hash, i) => `${files[i]}#${hash}`) }
+    : undefined;
 }
 
 /** A results file: the last record of every key, and every answered model call journaled in it. */
@@ -248,7 +280,11 @@ interface Results {
 
 /** A line cut by a crash is skipped. */
 export async function readResults(path: string): Promise<Results> {
-  const results: Results = { records: new Map(), spent: { calls: 0, inputTokens: 0, outputTokens: 0 }, journaled: false };
+  const results: Results = {
+    records: new Map(),
+    spent: { calls: 0, inputTokens: 0, outputTokens: 0 },
+    journaled: false,
+  };
   let text = "";
   try {
     text = await readFile(path, "utf8");
@@ -285,7 +321,11 @@ const RESET_CODES = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "EAI_AGAIN"];
 /** The error codes along an error's cause chain (the SDKs wrap the socket's error once or twice). */
 function causeCodes(error: unknown): string[] {
   const codes: string[] = [];
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e.code === "string") codes.push(e.code);
   }
   return codes;
@@ -294,12 +334,25 @@ function causeCodes(error: unknown): string[] {
 /** Rate limits, 5xx, timeouts and connection resets: the same request may succeed later. */
 function isTransient(error: unknown): boolean {
   // An alignment step wraps the provider's error; its cause says whether it is transient.
-  const e = (error instanceof ModelError && error.cause ? error.cause : error) as { status?: number; name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const e = (error instanceof ModelError && error.cause ? error.cause : error) as {
+    status?: number;
+    name?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
   const status = e?.status ?? e?.$metadata?.httpStatusCode ?? 0;
   return (
     status === 429 ||
     status >= 500 ||
-    ["RateLimitError", "ThrottlingException", "APIConnectionTimeoutError", "TimeoutError", "InternalServerError", "InternalServerException", "ServiceUnavailableException"].includes(e?.name ?? "") ||
+    [
+      "RateLimitError",
+      "ThrottlingException",
+      "APIConnectionTimeoutError",
+      "TimeoutError",
+      "InternalServerError",
+      "InternalServerException",
+      "ServiceUnavailableException",
+    ].includes(e?.name ?? "") ||
     /rate limit|429/i.test(e?.message ?? "") ||
     causeCodes(e).some((code) => RESET_CODES.includes(code))
   );
@@ -325,7 +378,8 @@ function retryDelay(error: unknown, attempt: number, backoffMs: number): number 
  */
 export function isQueryFailure(error: unknown): boolean {
   if (error instanceof ModelError && error.cause === undefined) return true; // an unusable answer
-  const e = (error instanceof ModelError ? error.cause : error) as { status?: number; $metadata?: { httpStatusCode?: number } } | undefined;
+  const e = (error instanceof ModelError ? error.cause : error) as
+    { status?: number; $metadata?: { httpStatusCode?: number } } | undefined;
   if (e instanceof InvalidProviderResponseError) return true;
   if (causeCodes(e).some((code) => RESET_CODES.includes(code))) return true; // still resetting after --retry-for
   const status = e?.status ?? e?.$metadata?.httpStatusCode;
@@ -365,7 +419,13 @@ const RANDOM_DRAWS = 8 * ICL_SHOTS;
  * Donors and their interaction are picked by `seeded(seed, query id, ...)`, so a query gets the
  * same demonstrations on every run and machine, and different queries get different ones.
  */
-function demonstrationsFor(user: EvalUser, selected: ReadonlySet<EvalUser>, population: readonly EvalUser[], interactions: (u: EvalUser) => Promise<HistoryEntry[]>, seed: number) {
+function demonstrationsFor(
+  user: EvalUser,
+  selected: ReadonlySet<EvalUser>,
+  population: readonly EvalUser[],
+  interactions: (u: EvalUser) => Promise<HistoryEntry[]>,
+  seed: number,
+) {
   const others = population.filter((u) => u !== user && u.profile.length > 0);
   const outside = others.filter((u) => !selected.has(u));
   const donors = outside.length >= ICL_SHOTS ? outside : others;
@@ -379,7 +439,8 @@ function demonstrationsFor(user: EvalUser, selected: ReadonlySet<EvalUser>, popu
       if (picked.has(donor)) continue;
       picked.add(donor);
       const entries = await interactions(donor);
-      if (entries.length > 0) shots.push(entries[seeded(seed, `${query.id}\u0000${donor.id}`, "icl-shot") % entries.length]!);
+      if (entries.length > 0)
+        shots.push(entries[seeded(seed, `${query.id}\u0000${donor.id}`, "icl-shot") % entries.length]!);
     }
     return shots;
   };
@@ -390,14 +451,22 @@ export function evalUserId(task: LampTask, user: Pick<EvalUser, "id">): string {
   return `eval:${task}:${user.id}`;
 }
 
-type Outcome = Pick<QueryRecord, "answer" | "ok" | "error" | "calls" | "tokens" | "inputTokens" | "outputTokens" | "ms" | "persona">;
+type Outcome = Pick<
+  QueryRecord,
+  "answer" | "ok" | "error" | "calls" | "tokens" | "inputTokens" | "outputTokens" | "ms" | "persona"
+>;
 
 /**
  * Results of this run written by a version that keyed runs by the data's path: when this command
  * names the data by the same paths, they are this run's results. Copied (re-keyed) into this
  * run's file once, so they are not paid for again; returns how many were taken over.
  */
-async function adoptLegacyResults(outDir: string, key: RunKey, files: readonly string[] | undefined, path: string): Promise<number> {
+async function adoptLegacyResults(
+  outDir: string,
+  key: RunKey,
+  files: readonly string[] | undefined,
+  path: string,
+): Promise<number> {
   const legacy = files && legacyRunKey(key, files);
   if (!legacy) return 0;
   const { records } = await readResults(resultsPath(outDir, legacy));
@@ -405,7 +474,11 @@ async function adoptLegacyResults(outDir: string, key: RunKey, files: readonly s
   const runId = runIdOf(key);
   const lines = [...records.values()].map((r) => JSON.stringify({ ...r, key: JSON.stringify([runId, r.id]) }));
   // Their calls were paid for: journaled under their totals (no input/output split was kept).
-  const spent: Spent = { calls: [...records.values()].reduce((n, r) => n + r.calls, 0), inputTokens: [...records.values()].reduce((n, r) => n + r.tokens, 0), outputTokens: 0 };
+  const spent: Spent = {
+    calls: [...records.values()].reduce((n, r) => n + r.calls, 0),
+    inputTokens: [...records.values()].reduce((n, r) => n + r.tokens, 0),
+    outputTokens: 0,
+  };
   await appendFile(path, `${[...lines, JSON.stringify({ spent })].join("\n")}\n`);
   return records.size;
 }
@@ -419,14 +492,16 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   const built = new Map<EvalUser, Promise<HistoryEntry[]>>();
   const interactions = (u: EvalUser) => {
     let entries = built.get(u);
-    if (!entries) built.set(u, (entries = profileInteractions(task, u.id, u.profile, { seed: runKey.seed, otherPapers })));
+    if (!entries)
+      built.set(u, (entries = profileInteractions(task, u.id, u.profile, { seed: runKey.seed, otherPapers })));
     return entries;
   };
   // A person with no interaction to align on cannot run an aligning method: skipped, named in the summary.
   const skipped: SkippedUser[] = [];
   const selected: EvalUser[] = [];
   for (const user of chosen) {
-    if (needsAlignment(method) && (await interactions(user)).length === 0) skipped.push({ user: user.id, queries: user.queries.length, reason: "no profile interaction to align on" });
+    if (needsAlignment(method) && (await interactions(user)).length === 0)
+      skipped.push({ user: user.id, queries: user.queries.length, reason: "no profile interaction to align on" });
     else selected.push(user);
   }
   const queries = selected.flatMap((u) => u.queries);
@@ -436,13 +511,17 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   if (results.records.size === 0 && !results.journaled) {
     const adopted = await adoptLegacyResults(options.outDir, runKey, options.run.files, path);
     if (adopted > 0) {
-      options.onNotice?.(`took over ${adopted} finished queries of this run from ${resultsPath(options.outDir, legacyRunKey(runKey, options.run.files!)!)} (written by an older version, which named runs by the data's path)`);
+      options.onNotice?.(
+        `took over ${adopted} finished queries of this run from ${resultsPath(options.outDir, legacyRunKey(runKey, options.run.files!)!)} (written by an older version, which named runs by the data's path)`,
+      );
       results = await readResults(path);
     }
   }
   const { records: cached, spent } = results;
   // Files of older versions journaled no calls: their records' calls are what is known to be spent.
-  if (!results.journaled) for (const r of cached.values()) addSpent(spent, { calls: r.calls, inputTokens: r.inputTokens ?? r.tokens, outputTokens: r.outputTokens ?? 0 });
+  if (!results.journaled)
+    for (const r of cached.values())
+      addSpent(spent, { calls: r.calls, inputTokens: r.inputTokens ?? r.tokens, outputTokens: r.outputTokens ?? 0 });
   const prices = options.prices ?? LIST_PRICES;
   const keyOf = (id: string) => JSON.stringify([runId, id]);
   const finished = (q: UserQuery) => cached.get(keyOf(q.id))?.ok === true; // failures are tried again on resume
@@ -455,7 +534,15 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
   let done = queries.filter(finished).length;
   let ran = 0;
   const failures = () => queries.filter((q) => cached.get(keyOf(q.id))?.ok === false).length;
-  const progress = () => options.onProgress?.({ done, total: queries.length, ran, failures: failures(), spent: { ...spent }, cost: costOf(options.modelId, spent, prices) });
+  const progress = () =>
+    options.onProgress?.({
+      done,
+      total: queries.length,
+      ran,
+      failures: failures(),
+      spent: { ...spent },
+      cost: costOf(options.modelId, spent, prices),
+    });
   progress();
 
   /** Every answered model call is journaled before the query goes on: what was paid for survives a kill, counted once. */
@@ -478,13 +565,24 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
     return (describeProviderError(error) ?? (error as Error)?.message ?? String(error)).split("\n")[0]!;
   };
   /** Runs `work` with retries, counting its model calls and tokens through LangChain callbacks. */
-  const counted = async <T>(work: () => Promise<T>): Promise<{ value?: T; error?: string; calls: number; inputTokens: number; outputTokens: number; ms: number }> => {
+  const counted = async <T>(
+    work: () => Promise<T>,
+  ): Promise<{ value?: T; error?: string; calls: number; inputTokens: number; outputTokens: number; ms: number }> => {
     const counter = new UsageCounter(journal);
     const started = Date.now();
     const runnable = RunnableLambda.from(work); // every nested model call inherits the callback
-    const usage = () => ({ calls: counter.calls, inputTokens: counter.inputTokens, outputTokens: counter.outputTokens, ms: Date.now() - started });
+    const usage = () => ({
+      calls: counter.calls,
+      inputTokens: counter.inputTokens,
+      outputTokens: counter.outputTokens,
+      ms: Date.now() - started,
+    });
     try {
-      const value = await withRetries(() => runnable.invoke(undefined, { callbacks: [counter] }), options.retryForMs, options.backoffMs);
+      const value = await withRetries(
+        () => runnable.invoke(undefined, { callbacks: [counter] }),
+        options.retryForMs,
+        options.backoffMs,
+      );
       return { value, ...usage() };
     } catch (error) {
       return { error: failure(error), ...usage() };
@@ -509,17 +607,35 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
         indexDir,
         record: false,
       };
-      const methodUser = { interactions: await interactions(user), demonstrations: demonstrationsFor(user, evaluated, options.users, interactions, runKey.seed) };
+      const methodUser = {
+        interactions: await interactions(user),
+        demonstrations: demonstrationsFor(user, evaluated, options.users, interactions, runKey.seed),
+      };
       // Preparing the user (memory, profile, persona, alignment) is counted with their first query.
-      const setup = await counted<Answerer>(() => prepareMethod(method, { task, store, configurable, params, aligner }, methodUser));
+      const setup = await counted<Answerer>(() =>
+        prepareMethod(method, { task, store, configurable, params, aligner }, methodUser),
+      );
       const answer = setup.value;
       const none = { calls: 0, inputTokens: 0, outputTokens: 0, ms: 0 };
-      let carried = { calls: setup.calls, inputTokens: setup.inputTokens, outputTokens: setup.outputTokens, ms: setup.ms };
+      let carried = {
+        calls: setup.calls,
+        inputTokens: setup.inputTokens,
+        outputTokens: setup.outputTokens,
+        ms: setup.ms,
+      };
       for (const query of user.queries.filter((q) => !finished(q))) {
         const result = answer ? await counted(() => answer(query)) : { error: setup.error, ...none };
         const inputTokens = result.inputTokens + carried.inputTokens;
         const outputTokens = result.outputTokens + carried.outputTokens;
-        const outcome: Outcome = { answer: result.value?.answer ?? "", ok: result.value !== undefined, calls: result.calls + carried.calls, tokens: inputTokens + outputTokens, inputTokens, outputTokens, ms: result.ms + carried.ms };
+        const outcome: Outcome = {
+          answer: result.value?.answer ?? "",
+          ok: result.value !== undefined,
+          calls: result.calls + carried.calls,
+          tokens: inputTokens + outputTokens,
+          inputTokens,
+          outputTokens,
+          ms: result.ms + carried.ms,
+        };
         if (result.error !== undefined) outcome.error = result.error;
         if (result.value?.persona) outcome.persona = result.value.persona;
         carried = none;
@@ -531,7 +647,11 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
 
   const records = queries.map((q) => cached.get(keyOf(q.id))).filter((r): r is QueryRecord => r !== undefined);
   // A failed query is scored as an invalid answer (empty string), as LaMP scores any invalid output.
-  const metrics = scoreTask(task, records.map((r) => (r.ok ? r.answer : "")), records.map((r) => r.gold));
+  const metrics = scoreTask(
+    task,
+    records.map((r) => (r.ok ? r.answer : "")),
+    records.map((r) => r.gold),
+  );
   const sum = (f: (r: QueryRecord) => number) => records.reduce((s, r) => s + f(r), 0);
   const n = records.length;
   const summary: EvalSummary = {
@@ -548,7 +668,11 @@ export async function runEval(options: EvalOptions): Promise<EvalSummary> {
     metrics,
     calls: sum((r) => r.calls),
     tokens: sum((r) => r.tokens),
-    spent: { ...spent, tokens: spent.inputTokens + spent.outputTokens, cost: costOf(options.modelId, spent, prices) ?? null },
+    spent: {
+      ...spent,
+      tokens: spent.inputTokens + spent.outputTokens,
+      cost: costOf(options.modelId, spent, prices) ?? null,
+    },
     dataFingerprint: dataFingerprint(runKey.data),
     ...(options.run.files ? { dataFiles: options.run.files } : {}),
     writtenAt: new Date().toISOString(),
@@ -574,5 +698,8 @@ export function summaryName(s: Pick<EvalSummary, "task" | "method" | "model" | "
 async function writeSummary(outDir: string, summary: EvalSummary, records: QueryRecord[]): Promise<void> {
   await mkdir(join(outDir, "summaries"), { recursive: true });
   const personas = Object.fromEntries(records.filter((r) => r.persona).map((r) => [r.user, r.persona!]));
-  await writeFile(join(outDir, "summaries", summaryName(summary)), `${JSON.stringify({ ...summary, personas }, null, 2)}\n`);
+  await writeFile(
+    join(outDir, "summaries", summaryName(summary)),
+    `${JSON.stringify({ ...summary, personas }, null, 2)}\n`,
+  );
 }

@@ -23,8 +23,26 @@ export interface SyntheticOptions {
   words?: number;
 }
 
-const OFFICIAL_TASK: Record<LampTask, string> = { "lamp-1": "LaMP_1", "lamp-2m": "LaMP_2", "lamp-2n": "LaMP_2", "lamp-3": "LaMP_3" };
-const WORDS = ["river", "orbit", "castle", "engine", "garden", "signal", "harbor", "desert", "violin", "glacier", "market", "lantern"];
+const OFFICIAL_TASK: Record<LampTask, string> = {
+  "lamp-1": "LaMP_1",
+  "lamp-2m": "LaMP_2",
+  "lamp-2n": "LaMP_2",
+  "lamp-3": "LaMP_3",
+};
+const WORDS = [
+  "river",
+  "orbit",
+  "castle",
+  "engine",
+  "garden",
+  "signal",
+  "harbor",
+  "desert",
+  "violin",
+  "glacier",
+  "market",
+  "lantern",
+];
 
 /** A test question of `task` about `text`, worded as LaMP's (LaMP-1: references "<text> revisited" and `other`). */
 export function syntheticQuestion(task: LampTask, text: string, other: string): string {
@@ -42,7 +60,12 @@ export function syntheticQuestion(task: LampTask, text: string, other: string): 
 }
 
 /** A profile item of `task` about `text` with the user's answer `label`, in LaMP's fields. */
-export function syntheticItem(task: LampTask, id: string, text: string, label: string): { id: string } & Record<string, string> {
+export function syntheticItem(
+  task: LampTask,
+  id: string,
+  text: string,
+  label: string,
+): { id: string } & Record<string, string> {
   switch (task) {
     case "lamp-1":
       return { id, title: text, abstract: `We study ${text}.` };
@@ -58,7 +81,9 @@ export function syntheticItem(task: LampTask, id: string, text: string, label: s
 /** `text` followed by filler words up to `words` words in all (none when undefined). */
 const padded = (text: string, words?: number) => {
   const missing = (words ?? 0) - text.split(" ").length;
-  return missing > 0 ? `${text} ${Array.from({ length: missing }, (_, i) => WORDS[(i * 7) % WORDS.length]).join(" ")}` : text;
+  return missing > 0
+    ? `${text} ${Array.from({ length: missing }, (_, i) => WORDS[(i * 7) % WORDS.length]).join(" ")}`
+    : text;
 };
 
 export function generateLamp(task: LampTask, options: SyntheticOptions) {
@@ -77,15 +102,27 @@ export function generateLamp(task: LampTask, options: SyntheticOptions) {
       const drift = i % 3 === 2 || i >= history - 2;
       const label = drift ? other : favourite;
       const subject = drift ? WORDS[(u + 5) % WORDS.length]! : topic;
-      const item = syntheticItem(task, `${u}${String(i).padStart(3, "0")}`, padded(`${subject} story ${i} of user ${u}`, options.words), label);
+      const item = syntheticItem(
+        task,
+        `${u}${String(i).padStart(3, "0")}`,
+        padded(`${subject} story ${i} of user ${u}`, options.words),
+        label,
+      );
       return options.dated ? { ...item, date: date(u, i) } : item;
     });
     const gold = task === "lamp-1" ? "[1]" : favourite;
     for (let j = 0; j < (options.queries ?? 1); j++) {
       const id = `${u}0${j}`;
-      const text = padded(j === 0 ? `${topic} story of user ${u}` : `${topic} story ${j} asked of user ${u}`, options.words);
+      const text = padded(
+        j === 0 ? `${topic} story of user ${u}` : `${topic} story ${j} asked of user ${u}`,
+        options.words,
+      );
       // LaMP's item ids are prefixed by the question's: the same item has another id in every question.
-      questions.push({ id, input: syntheticQuestion(task, text, "an unrelated paper"), profile: profile.map((item, i): typeof item => ({ ...item, id: `${id}${i}` })) });
+      questions.push({
+        id,
+        input: syntheticQuestion(task, text, "an unrelated paper"),
+        profile: profile.map((item, i): typeof item => ({ ...item, id: `${id}${i}` })),
+      });
       golds.push({ id, output: gold });
       // The answered question is history for the user's next one (the time-based split).
       const answered = syntheticItem(task, `${u}q${j}`, text, task === "lamp-1" ? "[1]" : favourite);
@@ -102,7 +139,11 @@ export function generateExamples(task: LampTask, options: SyntheticOptions): Lam
 }
 
 /** Writes `<dir>/<task>_questions.json` and `<dir>/<task>_outputs.json`; returns their paths. */
-export async function writeSyntheticLamp(dir: string, task: LampTask, options: SyntheticOptions): Promise<{ questions: string; outputs: string }> {
+export async function writeSyntheticLamp(
+  dir: string,
+  task: LampTask,
+  options: SyntheticOptions,
+): Promise<{ questions: string; outputs: string }> {
   const data = generateLamp(task, options);
   await mkdir(dir, { recursive: true });
   const paths = { questions: join(dir, `${task}_questions.json`), outputs: join(dir, `${task}_outputs.json`) };

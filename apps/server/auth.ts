@@ -34,7 +34,14 @@ import { validateStoreRecord } from "../../src/memory/history.js";
 import { USER_RECORD_KINDS, userNamespace, validateUserId } from "../../src/users/users.js";
 
 /** Configurable keys only the operator may set (environment), never a caller. */
-export const OPERATOR_ONLY_KEYS = ["model", "embeddings", "indexDir", "wikipediaBaseUrl", "timeoutMs", "maxRetries"] as const;
+export const OPERATOR_ONLY_KEYS = [
+  "model",
+  "embeddings",
+  "indexDir",
+  "wikipediaBaseUrl",
+  "timeoutMs",
+  "maxRetries",
+] as const;
 /** Keys the graphs' own callers set (evaluation, alignment replays), never an API caller. */
 const INTERNAL_KEYS = ["record", "excludeIds"] as const;
 const MIN_TOKEN_LENGTH = 32;
@@ -58,10 +65,15 @@ function tokenTable(): TokenTable["entries"] {
     throw new HTTPException(500, { message: "auth misconfigured: PERSONA_AGENT_API_TOKENS is not valid JSON" });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new HTTPException(500, { message: 'auth misconfigured: PERSONA_AGENT_API_TOKENS must be a JSON object {"token": "userId"}' });
+    throw new HTTPException(500, {
+      message: 'auth misconfigured: PERSONA_AGENT_API_TOKENS must be a JSON object {"token": "userId"}',
+    });
   }
   const entries = Object.entries(parsed).map(([token, userId]) => {
-    if (token.length < MIN_TOKEN_LENGTH) throw new HTTPException(500, { message: `auth misconfigured: every token must have at least ${MIN_TOKEN_LENGTH} characters` });
+    if (token.length < MIN_TOKEN_LENGTH)
+      throw new HTTPException(500, {
+        message: `auth misconfigured: every token must have at least ${MIN_TOKEN_LENGTH} characters`,
+      });
     try {
       return { hash: digest(token), userId: validateUserId(userId) };
     } catch {
@@ -90,7 +102,8 @@ const deny = (message: string): never => {
 /** Refuses a config/context object that names another user or sets operator-only keys; then pins the user. */
 function pinUser(target: Record<string, unknown>, identity: string, what: string): void {
   if (target.userId !== undefined && target.userId !== identity) deny(`${what} may only use your own user id`);
-  for (const key of [...OPERATOR_ONLY_KEYS, ...INTERNAL_KEYS]) if (target[key] !== undefined) deny(`${what} may not set "${key}"`);
+  for (const key of [...OPERATOR_ONLY_KEYS, ...INTERNAL_KEYS])
+    if (target[key] !== undefined) deny(`${what} may not set "${key}"`);
   target.userId = identity;
 }
 
@@ -117,7 +130,8 @@ type RunKwargs = { webhook?: unknown; config?: { recursion_limit?: unknown; recu
 /** Run settings with a cost or reach the operator keeps: caller webhooks and recursion limits. */
 function refuseRunKnobs(kwargs: RunKwargs): void {
   if (kwargs.webhook != null) deny("a run may not set a webhook");
-  if (kwargs.config?.recursion_limit != null || kwargs.config?.recursionLimit != null) deny("a run may not set recursion_limit (the graphs set their own)");
+  if (kwargs.config?.recursion_limit != null || kwargs.config?.recursionLimit != null)
+    deny("a run may not set recursion_limit (the graphs set their own)");
 }
 
 function setOwner(value: { metadata?: Record<string, unknown> | null }, identity: string): void {
@@ -130,9 +144,11 @@ function buildAuth() {
       .authenticate((request: Request) => {
         const header = request.headers.get("authorization") ?? "";
         const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
-        if (!match) throw new HTTPException(401, { message: "missing bearer token", headers: { "WWW-Authenticate": "Bearer" } });
+        if (!match)
+          throw new HTTPException(401, { message: "missing bearer token", headers: { "WWW-Authenticate": "Bearer" } });
         const userId = userForToken(match[1]!);
-        if (userId === undefined) throw new HTTPException(401, { message: "invalid token", headers: { "WWW-Authenticate": "Bearer" } });
+        if (userId === undefined)
+          throw new HTTPException(401, { message: "invalid token", headers: { "WWW-Authenticate": "Bearer" } });
         return { identity: userId, permissions: [] };
       })
       // Catch-all first in spirit: anything without a more specific handler below is refused.
@@ -143,13 +159,18 @@ function buildAuth() {
       .on("threads", ({ event, value, user }) => {
         // Studio's LangSmith login is disabled in langgraph.json; refuse it here too in case that is undone.
         if (isStudioUser(user)) return false;
-        if (event === "threads:create" || event === "threads:update") setOwner(value as { metadata?: Record<string, unknown> | null }, user.identity);
+        if (event === "threads:create" || event === "threads:update")
+          setOwner(value as { metadata?: Record<string, unknown> | null }, user.identity);
         if (event === "threads:create_run") {
-          const run = value as { metadata?: Record<string, unknown> | null; kwargs: { config?: Config; context?: Record<string, unknown> | null } };
+          const run = value as {
+            metadata?: Record<string, unknown> | null;
+            kwargs: { config?: Config; context?: Record<string, unknown> | null };
+          };
           setOwner(run, user.identity); // a run without a thread creates one: it is the caller's
           pinConfig(run.kwargs, user.identity, "a run");
           refuseRunKnobs(run.kwargs as RunKwargs);
-          if (run.kwargs.context != null && typeof run.kwargs.context !== "object") deny("a run's context must be an object");
+          if (run.kwargs.context != null && typeof run.kwargs.context !== "object")
+            deny("a run's context must be an object");
           pinUser((run.kwargs.context ??= {}), user.identity, "a run's context");
         }
         return { owner: user.identity };
@@ -165,7 +186,9 @@ function buildAuth() {
         if (isStudioUser(user)) return false;
         const namespace = (value as { namespace?: string[] | null }).namespace;
         if (!ownsNamespace(namespace, user.identity)) {
-          deny(`store access is limited to namespaces ${JSON.stringify([...userNamespace(user.identity), "<kind>"])} (e.g. kind ${USER_RECORD_KINDS.join(", ")})`);
+          deny(
+            `store access is limited to namespaces ${JSON.stringify([...userNamespace(user.identity), "<kind>"])} (e.g. kind ${USER_RECORD_KINDS.join(", ")})`,
+          );
         }
         if (event === "store:put") {
           try {

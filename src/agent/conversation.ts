@@ -31,7 +31,10 @@ export interface AskResult {
 type Checkpointer = BaseCheckpointSaver & ThreadDeleter;
 /** The persona_agent graph compiled with the given checkpointer (src/ does not import graphs/). */
 export type CompileAgent = (checkpointer: Checkpointer) => {
-  invoke(input: { messages: HumanMessage[] }, config: { configurable: Record<string, unknown>; durability: "exit" }): Promise<{ answer: string; personaVersion: number; toolCalls: ToolCallRecord[]; messages: BaseMessage[] }>;
+  invoke(
+    input: { messages: HumanMessage[] },
+    config: { configurable: Record<string, unknown>; durability: "exit" },
+  ): Promise<{ answer: string; personaVersion: number; toolCalls: ToolCallRecord[]; messages: BaseMessage[] }>;
 };
 
 export async function askWithThread(
@@ -47,26 +50,54 @@ export async function askWithThread(
   return asUserRun(store, userId, async () => {
     // An unknown user is refused before anything is written (the graph would refuse it too).
     if (!(await personas.current(userId))) {
-      throw await unknownUserError(services.memory, userId, "ingest a history first (persona-agent ingest --user ... --file ...)");
+      throw await unknownUserError(
+        services.memory,
+        userId,
+        "ingest a history first (persona-agent ingest --user ... --file ...)",
+      );
     }
     const threadId = userThreadId(userId, thread);
     return persistence.withThreadLock(threadId, async () => {
       const { checkpointer } = persistence;
       const startedAt = (await checkpointer.getTuple({ configurable: { thread_id: threadId } }))?.checkpoint.id;
       // A mistyped --thread would silently start a new conversation: refuse it unless asked to.
-      if (options.thread !== undefined && !options.newThread && !startedAt && !(await store.get(userNamespace(userId, "threads"), threadId))) {
-        throw new UserError(`unknown thread "${options.thread}" of user "${userId}": omit --thread for a new conversation, or add --new-thread to start one under this id`);
+      if (
+        options.thread !== undefined &&
+        !options.newThread &&
+        !startedAt &&
+        !(await store.get(userNamespace(userId, "threads"), threadId))
+      ) {
+        throw new UserError(
+          `unknown thread "${options.thread}" of user "${userId}": omit --thread for a new conversation, or add --new-thread to start one under this id`,
+        );
       }
       try {
         const graph = compile(guardCheckpointer(checkpointer, store, userId));
         // Checkpointed once, when the turn ends: a turn is kept whole or rolled back whole (above),
         // so its intermediate steps' checkpoints (one disk sync each) would never be read.
-        const result = await graph.invoke({ messages: [new HumanMessage(query)] }, { configurable: { ...config, thread_id: threadId }, durability: "exit" });
+        const result = await graph.invoke(
+          { messages: [new HumanMessage(query)] },
+          { configurable: { ...config, thread_id: threadId }, durability: "exit" },
+        );
         // Registered once the turn succeeded; forget also finds threads in the checkpointer itself.
-        await putUserItems(store, userId, [{ namespace: userNamespace(userId, "threads"), key: threadId, value: { thread, createdAt: new Date().toISOString() } }]);
-        return { answer: result.answer, personaVersion: result.personaVersion, toolCalls: result.toolCalls, thread, messages: result.messages };
+        await putUserItems(store, userId, [
+          {
+            namespace: userNamespace(userId, "threads"),
+            key: threadId,
+            value: { thread, createdAt: new Date().toISOString() },
+          },
+        ]);
+        return {
+          answer: result.answer,
+          personaVersion: result.personaVersion,
+          toolCalls: result.toolCalls,
+          thread,
+          messages: result.messages,
+        };
       } catch (error) {
-        await (startedAt ? persistence.rollbackThread(threadId, startedAt) : checkpointer.deleteThread(threadId)).catch(() => undefined);
+        await (startedAt ? persistence.rollbackThread(threadId, startedAt) : checkpointer.deleteThread(threadId)).catch(
+          () => undefined,
+        );
         throw error;
       }
     });

@@ -21,7 +21,11 @@ export interface UserFeedback {
 }
 
 /** Records the feedback for the services' user; returns how many feedbacks came since the last alignment. */
-export async function recordFeedback(services: Services, feedback: UserFeedback, truthField?: string): Promise<{ sinceAlignment: number }> {
+export async function recordFeedback(
+  services: Services,
+  feedback: UserFeedback,
+  truthField?: string,
+): Promise<{ sinceAlignment: number }> {
   const query = validateQuery(feedback.query);
   const truth = validateTruth(feedback.truth, truthField);
   const userId = services.config.userId;
@@ -31,7 +35,10 @@ export async function recordFeedback(services: Services, feedback: UserFeedback,
 }
 
 /** persona_agent's record_truth step: records the turn's true response, which is then spent (a continued thread's next turn gives its own). */
-export async function recordTruth(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
+export async function recordTruth(
+  state: PersonaAgentStateType,
+  config: LangGraphRunnableConfig,
+): Promise<PersonaAgentUpdate> {
   const services = servicesFor(config);
   const { store } = services;
   const { userId } = services.config;

@@ -10,7 +10,15 @@ import { z } from "zod";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { META_EXTRAS_DESCRIPTION_PREFIX, withLangGraph } from "@langchain/langgraph/zod";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { parseNumber, parsePromptSet, PROMPT_SETS, RUN_LIMITS, settingsFromEnv, type PromptSet, type Settings } from "./settings.js";
+import {
+  parseNumber,
+  parsePromptSet,
+  PROMPT_SETS,
+  RUN_LIMITS,
+  settingsFromEnv,
+  type PromptSet,
+  type Settings,
+} from "./settings.js";
 import { validateUserId } from "../users/users.js";
 import { InputError } from "../errors/errors.js";
 
@@ -75,13 +83,25 @@ const runLimited = (name: keyof typeof RUN_LIMITS, description: string) => {
 /** What an API caller may set for the agent, besides the user (the published context schema's fields). */
 export const AGENT_CONTEXT = {
   k: runLimited("k", "Memories returned by one retrieval (the paper's K). Default: the server's PERSONA_AGENT_K (4)."),
-  maxToolSteps: runLimited("maxToolSteps", "Tool-calling turns before the agent must answer. Default: the server's PERSONA_AGENT_MAX_TOOL_STEPS (4)."),
-  temperature: runLimited("temperature", "Sampling temperature of every model call. Default: the server's PERSONA_AGENT_TEMPERATURE (0.1, the paper's)."),
-  memoryTool: documented("Offer the agent the memory retrieval tool (false: the w/o Memory ablation, alignment replays included). Default: true.", { type: "boolean" }),
-  promptSet: documented("Prompt set of persona initialization, tool descriptions and alignment: paper (the paper's Appendices A-C, the default) or tuned.", {
-    type: "string",
-    enum: PROMPT_SETS,
-  }),
+  maxToolSteps: runLimited(
+    "maxToolSteps",
+    "Tool-calling turns before the agent must answer. Default: the server's PERSONA_AGENT_MAX_TOOL_STEPS (4).",
+  ),
+  temperature: runLimited(
+    "temperature",
+    "Sampling temperature of every model call. Default: the server's PERSONA_AGENT_TEMPERATURE (0.1, the paper's).",
+  ),
+  memoryTool: documented(
+    "Offer the agent the memory retrieval tool (false: the w/o Memory ablation, alignment replays included). Default: true.",
+    { type: "boolean" },
+  ),
+  promptSet: documented(
+    "Prompt set of persona initialization, tool descriptions and alignment: paper (the paper's Appendices A-C, the default) or tuned.",
+    {
+      type: "string",
+      enum: PROMPT_SETS,
+    },
+  ),
 };
 
 /**
@@ -92,12 +112,17 @@ export const AGENT_CONTEXT = {
  * JSON Schema keywords when the server publishes the schema: here `required` and the text.)
  */
 export function apiContextSchema<T extends z.ZodRawShape>(description: string, fields: T) {
-  const userId = documented("Whose persona and memory the run uses. Required (here, or in config.configurable). On a server with auth it is the caller's own id.", {
-    type: "string",
-    minLength: 1,
-    maxLength: 128,
-  });
-  return z.object({ userId, ...fields }).describe(`${META_EXTRAS_DESCRIPTION_PREFIX}${JSON.stringify({ required: ["userId"], description })}`);
+  const userId = documented(
+    "Whose persona and memory the run uses. Required (here, or in config.configurable). On a server with auth it is the caller's own id.",
+    {
+      type: "string",
+      minLength: 1,
+      maxLength: 128,
+    },
+  );
+  return z
+    .object({ userId, ...fields })
+    .describe(`${META_EXTRAS_DESCRIPTION_PREFIX}${JSON.stringify({ required: ["userId"], description })}`);
 }
 
 /**
@@ -110,7 +135,11 @@ export function givenConfiguration(config?: LangGraphRunnableConfig): Record<str
   for (const [key, value] of Object.entries(context)) {
     const other = configurable[key];
     if (value !== undefined && other !== undefined && other !== value) {
-      throw new InputError(key, (input) => `${input} is ${JSON.stringify(value)} in the run's context but ${JSON.stringify(other)} in config.configurable: set it once`);
+      throw new InputError(
+        key,
+        (input) =>
+          `${input} is ${JSON.stringify(value)} in the run's context but ${JSON.stringify(other)} in config.configurable: set it once`,
+      );
     }
   }
   return { ...configurable, ...context };
@@ -119,7 +148,11 @@ export function givenConfiguration(config?: LangGraphRunnableConfig): Record<str
 export function ensureConfiguration(config?: LangGraphRunnableConfig): Configuration {
   const given = givenConfiguration(config) as Partial<Configuration>;
   if (given.userId === undefined || given.userId === null) {
-    throw new InputError("userId", (input) => `${input} is required: give it in the run's context ({"context": {"userId": "..."}}) or in config.configurable`);
+    throw new InputError(
+      "userId",
+      (input) =>
+        `${input} is required: give it in the run's context ({"context": {"userId": "..."}}) or in config.configurable`,
+    );
   }
   return configurationFrom(settingsFromEnv(), given);
 }
@@ -148,7 +181,8 @@ export function configurationFrom(settings: Settings, given: Partial<Configurati
 function runFlag(given: Partial<Configuration>, name: "memoryTool", fallback: boolean): boolean {
   const value: unknown = given[name];
   if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new InputError(name, (input) => `${input} must be true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== "boolean")
+    throw new InputError(name, (input) => `${input} must be true or false, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -156,6 +190,7 @@ function runFlag(given: Partial<Configuration>, name: "memoryTool", fallback: bo
 function runNumber(given: Partial<Configuration>, settings: Settings, name: keyof typeof RUN_LIMITS): number {
   const value: unknown = given[name];
   if (value === undefined) return settings[name];
-  if (typeof value !== "number") throw new InputError(name, (input) => `${input} must be a number, got ${JSON.stringify(value)}`);
+  if (typeof value !== "number")
+    throw new InputError(name, (input) => `${input} must be a number, got ${JSON.stringify(value)}`);
   return parseNumber(String(value), name, RUN_LIMITS[name]);
 }

@@ -17,7 +17,8 @@ export const PROMPT_SETS = ["paper", "tuned"] as const;
 export type PromptSet = (typeof PROMPT_SETS)[number];
 
 export function parsePromptSet(raw: string, name = "PERSONA_AGENT_PROMPTS"): PromptSet {
-  if (!(PROMPT_SETS as readonly string[]).includes(raw)) throw new InputError(name, (input) => `${input} must be one of ${PROMPT_SETS.join(", ")}, got "${raw}"`);
+  if (!(PROMPT_SETS as readonly string[]).includes(raw))
+    throw new InputError(name, (input) => `${input} must be one of ${PROMPT_SETS.join(", ")}, got "${raw}"`);
   return raw as PromptSet;
 }
 
@@ -118,9 +119,17 @@ function numberFrom(name: string, fallback: number, range: NumberRange): number 
 /** Parses a numeric setting or option; a bad value is a user mistake, not a crash. */
 export function parseNumber(raw: string, name: string, { min, max, integer }: NumberRange): number {
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || (max !== undefined && value > max) || (integer && !Number.isInteger(value))) {
+  if (
+    !Number.isFinite(value) ||
+    value < min ||
+    (max !== undefined && value > max) ||
+    (integer && !Number.isInteger(value))
+  ) {
     const range = max === undefined ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new InputError(name, (input) => `${input} must be ${integer ? "an integer" : "a number"} ${range}, got "${raw}"`);
+    throw new InputError(
+      name,
+      (input) => `${input} must be ${integer ? "an integer" : "a number"} ${range}, got "${raw}"`,
+    );
   }
   return value;
 }
@@ -139,10 +148,18 @@ export function settingsFromEnv(): Settings {
     k: numberFrom("PERSONA_AGENT_K", DEFAULT_SETTINGS.k, RUN_LIMITS.k),
     maxToolSteps: numberFrom("PERSONA_AGENT_MAX_TOOL_STEPS", DEFAULT_SETTINGS.maxToolSteps, RUN_LIMITS.maxToolSteps),
     wikipediaBaseUrl: env.PERSONA_AGENT_WIKIPEDIA_URL || DEFAULT_SETTINGS.wikipediaBaseUrl,
-    promptSet: env.PERSONA_AGENT_PROMPTS?.trim() ? parsePromptSet(env.PERSONA_AGENT_PROMPTS.trim()) : DEFAULT_SETTINGS.promptSet,
-    maxIterations: numberFrom("PERSONA_AGENT_MAX_ITERATIONS", DEFAULT_SETTINGS.maxIterations, { min: 1, integer: true }),
+    promptSet: env.PERSONA_AGENT_PROMPTS?.trim()
+      ? parsePromptSet(env.PERSONA_AGENT_PROMPTS.trim())
+      : DEFAULT_SETTINGS.promptSet,
+    maxIterations: numberFrom("PERSONA_AGENT_MAX_ITERATIONS", DEFAULT_SETTINGS.maxIterations, {
+      min: 1,
+      integer: true,
+    }),
     maxBatchSize: numberFrom("PERSONA_AGENT_MAX_BATCH", DEFAULT_SETTINGS.maxBatchSize, { min: 1, integer: true }),
-    maxCachedIndexes: numberFrom("PERSONA_AGENT_MAX_CACHED_INDEXES", DEFAULT_SETTINGS.maxCachedIndexes, { min: 1, integer: true }),
+    maxCachedIndexes: numberFrom("PERSONA_AGENT_MAX_CACHED_INDEXES", DEFAULT_SETTINGS.maxCachedIndexes, {
+      min: 1,
+      integer: true,
+    }),
     maxCachedVectors: env.PERSONA_AGENT_MAX_CACHED_VECTORS?.trim()
       ? parseNumber(env.PERSONA_AGENT_MAX_CACHED_VECTORS, "PERSONA_AGENT_MAX_CACHED_VECTORS", { min: 1, integer: true })
       : undefined,
@@ -159,7 +176,9 @@ export function validateSettings(settings: Settings, { credentials = true } = {}
   const model = parseModelSpec(settings.model, CHAT_PROVIDERS, "model");
   const embeddings = parseModelSpec(settings.embeddings, EMBEDDING_PROVIDERS, "embeddings");
   if (embeddings.provider === "local" && !(LOCAL_EMBEDDING_MODELS as readonly string[]).includes(embeddings.name)) {
-    throw new UserError(`unknown local embeddings "${embeddings.name}": available: ${LOCAL_EMBEDDING_MODELS.join(", ")}`);
+    throw new UserError(
+      `unknown local embeddings "${embeddings.name}": available: ${LOCAL_EMBEDDING_MODELS.join(", ")}`,
+    );
   }
   const providers = new Set([model.provider, embeddings.provider]);
   if (credentials && providers.has("openai")) openAIConnection();
@@ -172,7 +191,9 @@ export function validateSettings(settings: Settings, { credentials = true } = {}
       // reported below
     }
     if (protocol !== "postgres:" && protocol !== "postgresql:") {
-      throw new UserError(`${settings.setBy?.databaseUrl ?? "PERSONA_AGENT_DATABASE_URL"} must be postgres://user:password@host:port/database`);
+      throw new UserError(
+        `${settings.setBy?.databaseUrl ?? "PERSONA_AGENT_DATABASE_URL"} must be postgres://user:password@host:port/database`,
+      );
     }
   }
   return settings;

@@ -45,7 +45,9 @@ export class ServiceUnavailableError extends UserError {
 /** Other processes kept a database's write lock past its busy timeout: exit 3, and a retry usually succeeds. */
 export class DatabaseBusyError extends ServiceUnavailableError {
   constructor(file: string, waitedMs: number) {
-    super(`the database ${file} is busy: other processes kept it locked for more than ${waitedMs / 1000} s; retry the command`);
+    super(
+      `the database ${file} is busy: other processes kept it locked for more than ${waitedMs / 1000} s; retry the command`,
+    );
     this.name = "DatabaseBusyError";
   }
 }
@@ -67,7 +69,9 @@ export class UnknownUserError extends UserError {
     readonly userId: string,
     cliHint: string,
   ) {
-    super(`unknown user "${userId}": no persona yet (run the ingest graph with the user's history first)`, 2, { cli: `unknown user "${userId}": ${cliHint}` });
+    super(`unknown user "${userId}": no persona yet (run the ingest graph with the user's history first)`, 2, {
+      cli: `unknown user "${userId}": ${cliHint}`,
+    });
     this.name = "UnknownUserError";
   }
 }
@@ -100,7 +104,14 @@ export class AlignmentError extends ModelError {
 /** "cannot read <path>: no such file" and friends, for any failed file read. */
 export function fileReadError(path: string, error: unknown): UserError {
   const code = (error as NodeJS.ErrnoException).code;
-  const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (error as Error).message;
+  const why =
+    code === "ENOENT"
+      ? "no such file"
+      : code === "EISDIR"
+        ? "is a directory"
+        : code === "EACCES"
+          ? "permission denied"
+          : (error as Error).message;
   return new UserError(`cannot read ${path}: ${why}`);
 }
 
@@ -115,11 +126,17 @@ export function environmentError(error: unknown): ServiceUnavailableError | unde
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return undefined;
   const detail = oneLine((error as Error).message || code);
-  if (code === "ENOSPC" || /^SQLITE_FULL(_|$)/.test(code) || code === "53100") return new ServiceUnavailableError(`the disk is full: ${detail} (free space, then run the command again)`);
+  if (code === "ENOSPC" || /^SQLITE_FULL(_|$)/.test(code) || code === "53100")
+    return new ServiceUnavailableError(`the disk is full: ${detail} (free space, then run the command again)`);
   if (/^SQLITE_(CORRUPT|NOTADB)(_|$)/.test(code) || code === "XX001") {
-    return new ServiceUnavailableError(`the database is corrupt: ${detail} (restore it from a backup, or move the file away to start empty)`);
+    return new ServiceUnavailableError(
+      `the database is corrupt: ${detail} (restore it from a backup, or move the file away to start empty)`,
+    );
   }
-  if (/^SQLITE_BUSY(_|$)/.test(code) || code === "55P03") return new ServiceUnavailableError(`the database stayed locked by another process: ${detail} (run the command again)`);
+  if (/^SQLITE_BUSY(_|$)/.test(code) || code === "55P03")
+    return new ServiceUnavailableError(
+      `the database stayed locked by another process: ${detail} (run the command again)`,
+    );
   return undefined;
 }
 

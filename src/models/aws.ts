@@ -20,7 +20,11 @@ export function createBedrockClient({ timeoutMs, maxRetries }: { timeoutMs: numb
     maxAttempts: maxRetries + 1,
     // Without throwOnRequestTimeout the handler only logs a warning and keeps waiting; the
     // deadline handler also bounds the body, which requestTimeout stops watching at the headers.
-    requestHandler: new DeadlineHttpHandler(timeoutMs, { connectionTimeout: Math.min(timeoutMs, 10_000), requestTimeout: timeoutMs, throwOnRequestTimeout: true }),
+    requestHandler: new DeadlineHttpHandler(timeoutMs, {
+      connectionTimeout: Math.min(timeoutMs, 10_000),
+      requestTimeout: timeoutMs,
+      throwOnRequestTimeout: true,
+    }),
   });
 }
 

@@ -27,7 +27,13 @@ export async function renderPrompt(name: string, values: Record<string, string>)
 }
 
 /** The prompts that exist in every prompt set (`prompts/paper/`, `prompts/tuned/`). */
-export const SET_PROMPTS = ["persona_init", "tools/wikipedia_search", "tools/memory_retrieval", "feedback", "update"] as const;
+export const SET_PROMPTS = [
+  "persona_init",
+  "tools/wikipedia_search",
+  "tools/memory_retrieval",
+  "feedback",
+  "update",
+] as const;
 export type SetPrompt = (typeof SET_PROMPTS)[number];
 
 /** Text of one prompt of a set, e.g. `setPrompt("paper", "tools/wikipedia_search")`. */
@@ -35,7 +41,10 @@ export function setPrompt(set: PromptSet, name: SetPrompt): string {
   return loadPrompt(`${set}/${name}`);
 }
 
-export async function renderSetPrompt(set: PromptSet, name: SetPrompt, values: Record<string, string>): Promise<string> {
+export async function renderSetPrompt(
+  set: PromptSet,
+  name: SetPrompt,
+  values: Record<string, string>,
+): Promise<string> {
   return renderPrompt(`${set}/${name}`, values);
 }
-

@@ -5,7 +5,12 @@
  */
 import type { BaseStore, LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { CONFIGURATION_KEYS, ensureConfiguration, givenConfiguration, type Configuration } from "../configuration/configuration.js";
+import {
+  CONFIGURATION_KEYS,
+  ensureConfiguration,
+  givenConfiguration,
+  type Configuration,
+} from "../configuration/configuration.js";
 import { createChatModel } from "../models/chat.js";
 import { createEmbeddings } from "../models/embeddings.js";
 import { EpisodicMemory } from "../memory/episodic.js";
@@ -71,7 +76,10 @@ const runServices = new WeakMap<BaseStore, { given: unknown[]; services: Service
 /** A node's services; a node that already resolved its (extended) configuration passes it, so it is resolved once. */
 export function servicesFor(runConfig: LangGraphRunnableConfig, config?: Configuration): Services {
   const store = runConfig.store;
-  if (!store) throw new Error("persona-agent graphs need a LangGraph store: compile them with { store } or run them on LangGraph Platform");
+  if (!store)
+    throw new Error(
+      "persona-agent graphs need a LangGraph store: compile them with { store } or run them on LangGraph Platform",
+    );
   const perRun = unwrapStore(store) !== store;
   const run = givenConfiguration(runConfig);
   const given = CONFIGURATION_KEYS.map((key) => run[key]);

@@ -33,7 +33,9 @@ export const leaseKey = (name: string) => createHash("sha256").update(name).dige
 export function sqliteLeaseLock(db: Database.Database): NamedLock {
   let statements: ReturnType<typeof prepare> | undefined;
   function prepare() {
-    db.exec("CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, renewed_at INTEGER NOT NULL) WITHOUT ROWID");
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, renewed_at INTEGER NOT NULL) WITHOUT ROWID",
+    );
     const holder = db.prepare<[string], Lease>("SELECT host, pid, renewed_at FROM leases WHERE key = ?");
     const take = db.prepare("INSERT OR REPLACE INTO leases (key, token, host, pid, renewed_at) VALUES (?, ?, ?, ?, ?)");
     return {

@@ -13,7 +13,8 @@ export function busyAsError<T>(db: Database.Database, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if ((error as { code?: string }).code?.startsWith("SQLITE_BUSY")) throw new DatabaseBusyError(db.name, BUSY_TIMEOUT_MS);
+    if ((error as { code?: string }).code?.startsWith("SQLITE_BUSY"))
+      throw new DatabaseBusyError(db.name, BUSY_TIMEOUT_MS);
     throw error;
   }
 }

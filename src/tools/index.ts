@@ -85,7 +85,11 @@ export interface ToolContext {
 }
 
 export function initializeTools(ctx: ToolContext): StructuredToolInterface[] {
-  const wikipedia = new WikipediaQueryRun({ topKResults: 2, maxDocContentLength: 2_000, baseUrl: ctx.wikipediaBaseUrl });
+  const wikipedia = new WikipediaQueryRun({
+    topKResults: 2,
+    maxDocContentLength: 2_000,
+    baseUrl: ctx.wikipediaBaseUrl,
+  });
 
   const wikipediaSearch = tool(
     async ({ query }, config: ToolRunnableConfig) => {

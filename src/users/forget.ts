@@ -61,7 +61,10 @@ export async function forgetUser(
     // Never report fewer deletions than there were: what a store failed to delete fails the forget.
     let left = 0;
     for (const namespace of await namespacesUnder(real, prefix)) left += (await listAll(real, namespace)).length;
-    if (left > 0) throw new ServiceUnavailableError(`forget of user "${userId}" is incomplete: ${left} records remain in the store after deleting ${count}; run forget again`);
+    if (left > 0)
+      throw new ServiceUnavailableError(
+        `forget of user "${userId}" is incomplete: ${left} records remain in the store after deleting ${count}; run forget again`,
+      );
     return count;
   });
   if (checkpointer) {
@@ -92,7 +95,11 @@ const NAMESPACE_PAGE = 1000;
  * user's last forget is refused before it is written, and one that raced the forget (checked
  * before, written after) is deleted again right after the write.
  */
-export function guardCheckpointer<C extends BaseCheckpointSaver & ThreadDeleter>(checkpointer: C, store: BaseStore, userId: string): C {
+export function guardCheckpointer<C extends BaseCheckpointSaver & ThreadDeleter>(
+  checkpointer: C,
+  store: BaseStore,
+  userId: string,
+): C {
   const generation = runGeneration(userId);
   if (generation === undefined) return checkpointer;
   const guarded = (write: (...args: unknown[]) => Promise<unknown>) =>
@@ -109,7 +116,8 @@ export function guardCheckpointer<C extends BaseCheckpointSaver & ThreadDeleter>
   return new Proxy(checkpointer, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
-      if ((property === "put" || property === "putWrites") && typeof value === "function") return guarded(value as (...args: unknown[]) => Promise<unknown>);
+      if ((property === "put" || property === "putWrites") && typeof value === "function")
+        return guarded(value as (...args: unknown[]) => Promise<unknown>);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
@@ -117,11 +125,19 @@ export function guardCheckpointer<C extends BaseCheckpointSaver & ThreadDeleter>
 
 /** The forget graph's input (nothing), output and context (graphs/forget.ts). */
 export const ForgetInput = z.object({});
-export const ForgetOutput = z.object({ deleted: z.number().describe("How many store records of the user were deleted.") });
-export const ForgetContext = apiContextSchema("forget: the user to forget (on a server with auth, only the caller itself).", {});
+export const ForgetOutput = z.object({
+  deleted: z.number().describe("How many store records of the user were deleted."),
+});
+export const ForgetContext = apiContextSchema(
+  "forget: the user to forget (on a server with auth, only the caller itself).",
+  {},
+);
 
 /** The forget graph's one step: the run's user (validated) is forgotten on this server's store. */
-export async function forgetNode(_state: unknown, config: LangGraphRunnableConfig): Promise<z.infer<typeof ForgetOutput>> {
+export async function forgetNode(
+  _state: unknown,
+  config: LangGraphRunnableConfig,
+): Promise<z.infer<typeof ForgetOutput>> {
   const { store, memory, config: cfg } = servicesFor(config);
   return { deleted: (await forgetUser(store, memory, cfg.userId)).deleted };
 }

@@ -21,7 +21,8 @@ export function validateUserId(userId: unknown): string {
   if (typeof userId !== "string" || userId.trim() === "" || userId.length > 128 || HIDDEN_CHARACTER.test(userId)) {
     throw new InputError(
       "userId",
-      (input) => `invalid user id ${JSON.stringify(userId ?? null)} (${input}): use 1-128 printable characters (no control, format or zero-width characters)`,
+      (input) =>
+        `invalid user id ${JSON.stringify(userId ?? null)} (${input}): use 1-128 printable characters (no control, format or zero-width characters)`,
     );
   }
   return userId.normalize("NFC");

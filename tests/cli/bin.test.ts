@@ -24,7 +24,8 @@ function scratchCheckout(): string {
   return root;
 }
 
-const run = (root: string) => execFileSync(process.execPath, [join(root, "bin", "persona-agent.js")], { encoding: "utf8" });
+const run = (root: string) =>
+  execFileSync(process.execPath, [join(root, "bin", "persona-agent.js")], { encoding: "utf8" });
 const setTime = (path: string, seconds: number) => utimesSync(path, seconds, seconds);
 const SOURCES = ["apps/cli/main.ts", "graphs/g.ts"];
 const stamp = (root: string, startedAtSeconds: number, sources = SOURCES) =>

@@ -45,7 +45,12 @@ describe.each(TASKS)("%s streamed population = in-memory population", (task) => 
   });
 
   it("synthetic time-split data (several dated questions per person), and two files read as one population", async () => {
-    const dated = await writeSyntheticLamp(join(dir, `dated-${task}`), task, { users: 12, items: 5, queries: 3, dated: true });
+    const dated = await writeSyntheticLamp(join(dir, `dated-${task}`), task, {
+      users: 12,
+      items: 5,
+      queries: 3,
+      dated: true,
+    });
     await expectSamePopulation(task, [dated]);
     const persons = await writeLampPersonsFixture(join(dir, `second-${task}`), task);
     const other = await writeSyntheticLamp(join(dir, `other-${task}`), task, { users: 3, items: 2 }); // ids "000".."200": none of the fixture's
@@ -57,5 +62,7 @@ it.each([
   ["lamp-1", "LaMP_1"],
   ["lamp-2n", "LaMP_2N"],
 ] as const)("the real %s samples", async (task, name) => {
-  await expectSamePopulation(task, [{ questions: join(SAMPLES, `${name}_train_questions.json`), outputs: join(SAMPLES, `${name}_train_outputs.json`) }]);
+  await expectSamePopulation(task, [
+    { questions: join(SAMPLES, `${name}_train_questions.json`), outputs: join(SAMPLES, `${name}_train_outputs.json`) },
+  ]);
 });

@@ -76,7 +76,10 @@ describe("bedrock:amazon.titan-embed-text-v2:0", () => {
     const [a, b] = await embeddings.embedDocuments(["alpha", "beta"]);
     expect(a).toEqual(fakeEmbedding("alpha"));
     expect(b).toEqual(fakeEmbedding("beta"));
-    expect(server.embeddingRequests.map((r) => r.modelId)).toEqual(["amazon.titan-embed-text-v2:0", "amazon.titan-embed-text-v2:0"]);
+    expect(server.embeddingRequests.map((r) => r.modelId)).toEqual([
+      "amazon.titan-embed-text-v2:0",
+      "amazon.titan-embed-text-v2:0",
+    ]);
     expect(server.embeddingRequests.map((r) => r.body.inputText).sort()).toEqual(["alpha", "beta"]);
   });
 

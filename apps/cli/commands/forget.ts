@@ -5,11 +5,16 @@ import { print } from "../shared.js";
 export function registerForget(program: Command): void {
   program
     .command("forget")
-    .description("delete every record of the user (memories, profile, personas, interactions, conversation threads, indexes)")
+    .description(
+      "delete every record of the user (memories, profile, personas, interactions, conversation threads, indexes)",
+    )
     .requiredOption("--user <id>", "user id")
     .option("--json", "print the result as JSON")
     .action(async (opts: { user: string; json?: boolean }, command: Command) => {
-      const [{ forgetUser }, { withUser }] = await Promise.all([import("../../../src/users/forget.js"), import("../session.js")]);
+      const [{ forgetUser }, { withUser }] = await Promise.all([
+        import("../../../src/users/forget.js"),
+        import("../session.js"),
+      ]);
       const { deleted, notCompacted } = await withUser(command, opts.user, {}, ({ memory }, persistence) =>
         forgetUser(persistence.store, memory, opts.user, persistence.checkpointer, persistence),
       );

@@ -9,7 +9,11 @@ export function registerIngest(program: Command): void {
     .description("add a JSONL history to the user's memory, (re)build the profile, initialize the persona if none")
     .requiredOption("--user <id>", "user id")
     .requiredOption("--file <path>", 'JSONL file, one {"query", "response", "timestamp"?, "metadata"?} per line')
-    .addOption(new Option("--task <task>", "which profile summarization prompt to use").choices(PROFILE_TASKS).default("general"))
+    .addOption(
+      new Option("--task <task>", "which profile summarization prompt to use")
+        .choices(PROFILE_TASKS)
+        .default("general"),
+    )
     .option("--json", "print the result as JSON")
     .action(async (opts: { user: string; file: string; task: string; json?: boolean }, command: Command) => {
       const task = parseProfileTask(opts.task);
@@ -21,7 +25,10 @@ export function registerIngest(program: Command): void {
       const entries = await readHistoryFile(opts.file);
       const bar = await progress("embedding {bar} {value}/{total} entries | ETA {eta_formatted}");
       const result = await withUser(command, opts.user, {}, (services) =>
-        ingestHistory(services, opts.user, entries, { task, onProgress: (done, total) => bar.update(done, total) }).finally(() => bar.stop()),
+        ingestHistory(services, opts.user, entries, {
+          task,
+          onProgress: (done, total) => bar.update(done, total),
+        }).finally(() => bar.stop()),
       );
       print(
         Boolean(opts.json),

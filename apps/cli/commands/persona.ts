@@ -21,18 +21,35 @@ export function registerPersona(program: Command): void {
         const current = await personas.current(opts.user);
         if (!current) {
           // Rare path: only then load the memory module, to tell an unknown user from an unfinished ingest.
-          const [{ unknownUserError }, { storedMemoryCount }] = await Promise.all([import("../../../src/memory/ingest.js"), import("../../../src/memory/episodic.js")]);
-          throw await unknownUserError({ count: (userId) => storedMemoryCount(store, userId) }, opts.user, "no persona yet (run persona-agent ingest first)");
+          const [{ unknownUserError }, { storedMemoryCount }] = await Promise.all([
+            import("../../../src/memory/ingest.js"),
+            import("../../../src/memory/episodic.js"),
+          ]);
+          throw await unknownUserError(
+            { count: (userId) => storedMemoryCount(store, userId) },
+            opts.user,
+            "no persona yet (run persona-agent ingest first)",
+          );
         }
-        return { current, history: await personas.history(opts.user), stale: await staleProfileWarning(store, opts.user) };
+        return {
+          current,
+          history: await personas.history(opts.user),
+          stale: await staleProfileWarning(store, opts.user),
+        };
       });
       if (stale) process.stderr.write(`persona-agent: ${stale}\n`);
-      const versions = history.map(({ version, createdAt, persona, origin }) => ({ version, createdAt, origin, persona }));
+      const versions = history.map(({ version, createdAt, persona, origin }) => ({
+        version,
+        createdAt,
+        origin,
+        persona,
+      }));
       // Each version with its time, origin and what changed against the one before.
       const text = opts.history
         ? versions
             .map((v, i) => {
-              const changes = i === 0 ? v.persona : lineDiff(versions[i - 1]!.persona, v.persona).join("\n") || "(no change)";
+              const changes =
+                i === 0 ? v.persona : lineDiff(versions[i - 1]!.persona, v.persona).join("\n") || "(no change)";
               return `--- v${v.version} (${v.origin}, ${v.createdAt})\n${changes}`;
             })
             .join("\n\n")

@@ -6,9 +6,25 @@
  * bounded by the distinct items and the selected persons, not by the file.
  */
 import { UserError } from "../../../src/errors/errors.js";
-import { LAMP_LABELS, loadLampOutputs, populationPapers, streamLampQuestions, type LampExample, type LampProfileItem, type LampTask } from "./lamp.js";
+import {
+  LAMP_LABELS,
+  loadLampOutputs,
+  populationPapers,
+  streamLampQuestions,
+  type LampExample,
+  type LampProfileItem,
+  type LampTask,
+} from "./lamp.js";
 import type { Split } from "./lamp-names.js";
-import { planPopulation, PopulationIndex, selectActivePersons, summarizePlans, userOf, type Population, type PersonPlan } from "./persons.js";
+import {
+  planPopulation,
+  PopulationIndex,
+  selectActivePersons,
+  summarizePlans,
+  userOf,
+  type Population,
+  type PersonPlan,
+} from "./persons.js";
 
 export interface FilePair {
   questions: string;
@@ -27,15 +43,24 @@ type Kept = Pick<LampExample, "id" | "input" | "output" | "profile">;
  * Persons of the question/output file pairs (planPopulation), the `select` most active ones
  * materialized (all when undefined); `users` are those, in population order.
  */
-export async function streamLampPopulation(task: LampTask, files: readonly FilePair[], split: Split, select?: number): Promise<StreamedPopulation> {
+export async function streamLampPopulation(
+  task: LampTask,
+  files: readonly FilePair[],
+  split: Split,
+  select?: number,
+): Promise<StreamedPopulation> {
   const labels = LAMP_LABELS[task]!;
   const golds = await Promise.all(files.map(async (pair) => (await loadLampOutputs(pair.outputs)).golds));
   const index = new PopulationIndex(task);
   for (const [f, pair] of files.entries()) {
     await streamLampQuestions(pair.questions, (question) => {
       const output = golds[f]!.get(question.id);
-      if (output === undefined) throw new UserError(`${pair.outputs}: no gold output for question id "${question.id}" (from ${pair.questions})`);
-      if (!labels.includes(output.trim())) throw new UserError(`gold "${output}" of question "${question.id}" is not a ${task} label; is --task right?`);
+      if (output === undefined)
+        throw new UserError(
+          `${pair.outputs}: no gold output for question id "${question.id}" (from ${pair.questions})`,
+        );
+      if (!labels.includes(output.trim()))
+        throw new UserError(`gold "${output}" of question "${question.id}" is not a ${task} label; is --task right?`);
       index.add(question);
     });
   }
@@ -55,12 +80,21 @@ export async function streamLampPopulation(task: LampTask, files: readonly FileP
   for (const [f, pair] of files.entries()) {
     await streamLampQuestions(pair.questions, (question) => {
       const at = q++;
-      if (index.questions[at]?.id !== question.id) throw new UserError(`${pair.questions}: changed while it was read (question ${at} is now "${question.id}")`);
+      if (index.questions[at]?.id !== question.id)
+        throw new UserError(`${pair.questions}: changed while it was read (question ${at} is now "${question.id}")`);
       const want = wanted.get(at);
       if (!want) return;
       const profile: LampProfileItem[] = [];
-      for (const i of want.items) profile[i] = want.whole ? question.profile[i]! : { id: question.profile[i]!.id, title: question.profile[i]!.title };
-      kept.set(at, want.whole ? { id: question.id, input: question.input, output: golds[f]!.get(question.id)!, profile } : { id: question.id, input: "", output: "", profile });
+      for (const i of want.items)
+        profile[i] = want.whole
+          ? question.profile[i]!
+          : { id: question.profile[i]!.id, title: question.profile[i]!.title };
+      kept.set(
+        at,
+        want.whole
+          ? { id: question.id, input: question.input, output: golds[f]!.get(question.id)!, profile }
+          : { id: question.id, input: "", output: "", profile },
+      );
     });
   }
   const userOfPlan = (plan: PersonPlan) => userOf(plan, (i) => kept.get(i)!);

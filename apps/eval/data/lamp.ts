@@ -36,12 +36,38 @@ export interface LampExample extends LampQuestion {
 export const LAMP_LABELS: Record<LampTask, readonly string[] | null> = {
   "lamp-1": ["[1]", "[2]"],
   "lamp-2m": [
-    "sci-fi", "based on a book", "comedy", "action", "twist ending", "dystopia", "dark comedy", "classic",
-    "psychology", "fantasy", "romance", "thought-provoking", "social commentary", "violence", "true story",
+    "sci-fi",
+    "based on a book",
+    "comedy",
+    "action",
+    "twist ending",
+    "dystopia",
+    "dark comedy",
+    "classic",
+    "psychology",
+    "fantasy",
+    "romance",
+    "thought-provoking",
+    "social commentary",
+    "violence",
+    "true story",
   ],
   "lamp-2n": [
-    "women", "religion", "politics", "style & beauty", "entertainment", "culture & arts", "sports",
-    "science & technology", "travel", "business", "crime", "education", "healthy living", "parents", "food & drink",
+    "women",
+    "religion",
+    "politics",
+    "style & beauty",
+    "entertainment",
+    "culture & arts",
+    "sports",
+    "science & technology",
+    "travel",
+    "business",
+    "crime",
+    "education",
+    "healthy living",
+    "parents",
+    "food & drink",
   ],
   "lamp-3": ["1", "2", "3", "4", "5"],
 };
@@ -89,7 +115,14 @@ const kindOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an arr
  * Validates one record so the error can name its index and id, and rejects duplicate ids
  * (`seen`: id -> index), which would make the join with the golds ambiguous.
  */
-function parseRecord<T extends { id: string }>(path: string, what: string, record: unknown, i: number, schema: z.ZodType<T, z.ZodTypeDef, unknown>, seen: Map<string, number>): T {
+function parseRecord<T extends { id: string }>(
+  path: string,
+  what: string,
+  record: unknown,
+  i: number,
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+  seen: Map<string, number>,
+): T {
   const rawId = (record as { id?: unknown } | null)?.id;
   const where = `${path}: ${what} ${i}${typeof rawId === "string" ? ` (id "${rawId}")` : ""}`;
   const parsed = schema.safeParse(record);
@@ -103,7 +136,12 @@ function parseRecord<T extends { id: string }>(path: string, what: string, recor
   return parsed.data;
 }
 
-function parseRecords<T extends { id: string }>(path: string, what: string, records: unknown[], schema: z.ZodType<T, z.ZodTypeDef, unknown>): T[] {
+function parseRecords<T extends { id: string }>(
+  path: string,
+  what: string,
+  records: unknown[],
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+): T[] {
   const seen = new Map<string, number>();
   return records.map((record, i) => parseRecord(path, what, record, i, schema, seen));
 }
@@ -122,12 +160,16 @@ const JSON_SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
  * does), for files too large for one string (LaMP-1's and LaMP-3's train files, ~600 MB): memory
  * holds one question and the ids seen, whatever the file's size.
  */
-export async function streamLampQuestions(path: string, onQuestion: (question: LampQuestion, index: number) => void): Promise<number> {
+export async function streamLampQuestions(
+  path: string,
+  onQuestion: (question: LampQuestion, index: number) => void,
+): Promise<number> {
   const parser = new JSONParser({ paths: ["$.*"], keepStack: false });
   const seen = new Map<string, number>();
   let count = 0;
   let started = false;
-  parser.onValue = ({ value }) => onQuestion(parseRecord(path, "question", value, count, questionSchema, seen), count++);
+  parser.onValue = ({ value }) =>
+    onQuestion(parseRecord(path, "question", value, count, questionSchema, seen), count++);
   let stream;
   try {
     stream = createReadStream(path);
@@ -137,7 +179,10 @@ export async function streamLampQuestions(path: string, onQuestion: (question: L
         const first = chunk.findIndex((byte) => !JSON_SPACE.has(byte));
         if (first === -1) continue;
         started = true;
-        if (chunk[first] !== 0x5b) throw new UserError(`${path}: expected a JSON array of questions, got ${chunk[first] === 0x7b ? "object" : "something else"}`);
+        if (chunk[first] !== 0x5b)
+          throw new UserError(
+            `${path}: expected a JSON array of questions, got ${chunk[first] === 0x7b ? "object" : "something else"}`,
+          );
       }
       parser.write(chunk);
     }
@@ -170,7 +215,8 @@ export async function loadLamp(questionsPath: string, outputsPath: string): Prom
   const [questions, { golds }] = await Promise.all([loadLampQuestions(questionsPath), loadLampOutputs(outputsPath)]);
   return questions.map((q) => {
     const output = golds.get(q.id);
-    if (output === undefined) throw new UserError(`${outputsPath}: no gold output for question id "${q.id}" (from ${questionsPath})`);
+    if (output === undefined)
+      throw new UserError(`${outputsPath}: no gold output for question id "${q.id}" (from ${questionsPath})`);
     return { ...q, output };
   });
 }
@@ -234,7 +280,11 @@ const LAMP1_TITLE = /written the paper with the title "([^"]*)"/;
  * A LaMP question exactly as the benchmark's own test questions are written (prompts/lamp/question):
  * the same instruction, label list and answer format. LaMP-1 needs the two candidate references.
  */
-export async function lampQuestion(task: LampTask, input: string, references?: readonly [string, string]): Promise<string> {
+export async function lampQuestion(
+  task: LampTask,
+  input: string,
+  references?: readonly [string, string],
+): Promise<string> {
   if (task === "lamp-1") {
     if (!references) throw new Error("a LaMP-1 question needs two candidate references");
     return renderPrompt("lamp/question/lamp-1", { title: input, first: references[0], second: references[1] });
@@ -275,7 +325,9 @@ const DOCUMENT_FIELD_TOKENS = 368;
 
 /** The BM25 document of a profile item: OPPU's per-task template (prompts/lamp/oppu/document) over its fields cut to 368 tokens. */
 export async function retrievalDocument(task: LampTask, item: LampProfileItem): Promise<string> {
-  const fields = Object.fromEntries(Object.keys(item).map((field) => [field, firstTokens(String(item[field] ?? ""), DOCUMENT_FIELD_TOKENS)]));
+  const fields = Object.fromEntries(
+    Object.keys(item).map((field) => [field, firstTokens(String(item[field] ?? ""), DOCUMENT_FIELD_TOKENS)]),
+  );
   return `${await renderPrompt(`lamp/oppu/document/${task}`, fields)}\n`;
 }
 
@@ -293,9 +345,16 @@ export interface InteractionOptions {
 }
 
 /** Every user's paper titles as [owner, title]: the pool of LaMP-1 negatives (undefined for other tasks). */
-export function populationPapers(task: LampTask, users: readonly { id: string; profile: readonly LampProfileItem[] }[]): [string, string][] | undefined {
+export function populationPapers(
+  task: LampTask,
+  users: readonly { id: string; profile: readonly LampProfileItem[] }[],
+): [string, string][] | undefined {
   if (task !== "lamp-1") return undefined;
-  return users.flatMap((u) => u.profile.filter((p) => typeof p.title === "string" && p.title.trim() !== "").map((p): [string, string] => [u.id, p.title as string]));
+  return users.flatMap((u) =>
+    u.profile
+      .filter((p) => typeof p.title === "string" && p.title.trim() !== "")
+      .map((p): [string, string] => [u.id, p.title as string]),
+  );
 }
 
 /** A deterministic 32-bit number from a seed and a key (no global random state, same on every run). */
@@ -307,7 +366,8 @@ function text(task: LampTask, item: LampProfileItem, field: string): string {
   const value = item[field];
   // LaMP-3 scores may be numbers in some releases; the label set is strings.
   const s = typeof value === "number" && Number.isFinite(value) ? String(value) : value;
-  if (typeof s !== "string" || s.trim() === "") throw new UserError(`${task} profile item "${item.id}": "${field}" must be a non-empty string`);
+  if (typeof s !== "string" || s.trim() === "")
+    throw new UserError(`${task} profile item "${item.id}": "${field}" must be a non-empty string`);
   return s;
 }
 
@@ -317,7 +377,8 @@ export function itemTimestamp(task: LampTask, item: LampProfileItem): string | u
   if (date == null) return undefined;
   // A bare year (string or number) becomes January 1st of that year, UTC.
   const parsed = typeof date === "string" || typeof date === "number" ? new Date(String(date)) : undefined;
-  if (!parsed || Number.isNaN(parsed.getTime())) throw new UserError(`${task} profile item "${item.id}": invalid "date" ${JSON.stringify(date)}`);
+  if (!parsed || Number.isNaN(parsed.getTime()))
+    throw new UserError(`${task} profile item "${item.id}": invalid "date" ${JSON.stringify(date)}`);
   return parsed.toISOString();
 }
 
@@ -328,7 +389,13 @@ export function itemTimestamp(task: LampTask, item: LampProfileItem): string | u
  * list no references of profile papers, so the positive is then the user's own paper closest in
  * time before it (after it for the first one) - a self-citation, recorded as `citation: "own-paper"`.
  */
-function lamp1References(userId: string, profile: readonly LampProfileItem[], index: number, pool: readonly (readonly [string, string])[], seed: number) {
+function lamp1References(
+  userId: string,
+  profile: readonly LampProfileItem[],
+  index: number,
+  pool: readonly (readonly [string, string])[],
+  seed: number,
+) {
   const item = profile[index]!;
   const given = typeof item.citation === "string" && item.citation.trim() !== "" ? item.citation : undefined;
   const neighbour = profile[index > 0 ? index - 1 : index + 1];
@@ -352,7 +419,12 @@ function lamp1References(userId: string, profile: readonly LampProfileItem[], in
  * memory retriever embeds and the profile summary reads); `document`, its BM25 document. An item
  * without a date gets no timestamp. LaMP-1 items without a possible positive or negative are skipped.
  */
-export async function profileInteractions(task: LampTask, userId: string, profile: readonly LampProfileItem[], options: InteractionOptions = {}): Promise<HistoryEntry[]> {
+export async function profileInteractions(
+  task: LampTask,
+  userId: string,
+  profile: readonly LampProfileItem[],
+  options: InteractionOptions = {},
+): Promise<HistoryEntry[]> {
   const { input: inputField, answer: answerField } = ITEM_FIELDS[task];
   const entries: HistoryEntry[] = [];
   const pool = task === "lamp-1" ? (options.otherPapers ?? []).filter(([owner]) => owner !== userId) : [];

@@ -39,14 +39,19 @@ export async function loadOppuUsers(path: string, golds?: Map<string, string>): 
   const parsed = oppuSchema.safeParse(await readJson(path));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new UserError(`${path}: not OPPU's per-user format ([{user_id, profile, query: [{id, input, gold?}]}]): "${issue.path.join(".")}" ${issue.message}`);
+    throw new UserError(
+      `${path}: not OPPU's per-user format ([{user_id, profile, query: [{id, input, gold?}]}]): "${issue.path.join(".")}" ${issue.message}`,
+    );
   }
   return parsed.data.map((user) => ({
     id: user.user_id,
     profile: user.profile as LampProfileItem[],
     queries: user.query.map((q) => {
       const output = q.gold ?? golds?.get(q.id);
-      if (output === undefined) throw new UserError(`${path}: query "${q.id}" of user "${user.user_id}" has no gold (no "gold" field and none in the outputs file)`);
+      if (output === undefined)
+        throw new UserError(
+          `${path}: query "${q.id}" of user "${user.user_id}" has no gold (no "gold" field and none in the outputs file)`,
+        );
       return { id: q.id, input: q.input, output };
     }),
   }));
@@ -54,7 +59,9 @@ export async function loadOppuUsers(path: string, golds?: Map<string, string>): 
 
 /** The `n` most active users: the largest profiles first (ties: user id, in code-unit order). */
 export function selectActiveUsers(users: readonly EvalUser[], n: number): EvalUser[] {
-  return [...users].sort((a, b) => b.profile.length - a.profile.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, n);
+  return [...users]
+    .sort((a, b) => b.profile.length - a.profile.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, n);
 }
 
 /**
@@ -67,7 +74,9 @@ export function checkNoLeaks(task: LampTask, users: readonly EvalUser[], source:
     for (const q of user.queries) {
       const leaked = inputs.get(normalizeText(questionInput(task, q.input)));
       if (leaked !== undefined) {
-        throw new UserError(`${source}: query "${q.id}" of user "${user.id}" asks about profile item "${leaked}" of the same user, whose answer would be in memory; remove the item (persona-agent data convert does)`);
+        throw new UserError(
+          `${source}: query "${q.id}" of user "${user.id}" asks about profile item "${leaked}" of the same user, whose answer would be in memory; remove the item (persona-agent data convert does)`,
+        );
       }
     }
   }
@@ -79,7 +88,8 @@ export function checkUsers(users: readonly EvalUser[], source: string): void {
   for (const user of users) {
     for (const q of user.queries) {
       const other = seen.get(q.id);
-      if (other !== undefined) throw new UserError(`${source}: query id "${q.id}" appears twice (users "${other}" and "${user.id}")`);
+      if (other !== undefined)
+        throw new UserError(`${source}: query id "${q.id}" appears twice (users "${other}" and "${user.id}")`);
       seen.set(q.id, user.id);
     }
   }

@@ -18,7 +18,16 @@
  */
 import { hash } from "node:crypto";
 import type { EvalUser, UserQuery } from "./oppu.js";
-import { itemInput, itemKey, itemTimestamp, normalizeText, questionInput, type LampExample, type LampQuestion, type LampTask } from "./lamp.js";
+import {
+  itemInput,
+  itemKey,
+  itemTimestamp,
+  normalizeText,
+  questionInput,
+  type LampExample,
+  type LampQuestion,
+  type LampTask,
+} from "./lamp.js";
 import type { Split } from "./lamp-names.js";
 
 /** Share of the smaller of two profiles that must be in both for their questions to be one person. */
@@ -94,7 +103,11 @@ export class PopulationIndex {
       }
       items[i] = variant;
     });
-    const sketch: QuestionSketch = { id: question.id, asks: this.intern(normalizeText(questionInput(this.task, question.input))), items };
+    const sketch: QuestionSketch = {
+      id: question.id,
+      asks: this.intern(normalizeText(questionInput(this.task, question.input))),
+      items,
+    };
     if (question.user_id !== undefined) sketch.user_id = question.user_id;
     this.questions.push(sketch);
   }
@@ -113,13 +126,16 @@ export class PopulationIndex {
 }
 
 /** Question indices grouped into persons: by `user_id` where given, else by shared profile items (`keysOf`: each question's item keys). */
-function groupQuestions(questions: readonly Pick<QuestionSketch, "user_id">[], keysOf: (q: number) => readonly number[]): number[][] {
+function groupQuestions(
+  questions: readonly Pick<QuestionSketch, "user_id">[],
+  keysOf: (q: number) => readonly number[],
+): number[][] {
   const parent = questions.map((_, i) => i);
   const find = (i: number): number => {
     let root = i;
     while (parent[root] !== root) root = parent[root]!;
     // Path compression: every question on the way now points at the root.
-    for (let node = i; node !== root; ) {
+    for (let node = i; node !== root;) {
       const up = parent[node]!;
       parent[node] = root;
       node = up;
@@ -205,7 +221,13 @@ function planPerson(index: PopulationIndex, questions: readonly number[]): Perso
     return !date || date < firstQueryDate || firstOwn.has(index.variants[variant]!.key);
   };
   const profile = union.filter(before).map(({ at }) => at);
-  return { id: first.user_id ?? first.id, questions: [...questions], profile, leaksRemoved, laterRemoved: union.length - profile.length };
+  return {
+    id: first.user_id ?? first.id,
+    questions: [...questions],
+    profile,
+    leaksRemoved,
+    laterRemoved: union.length - profile.length,
+  };
 }
 
 /**
@@ -218,17 +240,24 @@ export function planPopulation(index: PopulationIndex, split: Split): PersonPlan
   const groups =
     split === "user"
       ? questions.map((_, i) => [i])
-      : groupQuestions(questions, (q) => index.keys(q)).map((indices) => [...indices].sort((a, b) => questions[a]!.items.length - questions[b]!.items.length || a - b));
+      : groupQuestions(questions, (q) => index.keys(q)).map((indices) =>
+          [...indices].sort((a, b) => questions[a]!.items.length - questions[b]!.items.length || a - b),
+        );
   return groups.map((indices) => planPerson(index, indices));
 }
 
 /** The `n` most active persons (selectActiveUsers' order: the largest profiles first, ties: id). */
 export function selectActivePersons(persons: readonly PersonPlan[], n: number): PersonPlan[] {
-  return [...persons].sort((a, b) => b.profile.length - a.profile.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, n);
+  return [...persons]
+    .sort((a, b) => b.profile.length - a.profile.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, n);
 }
 
 /** The user a plan describes, from its questions (`question(i)`: the full question with gold). */
-export function userOf(plan: PersonPlan, question: (q: number) => Pick<LampExample, "id" | "input" | "output" | "profile">): EvalUser {
+export function userOf(
+  plan: PersonPlan,
+  question: (q: number) => Pick<LampExample, "id" | "input" | "output" | "profile">,
+): EvalUser {
   const profile = plan.profile.map(([q, i]) => question(q).profile[i]!);
   const queries = plan.questions.map((q): UserQuery => {
     const { id, input, output } = question(q);
@@ -243,9 +272,16 @@ function median(sorted: readonly number[]): number {
 }
 
 /** Persons, queries per person and what the profile rules removed (printed by `data convert` and `eval`). */
-export function summarize(users: readonly { queries: readonly unknown[] }[], questions: number, removed: Pick<PopulationSummary, "leaksRemoved" | "laterRemoved"> = { leaksRemoved: 0, laterRemoved: 0 }): PopulationSummary {
+export function summarize(
+  users: readonly { queries: readonly unknown[] }[],
+  questions: number,
+  removed: Pick<PopulationSummary, "leaksRemoved" | "laterRemoved"> = { leaksRemoved: 0, laterRemoved: 0 },
+): PopulationSummary {
   const counts = users.map((u) => u.queries.length).sort((a, b) => a - b);
-  const queriesPerPerson = counts.length === 0 ? { min: 0, median: 0, max: 0 } : { min: counts[0]!, median: median(counts), max: counts.at(-1)! };
+  const queriesPerPerson =
+    counts.length === 0
+      ? { min: 0, median: 0, max: 0 }
+      : { min: counts[0]!, median: median(counts), max: counts.at(-1)! };
   return { questions, persons: users.length, queriesPerPerson, merged: questions - users.length, ...removed };
 }
 
@@ -256,7 +292,11 @@ export function summarizePlans(persons: readonly PersonPlan[], questions: number
     removed.leaksRemoved += p.leaksRemoved;
     removed.laterRemoved += p.laterRemoved;
   }
-  return summarize(persons.map((p) => ({ queries: p.questions })), questions, removed);
+  return summarize(
+    persons.map((p) => ({ queries: p.questions })),
+    questions,
+    removed,
+  );
 }
 
 /** LaMP question records (with golds, from every file of the split) to persons (planPopulation), all in memory. */
@@ -264,5 +304,8 @@ export function lampToUsers(task: LampTask, examples: readonly LampExample[], sp
   const index = new PopulationIndex(task);
   for (const example of examples) index.add(example);
   const persons = planPopulation(index, split);
-  return { users: persons.map((plan) => userOf(plan, (q) => examples[q]!)), summary: summarizePlans(persons, examples.length) };
+  return {
+    users: persons.map((plan) => userOf(plan, (q) => examples[q]!)),
+    summary: summarizePlans(persons, examples.length),
+  };
 }

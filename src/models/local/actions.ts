@@ -41,7 +41,12 @@ export function toolSpecs(tools: BindToolsInput[]): ToolSpec[] {
   return tools.map((tool) => {
     const { name, description, parameters } = convertToOpenAITool(tool as never).function;
     const schema = (tool as { schema?: unknown }).schema;
-    return { name, description: description ?? "", parameters: (parameters ?? {}) as Record<string, unknown>, zod: isInteropZodSchema(schema) ? schema : undefined };
+    return {
+      name,
+      description: description ?? "",
+      parameters: (parameters ?? {}) as Record<string, unknown>,
+      zod: isInteropZodSchema(schema) ? schema : undefined,
+    };
   });
 }
 
@@ -57,11 +62,18 @@ export function toGbnfSchema(schema: unknown, maxChars: number): GbnfJsonSchema 
   if (Array.isArray(s.type)) return { oneOf: s.type.map((type: string) => toGbnfSchema({ ...s, type }, maxChars)) };
   switch (s.type) {
     case "object": {
-      const properties = Object.fromEntries(Object.entries(s.properties ?? {}).map(([key, value]) => [key, toGbnfSchema(value, maxChars)]));
+      const properties = Object.fromEntries(
+        Object.entries(s.properties ?? {}).map(([key, value]) => [key, toGbnfSchema(value, maxChars)]),
+      );
       return { type: "object", properties };
     }
     case "array":
-      return { type: "array", items: toGbnfSchema(s.items, maxChars), minItems: Math.min(s.minItems ?? 0, MAX_ITEMS), maxItems: Math.min(s.maxItems ?? MAX_ITEMS, MAX_ITEMS) };
+      return {
+        type: "array",
+        items: toGbnfSchema(s.items, maxChars),
+        minItems: Math.min(s.minItems ?? 0, MAX_ITEMS),
+        maxItems: Math.min(s.maxItems ?? MAX_ITEMS, MAX_ITEMS),
+      };
     case "string": {
       if (STRING_FORMATS.has(s.format)) return { type: "string", format: s.format };
       const maxLength = Math.min(s.maxLength ?? maxChars, maxChars);
@@ -83,13 +95,16 @@ export function actionSchema(tools: ToolSpec[], limits: GrammarLimits, allowAnsw
     type: "object",
     properties: { tool: { const: t.name }, arguments: toGbnfSchema(t.parameters, limits.maxArgChars) },
   }));
-  if (allowAnswer) branches.push({ type: "object", properties: { answer: { type: "string", maxLength: limits.maxAnswerChars } } });
+  if (allowAnswer)
+    branches.push({ type: "object", properties: { answer: { type: "string", maxLength: limits.maxAnswerChars } } });
   return branches.length === 1 ? branches[0]! : { oneOf: branches };
 }
 
 /** The instructions appended to the system prompt (wording in prompts/local/tool_calling.md). */
 export function toolInstructions(tools: ToolSpec[], allowAnswer: boolean): Promise<string> {
-  const list = tools.map((t) => `- ${t.name}: ${t.description}\n  arguments (JSON schema): ${JSON.stringify(t.parameters)}`).join("\n");
+  const list = tools
+    .map((t) => `- ${t.name}: ${t.description}\n  arguments (JSON schema): ${JSON.stringify(t.parameters)}`)
+    .join("\n");
   const formats = [`{"tool": "<tool name>", "arguments": {...}} to call a tool`];
   if (allowAnswer) formats.push(`{"answer": "<your reply to the user>"} to reply without a tool`);
   return renderPrompt("local/tool_calling", { tools: list, formats: formats.join("\n") });
@@ -107,7 +122,12 @@ export function parseAction(raw: string, tools: ToolSpec[]): Action {
     const partial = /^\s*\{\s*"answer"\s*:\s*"((?:[^"\\]|\\.)*)/s.exec(raw);
     if (partial) return { kind: "answer", text: unescapeJsonString(partial[1]!) };
     const name = /"tool"\s*:\s*"([^"]*)"/.exec(raw)?.[1];
-    return { kind: "invalid", name, raw, error: "the model's output ended before the JSON was complete (raise maxTokens)" };
+    return {
+      kind: "invalid",
+      name,
+      raw,
+      error: "the model's output ended before the JSON was complete (raise maxTokens)",
+    };
   }
   if (typeof value.answer === "string") return { kind: "answer", text: value.answer };
   const tool = tools.find((t) => t.name === value.tool);
@@ -115,7 +135,13 @@ export function parseAction(raw: string, tools: ToolSpec[]): Action {
   const args = (value.arguments ?? {}) as Record<string, unknown>;
   if (tool.zod) {
     const parsed = interopSafeParse(tool.zod as never, args);
-    if (!parsed.success) return { kind: "invalid", name: tool.name, raw, error: `arguments do not match the tool's schema: ${String(parsed.error).split("\n")[0]}` };
+    if (!parsed.success)
+      return {
+        kind: "invalid",
+        name: tool.name,
+        raw,
+        error: `arguments do not match the tool's schema: ${String(parsed.error).split("\n")[0]}`,
+      };
   }
   return { kind: "tool", name: tool.name, args };
 }
