@@ -29,7 +29,8 @@ const SEP = ".";
 /** The character right after SEP: `ns >= p + SEP AND ns < p + SEP_NEXT` is a label-wise prefix test. */
 const SEP_NEXT = String.fromCharCode(SEP.charCodeAt(0) + 1);
 
-type Value = Record<string, any>;
+/** The store's own value type (LangGraph's Item value). */
+type Value = Item["value"];
 type RowKey = Pick<Row, "namespace" | "key">;
 
 interface Row {

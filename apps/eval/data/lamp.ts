@@ -313,6 +313,7 @@ export function questionInput(task: LampTask, question: string): string {
 }
 
 /** Python's str.isspace() characters: what OPPU's `text.split()` splits on. */
+// eslint-disable-next-line no-control-regex -- Python's str.split() whitespace includes \x1c-\x1f
 const PYTHON_WHITESPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
 /** OPPU's get_first_k_tokens: the first `k` whitespace-separated tokens, joined by single spaces. */
