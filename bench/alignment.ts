@@ -8,7 +8,7 @@
  */
 import { InMemoryStore } from "@langchain/langgraph";
 import { align, aliceStore, scriptedModel, EMB } from "../testing/alignment-harness.js";
-import { episodicMemoryFor } from "../src/services.js";
+import { episodicMemoryFor } from "../src/services/services.js";
 import { fmt, table } from "./lib.js";
 
 const delayMs = Number(process.argv[2] ?? 200);
@@ -21,7 +21,11 @@ for (const n of SIZES) {
   const memory = episodicMemoryFor(store, { embeddings: EMB, indexDir: undefined, timeoutMs: 60_000, maxRetries: 0 });
   await memory.add(
     "alice",
-    Array.from({ length: 16 }, (_, i) => ({ query: `Tag this movie: bench ${i}`, response: "sci-fi", timestamp: `2024-03-${String(i + 1).padStart(2, "0")}T10:00:00Z` })),
+    Array.from({ length: 16 }, (_, i) => ({
+      query: `Tag this movie: bench ${i}`,
+      response: "sci-fi",
+      timestamp: `2024-03-${String(i + 1).padStart(2, "0")}T10:00:00Z`,
+    })),
   );
   await align(store, scriptedModel({}), { batchSize: n }); // warm-up: embeddings model, index
   const model = scriptedModel({}, delayMs);
@@ -31,8 +35,31 @@ for (const n of SIZES) {
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const serial = model.calls.length * delayMs;
-  rows.push([n, Math.round(ms), fmt(ms / delayMs, 2), model.calls.length, 4, fmt(serial / delayMs, 0), fmt(ms - 4 * delayMs, 0), Math.round((cpu.user + cpu.system) / 1000)]);
+  rows.push([
+    n,
+    Math.round(ms),
+    fmt(ms / delayMs, 2),
+    model.calls.length,
+    4,
+    fmt(serial / delayMs, 0),
+    fmt(ms - 4 * delayMs, 0),
+    Math.round((cpu.user + cpu.system) / 1000),
+  ]);
 }
 
 console.log(`one alignment iteration, scripted model with L = ${delayMs} ms per call`);
-console.log(table(["n", "wall ms", "wall / L", "model calls", "critical path / L", "all serial / L", "overhead beyond 4 L (ms)", "CPU ms (all threads)"], rows));
+console.log(
+  table(
+    [
+      "n",
+      "wall ms",
+      "wall / L",
+      "model calls",
+      "critical path / L",
+      "all serial / L",
+      "overhead beyond 4 L (ms)",
+      "CPU ms (all threads)",
+    ],
+    rows,
+  ),
+);

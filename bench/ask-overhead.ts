@@ -16,9 +16,11 @@ import { SqliteStore } from "../src/store/sqlite-store.js";
 import { EpisodicMemory } from "../src/memory/episodic.js";
 import { PersonaStore } from "../src/persona/persona.js";
 import { UniversalSentenceEncoderEmbeddings } from "../src/models/embeddings.js";
-import { episodicMemoryFor } from "../src/services.js";
+import { episodicMemoryFor } from "../src/services/services.js";
 
-const { values } = parseArgs({ options: { queries: { type: "string", default: "100" }, memories: { type: "string", default: "1000" } } });
+const { values } = parseArgs({
+  options: { queries: { type: "string", default: "100" }, memories: { type: "string", default: "1000" } },
+});
 const QUERIES = Number(values.queries);
 const MEMORIES = Number(values.memories);
 const EMB = "local:universal-sentence-encoder";
@@ -35,7 +37,10 @@ class InstantModel extends BaseChatModel {
     const used = messages.some((m) => ToolMessage.isInstance(m));
     const message = used
       ? new AIMessage("sci-fi")
-      : new AIMessage({ content: "", tool_calls: [{ id: "c1", name: "memory_retrieval", args: { query: messages.at(-1)!.text } }] });
+      : new AIMessage({
+          content: "",
+          tool_calls: [{ id: "c1", name: "memory_retrieval", args: { query: messages.at(-1)!.text } }],
+        });
     return { generations: [{ text: message.text, message }] };
   }
 }
@@ -66,7 +71,10 @@ const times: number[] = [];
 const cpuBefore = process.cpuUsage();
 for (let i = 0; i < QUERIES; i++) {
   t = performance.now();
-  await graph.invoke({ messages: [new HumanMessage(`Tag this movie: query ${i} about ${topics[i % topics.length]}`)] }, config);
+  await graph.invoke(
+    { messages: [new HumanMessage(`Tag this movie: query ${i} about ${topics[i % topics.length]}`)] },
+    config,
+  );
   times.push(performance.now() - t);
 }
 // CPU time moves less than wall time on a shared machine: the asks' own work, every thread of the process.
@@ -93,8 +101,11 @@ for (let i = 0; i < 50; i++) {
 }
 retrieveTimes.sort((a, b) => a - b);
 
-const row = (name: string, xs: number[]) => `| ${name} | ${percentile(xs, 0.5).toFixed(1)} | ${percentile(xs, 0.95).toFixed(1)} |`;
-console.log(`ask overhead, ${MEMORIES} memories, ${QUERIES} queries, zero-latency model (ms); ingest+index took ${(ingestMs / 1000).toFixed(1)} s`);
+const row = (name: string, xs: number[]) =>
+  `| ${name} | ${percentile(xs, 0.5).toFixed(1)} | ${percentile(xs, 0.95).toFixed(1)} |`;
+console.log(
+  `ask overhead, ${MEMORIES} memories, ${QUERIES} queries, zero-latency model (ms); ingest+index took ${(ingestMs / 1000).toFixed(1)} s`,
+);
 console.log("| step | median ms | p95 ms |\n|---|---|---|");
 console.log(row("whole ask (graph + 1 retrieval + store writes)", times));
 console.log(row("retrieve top-4 (embed query + FAISS)", retrieveTimes));

@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { LAMP_LABELS } from "../src/data/lamp.js";
-import { syntheticItem, syntheticQuestion } from "../src/eval/synthetic.js";
+import { LAMP_LABELS } from "../apps/eval/data/lamp.js";
+import { syntheticItem, syntheticQuestion } from "../apps/eval/synthetic.js";
 import { startOpenAIServer } from "../testing/openai-server.js";
 import { respondWith } from "../testing/scripted-chat.js";
 import { fmt, MB, table } from "./lib.js";
@@ -24,7 +24,24 @@ const dir = process.argv[2] ?? mkdtempSync(join(tmpdir(), "big-file-"));
 const targetBytes = Number(process.argv[3] ?? 620) * MB;
 const BIN = fileURLToPath(new URL("../bin/persona-agent.js", import.meta.url));
 const QUESTIONS_PER_PERSON = 4;
-const WORDS = ["battery", "charger", "screen", "sturdy", "cheap", "broke", "returned", "gift", "quality", "shipping", "works", "great", "poor", "cable", "case", "sound"];
+const WORDS = [
+  "battery",
+  "charger",
+  "screen",
+  "sturdy",
+  "cheap",
+  "broke",
+  "returned",
+  "gift",
+  "quality",
+  "shipping",
+  "works",
+  "great",
+  "poor",
+  "cable",
+  "case",
+  "sound",
+];
 const labels = LAMP_LABELS["lamp-3"]!;
 
 /** A ~500-character review, distinct per person and item. */
@@ -43,11 +60,17 @@ async function generate(): Promise<{ questions: string; outputs: string; count: 
   let written = 1;
   for (let person = 0; written < targetBytes; person++) {
     const history = 40 + ((person * 37) % 120); // 40-159 items: "most active" is well defined
-    const profile = Array.from({ length: history }, (_, i) => syntheticItem("lamp-3", "", review(person, i), labels[(person + i) % labels.length]!));
+    const profile = Array.from({ length: history }, (_, i) =>
+      syntheticItem("lamp-3", "", review(person, i), labels[(person + i) % labels.length]!),
+    );
     for (let j = 0; j < QUESTIONS_PER_PERSON; j++) {
       const id = `${person}${String(j).padStart(2, "0")}`;
       const asked = review(person, history + j);
-      const question = { id, input: syntheticQuestion("lamp-3", asked, ""), profile: profile.map((item, i) => ({ ...item, id: `${id}${i}` })) };
+      const question = {
+        id,
+        input: syntheticQuestion("lamp-3", asked, ""),
+        profile: profile.map((item, i) => ({ ...item, id: `${id}${i}` })),
+      };
       const text = `${golds.length ? "," : ""}\n${JSON.stringify(question)}`;
       await write(text);
       written += Buffer.byteLength(text);
@@ -65,14 +88,27 @@ async function generate(): Promise<{ questions: string; outputs: string; count: 
 }
 
 /** Runs the CLI under /usr/bin/time: wall seconds, peak RSS, exit code and the output's last line. */
-function measure(args: string[], env: Record<string, string>): Promise<{ seconds: number; peakMb: number; code: number; last: string }> {
+function measure(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ seconds: number; peakMb: number; code: number; last: string }> {
   return new Promise((resolve) => {
-    execFile("/usr/bin/time", ["-f", "%e %M", process.execPath, BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * MB }, (error, stdout, stderr) => {
-      const lines = stderr.trim().split("\n");
-      const [seconds, kb] = lines.at(-1)!.split(" ").map(Number);
-      const last = (stdout.trim() || lines.slice(0, -1).join(" ")).split("\n").at(-1)!.slice(0, 160);
-      resolve({ seconds: seconds!, peakMb: kb! / 1024, code: error ? ((error as { code?: number }).code ?? 1) : 0, last });
-    });
+    execFile(
+      "/usr/bin/time",
+      ["-f", "%e %M", process.execPath, BIN, ...args],
+      { env: { ...process.env, ...env }, maxBuffer: 64 * MB },
+      (error, stdout, stderr) => {
+        const lines = stderr.trim().split("\n");
+        const [seconds, kb] = lines.at(-1)!.split(" ").map(Number);
+        const last = (stdout.trim() || lines.slice(0, -1).join(" ")).split("\n").at(-1)!.slice(0, 160);
+        resolve({
+          seconds: seconds!,
+          peakMb: kb! / 1024,
+          code: error ? ((error as { code?: number }).code ?? 1) : 0,
+          last,
+        });
+      },
+    );
   });
 }
 
@@ -81,10 +117,19 @@ const files = existsSync(join(dir, "lamp-3_big_questions.json"))
   ? { questions: join(dir, "lamp-3_big_questions.json"), outputs: join(dir, "lamp-3_big_outputs.json"), count: NaN }
   : await generate();
 const size = statSync(files.questions).size;
-console.log(`${files.questions}: ${fmt(size / MB, 0)} MB, ${Number.isNaN(files.count) ? "existing" : `${files.count} questions`} (generated in ${fmt((Date.now() - started) / 1000)} s)`);
+console.log(
+  `${files.questions}: ${fmt(size / MB, 0)} MB, ${Number.isNaN(files.count) ? "existing" : `${files.count} questions`} (generated in ${fmt((Date.now() - started) / 1000)} s)`,
+);
 
 const server = await startOpenAIServer(respondWith(() => "4"));
-const env = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: "bench", PERSONA_AGENT_MODEL: "openai:bench", PERSONA_AGENT_EMBEDDINGS: "openai:emb", PERSONA_AGENT_DATA_DIR: join(dir, "data"), PERSONA_AGENT_MAX_RETRIES: "0" };
+const env = {
+  OPENAI_BASE_URL: server.url,
+  OPENAI_API_KEY: "bench",
+  PERSONA_AGENT_MODEL: "openai:bench",
+  PERSONA_AGENT_EMBEDDINGS: "openai:emb",
+  PERSONA_AGENT_DATA_DIR: join(dir, "data"),
+  PERSONA_AGENT_MAX_RETRIES: "0",
+};
 const data = ["--task", "lamp-3", "--questions", files.questions, "--outputs", files.outputs, "--users", "100"];
 const rows: (string | number)[][] = [];
 for (const [name, args] of [

@@ -29,7 +29,9 @@ const BIN = fileURLToPath(new URL("../bin/persona-agent.js", import.meta.url));
 /** Answers at once: one memory tool call, then the answer; profile summaries for ingest. */
 function instant(req: RecordedChatRequest): ScriptedReply {
   if (!req.tools) return { content: "Profile: a science-fiction fan." };
-  return req.messages.at(-1)?.role === "tool" ? { content: "sci-fi" } : { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
+  return req.messages.at(-1)?.role === "tool"
+    ? { content: "sci-fi" }
+    : { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
 }
 
 const server = await startOpenAIServer(instant);
@@ -49,14 +51,18 @@ const env = {
 function run(args: string[]): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, args, { env }, (error, _stdout, stderr) => (error ? reject(new Error(`${args.join(" ")}: ${stderr || error.message}`)) : resolve(performance.now() - started))),
+    execFile(process.execPath, args, { env }, (error, _stdout, stderr) =>
+      error ? reject(new Error(`${args.join(" ")}: ${stderr || error.message}`)) : resolve(performance.now() - started),
+    ),
   );
 }
 
 const history = join(dataDir, "history.jsonl");
 writeFileSync(
   history,
-  Array.from({ length: 50 }, (_, i) => JSON.stringify({ query: `Tag this movie: story number ${i} about space`, response: i % 2 ? "sci-fi" : "romance" })).join("\n") + "\n",
+  Array.from({ length: 50 }, (_, i) =>
+    JSON.stringify({ query: `Tag this movie: story number ${i} about space`, response: i % 2 ? "sci-fi" : "romance" }),
+  ).join("\n") + "\n",
 );
 await run([BIN, "ingest", "--user", "U", "--file", history]);
 
@@ -76,16 +82,31 @@ for (let i = 0; i < RUNS; i++) {
 await server.close();
 
 const base = median(times.get("node -e 0")!);
-console.log(`CLI start-up, ${RUNS} runs each, interleaved; ratio = median / median of node -e 0 (${fmt(base)} ms); load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+console.log(
+  `CLI start-up, ${RUNS} runs each, interleaved; ratio = median / median of node -e 0 (${fmt(base)} ms); load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ")}`,
+);
 console.log(
   table(
     ["command", "median ms", "p95 ms", "ratio", "target", "met"],
     cases.map((c) => {
       const xs = times.get(c.name)!;
       const ratio = median(xs) / base;
-      return [c.name, fmt(median(xs)), fmt(p95(xs)), `${fmt(ratio)}x`, c.target ? `<= ${c.target}x` : "", c.target ? (ratio <= c.target ? "yes" : "no") : ""];
+      return [
+        c.name,
+        fmt(median(xs)),
+        fmt(p95(xs)),
+        `${fmt(ratio)}x`,
+        c.target ? `<= ${c.target}x` : "",
+        c.target ? (ratio <= c.target ? "yes" : "no") : "",
+      ];
     }),
   ),
 );
-const ratios = cases.filter((c) => c.target).map((c) => `${c.name.replace("persona-agent ", "").replace(/ \(.*\)$/, "")} ${fmt(median(times.get(c.name)!) / base)}x`);
+const ratios = cases
+  .filter((c) => c.target)
+  .map(
+    (c) => `${c.name.replace("persona-agent ", "").replace(/ \(.*\)$/, "")} ${fmt(median(times.get(c.name)!) / base)}x`,
+  );
 console.log(`ratios to node -e 0: ${ratios.join(", ")}`);

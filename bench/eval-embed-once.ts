@@ -8,11 +8,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateExamples } from "../src/eval/synthetic.js";
-import { runEval } from "../src/eval/runner.js";
-import type { MethodName } from "../src/eval/methods.js";
-import { lampToUsers } from "../src/data/oppu.js";
-import { DEFAULT_SETTINGS } from "../src/settings.js";
+import { generateExamples } from "../apps/eval/synthetic.js";
+import { runEval } from "../apps/eval/runner.js";
+import type { MethodName } from "../apps/eval/methods.js";
+import { lampToUsers } from "../apps/eval/data/oppu.js";
+import { DEFAULT_SETTINGS } from "../src/configuration/settings.js";
 import { ScriptedChatModel } from "../testing/scripted-model.js";
 import { lampScript } from "../testing/lamp-script.js";
 import { fmt, table } from "./lib.js";
@@ -21,7 +21,11 @@ const USERS = Number(process.argv[2] ?? 5);
 const ITEMS = Number(process.argv[3] ?? 20);
 const METHODS: MethodName[] = ["react", "membank", "persona-agent-no-persona", "persona-agent-no-alignment"];
 
-const { users } = lampToUsers("lamp-2m", generateExamples("lamp-2m", { users: USERS, items: ITEMS, queries: 2, dated: true }), "time");
+const { users } = lampToUsers(
+  "lamp-2m",
+  generateExamples("lamp-2m", { users: USERS, items: ITEMS, queries: 2, dated: true }),
+  "time",
+);
 const profiles = users.reduce((n, u) => n + u.profile.length, 0);
 
 async function runAll(outFor: (method: MethodName) => string, methods = METHODS): Promise<number[]> {
@@ -29,9 +33,19 @@ async function runAll(outFor: (method: MethodName) => string, methods = METHODS)
   for (const method of methods) {
     const started = performance.now();
     await runEval({
-      task: "lamp-2m", method, users, userCount: USERS, concurrency: 2, outDir: outFor(method),
-      model: new ScriptedChatModel(lampScript("lamp-2m")), modelId: "scripted", settings: DEFAULT_SETTINGS,
-      params: { k: 4, batch: 3, iterations: 1 }, run: { data: ["generated"], split: "time", seed: 0 }, retryForMs: 0, backoffMs: 1,
+      task: "lamp-2m",
+      method,
+      users,
+      userCount: USERS,
+      concurrency: 2,
+      outDir: outFor(method),
+      model: new ScriptedChatModel(lampScript("lamp-2m")),
+      modelId: "scripted",
+      settings: DEFAULT_SETTINGS,
+      params: { k: 4, batch: 3, iterations: 1 },
+      run: { data: ["generated"], split: "time", seed: 0 },
+      retryForMs: 0,
+      backoffMs: 1,
     });
     times.push(performance.now() - started);
   }
@@ -48,7 +62,10 @@ try {
   console.log(
     table(
       ["method", "own --out (s)", "shared --out (s)"],
-      [...METHODS.map((m, i) => [m, fmt(separate[i]! / 1000, 2), fmt(shared[i]! / 1000, 2)]), ["total", fmt(sum(separate) / 1000, 2), fmt(sum(shared) / 1000, 2)]],
+      [
+        ...METHODS.map((m, i) => [m, fmt(separate[i]! / 1000, 2), fmt(shared[i]! / 1000, 2)]),
+        ["total", fmt(sum(separate) / 1000, 2), fmt(sum(shared) / 1000, 2)],
+      ],
     ),
   );
   console.log(`\nspeed-up of the four methods together: ${fmt(sum(separate) / sum(shared), 2)}x`);

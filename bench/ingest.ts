@@ -18,7 +18,7 @@ import type { Embeddings } from "@langchain/core/embeddings";
 import { SqliteStore } from "../src/store/sqlite-store.js";
 import { EpisodicMemory } from "../src/memory/episodic.js";
 import { UniversalSentenceEncoderEmbeddings } from "../src/models/embeddings.js";
-import { userFileKey } from "../src/users.js";
+import { userFileKey } from "../src/users/users.js";
 import { fmt, table, time } from "./lib.js";
 
 const { values } = parseArgs({ options: { entries: { type: "string", default: "1000" } } });
@@ -53,25 +53,54 @@ const history = historyOf(N);
 const [, loadMs] = await time(() => new UniversalSentenceEncoderEmbeddings().embedQuery("warm up"));
 
 const rows: (string | number)[][] = [];
-async function scenario(name: string, user: string, entries: typeof history, embeddings: Counting, options: { memory?: EpisodicMemory } = {}) {
+async function scenario(
+  name: string,
+  user: string,
+  entries: typeof history,
+  embeddings: Counting,
+  options: { memory?: EpisodicMemory } = {},
+) {
   const memory = options.memory ?? new EpisodicMemory(store, embeddings as Embeddings, { embeddingsId: EMB, indexDir });
   const [result, ms] = await time(() => memory.add(user, entries));
-  rows.push([name, entries.length, result.added, embeddings.embedded, fmt(ms, 0), ms > 0 ? fmt((entries.length / ms) * 1000, 0) : "–"]);
+  rows.push([
+    name,
+    entries.length,
+    result.added,
+    embeddings.embedded,
+    fmt(ms, 0),
+    ms > 0 ? fmt((entries.length / ms) * 1000, 0) : "–",
+  ]);
   return memory;
 }
 
 const cold = new Counting();
 const memory = await scenario("cold", "alice", history, cold);
 const warm = new Counting();
-await scenario("re-ingest unchanged, fresh instance (index read from disk)", "alice", history, warm, { memory: new EpisodicMemory(store, warm, { embeddingsId: EMB, indexDir }) });
+await scenario("re-ingest unchanged, fresh instance (index read from disk)", "alice", history, warm, {
+  memory: new EpisodicMemory(store, warm, { embeddingsId: EMB, indexDir }),
+});
 // the same instance as the cold run: index already in memory
 const same = cold.embedded;
 const [, sameMs] = await time(() => memory.add("alice", history));
-rows.push(["re-ingest unchanged, index in memory", N, 0, cold.embedded - same, fmt(sameMs, 0), fmt((N / sameMs) * 1000, 0)]);
+rows.push([
+  "re-ingest unchanged, index in memory",
+  N,
+  0,
+  cold.embedded - same,
+  fmt(sameMs, 0),
+  fmt((N / sameMs) * 1000, 0),
+]);
 rmSync(join(indexDir, userFileKey("alice"), "faiss.index"));
 await scenario("lost index, rebuilt from stored vectors", "alice", history, new Counting());
-await scenario("+10% new entries (incremental)", "alice", [...history, ...historyOf(Math.round(N / 10), N)], new Counting());
+await scenario(
+  "+10% new entries (incremental)",
+  "alice",
+  [...history, ...historyOf(Math.round(N / 10), N)],
+  new Counting(),
+);
 
-console.log(`ingest, ${N} entries of ~25 words, USE lite on CPU (model load ${fmt(loadMs / 1000, 1)} s, not counted); SQLite store, index on disk`);
+console.log(
+  `ingest, ${N} entries of ~25 words, USE lite on CPU (model load ${fmt(loadMs / 1000, 1)} s, not counted); SQLite store, index on disk`,
+);
 console.log(table(["scenario", "entries given", "added", "texts embedded", "wall ms", "entries/s"], rows));
 store.close();

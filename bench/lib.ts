@@ -61,7 +61,10 @@ export class InstantAgentModel extends BaseChatModel {
     const used = messages.some((m) => ToolMessage.isInstance(m));
     const message = used
       ? new AIMessage("sci-fi")
-      : new AIMessage({ content: "", tool_calls: [{ id: "c1", name: "memory_retrieval", args: { query: messages.at(-1)!.text } }] });
+      : new AIMessage({
+          content: "",
+          tool_calls: [{ id: "c1", name: "memory_retrieval", args: { query: messages.at(-1)!.text } }],
+        });
     return { generations: [{ text: message.text, message }] };
   }
 }

@@ -17,7 +17,12 @@ import { z } from "zod";
 import { writeTinyLlama } from "../testing/tiny-gguf.js";
 
 const { values } = parseArgs({
-  options: { model: { type: "string" }, threads: { type: "string", default: "1,2" }, prompt: { type: "string", default: "512" }, generate: { type: "string", default: "128" } },
+  options: {
+    model: { type: "string" },
+    threads: { type: "string", default: "1,2" },
+    prompt: { type: "string", default: "512" },
+    generate: { type: "string", default: "128" },
+  },
 });
 const modelPath = values.model ?? writeTinyLlama(join(mkdtempSync(join(tmpdir(), "bench-local-")), "tiny.gguf"));
 const PROMPT_TOKENS = Number(values.prompt);
@@ -38,7 +43,9 @@ for (const threads of values.threads.split(",").map(Number)) {
   const sequence = context.getSequence();
 
   // Prompt processing: evaluate a prompt of PROMPT_TOKENS tokens in one go.
-  const prompt = model.tokenize("The quick brown fox jumps over the lazy dog. ".repeat(PROMPT_TOKENS)).slice(0, PROMPT_TOKENS);
+  const prompt = model
+    .tokenize("The quick brown fox jumps over the lazy dog. ".repeat(PROMPT_TOKENS))
+    .slice(0, PROMPT_TOKENS);
   t = performance.now();
   await sequence.evaluateWithoutGeneratingNewTokens(prompt);
   const promptS = (performance.now() - t) / 1000;
@@ -48,7 +55,11 @@ for (const threads of values.threads.split(",").map(Number)) {
   const completion = new LlamaCompletion({ contextSequence: sequence });
   const outputBefore = sequence.tokenMeter.usedOutputTokens;
   t = performance.now();
-  await completion.generateCompletion("Once upon a time", { maxTokens: GEN_TOKENS, temperature: 0.8, customStopTriggers: [] });
+  await completion.generateCompletion("Once upon a time", {
+    maxTokens: GEN_TOKENS,
+    temperature: 0.8,
+    customStopTriggers: [],
+  });
   const genS = (performance.now() - t) / 1000;
   const generated = sequence.tokenMeter.usedOutputTokens - outputBefore;
   completion.dispose();
@@ -67,7 +78,11 @@ for (const threads of values.threads.split(",").map(Number)) {
 }
 
 // One grammar-constrained tool call through the LangChain model (what an agent step costs).
-const search = tool(async () => "", { name: "memory_retrieval", description: "Search memory.", schema: z.object({ query: z.string() }) });
+const search = tool(async () => "", {
+  name: "memory_retrieval",
+  description: "Search memory.",
+  schema: z.object({ query: z.string() }),
+});
 const chat = new ChatLlamaCpp({ modelPath, threads: 1, maxTokens: 128 });
 await chat.bindTools([search]).invoke("warm up");
 t = performance.now();
@@ -88,5 +103,9 @@ const platforms = existsSync(scope) ? readdirSync(scope) : [];
 const cpu = `${process.platform}-${process.arch}`;
 console.table([
   { package: "node-llama-cpp", MB: mb(du("node_modules/node-llama-cpp")), needed: "yes" },
-  ...platforms.map((p) => ({ package: `@node-llama-cpp/${p}`, MB: mb(du(join(scope, p))), needed: p === cpu ? "yes (CPU binding)" : "no (other platform or GPU)" })),
+  ...platforms.map((p) => ({
+    package: `@node-llama-cpp/${p}`,
+    MB: mb(du(join(scope, p))),
+    needed: p === cpu ? "yes (CPU binding)" : "no (other platform or GPU)",
+  })),
 ]);

@@ -20,7 +20,7 @@ import { builder } from "../graphs/persona_agent.js";
 import { SqliteStore } from "../src/store/sqlite-store.js";
 import { EpisodicMemory } from "../src/memory/episodic.js";
 import { PersonaStore } from "../src/persona/persona.js";
-import { episodicMemoryFor } from "../src/services.js";
+import { episodicMemoryFor } from "../src/services/services.js";
 import { HashEmbeddings } from "./cheap-embeddings.js";
 import { fmt, InstantAgentModel, MB, median, memory, p95, table, time } from "./lib.js";
 
@@ -58,11 +58,20 @@ interface ChildResult {
 async function child(dir: string, bound: number): Promise<ChildResult> {
   const store = new SqliteStore(join(dir, "store.sqlite"));
   const indexDir = join(dir, "indexes");
-  const mem: EpisodicMemory = episodicMemoryFor(store, { embeddings: EMB, indexDir, timeoutMs: 60_000, maxRetries: 0, maxCachedIndexes: bound });
+  const mem: EpisodicMemory = episodicMemoryFor(store, {
+    embeddings: EMB,
+    indexDir,
+    timeoutMs: 60_000,
+    maxRetries: 0,
+    maxCachedIndexes: bound,
+  });
   const graph = builder.compile({ store });
   const model = new InstantAgentModel({});
   const ask = (user: string, text: string) =>
-    graph.invoke({ messages: [new HumanMessage(text)] }, { configurable: { userId: user, model, embeddings: EMB, indexDir, record: true } });
+    graph.invoke(
+      { messages: [new HumanMessage(text)] },
+      { configurable: { userId: user, model, embeddings: EMB, indexDir, record: true } },
+    );
   await ask(userId(0), "warm-up: loads the embedding model"); // one index loaded
   const baseline = memory();
   const loadedBefore = mem.cachedIndexes().length;
@@ -102,12 +111,29 @@ async function child(dir: string, bound: number): Promise<ChildResult> {
 
 function runChild(dir: string, bound: number): Promise<ChildResult> {
   const script = fileURLToPath(import.meta.url);
-  const args = [...process.execArgv, script, "--child", dir, "--bound", String(bound), "--users", String(USERS), "--asks", String(ASKS), "--concurrency", String(CONCURRENCY)];
+  const args = [
+    ...process.execArgv,
+    script,
+    "--child",
+    dir,
+    "--bound",
+    String(bound),
+    "--users",
+    String(USERS),
+    "--asks",
+    String(ASKS),
+    "--concurrency",
+    String(CONCURRENCY),
+  ];
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     proc.stdout.on("data", (d) => (out += d));
-    proc.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1)!) as ChildResult) : reject(new Error(`child exited ${code}`))));
+    proc.on("exit", (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split("\n").at(-1)!) as ChildResult)
+        : reject(new Error(`child exited ${code}`)),
+    );
   });
 }
 
@@ -118,7 +144,11 @@ if (values.child) {
   const store = new SqliteStore(join(dir, "store.sqlite"));
   const embeddings = new HashEmbeddings();
   // Persisted under the USE model's id, so the graph (which embeds queries with USE) reuses them.
-  const setup = new EpisodicMemory(store, embeddings, { embeddingsId: EMB, indexDir: join(dir, "indexes"), maxCachedIndexes: 1 });
+  const setup = new EpisodicMemory(store, embeddings, {
+    embeddingsId: EMB,
+    indexDir: join(dir, "indexes"),
+    maxCachedIndexes: 1,
+  });
   const personas = new PersonaStore(store);
   const [, setupMs] = await time(async () => {
     for (let u = 0; u < USERS; u++) {
@@ -128,7 +158,11 @@ if (values.child) {
         timestamp: new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString(),
       }));
       await setup.add(userId(u), history);
-      await personas.save(userId(u), `You are the personal assistant of user ${u}, who likes ${["sci-fi", "romance", "action"][u % 3]}.`, "initialized");
+      await personas.save(
+        userId(u),
+        `You are the personal assistant of user ${u}, who likes ${["sci-fi", "romance", "action"][u % 3]}.`,
+        "initialized",
+      );
     }
   });
   store.close();
@@ -149,10 +183,23 @@ if (values.child) {
       fmt(r.heapEndMb, 0),
     ]);
   }
-  console.log(`${USERS.toLocaleString("en-US")} users × ${MEMORIES} memories (512-d), ${ASKS.toLocaleString("en-US")} asks, ${CONCURRENCY} at once, zero-latency model; setup ${fmt(setupMs / 1000, 1)} s`);
+  console.log(
+    `${USERS.toLocaleString("en-US")} users × ${MEMORIES} memories (512-d), ${ASKS.toLocaleString("en-US")} asks, ${CONCURRENCY} at once, zero-latency model; setup ${fmt(setupMs / 1000, 1)} s`,
+  );
   console.log(
     table(
-      ["maxCachedIndexes", "indexes in memory (after warm-up → end)", "asks/s", "median ms", "p95 ms", "RSS after warm-up MB", "peak RSS MB", "RSS end MB", "growth MB", "heap end MB"],
+      [
+        "maxCachedIndexes",
+        "indexes in memory (after warm-up → end)",
+        "asks/s",
+        "median ms",
+        "p95 ms",
+        "RSS after warm-up MB",
+        "peak RSS MB",
+        "RSS end MB",
+        "growth MB",
+        "heap end MB",
+      ],
       rows,
     ),
   );

@@ -18,7 +18,9 @@ import { UniversalSentenceEncoderEmbeddings } from "../src/models/embeddings.js"
 import { HashEmbeddings } from "./cheap-embeddings.js";
 import { fmt, table, time } from "./lib.js";
 
-const { values } = parseArgs({ options: { entries: { type: "string", default: "10000" }, sample: { type: "string", default: "300" } } });
+const { values } = parseArgs({
+  options: { entries: { type: "string", default: "10000" }, sample: { type: "string", default: "300" } },
+});
 const N = Number(values.entries);
 const SAMPLE = Math.min(N, Number(values.sample));
 const TARGET = 50;
@@ -32,13 +34,19 @@ const history = Array.from({ length: N }, (_, i) => ({
 
 const dir = mkdtempSync(join(tmpdir(), "bench-rebuild-"));
 const store = new SqliteStore(join(dir, "store.sqlite"));
-const [, fillMs] = await time(() => new EpisodicMemory(store, new HashEmbeddings(), { embeddingsId: "bench:hash", indexDir: join(dir, "first") }).add("alice", history));
+const [, fillMs] = await time(() =>
+  new EpisodicMemory(store, new HashEmbeddings(), { embeddingsId: "bench:hash", indexDir: join(dir, "first") }).add(
+    "alice",
+    history,
+  ),
+);
 
 // A new process on an empty index directory: the index comes from the store alone.
 const replica = new HashEmbeddings();
 const memory = new EpisodicMemory(store, replica, { embeddingsId: "bench:hash", indexDir: join(dir, "replica") });
 const [hits, rebuildMs] = await time(() => memory.retrieve("alice", "robots in love", 4));
-if (hits.length !== 4 || replica.embedded !== 0) throw new Error(`rebuild embedded ${replica.embedded} texts, returned ${hits.length} hits`);
+if (hits.length !== 4 || replica.embedded !== 0)
+  throw new Error(`rebuild embedded ${replica.embedded} texts, returned ${hits.length} hits`);
 
 const use = new UniversalSentenceEncoderEmbeddings();
 await use.embedQuery("warm up"); // model load not counted
@@ -48,15 +56,24 @@ const [, sampleMs] = await time(async () => {
 });
 const reembedMs = (sampleMs / SAMPLE) * N;
 
-console.log(`rebuild of one user's index, ${N.toLocaleString("en-US")} memories, empty index directory, warm SQLite store (filled in ${fmt(fillMs / 1000, 1)} s)`);
+console.log(
+  `rebuild of one user's index, ${N.toLocaleString("en-US")} memories, empty index directory, warm SQLite store (filled in ${fmt(fillMs / 1000, 1)} s)`,
+);
 console.log(
   table(
     ["path", "texts embedded", "wall s", "entries/s"],
     [
       ["rebuild from stored vectors", replica.embedded, fmt(rebuildMs / 1000, 2), fmt((N / rebuildMs) * 1000, 0)],
-      [`re-embed with USE lite (timed on ${SAMPLE}, × ${fmt(N / SAMPLE, 1)})`, N, fmt(reembedMs / 1000, 1), fmt((N / reembedMs) * 1000, 0)],
+      [
+        `re-embed with USE lite (timed on ${SAMPLE}, × ${fmt(N / SAMPLE, 1)})`,
+        N,
+        fmt(reembedMs / 1000, 1),
+        fmt((N / reembedMs) * 1000, 0),
+      ],
     ],
   ),
 );
-console.log(`\nspeed-up: ${fmt(reembedMs / rebuildMs, 0)}× (target ≥ ${TARGET}×, ratio to target ${fmt(reembedMs / rebuildMs / TARGET, 1)})`);
+console.log(
+  `\nspeed-up: ${fmt(reembedMs / rebuildMs, 0)}× (target ≥ ${TARGET}×, ratio to target ${fmt(reembedMs / rebuildMs / TARGET, 1)})`,
+);
 store.close();

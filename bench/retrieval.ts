@@ -35,7 +35,10 @@ const SLOW_ADD_UP_TO = Number(values["slow-add-up-to"]);
 const PER_TOPIC = 200;
 const NOISE = 1.3; // per-coordinate noise relative to a unit centre spread over DIM coordinates: cosine to the centre ≈ 0.6
 
-if (!nativeFaiss()) throw new Error("native/build/faiss-bulk.node is missing: run `node scripts/build-faiss.mjs` (needs g++ and libfaiss-dev)");
+if (!nativeFaiss())
+  throw new Error(
+    "native/build/faiss-bulk.node is missing: run `node scripts/build-faiss.mjs` (needs g++ and libfaiss-dev)",
+  );
 
 /** xorshift32: uniform in [0, 1), and approximately standard normal (sum of 4 uniforms). */
 function rng(seed: number) {
@@ -66,7 +69,8 @@ function dataset(n: number, queries: number, seed: number): { data: Float32Array
     const out = new Float32Array(count * DIM);
     for (let i = 0; i < count; i++) {
       const topic = Math.floor(uniform() * topics);
-      for (let j = 0; j < DIM; j++) out[i * DIM + j] = values.uniform ? next() : centres[topic * DIM + j]! + sigma * next();
+      for (let j = 0; j < DIM; j++)
+        out[i * DIM + j] = values.uniform ? next() : centres[topic * DIM + j]! + sigma * next();
       normalizeRow(out, i);
     }
     return out;
@@ -85,13 +89,17 @@ for (const n of SIZES) {
   const [index, buildMs] = await time(() => buildIndex(data, DIM, kind));
   const cpu = process.cpuUsage(cpuBefore);
   const buildCpuS = (cpu.user + cpu.system) / 1e6; // all threads: ~2× wall when FAISS has both cores to itself
-  const [exact, exactBuildMs] = kind.descriptor === "Flat" ? [index, buildMs] : await time(() => buildIndex(data, DIM, { descriptor: "Flat", kFactor: 0 }));
+  const [exact, exactBuildMs] =
+    kind.descriptor === "Flat"
+      ? [index, buildMs]
+      : await time(() => buildIndex(data, DIM, { descriptor: "Flat", kFactor: 0 }));
 
   let slowAddMs = NaN;
   if (n <= SLOW_ADD_UP_TO) {
     [, slowAddMs] = await time(() => {
       const idx = new faiss.IndexFlatL2(DIM);
-      for (let start = 0; start < n; start += 2000) idx.add(Array.from(data.subarray(start * DIM, Math.min(n, start + 2000) * DIM)));
+      for (let start = 0; start < n; start += 2000)
+        idx.add(Array.from(data.subarray(start * DIM, Math.min(n, start + 2000) * DIM)));
     });
   }
 
@@ -140,7 +148,20 @@ console.log(
 );
 console.log(
   table(
-    ["memories", "index", "queries", "median ms", "p95 ms", "exact median ms", "speed-up", `recall@${K} vs exact`, "build s (bulk)", "build CPU s", "exact build s (bulk)", "exact build s (faiss-node add)"],
+    [
+      "memories",
+      "index",
+      "queries",
+      "median ms",
+      "p95 ms",
+      "exact median ms",
+      "speed-up",
+      `recall@${K} vs exact`,
+      "build s (bulk)",
+      "build CPU s",
+      "exact build s (bulk)",
+      "exact build s (faiss-node add)",
+    ],
     rows,
   ),
 );

@@ -14,15 +14,19 @@ import { Client } from "@langchain/langgraph-sdk";
 import { startOpenAIServer, type RecordedChatRequest } from "../testing/openai-server.js";
 import { lastUserText, type ScriptedReply } from "../testing/scripted-chat.js";
 import { ALICE_HISTORY, tempDir } from "../testing/fixtures.js";
-import { scriptedServerEnv, startDevServer } from "../tests/support/langgraph-dev.js";
+import { scriptedServerEnv, startDevServer } from "../testing/langgraph-dev.js";
 import { fmt, median, p95, table } from "./lib.js";
 
-const { values } = parseArgs({ options: { entries: { type: "string", default: "30000" }, "idle-asks": { type: "string", default: "20" } } });
+const { values } = parseArgs({
+  options: { entries: { type: "string", default: "30000" }, "idle-asks": { type: "string", default: "20" } },
+});
 const N = Number(values.entries);
 
 function reply(req: RecordedChatRequest): ScriptedReply {
   if (!req.tools) return { content: "Profile: tags most films sci-fi" };
-  return req.messages.at(-1)?.role === "tool" ? { content: "sci-fi" } : { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
+  return req.messages.at(-1)?.role === "tool"
+    ? { content: "sci-fi" }
+    : { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
 }
 
 const openai = await startOpenAIServer(reply, { embeddingDims: 512 });
@@ -33,13 +37,16 @@ const server = await startDevServer({
   ...(await scriptedServerEnv(openai.url, dataDir)),
   PERSONA_AGENT_API_TOKENS: JSON.stringify({ [tokens.bulk]: "bulk", [tokens.asker]: "asker" }),
 });
-const client = (token: string) => new Client({ apiUrl: server.url, defaultHeaders: { authorization: `Bearer ${token}` } });
+const client = (token: string) =>
+  new Client({ apiUrl: server.url, defaultHeaders: { authorization: `Bearer ${token}` } });
 const [bulk, asker] = [client(tokens.bulk), client(tokens.asker)];
 
 /** One ask of the asker, in seconds. */
 async function ask(): Promise<number> {
   const started = performance.now();
-  await asker.runs.wait(null, "persona_agent", { input: { messages: [{ role: "user", content: "Tag this movie: a quiet one" }] } });
+  await asker.runs.wait(null, "persona_agent", {
+    input: { messages: [{ role: "user", content: "Tag this movie: a quiet one" }] },
+  });
   return (performance.now() - started) / 1000;
 }
 
@@ -63,13 +70,21 @@ try {
   const ingestSeconds = (performance.now() - started) / 1000;
   if (out.added !== N) throw new Error(`the ingest added ${out.added}, not ${N}: ${JSON.stringify(out).slice(0, 300)}`);
 
-  console.log(`langgraphjs dev, ${N.toLocaleString("en-US")}-entry ingest of one user: ${fmt(ingestSeconds)} s; another user's asks meanwhile:`);
+  console.log(
+    `langgraphjs dev, ${N.toLocaleString("en-US")}-entry ingest of one user: ${fmt(ingestSeconds)} s; another user's asks meanwhile:`,
+  );
   console.log(
     table(
       ["asks of another user", "n", "p50 s", "p95 s", "max s"],
       [
         ["idle server", idle.length, fmt(median(idle), 2), fmt(p95(idle), 2), fmt(Math.max(...idle), 2)],
-        [`during the ${N.toLocaleString("en-US")}-entry ingest`, loaded.length, fmt(median(loaded), 2), fmt(p95(loaded), 2), fmt(Math.max(...loaded), 2)],
+        [
+          `during the ${N.toLocaleString("en-US")}-entry ingest`,
+          loaded.length,
+          fmt(median(loaded), 2),
+          fmt(p95(loaded), 2),
+          fmt(Math.max(...loaded), 2),
+        ],
       ],
     ),
   );

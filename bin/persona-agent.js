@@ -29,5 +29,5 @@ if (builtAndCurrent()) {
 } else {
   const { register } = await import("tsx/esm/api");
   register();
-  await import("../src/cli/main.ts");
+  await import("../apps/cli/main.ts");
 }

@@ -9,7 +9,7 @@ import { EventEmitter, setMaxListeners } from "node:events";
 import { END, START, StateGraph } from "@langchain/langgraph";
 import { maxAlignmentAbortListeners, maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
 import { AlignmentContext, AlignmentInput, AlignmentOutput, AlignmentState } from "../src/alignment/state.js";
-import { servedOutput } from "../src/served-output.js";
+import { servedOutput } from "./served-output.js";
 import {
   closeIteration,
   gradeEach,
@@ -32,7 +32,12 @@ import { graph as agentSteps } from "./agent_steps.js";
 // once, never lowered, to what the operator's largest batch needs (configuration.ts).
 if (EventEmitter.defaultMaxListeners < maxAlignmentAbortListeners()) setMaxListeners(maxAlignmentAbortListeners());
 
-export const builder = new StateGraph({ stateSchema: AlignmentState, input: AlignmentInput, output: AlignmentOutput, context: AlignmentContext })
+export const builder = new StateGraph({
+  stateSchema: AlignmentState,
+  input: AlignmentInput,
+  output: AlignmentOutput,
+  context: AlignmentContext,
+})
   .addNode("load_persona", startAlignment)
   .addNode("select_batch", selectBatch)
   .addNode("simulate", simulateNode(agentSteps))
@@ -53,5 +58,7 @@ export const builder = new StateGraph({ stateSchema: AlignmentState, input: Alig
   .addEdge("save_persona", END);
 
 // Enough steps for the largest run the operator's bounds allow (callers may not set their own).
-export const graph = builder.compile().withConfig({ recursionLimit: maxAlignmentRecursionLimit(), ...servedOutput(AlignmentOutput) });
+export const graph = builder
+  .compile()
+  .withConfig({ recursionLimit: maxAlignmentRecursionLimit(), ...servedOutput(AlignmentOutput) });
 graph.name = "alignment";

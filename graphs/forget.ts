@@ -5,9 +5,14 @@
  * threads are the platform's: callers delete theirs through the threads API (see docs/DEPLOY.md).
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
-import { ForgetContext, ForgetInput, ForgetOutput, forgetNode } from "../src/forget.js";
+import { ForgetContext, ForgetInput, ForgetOutput, forgetNode } from "../src/users/forget.js";
 
-export const builder = new StateGraph({ state: ForgetOutput, input: ForgetInput, output: ForgetOutput, context: ForgetContext })
+export const builder = new StateGraph({
+  state: ForgetOutput,
+  input: ForgetInput,
+  output: ForgetOutput,
+  context: ForgetContext,
+})
   .addNode("forget", forgetNode)
   .addEdge(START, "forget")
   .addEdge("forget", END);

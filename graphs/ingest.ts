@@ -6,9 +6,14 @@
  */
 import { END, START, StateGraph } from "@langchain/langgraph";
 import { IngestContext, IngestInput, IngestOutput, IngestState, ingestNode } from "../src/memory/ingest-node.js";
-import { servedOutput } from "../src/served-output.js";
+import { servedOutput } from "./served-output.js";
 
-export const builder = new StateGraph({ state: IngestState, input: IngestInput, output: IngestOutput, context: IngestContext })
+export const builder = new StateGraph({
+  state: IngestState,
+  input: IngestInput,
+  output: IngestOutput,
+  context: IngestContext,
+})
   .addNode("ingest", ingestNode)
   .addEdge(START, "ingest")
   .addEdge("ingest", END);

@@ -9,11 +9,16 @@ import { maxAlignmentRecursionLimit } from "../src/alignment/configuration.js";
 import { PersonaAgentContext, PersonaAgentInput, PersonaAgentOutput, PersonaAgentState } from "../src/agent/state.js";
 import { recordInteraction, startTurn } from "../src/agent/nodes.js";
 import { recordTruth, routeAfterRecord, routeAfterTruth } from "../src/alignment/feedback.js";
-import { servedOutput } from "../src/served-output.js";
+import { servedOutput } from "./served-output.js";
 import { graph as agentSteps } from "./agent_steps.js";
 import { graph as alignment } from "./alignment.js";
 
-export const builder = new StateGraph({ stateSchema: PersonaAgentState, input: PersonaAgentInput, output: PersonaAgentOutput, context: PersonaAgentContext })
+export const builder = new StateGraph({
+  stateSchema: PersonaAgentState,
+  input: PersonaAgentInput,
+  output: PersonaAgentOutput,
+  context: PersonaAgentContext,
+})
   .addNode("load_persona", startTurn)
   .addNode("agent_steps", agentSteps)
   .addNode("record", recordInteraction)
@@ -28,5 +33,7 @@ export const builder = new StateGraph({ stateSchema: PersonaAgentState, input: P
 
 // The alignment subgraph runs under this graph's recursion limit: enough for the largest
 // alignment a feedback may trigger (callers may not set their own), never below LangGraph's 25.
-export const graph = builder.compile().withConfig({ recursionLimit: Math.max(25, maxAlignmentRecursionLimit()), ...servedOutput(PersonaAgentOutput) });
+export const graph = builder
+  .compile()
+  .withConfig({ recursionLimit: Math.max(25, maxAlignmentRecursionLimit()), ...servedOutput(PersonaAgentOutput) });
 graph.name = "persona_agent";

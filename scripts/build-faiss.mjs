@@ -28,7 +28,11 @@ try {
 const addon = join(pkgDir, "build", "Release", "faiss-node.node");
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bulkAddon = join(root, "native", "build", "faiss-bulk.node");
-const libfaiss = ["/usr/lib/x86_64-linux-gnu/libfaiss.a", "/usr/lib/aarch64-linux-gnu/libfaiss.a", "/usr/local/lib/libfaiss.a"].find(existsSync);
+const libfaiss = [
+  "/usr/lib/x86_64-linux-gnu/libfaiss.a",
+  "/usr/lib/aarch64-linux-gnu/libfaiss.a",
+  "/usr/local/lib/libfaiss.a",
+].find(existsSync);
 
 function loads(path) {
   try {
@@ -49,14 +53,28 @@ function compileArgs(source, output) {
   mkdirSync(buildDir, { recursive: true });
   // Debian's faiss 1.7.3 predates the namespace-level faiss::idx_t that faiss-node expects.
   const shim = join(buildDir, "idx_t_shim.h");
-  writeFileSync(shim, "#pragma once\n#include <faiss/Index.h>\nnamespace faiss { using idx_t = faiss::Index::idx_t; }\n");
+  writeFileSync(
+    shim,
+    "#pragma once\n#include <faiss/Index.h>\nnamespace faiss { using idx_t = faiss::Index::idx_t; }\n",
+  );
   return [
-    "-shared", "-fPIC", "-O2", "-std=c++17", "-fopenmp", "-DNAPI_VERSION=8", "-DNAPI_DISABLE_CPP_EXCEPTIONS",
-    "-include", shim,
-    `-I${nodeInclude}`, `-I${addonApi}`,
+    "-shared",
+    "-fPIC",
+    "-O2",
+    "-std=c++17",
+    "-fopenmp",
+    "-DNAPI_VERSION=8",
+    "-DNAPI_DISABLE_CPP_EXCEPTIONS",
+    "-include",
+    shim,
+    `-I${nodeInclude}`,
+    `-I${addonApi}`,
     source,
-    "-o", output,
-    libfaiss, "-lblas", "-llapack",
+    "-o",
+    output,
+    libfaiss,
+    "-lblas",
+    "-llapack",
   ];
 }
 
@@ -66,11 +84,15 @@ function ensureFaissNode() {
     return;
   }
   try {
-    execFileSync(process.execPath, [require.resolve("prebuild-install/bin.js", { paths: [pkgDir] }), "--runtime", "napi"], {
-      cwd: pkgDir,
-      stdio: "ignore",
-      timeout: 60_000,
-    });
+    execFileSync(
+      process.execPath,
+      [require.resolve("prebuild-install/bin.js", { paths: [pkgDir] }), "--runtime", "napi"],
+      {
+        cwd: pkgDir,
+        stdio: "ignore",
+        timeout: 60_000,
+      },
+    );
     if (loads(addon)) {
       console.log("[build-faiss] installed faiss-node's prebuilt addon.");
       return;
@@ -99,14 +121,18 @@ function buildBulkAddon() {
   const source = join(root, "native", "faiss-bulk.cc");
   if (existsSync(bulkAddon) && statSync(bulkAddon).mtimeMs >= statSync(source).mtimeMs && loads(bulkAddon)) return;
   if (!libfaiss) {
-    console.log("[build-faiss] no system libfaiss (libfaiss-dev): the native index addon is not built; retrieval stays exact at every size.");
+    console.log(
+      "[build-faiss] no system libfaiss (libfaiss-dev): the native index addon is not built; retrieval stays exact at every size.",
+    );
     return;
   }
   try {
     execFileSync("g++", compileArgs(source, bulkAddon), { stdio: "inherit" });
     console.log("[build-faiss] built", bulkAddon);
   } catch {
-    console.log("[build-faiss] could not compile the native index addon (needs g++ and Node's headers): retrieval stays exact at every size.");
+    console.log(
+      "[build-faiss] could not compile the native index addon (needs g++ and Node's headers): retrieval stays exact at every size.",
+    );
   }
 }
 

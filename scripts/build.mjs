@@ -1,14 +1,15 @@
 // `npm run build` (also run by `npm install` / `npm ci` through `prepare`): bundles the CLI
-// (src/cli/main.ts and everything it imports) into ES module chunks in dist/cli/, which
+// (apps/cli/main.ts and everything it imports) into ES module chunks in dist/cli/, which
 // bin/persona-agent.js runs. Bundled, Node reads a few files instead of ~2,000 modules. Each
 // import() a command makes when it runs becomes a chunk of its own, loaded only then, so
 // `--help` and usage errors load commander and the command table and nothing else.
 //   - native addons and packages that read files beside themselves stay in node_modules;
-//   - dist/prompts links to prompts/: src/prompts.ts finds them next to its own folder;
+//   - prompts/ is read where it is: src/prompts/prompts.ts and the bundle's chunks in dist/cli/ both
+//     sit two folders below the root;
 //   - dist/meta.json is esbuild's metafile (tests/cli/bundle.test.ts checks what commands load);
 //   - dist/.built is written last, so bin/ can tell a finished build from a stale or broken one:
 //     it lists the build's start time and the checkout's source files in the bundle.
-import { lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -37,7 +38,7 @@ let metafile;
 try {
   ({ metafile } = await build({
     absWorkingDir: root, // metafile paths are relative to the checkout
-    entryPoints: { "persona-agent": `${root}src/cli/main.ts` },
+    entryPoints: { "persona-agent": `${root}apps/cli/main.ts` },
     outdir: `${dist}/cli`,
     bundle: true,
     splitting: true,
@@ -51,7 +52,9 @@ try {
     minify: true,
     keepNames: true,
     // CommonJS packages inside an ES module bundle still call require().
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+    },
     metafile: true,
     logLevel: "warning",
   }));
@@ -61,11 +64,5 @@ try {
 }
 mkdirSync(dist, { recursive: true });
 writeFileSync(`${dist}/meta.json`, JSON.stringify(metafile));
-const link = `${dist}/prompts`;
-try {
-  lstatSync(link);
-} catch {
-  symlinkSync("../prompts", link, "dir");
-}
 const sources = Object.keys(metafile.inputs).filter((path) => !path.startsWith("node_modules/") && !path.includes(":"));
 writeFileSync(stamp, `${JSON.stringify({ startedAt, sources })}\n`);

@@ -17,9 +17,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeAlignment, type AlignmentSummary } from "../src/alignment/run.js";
-import { UserError } from "../src/errors.js";
+import { UserError } from "../src/errors/errors.js";
 import { lineDiff } from "../src/persona/persona.js";
-import type { ReportedToolCall } from "../src/cli/tool-calls.js";
+import type { ReportedToolCall } from "../apps/cli/tool-calls.js";
 import { DEFAULT_LOCAL_MODEL, modelCacheDir, resolveLocalModel } from "../src/models/local/resolve.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -41,7 +41,8 @@ function stop(message: string, code = 2): never {
 }
 
 const args = process.argv.slice(2);
-if (args.some((arg) => arg !== "--keep")) stop(`unknown argument ${args.find((arg) => arg !== "--keep")}: the demo takes only --keep (keep its data folder)`);
+if (args.some((arg) => arg !== "--keep"))
+  stop(`unknown argument ${args.find((arg) => arg !== "--keep")}: the demo takes only --keep (keep its data folder)`);
 const model = process.env.PERSONA_AGENT_MODEL || `local:${DEFAULT_LOCAL_MODEL}`;
 const temporary = !process.env.PERSONA_AGENT_DEMO_DIR;
 const keep = !temporary || args.includes("--keep");
@@ -49,7 +50,12 @@ const dataDir = process.env.PERSONA_AGENT_DEMO_DIR || mkdtempSync(join(tmpdir(),
 // However the demo ends (a failed step exits here too), a temporary folder nobody asked to keep goes.
 if (!keep) process.on("exit", () => rmSync(dataDir, { recursive: true, force: true }));
 // The model cache stays where it would be without the demo, so a model downloaded once is reused.
-const env = { ...process.env, PERSONA_AGENT_MODEL: model, PERSONA_AGENT_DATA_DIR: dataDir, PERSONA_AGENT_MODEL_CACHE: modelCacheDir() };
+const env = {
+  ...process.env,
+  PERSONA_AGENT_MODEL: model,
+  PERSONA_AGENT_DATA_DIR: dataDir,
+  PERSONA_AGENT_MODEL_CACHE: modelCacheDir(),
+};
 
 const STEPS = 2 + QUESTIONS.length + FEEDBACK.length + 1; // ingest, persona, asks, feedbacks, persona
 let step = 0;
@@ -57,7 +63,11 @@ let step = 0;
 /** Runs one CLI command, announced on stderr as the demo's next step; its own one-line error (on stderr) is the demo's last word. */
 function cli(args: string[]): string {
   process.stderr.write(`demo: step ${++step}/${STEPS}: persona-agent ${args[0]}\n`);
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (r.status !== 0) stop(`stopped at "persona-agent ${args[0]}" (model ${model})`, r.status ?? 1);
   return r.stdout;
 }
@@ -78,47 +88,93 @@ if (model.startsWith("local:")) {
 }
 
 process.stdout.write(`PersonaAgent demo: model ${model}, data in ${dataDir}\n`);
-section("ingest examples/movie-fan.jsonl (lamp-2m)", cli(["ingest", "--user", USER, "--task", "lamp-2m", "--file", HISTORY]));
+section(
+  "ingest examples/movie-fan.jsonl (lamp-2m)",
+  cli(["ingest", "--user", USER, "--task", "lamp-2m", "--file", HISTORY]),
+);
 const before = JSON.parse(cli(["persona", "--user", USER, "--json"])) as { version: number; persona: string };
 section(`persona before (v${before.version})`, before.persona);
 
 for (const question of QUESTIONS) {
-  const reply = JSON.parse(cli(["ask", "--user", USER, "--json", question])) as { answer: string; toolCalls: ReportedToolCall[] };
+  const reply = JSON.parse(cli(["ask", "--user", USER, "--json", question])) as {
+    answer: string;
+    toolCalls: ReportedToolCall[];
+  };
   // A tool that failed says so (the agent answered without it), with the first line of why.
-  const tools = reply.toolCalls.map((c) => `${c.name}(${JSON.stringify(c.args)})${c.error === undefined ? "" : ` FAILED: ${c.error.split("\n")[0]}`}`);
+  const tools = reply.toolCalls.map(
+    (c) => `${c.name}(${JSON.stringify(c.args)})${c.error === undefined ? "" : ` FAILED: ${c.error.split("\n")[0]}`}`,
+  );
   section(`ask: ${question}`, `${reply.answer}\n(tools: ${tools.join(", ") || "none"})`);
 }
 
 // The second feedback reaches --align-every, so it runs test-time alignment (one short iteration).
 let alignment: AlignmentSummary | null = null;
 for (const { query, truth } of FEEDBACK) {
-  const out = JSON.parse(cli(["feedback", "--user", USER, "--query", query, "--truth", truth, "--align-every", String(FEEDBACK.length), "--iterations", "1", "--batch", String(FEEDBACK.length), "--json"])) as {
+  const out = JSON.parse(
+    cli([
+      "feedback",
+      "--user",
+      USER,
+      "--query",
+      query,
+      "--truth",
+      truth,
+      "--align-every",
+      String(FEEDBACK.length),
+      "--iterations",
+      "1",
+      "--batch",
+      String(FEEDBACK.length),
+      "--json",
+    ]),
+  ) as {
     sinceAlignment: number;
     alignment: AlignmentSummary | null;
   };
   alignment = out.alignment ?? alignment;
-  section(`feedback: ${truth}`, out.alignment ? `recorded; ${describeAlignment(out.alignment)}` : `recorded (${out.sinceAlignment} of ${FEEDBACK.length} before alignment)`);
+  section(
+    `feedback: ${truth}`,
+    out.alignment
+      ? `recorded; ${describeAlignment(out.alignment)}`
+      : `recorded (${out.sinceAlignment} of ${FEEDBACK.length} before alignment)`,
+  );
 }
 
 const after = JSON.parse(cli(["persona", "--user", USER, "--json"])) as { version: number; persona: string };
 section(`persona after (v${after.version})`, after.persona);
 
 // What alignment changed, why, and where it all lives.
-section(`what changed (v${before.version} -> v${after.version}, "-" removed, "+" added)`, lineDiff(before.persona, after.persona).join("\n") || "(no change)");
+section(
+  `what changed (v${before.version} -> v${after.version}, "-" removed, "+" added)`,
+  lineDiff(before.persona, after.persona).join("\n") || "(no change)",
+);
 const feedback = alignment?.iterations.flatMap((iteration) => iteration.feedback) ?? [];
 section(
   "the feedback that produced it (LLM_grad, one per replayed interaction)",
-  feedback.map((f) => `query: ${f.query}\n  the user said: ${f.expected}\n  the agent said: ${f.simulated}\n  feedback: ${f.feedback}`).join("\n") || "(no alignment ran)",
+  feedback
+    .map(
+      (f) =>
+        `query: ${f.query}\n  the user said: ${f.expected}\n  the agent said: ${f.simulated}\n  feedback: ${f.feedback}`,
+    )
+    .join("\n") || "(no alignment ran)",
 );
 section(
   "where the data is",
   [
     ...(process.env.PERSONA_AGENT_DATABASE_URL
-      ? ["PostgreSQL (PERSONA_AGENT_DATABASE_URL)  memories, profile, persona versions, interactions, conversation threads"]
-      : [`${dataDir}/store.sqlite        memories, profile, persona versions, interactions (SQLite)`, `${dataDir}/checkpoints.sqlite  conversation threads`]),
+      ? [
+          "PostgreSQL (PERSONA_AGENT_DATABASE_URL)  memories, profile, persona versions, interactions, conversation threads",
+        ]
+      : [
+          `${dataDir}/store.sqlite        memories, profile, persona versions, interactions (SQLite)`,
+          `${dataDir}/checkpoints.sqlite  conversation threads`,
+        ]),
     `${dataDir}/indexes/            the user's FAISS index`,
     ...(keep
-      ? [`see every version: npx persona-agent --data-dir ${dataDir} persona --user ${USER} --history`, `delete it all:     npx persona-agent --data-dir ${dataDir} forget --user ${USER}`]
+      ? [
+          `see every version: npx persona-agent --data-dir ${dataDir} persona --user ${USER} --history`,
+          `delete it all:     npx persona-agent --data-dir ${dataDir} forget --user ${USER}`,
+        ]
       : [`(a temporary folder, removed now; run \`npm run demo -- --keep\` to keep it and look inside)`]),
   ].join("\n"),
 );

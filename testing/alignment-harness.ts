@@ -6,11 +6,11 @@ import { EpisodicMemory } from "../src/memory/episodic.js";
 import { SemanticMemory } from "../src/memory/semantic.js";
 import { PersonaStore } from "../src/persona/persona.js";
 import { ingestHistory } from "../src/memory/ingest.js";
-import { episodicMemoryFor } from "../src/services.js";
+import { episodicMemoryFor } from "../src/services/services.js";
 import { ScriptedChatModel } from "./scripted-model.js";
 import { ALICE_HISTORY } from "./fixtures.js";
 import { parseAlignmentPrompt } from "./alignment-prompts.js";
-import type { PromptSet } from "../src/settings.js";
+import type { PromptSet } from "../src/configuration/settings.js";
 
 export const EMB = "local:universal-sentence-encoder";
 export const UNREACHABLE_WIKI = "http://127.0.0.1:9/w/api.php";
@@ -45,7 +45,10 @@ export function scriptedModel(handlers: Handlers, delayMs = 0): ScriptedChatMode
         case "agent": {
           const question = messages.findLast((m) => HumanMessage.isInstance(m))!.text;
           if (!messages.some((m) => ToolMessage.isInstance(m))) {
-            return new AIMessage({ content: "", tool_calls: [{ id: `mem_${question.length}`, name: "memory_retrieval", args: { query: question } }] });
+            return new AIMessage({
+              content: "",
+              tool_calls: [{ id: `mem_${question.length}`, name: "memory_retrieval", args: { query: question } }],
+            });
           }
           return (handlers.agent ?? (() => "simulated"))(messages[0]!.text, question);
         }
@@ -61,11 +64,24 @@ export function scriptedModel(handlers: Handlers, delayMs = 0): ScriptedChatMode
   );
 }
 
-export async function aliceStore(store: BaseStore = new InMemoryStore(), promptSet: PromptSet = "paper"): Promise<BaseStore> {
+export async function aliceStore(
+  store: BaseStore = new InMemoryStore(),
+  promptSet: PromptSet = "paper",
+): Promise<BaseStore> {
   // The same EpisodicMemory the graph's services will use (cached per store), so the index is built once.
-  const memory: EpisodicMemory = episodicMemoryFor(store, { embeddings: EMB, indexDir: undefined, timeoutMs: 60_000, maxRetries: 0 });
+  const memory: EpisodicMemory = episodicMemoryFor(store, {
+    embeddings: EMB,
+    indexDir: undefined,
+    timeoutMs: 60_000,
+    maxRetries: 0,
+  });
   await ingestHistory(
-    { memory, semantic: new SemanticMemory(store), personas: new PersonaStore(store, promptSet), chatModel: async () => new ScriptedChatModel(() => "ALICE PROFILE") },
+    {
+      memory,
+      semantic: new SemanticMemory(store),
+      personas: new PersonaStore(store, promptSet),
+      chatModel: async () => new ScriptedChatModel(() => "ALICE PROFILE"),
+    },
     "alice",
     ALICE_HISTORY,
     { task: "lamp-2m" },
@@ -74,10 +90,24 @@ export async function aliceStore(store: BaseStore = new InMemoryStore(), promptS
 }
 
 /** Runs the alignment graph for alice; resolves to its output, the run's summary. */
-export async function align(store: BaseStore, model: ScriptedChatModel | string, configurable: Record<string, unknown> = {}) {
+export async function align(
+  store: BaseStore,
+  model: ScriptedChatModel | string,
+  configurable: Record<string, unknown> = {},
+) {
   const output = await builder.compile({ store }).invoke(
     {},
-    { configurable: { userId: "alice", model, embeddings: EMB, indexDir: undefined, wikipediaBaseUrl: UNREACHABLE_WIKI, maxRetries: 0, ...configurable } },
+    {
+      configurable: {
+        userId: "alice",
+        model,
+        embeddings: EMB,
+        indexDir: undefined,
+        wikipediaBaseUrl: UNREACHABLE_WIKI,
+        maxRetries: 0,
+        ...configurable,
+      },
+    },
   );
   return output.alignment!;
 }

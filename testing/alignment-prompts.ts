@@ -3,8 +3,8 @@
  * filled into them, by matching the request text against the prompt files themselves (so the
  * scripts follow any change to the prompt wording).
  */
-import { setPrompt, type SetPrompt } from "../src/prompts.js";
-import { PROMPT_SETS, type PromptSet } from "../src/settings.js";
+import { setPrompt, type SetPrompt } from "../src/prompts/prompts.js";
+import { PROMPT_SETS, type PromptSet } from "../src/configuration/settings.js";
 
 export type AlignmentStep = "grad" | "update";
 

@@ -16,8 +16,8 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { LAMP_LABELS, type LampExample, type LampProfileItem, type LampTask } from "../src/data/lamp.js";
-import { syntheticItem, syntheticQuestion } from "../src/eval/synthetic.js";
+import { LAMP_LABELS, type LampExample, type LampProfileItem, type LampTask } from "../apps/eval/data/lamp.js";
+import { syntheticItem, syntheticQuestion } from "../apps/eval/synthetic.js";
 
 export const PERSONS = ["journalist", "timed", "silent", "single", "reader", "critic", "fan"] as const;
 export type PersonName = (typeof PERSONS)[number];
@@ -36,13 +36,22 @@ interface Draft {
   date?: string;
 }
 
-const OFFICIAL_TASK: Record<LampTask, string> = { "lamp-1": "LaMP_1", "lamp-2m": "LaMP_2", "lamp-2n": "LaMP_2", "lamp-3": "LaMP_3" };
+const OFFICIAL_TASK: Record<LampTask, string> = {
+  "lamp-1": "LaMP_1",
+  "lamp-2m": "LaMP_2",
+  "lamp-2n": "LaMP_2",
+  "lamp-3": "LaMP_3",
+};
 
 export function lampPersonsFixture(task: LampTask): PersonsFixture {
   const labels = LAMP_LABELS[task]!;
   const label = (i: number) => (task === "lamp-1" ? "[1]" : labels[i % labels.length]!);
   const drafts = (topic: string, n: number, first: number, dated?: number): Draft[] =>
-    Array.from({ length: n }, (_, i) => ({ text: `${topic} story ${i} about the ${topic} beat`, label: label(first), ...(dated ? { date: `${dated + i}-03-01` } : {}) }));
+    Array.from({ length: n }, (_, i) => ({
+      text: `${topic} story ${i} about the ${topic} beat`,
+      label: label(first),
+      ...(dated ? { date: `${dated + i}-03-01` } : {}),
+    }));
   const examples: LampExample[] = [];
   const persons = {} as Record<PersonName, string[]>;
   const add = (person: PersonName, id: string, test: Draft, profile: Draft[], respace = false) => {
@@ -51,7 +60,12 @@ export function lampPersonsFixture(task: LampTask): PersonsFixture {
       const item = syntheticItem(task, `${id}${i}`, text, d.label);
       return d.date ? { ...item, date: task === "lamp-1" ? Number(d.date.slice(0, 4)) : d.date } : item;
     });
-    examples.push({ id, input: syntheticQuestion(task, test.text, "an unrelated paper"), profile: items, output: task === "lamp-1" ? "[1]" : test.label });
+    examples.push({
+      id,
+      input: syntheticQuestion(task, test.text, "an unrelated paper"),
+      profile: items,
+      output: task === "lamp-1" ? "[1]" : test.label,
+    });
     (persons[person] ??= []).push(id);
   };
 
@@ -64,7 +78,11 @@ export function lampPersonsFixture(task: LampTask): PersonsFixture {
   const timedHistory = drafts("orbit", 5, 2, 2010);
   const firstTest = { text: "test review of the orbit launch", label: label(3), date: "2016-05-01" };
   add("timed", "200", firstTest, timedHistory);
-  add("timed", "201", { text: "test review of the orbit landing", label: label(3) }, [...timedHistory, firstTest, { text: "orbit story after the first test", label: label(4), date: "2017-01-01" }]);
+  add("timed", "201", { text: "test review of the orbit landing", label: label(3) }, [
+    ...timedHistory,
+    firstTest,
+    { text: "orbit story after the first test", label: label(4), date: "2017-01-01" },
+  ]);
 
   add("silent", "300", { text: "test note with no history", label: label(5) }, []);
   add("single", "400", { text: "test paper of a one-paper author", label: label(6) }, drafts("glacier", 1, 6));
@@ -75,12 +93,29 @@ export function lampPersonsFixture(task: LampTask): PersonsFixture {
 }
 
 /** Writes the fixture as LaMP's two files, `<dir>/<task>_questions.json` and `_outputs.json`. */
-export async function writeLampPersonsFixture(dir: string, task: LampTask): Promise<PersonsFixture & { questions: string; outputs: string }> {
+export async function writeLampPersonsFixture(
+  dir: string,
+  task: LampTask,
+): Promise<PersonsFixture & { questions: string; outputs: string }> {
   const fixture = lampPersonsFixture(task);
   await mkdir(dir, { recursive: true });
   const questions = join(dir, `${task}_persons_questions.json`);
   const outputs = join(dir, `${task}_persons_outputs.json`);
-  await writeFile(questions, JSON.stringify(fixture.examples.map(({ output: _output, ...q }) => q), null, 1));
-  await writeFile(outputs, JSON.stringify({ task: OFFICIAL_TASK[task], golds: fixture.examples.map((e) => ({ id: e.id, output: e.output })) }, null, 1));
+  await writeFile(
+    questions,
+    JSON.stringify(
+      fixture.examples.map(({ output: _output, ...q }) => q),
+      null,
+      1,
+    ),
+  );
+  await writeFile(
+    outputs,
+    JSON.stringify(
+      { task: OFFICIAL_TASK[task], golds: fixture.examples.map((e) => ({ id: e.id, output: e.output })) },
+      null,
+      1,
+    ),
+  );
   return { ...fixture, questions, outputs };
 }

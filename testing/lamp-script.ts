@@ -4,13 +4,21 @@
  * tools, and writes profiles and aligned personas. Deterministic, so a run's metrics are too.
  */
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
-import { LAMP_LABELS, type LampTask } from "../src/data/lamp.js";
+import { LAMP_LABELS, type LampTask } from "../apps/eval/data/lamp.js";
 import { MEMORY_TOOL } from "../src/tools/index.js";
 import type { Script } from "./scripted-model.js";
 import { parseAlignmentPrompt } from "./alignment-prompts.js";
 
-// OPPU's profile records ("description: ... tag: comedy") are what profile prompts list (src/data/lamp.ts).
-const EVIDENCE = [/answer here is "([^"]+)"/g, /is "([^"]+)"/g, /User's response: ([^\n]+)/g, /Response: ([^\n]+)/g, /mostly answers "([^"]+)"/g, /^(\d) is the score/gm, / (?:tag|category|score): ([^\n]+)$/gm];
+// OPPU's profile records ("description: ... tag: comedy") are what profile prompts list (apps/eval/data/lamp.ts).
+const EVIDENCE = [
+  /answer here is "([^"]+)"/g,
+  /is "([^"]+)"/g,
+  /User's response: ([^\n]+)/g,
+  /Response: ([^\n]+)/g,
+  /mostly answers "([^"]+)"/g,
+  /^(\d) is the score/gm,
+  / (?:tag|category|score): ([^\n]+)$/gm,
+];
 
 export function majority(texts: string[], labels: readonly string[]): string | undefined {
   const votes = new Map<string, number>();
@@ -39,10 +47,16 @@ export function lampScript(task: LampTask): Script {
     }
     const afterHuman = messages.slice(messages.findLastIndex((m) => HumanMessage.isInstance(m)) + 1);
     if (tools.includes(MEMORY_TOOL) && !afterHuman.some((m) => ToolMessage.isInstance(m))) {
-      return new AIMessage({ content: "", tool_calls: [{ name: MEMORY_TOOL, args: { query: human.slice(-200) }, id: `call_${human.length}` }] });
+      return new AIMessage({
+        content: "",
+        tool_calls: [{ name: MEMORY_TOOL, args: { query: human.slice(-200) }, id: `call_${human.length}` }],
+      });
     }
     // The question's own label list is unquoted, so only context (examples, memories, persona) votes.
-    const answer = majority(messages.map((m) => m.text), labels);
+    const answer = majority(
+      messages.map((m) => m.text),
+      labels,
+    );
     if (answer) return answer;
     return task === "lamp-3" ? "3" : task === "lamp-1" ? "[2]" : "I cannot tell.";
   };

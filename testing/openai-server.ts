@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- requests are the protocol's JSON, recorded as received for tests to read */
 /**
  * A scripted OpenAI-compatible HTTP server for tests. Point the real ChatOpenAI /
  * OpenAIEmbeddings at `server.url` (configuration.baseURL) and script the replies.
@@ -97,13 +98,19 @@ export function startOpenAIServer(
     // SSE: role chunk, content in word pieces, each tool call in two argument halves, finish, usage, [DONE].
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
     const chunk = (delta: object, finish: string | null = null) =>
-      res.write(`data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`,
+      );
     chunk({ role: "assistant", content: "" });
     for (const piece of content.match(/\S+\s*|\s+/g) ?? []) chunk({ content: piece });
     toolCalls.forEach((tc, index) => {
       const args = tc.function.arguments;
       const half = Math.floor(args.length / 2);
-      chunk({ tool_calls: [{ index, id: tc.id, type: "function", function: { name: tc.function.name, arguments: args.slice(0, half) } }] });
+      chunk({
+        tool_calls: [
+          { index, id: tc.id, type: "function", function: { name: tc.function.name, arguments: args.slice(0, half) } },
+        ],
+      });
       chunk({ tool_calls: [{ index, function: { arguments: args.slice(half) } }] });
     });
     chunk({}, finish_reason);
@@ -116,7 +123,8 @@ export function startOpenAIServer(
   async function embeddings(body: any, res: ServerResponse): Promise<void> {
     embeddingRequests.push(body);
     await options.beforeEmbedding?.();
-    const inputs: unknown[] = Array.isArray(body.input) && typeof body.input[0] !== "number" ? body.input : [body.input];
+    const inputs: unknown[] =
+      Array.isArray(body.input) && typeof body.input[0] !== "number" ? body.input : [body.input];
     const size = typeof body.dimensions === "number" ? body.dimensions : dims;
     const base64 = body.encoding_format === "base64";
     const data = inputs.map((input, index) => {
@@ -125,13 +133,23 @@ export function startOpenAIServer(
       return { object: "embedding", index, embedding };
     });
     const tokens = inputs.reduce<number>((n, input) => n + approxTokens(String(input)), 0);
-    sendJson(res, 200, { object: "list", data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+    sendJson(res, 200, {
+      object: "list",
+      data,
+      model: body.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/v1/models") {
-      const data = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"].map((id) => ({ id, object: "model", created: 0, owned_by: "test" }));
+      const data = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"].map((id) => ({
+        id,
+        object: "model",
+        created: 0,
+        owned_by: "test",
+      }));
       return sendJson(res, 200, { object: "list", data });
     }
     const isChat = path === "/v1/chat/completions";
@@ -165,10 +183,18 @@ export function startOpenAIServer(
 }
 
 /** Sends a scripted `{ status, body?, headers? }` reply; the default body is an OpenAI-style error. */
-function sendScriptedError(res: ServerResponse, reply: { status: number; body?: unknown; headers?: Record<string, string>; stall?: boolean }): void {
-  const body = reply.body ?? { error: { message: `scripted error ${reply.status}`, type: "scripted_error", param: null, code: null } };
+function sendScriptedError(
+  res: ServerResponse,
+  reply: { status: number; body?: unknown; headers?: Record<string, string>; stall?: boolean },
+): void {
+  const body = reply.body ?? {
+    error: { message: `scripted error ${reply.status}`, type: "scripted_error", param: null, code: null },
+  };
   const text = typeof body === "string" ? body : JSON.stringify(body);
-  res.writeHead(reply.status, { "content-type": typeof body === "string" ? "text/plain" : "application/json", ...reply.headers });
+  res.writeHead(reply.status, {
+    "content-type": typeof body === "string" ? "text/plain" : "application/json",
+    ...reply.headers,
+  });
   if (reply.stall) stallBody(res, text);
   else res.end(text);
 }
@@ -206,7 +232,12 @@ export function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify(body));
 }

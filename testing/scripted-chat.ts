@@ -50,7 +50,9 @@ export async function settle(reply: ScriptedReply): Promise<Exclude<ScriptedRepl
  * Builds a responder from a function of the request; a returned string is a plain answer.
  * e.g. `respondWith((req) => lastUserText(req).includes("weather") ? toolCall("get_weather", { city: "Paris" }) : "ok")`
  */
-export function respondWith<Req>(fn: (req: Req) => string | ScriptedReply | Promise<string | ScriptedReply>): ResponderOf<Req> {
+export function respondWith<Req>(
+  fn: (req: Req) => string | ScriptedReply | Promise<string | ScriptedReply>,
+): ResponderOf<Req> {
   return async (req) => {
     const out = await fn(req);
     return typeof out === "string" ? { content: out } : out;
@@ -66,8 +68,9 @@ export function toolCall(name: string, args: Record<string, unknown>, id?: strin
 
 /** The parts of a recorded request these helpers read (OpenAI: system messages; Bedrock: `system`). */
 export interface ChatLike {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the protocols' JSON as recorded
   messages: any[];
-  system?: any;
+  system?: unknown;
 }
 
 /** Text of a message content: a string, or an array of parts (`{type:"text",text}` or Bedrock `{text}`). */
@@ -105,7 +108,12 @@ export function toolResults(req: ChatLike): { toolCallId: string; content: strin
     if (Array.isArray(m?.content)) {
       for (const block of m.content) {
         const r = block?.toolResult;
-        if (r) out.push({ toolCallId: r.toolUseId, content: r.content?.map((c: any) => c.text ?? JSON.stringify(c.json)).join("") ?? "" });
+        if (r)
+          out.push({
+            toolCallId: r.toolUseId,
+            content:
+              r.content?.map((c: { text?: string; json?: unknown }) => c.text ?? JSON.stringify(c.json)).join("") ?? "",
+          });
       }
     }
   }

@@ -3,10 +3,15 @@
  * It records every call (messages, bound tools, start/end times) so tests can assert what
  * the model saw: the system prompt, tool results, concurrency.
  */
-import { BaseChatModel, type BaseChatModelParams, type BindToolsInput } from "@langchain/core/language_models/chat_models";
-import { AIMessage, type BaseMessage } from "@langchain/core/messages";
+import {
+  BaseChatModel,
+  type BaseChatModelParams,
+  type BindToolsInput,
+} from "@langchain/core/language_models/chat_models";
+import { AIMessage, type AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
+import type { BaseLanguageModelInput } from "@langchain/core/language_models/base";
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
 
 export interface ScriptedCall {
@@ -16,14 +21,21 @@ export interface ScriptedCall {
   endedAt?: number;
 }
 
-export type Script = (messages: BaseMessage[], call: { index: number; tools: string[] }) => AIMessage | string | Promise<AIMessage | string>;
+export type Script = (
+  messages: BaseMessage[],
+  call: { index: number; tools: string[] },
+) => AIMessage | string | Promise<AIMessage | string>;
 
 export class ScriptedChatModel extends BaseChatModel {
   readonly calls: ScriptedCall[];
 
   constructor(
     private readonly script: Script,
-    private readonly options: { delayMs?: number; boundTools?: string[]; calls?: ScriptedCall[] } & BaseChatModelParams = {},
+    private readonly options: {
+      delayMs?: number;
+      boundTools?: string[];
+      calls?: ScriptedCall[];
+    } & BaseChatModelParams = {},
   ) {
     super(options);
     this.calls = options.calls ?? [];
@@ -33,7 +45,7 @@ export class ScriptedChatModel extends BaseChatModel {
     return "scripted";
   }
 
-  override bindTools(tools: BindToolsInput[]): Runnable<any, any> {
+  override bindTools(tools: BindToolsInput[]): Runnable<BaseLanguageModelInput, AIMessageChunk> {
     const names = tools.map((t) => convertToOpenAITool(t as never).function.name);
     // Shares the call log, so the test sees calls made through the bound copy.
     return new ScriptedChatModel(this.script, { ...this.options, boundTools: names, calls: this.calls });

@@ -78,19 +78,25 @@ class Sink {
 function writeValue(out: Sink, v: Value) {
   switch (v.type) {
     case "u32":
-      return out.u32(ValueType.UINT32), out.u32(v.value);
+      return (out.u32(ValueType.UINT32), out.u32(v.value));
     case "f32":
-      return out.u32(ValueType.FLOAT32), out.f32(v.value);
+      return (out.u32(ValueType.FLOAT32), out.f32(v.value));
     case "string":
-      return out.u32(ValueType.STRING), out.str(v.value);
+      return (out.u32(ValueType.STRING), out.str(v.value));
     case "string[]":
-      out.u32(ValueType.ARRAY), out.u32(ValueType.STRING), out.u64(v.value.length);
+      out.u32(ValueType.ARRAY);
+      out.u32(ValueType.STRING);
+      out.u64(v.value.length);
       return v.value.forEach((s) => out.str(s));
     case "f32[]":
-      out.u32(ValueType.ARRAY), out.u32(ValueType.FLOAT32), out.u64(v.value.length);
+      out.u32(ValueType.ARRAY);
+      out.u32(ValueType.FLOAT32);
+      out.u64(v.value.length);
       return v.value.forEach((x) => out.f32(x));
     case "i32[]":
-      out.u32(ValueType.ARRAY), out.u32(ValueType.INT32), out.u64(v.value.length);
+      out.u32(ValueType.ARRAY);
+      out.u32(ValueType.INT32);
+      out.u64(v.value.length);
       return v.value.forEach((x) => out.i32(x));
   }
 }
@@ -135,7 +141,14 @@ export interface TinyLlamaConfig {
 }
 
 // 8192 tokens of context: the vocabulary is bytes, so a persona plus tool results is thousands of tokens.
-export const TINY_LLAMA: TinyLlamaConfig = { layers: 2, embedding: 64, heads: 4, feedForward: 128, context: 8192, seed: 42 };
+export const TINY_LLAMA: TinyLlamaConfig = {
+  layers: 2,
+  embedding: 64,
+  heads: 4,
+  feedForward: 128,
+  context: 8192,
+  seed: 42,
+};
 
 const CHATML =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}" +
@@ -194,7 +207,10 @@ export function tinyLlamaGguf(config: TinyLlamaConfig = TINY_LLAMA): Buffer {
       { name: `${blk}.ffn_down.weight`, dims: [ff, n], data: weights(ff, n) },
     );
   }
-  tensors.push({ name: "output_norm.weight", dims: [n], data: ones(n) }, { name: "output.weight", dims: [n, nVocab], data: weights(n, nVocab) });
+  tensors.push(
+    { name: "output_norm.weight", dims: [n], data: ones(n) },
+    { name: "output.weight", dims: [n, nVocab], data: weights(n, nVocab) },
+  );
 
   return encodeGguf(
     {

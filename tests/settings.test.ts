@@ -3,12 +3,28 @@ import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFile
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UserError } from "../src/errors.js";
-import { DEFAULT_SETTINGS, loadEnvFile, localModelSettings, parseNumber, settingsFromEnv, validateSettings } from "../src/settings.js";
+import { UserError } from "../src/errors/errors.js";
+import {
+  DEFAULT_SETTINGS,
+  loadEnvFile,
+  localModelSettings,
+  parseNumber,
+  settingsFromEnv,
+  validateSettings,
+} from "../src/configuration/settings.js";
 import { isolateEnv, SETTINGS_ENV } from "./models/helpers.js";
 
 const DOTENV_ONLY = "PERSONA_AGENT_TEST_FROM_DOTENV"; // set only by the .env files below
-isolateEnv([...SETTINGS_ENV, DOTENV_ONLY, "PERSONA_AGENT_LOCAL_THREADS", "PERSONA_AGENT_LOCAL_MAX_TOKENS", "PERSONA_AGENT_LOCAL_GPU", "PERSONA_AGENT_MODEL_CACHE", "OPENAI_API_KEY", "OPENAI_BASE_URL"]);
+isolateEnv([
+  ...SETTINGS_ENV,
+  DOTENV_ONLY,
+  "PERSONA_AGENT_LOCAL_THREADS",
+  "PERSONA_AGENT_LOCAL_MAX_TOKENS",
+  "PERSONA_AGENT_LOCAL_GPU",
+  "PERSONA_AGENT_MODEL_CACHE",
+  "OPENAI_API_KEY",
+  "OPENAI_BASE_URL",
+]);
 
 // Every test runs in a fresh empty directory, so `./.env` is whatever the test writes there.
 const originalCwd = process.cwd();
@@ -119,7 +135,13 @@ describe(".env loading", () => {
   test("settingsFromEnv reads ./.env; variables already in the environment win", () => {
     writeFileSync(
       join(dir, ".env"),
-      ["# a comment", "PERSONA_AGENT_MODEL=bedrock:amazon.nova-lite-v1:0", "PERSONA_AGENT_K=9", `${DOTENV_ONLY}=yes`, ""].join("\n"),
+      [
+        "# a comment",
+        "PERSONA_AGENT_MODEL=bedrock:amazon.nova-lite-v1:0",
+        "PERSONA_AGENT_K=9",
+        `${DOTENV_ONLY}=yes`,
+        "",
+      ].join("\n"),
     );
     process.env.PERSONA_AGENT_K = "5";
 
@@ -151,7 +173,9 @@ describe(".env loading", () => {
 
   test("a bad number in .env is a UserError naming the variable", () => {
     writeFileSync(join(dir, ".env"), "PERSONA_AGENT_TEMPERATURE=warm\n");
-    expect(() => settingsFromEnv()).toThrow(new UserError('PERSONA_AGENT_TEMPERATURE must be a number from 0 to 2, got "warm"'));
+    expect(() => settingsFromEnv()).toThrow(
+      new UserError('PERSONA_AGENT_TEMPERATURE must be a number from 0 to 2, got "warm"'),
+    );
   });
 
   test("no .env is fine, and loadEnvFile(path) loads an explicit file once", () => {
@@ -172,13 +196,13 @@ describe(".env loading", () => {
 describe("settings.ts is the only reader of the environment", () => {
   test("no other module under src/ or graphs/ reads process.env", () => {
     const root = fileURLToPath(new URL("..", import.meta.url));
-    const readers = ["src", "graphs"]
+    const readers = ["src", "graphs", "apps"]
       .flatMap((dir) => readdirSync(join(root, dir), { recursive: true, withFileTypes: true }))
       .filter((f) => f.isFile() && f.name.endsWith(".ts"))
       .map((f) => join(f.parentPath, f.name))
       .filter((path) => readFileSync(path, "utf8").includes("process.env"))
       .map((path) => relative(root, path));
-    expect(readers).toEqual(["src/settings.ts"]);
+    expect(readers).toEqual(["src/configuration/settings.ts"]);
   });
 
   test("local model settings: positive integers or the engine's default, GPU only when asked", () => {
@@ -186,7 +210,12 @@ describe("settings.ts is the only reader of the environment", () => {
     process.env.PERSONA_AGENT_LOCAL_MAX_TOKENS = "-5";
     process.env.PERSONA_AGENT_LOCAL_GPU = "auto";
     process.env.PERSONA_AGENT_MODEL_CACHE = "models-here";
-    expect(localModelSettings()).toEqual({ cacheDir: join(realpathSync(dir), "models-here"), threads: 3, maxTokens: undefined, gpu: "auto" });
+    expect(localModelSettings()).toEqual({
+      cacheDir: join(realpathSync(dir), "models-here"),
+      threads: 3,
+      maxTokens: undefined,
+      gpu: "auto",
+    });
   });
 });
 

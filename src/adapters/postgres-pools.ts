@@ -8,6 +8,9 @@ import type { Pool } from "pg";
 
 export function postgresPools(store: object, checkpointer: object): Pool[] {
   const pools = [(store as { core?: { pool?: Pool } }).core?.pool, (checkpointer as { pool?: Pool }).pool];
-  if (pools.some((pool) => typeof pool?.on !== "function")) throw new Error("PostgresStore/PostgresSaver no longer expose their pg pools where src/adapters/postgres-pools.ts looks");
+  if (pools.some((pool) => typeof pool?.on !== "function"))
+    throw new Error(
+      "PostgresStore/PostgresSaver no longer expose their pg pools where src/adapters/postgres-pools.ts looks",
+    );
   return pools as Pool[];
 }

@@ -7,12 +7,12 @@ import type { Runnable } from "@langchain/core/runnables";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { loadPersona } from "../persona/persona.js";
 import { MAX_TEXT_CHARS, validateText } from "../memory/history.js";
-import { servicesFor, type Services } from "../services.js";
-import { ensureConfiguration } from "../configuration.js";
+import { servicesFor, type Services } from "../services/services.js";
+import { ensureConfiguration } from "../configuration/configuration.js";
 import { ensureAlignmentConfiguration } from "../alignment/configuration.js";
 import { initializeTools } from "../tools/index.js";
 import { malformedCallReplies, repairReply, wellFormedCalls } from "./tool-call-repair.js";
-import { userNamespace } from "../users.js";
+import { userNamespace } from "../users/users.js";
 import { putUserItems, runGeneration, userGeneration as currentGeneration } from "../store/lifecycle.js";
 import type { RetrievedMemory } from "../memory/episodic.js";
 import type { PersonaAgentStateType, PersonaAgentUpdate } from "./state.js";
@@ -44,7 +44,10 @@ export function finalAnswer(messages: BaseMessage[]): string {
 }
 
 /** persona_agent's load_persona step: checks the turn's input, starts the turn and loads the user's persona. */
-export async function startTurn(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
+export async function startTurn(
+  state: PersonaAgentStateType,
+  config: LangGraphRunnableConfig,
+): Promise<PersonaAgentUpdate> {
   // A true response makes this a feedback turn: its input and alignment settings are checked before anything runs.
   const cfg = state.truth != null ? ensureAlignmentConfiguration(config) : ensureConfiguration(config);
   const { personas, store } = servicesFor(config, cfg);
@@ -53,7 +56,13 @@ export async function startTurn(state: PersonaAgentStateType, config: LangGraphR
   // Read before the persona: a forget after this point refuses the turn's record.
   const userGeneration = runGeneration(cfg.userId) ?? (await currentGeneration(store, cfg.userId));
   // Each turn of a continued thread reports only its own tool calls, memories and feedback.
-  const turn = { userGeneration, toolCalls: new Overwrite([]), retrieved: new Overwrite([]), sinceAlignment: null, alignment: null };
+  const turn = {
+    userGeneration,
+    toolCalls: new Overwrite([]),
+    retrieved: new Overwrite([]),
+    sinceAlignment: null,
+    alignment: null,
+  };
   // A persona given in the input (alignment candidates, baselines) has no version; one loaded
   // on an earlier turn of this thread is reloaded, so a newer aligned version takes effect.
   if (state.persona && !state.personaVersion) return { ...turn, personaVersion: 0 };
@@ -76,7 +85,16 @@ function partsFor(services: Services): AgentParts {
   if (!parts) {
     const { config, memory } = services;
     const { userId, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet, memoryTool } = config;
-    const tools = initializeTools({ userId, memory, k, wikipediaBaseUrl, timeoutMs, excludeIds, promptSet, memoryTool });
+    const tools = initializeTools({
+      userId,
+      memory,
+      k,
+      wikipediaBaseUrl,
+      timeoutMs,
+      excludeIds,
+      promptSet,
+      memoryTool,
+    });
     agentParts.set(services, (parts = { tools, toolNode: new ToolNode(tools) }));
   }
   return parts;
@@ -84,12 +102,16 @@ function partsFor(services: Services): AgentParts {
 
 function modelWithTools(services: Services): Promise<Runnable<BaseMessage[], AIMessage>> {
   const parts = partsFor(services);
-  return (parts.toolModel ??= services.chatModel().then((model) => model.bindTools!(parts.tools) as Runnable<BaseMessage[], AIMessage>));
+  return (parts.toolModel ??= services
+    .chatModel()
+    .then((model) => model.bindTools!(parts.tools) as Runnable<BaseMessage[], AIMessage>));
 }
 
 /** Tool-calling turns since the user's question. */
 function toolSteps(messages: BaseMessage[]): number {
-  return messages.slice(lastHumanIndex(messages) + 1).filter((m) => AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0).length;
+  return messages
+    .slice(lastHumanIndex(messages) + 1)
+    .filter((m) => AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0).length;
 }
 
 /**
@@ -110,18 +132,32 @@ function toolBlocksAsText(messages: BaseMessage[]): BaseMessage[] {
     }
     afterResult = false;
     const calls = AIMessage.isInstance(m) ? (m.tool_calls ?? []) : [];
-    out.push(calls.length === 0 ? m : new AIMessage([m.text, ...calls.map((c) => `[called ${c.name} ${JSON.stringify(c.args)}]`)].filter(Boolean).join("\n")));
+    out.push(
+      calls.length === 0
+        ? m
+        : new AIMessage(
+            [m.text, ...calls.map((c) => `[called ${c.name} ${JSON.stringify(c.args)}]`)].filter(Boolean).join("\n"),
+          ),
+    );
   }
   return out;
 }
 
-export async function callAgent(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
+export async function callAgent(
+  state: PersonaAgentStateType,
+  config: LangGraphRunnableConfig,
+): Promise<PersonaAgentUpdate> {
   const services = servicesFor(config);
   // Past the tool budget the model gets no tools (and the history as text), so the loop always ends with an answer.
   const toolsAllowed = toolSteps(state.messages) < services.config.maxToolSteps;
-  const runnable: Runnable<BaseMessage[], AIMessage> = toolsAllowed ? await modelWithTools(services) : await services.chatModel();
+  const runnable: Runnable<BaseMessage[], AIMessage> = toolsAllowed
+    ? await modelWithTools(services)
+    : await services.chatModel();
   const history = toolsAllowed ? state.messages : toolBlocksAsText(state.messages);
-  const reply = repairReply(await runnable.invoke([new SystemMessage(state.persona), ...history], config), toolsAllowed);
+  const reply = repairReply(
+    await runnable.invoke([new SystemMessage(state.persona), ...history], config),
+    toolsAllowed,
+  );
   return { messages: [reply], toolCalls: wellFormedCalls(reply).map((c) => ({ name: c.name, args: c.args })) };
 }
 
@@ -131,20 +167,40 @@ export function routeAfterAgent(state: PersonaAgentStateType): "tools" | "answer
 }
 
 /** Malformed calls get their error replies first; ToolNode runs the calls that have no reply yet. */
-export async function runTools(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
+export async function runTools(
+  state: PersonaAgentStateType,
+  config: LangGraphRunnableConfig,
+): Promise<PersonaAgentUpdate> {
   const errors = malformedCallReplies(state.messages.at(-1) as AIMessage);
-  const { messages } = (await partsFor(servicesFor(config)).toolNode.invoke({ messages: [...state.messages, ...errors] }, config)) as { messages: ToolMessage[] };
+  const { messages } = (await partsFor(servicesFor(config)).toolNode.invoke(
+    { messages: [...state.messages, ...errors] },
+    config,
+  )) as { messages: ToolMessage[] };
   const retrieved = messages.flatMap((m) => (Array.isArray(m.artifact) ? (m.artifact as RetrievedMemory[]) : []));
   return { messages: [...errors, ...messages], retrieved };
 }
 
-export async function recordInteraction(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
+export async function recordInteraction(
+  state: PersonaAgentStateType,
+  config: LangGraphRunnableConfig,
+): Promise<PersonaAgentUpdate> {
   const { config: cfg, store } = servicesFor(config);
   const answer = finalAnswer(state.messages);
   if (cfg.record) {
     const query = turnQuery(state.messages);
-    const value = { query, answer, personaVersion: state.personaVersion, toolCalls: state.toolCalls.map((c) => c.name), createdAt: new Date().toISOString() };
-    await putUserItems(store, cfg.userId, [{ namespace: userNamespace(cfg.userId, "interactions"), key: randomUUID(), value }], state.userGeneration);
+    const value = {
+      query,
+      answer,
+      personaVersion: state.personaVersion,
+      toolCalls: state.toolCalls.map((c) => c.name),
+      createdAt: new Date().toISOString(),
+    };
+    await putUserItems(
+      store,
+      cfg.userId,
+      [{ namespace: userNamespace(cfg.userId, "interactions"), key: randomUUID(), value }],
+      state.userGeneration,
+    );
   }
   return { answer };
 }

@@ -4,7 +4,7 @@ import type { RetrievedMemory } from "../memory/episodic.js";
 import type { AlignmentSummary } from "../alignment/run.js";
 import { AlignmentSummarySchema } from "../alignment/state.js";
 import { ALIGN_EVERY_CONTEXT, ALIGNMENT_CONTEXT } from "../alignment/configuration.js";
-import { AGENT_CONTEXT, apiContextSchema, documented } from "../configuration.js";
+import { AGENT_CONTEXT, apiContextSchema, documented } from "../configuration/configuration.js";
 
 export interface ToolCallRecord {
   name: string;
@@ -43,36 +43,64 @@ export type PersonaAgentUpdate = typeof PersonaAgentState.Update;
 // the output's keys (graphs/persona_agent.ts).
 
 /** Marked as a conversation, so Studio shows it as one. */
-const messages = (description: string) => documented(description, { type: "array", items: { type: "object" }, langgraph_type: "messages" });
+const messages = (description: string) =>
+  documented(description, { type: "array", items: { type: "object" }, langgraph_type: "messages" });
 
 /** What a caller gives: the conversation (its last user message is the query), optionally a persona and the true response. */
 export const PersonaAgentInput = z.object({
-  messages: messages('The conversation, e.g. [{"role": "user", "content": "..."}]; its last user message is the query. On a thread, only the new turn.'),
-  persona: z.string().optional().describe("A system prompt for this run instead of the user's stored persona (personaVersion is then 0)."),
+  messages: messages(
+    'The conversation, e.g. [{"role": "user", "content": "..."}]; its last user message is the query. On a thread, only the new turn.',
+  ),
+  persona: z
+    .string()
+    .optional()
+    .describe("A system prompt for this run instead of the user's stored persona (personaVersion is then 0)."),
   truth: z
     .string()
     .nullable()
     .optional()
-    .describe("The user's true response to this query: recorded as feedback; every alignEvery feedbacks the persona is aligned (Algorithm 1)."),
+    .describe(
+      "The user's true response to this query: recorded as feedback; every alignEvery feedbacks the persona is aligned (Algorithm 1).",
+    ),
 });
 
 /** What a caller gets back. */
 export const PersonaAgentOutput = z.object({
   messages: messages("The conversation with this turn's tool calls and answer."),
   answer: z.string().describe("The agent's final answer."),
-  personaVersion: z.number().describe("Version of the user's persona the agent ran with (0 when the input gave a persona)."),
+  personaVersion: z
+    .number()
+    .describe("Version of the user's persona the agent ran with (0 when the input gave a persona)."),
   toolCalls: z
     .array(z.object({ name: z.string(), args: z.record(z.unknown()) }))
     .describe("Every tool call the agent made this turn, in order (wikipedia_search, memory_retrieval)."),
   retrieved: z
-    .array(z.object({ id: z.string(), query: z.string(), response: z.string(), timestamp: z.string(), similarity: z.number() }).passthrough())
+    .array(
+      z
+        .object({
+          id: z.string(),
+          query: z.string(),
+          response: z.string(),
+          timestamp: z.string(),
+          similarity: z.number(),
+        })
+        .passthrough(),
+    )
     .describe("The user's own memories the retrieval tool returned this turn."),
-  sinceAlignment: z.number().nullable().describe("With truth: feedbacks recorded since the last alignment, this one included; null otherwise."),
-  alignment: AlignmentSummarySchema.nullable().describe("With truth, when it made alignment due: what the alignment did; null otherwise."),
+  sinceAlignment: z
+    .number()
+    .nullable()
+    .describe("With truth: feedbacks recorded since the last alignment, this one included; null otherwise."),
+  alignment: AlignmentSummarySchema.nullable().describe(
+    "With truth, when it made alignment due: what the alignment did; null otherwise.",
+  ),
 });
 
-export const PersonaAgentContext = apiContextSchema("persona_agent: the user, retrieval and tool settings; with truth, when and how the persona is aligned.", {
-  ...AGENT_CONTEXT,
-  ...ALIGN_EVERY_CONTEXT,
-  ...ALIGNMENT_CONTEXT,
-});
+export const PersonaAgentContext = apiContextSchema(
+  "persona_agent: the user, retrieval and tool settings; with truth, when and how the persona is aligned.",
+  {
+    ...AGENT_CONTEXT,
+    ...ALIGN_EVERY_CONTEXT,
+    ...ALIGNMENT_CONTEXT,
+  },
+);

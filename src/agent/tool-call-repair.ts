@@ -19,7 +19,12 @@ export function repairReply(reply: AIMessage, toolsAllowed: boolean): AIMessage 
   if (toolsAllowed && invalid.length === 0) return reply;
   if (!toolsAllowed && (reply.tool_calls?.length ?? 0) === 0 && invalid.length === 0) return reply;
   const named = invalid.map((c) => ({ ...c, id: c.id ?? `call_${randomUUID()}`, name: c.name ?? "unnamed_tool" }));
-  const toolCalls = toolsAllowed ? [...(reply.tool_calls ?? []), ...named.map((c) => ({ id: c.id, name: c.name, args: {}, type: "tool_call" as const }))] : [];
+  const toolCalls = toolsAllowed
+    ? [
+        ...(reply.tool_calls ?? []),
+        ...named.map((c) => ({ id: c.id, name: c.name, args: {}, type: "tool_call" as const })),
+      ]
+    : [];
   return new AIMessage({
     content: reply.content,
     id: reply.id,
@@ -39,7 +44,11 @@ export function wellFormedCalls(reply: AIMessage): ToolCall[] {
 /** An error reply to each malformed call of a repaired reply, telling the model how to call again. */
 export function malformedCallReplies(reply: AIMessage): ToolMessage[] {
   return (reply.invalid_tool_calls ?? []).map((c) => {
-    const why = String(c.error ?? "").split("\n").find((l) => l.startsWith("Error:"))?.slice(7) ?? "parse error";
+    const why =
+      String(c.error ?? "")
+        .split("\n")
+        .find((l) => l.startsWith("Error:"))
+        ?.slice(7) ?? "parse error";
     return new ToolMessage({
       tool_call_id: c.id!,
       name: c.name,

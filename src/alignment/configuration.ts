@@ -1,8 +1,13 @@
 /** Per-run configuration of the alignment graph: the agent's configuration plus Algorithm 1's knobs. */
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { documented, ensureConfiguration, givenConfiguration, type Configuration } from "../configuration.js";
-import { InputError } from "../errors.js";
-import { DEFAULT_SETTINGS, settingsFromEnv } from "../settings.js";
+import {
+  documented,
+  ensureConfiguration,
+  givenConfiguration,
+  type Configuration,
+} from "../configuration/configuration.js";
+import { InputError } from "../errors/errors.js";
+import { DEFAULT_SETTINGS, settingsFromEnv } from "../configuration/settings.js";
 
 import { DEFAULT_ALIGN_EVERY, DEFAULT_BATCH_SIZE, DEFAULT_ITERATIONS } from "./defaults.js";
 
@@ -12,43 +17,81 @@ const positiveInt = (description: string) => documented(description, { type: "in
 
 /** Algorithm 1's knobs an API caller may set (published in the alignment graph's context schema). */
 export const ALIGNMENT_CONTEXT = {
-  batchSize: positiveInt(`The paper's n: latest interactions re-run per iteration (default ${DEFAULT_BATCH_SIZE}; at most the server's PERSONA_AGENT_MAX_BATCH, 32 unless set).`),
-  iterations: positiveInt(`The paper's E: rounds of simulate, feedback, update (default ${DEFAULT_ITERATIONS}; at most the server's PERSONA_AGENT_MAX_ITERATIONS, 10 unless set).`),
-  validate: documented("Keep a new persona only if it matches at least as many held-out true responses as the old one.", { type: "boolean" }),
-  validationSize: positiveInt("Held-out interactions of the validation gate (default: batchSize; at most PERSONA_AGENT_MAX_BATCH)."),
+  batchSize: positiveInt(
+    `The paper's n: latest interactions re-run per iteration (default ${DEFAULT_BATCH_SIZE}; at most the server's PERSONA_AGENT_MAX_BATCH, 32 unless set).`,
+  ),
+  iterations: positiveInt(
+    `The paper's E: rounds of simulate, feedback, update (default ${DEFAULT_ITERATIONS}; at most the server's PERSONA_AGENT_MAX_ITERATIONS, 10 unless set).`,
+  ),
+  validate: documented(
+    "Keep a new persona only if it matches at least as many held-out true responses as the old one.",
+    { type: "boolean" },
+  ),
+  validationSize: positiveInt(
+    "Held-out interactions of the validation gate (default: batchSize; at most PERSONA_AGENT_MAX_BATCH).",
+  ),
 };
 
 /** persona_agent with `truth` (feedback): when alignment runs. */
 export const ALIGN_EVERY_CONTEXT = {
-  alignEvery: positiveInt(`With truth: align once this many feedbacks came in since the last alignment (default ${DEFAULT_ALIGN_EVERY}).`),
+  alignEvery: positiveInt(
+    `With truth: align once this many feedbacks came in since the last alignment (default ${DEFAULT_ALIGN_EVERY}).`,
+  ),
 };
 
-export type AlignmentConfiguration = Configuration & { batchSize: number; iterations: number; validate: boolean; validationSize: number; alignEvery: number };
+export type AlignmentConfiguration = Configuration & {
+  batchSize: number;
+  iterations: number;
+  validate: boolean;
+  validationSize: number;
+  alignEvery: number;
+};
 
 /** An integer in 1..max; `max` comes from the operator's settings (`setting` names it), never from the run. */
 function boundedInt(value: unknown, name: string, fallback: number, max: number, setting: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) throw new InputError(name, (input) => `${input} must be an integer >= 1, got ${JSON.stringify(value)}`);
-  if (value > max) throw new InputError(name, (input) => `${input} must be at most ${max} (the operator's ${setting}), got ${value}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1)
+    throw new InputError(name, (input) => `${input} must be an integer >= 1, got ${JSON.stringify(value)}`);
+  if (value > max)
+    throw new InputError(name, (input) => `${input} must be at most ${max} (the operator's ${setting}), got ${value}`);
   return value;
 }
 
 function flag(value: unknown, name: string): boolean {
   if (value === undefined) return false;
-  if (typeof value !== "boolean") throw new InputError(name, (input) => `${input} must be true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== "boolean")
+    throw new InputError(name, (input) => `${input} must be true or false, got ${JSON.stringify(value)}`);
   return value;
 }
 
 export function ensureAlignmentConfiguration(config?: LangGraphRunnableConfig): AlignmentConfiguration {
   const given = givenConfiguration(config) as Partial<AlignmentConfiguration>;
   const { maxIterations, maxBatchSize } = settingsFromEnv();
-  const batchSize = boundedInt(given.batchSize, "batchSize", Math.min(DEFAULT_BATCH_SIZE, maxBatchSize), maxBatchSize, "PERSONA_AGENT_MAX_BATCH");
+  const batchSize = boundedInt(
+    given.batchSize,
+    "batchSize",
+    Math.min(DEFAULT_BATCH_SIZE, maxBatchSize),
+    maxBatchSize,
+    "PERSONA_AGENT_MAX_BATCH",
+  );
   return {
     ...ensureConfiguration(config),
     batchSize,
-    iterations: boundedInt(given.iterations, "iterations", DEFAULT_ITERATIONS, maxIterations, "PERSONA_AGENT_MAX_ITERATIONS"),
+    iterations: boundedInt(
+      given.iterations,
+      "iterations",
+      DEFAULT_ITERATIONS,
+      maxIterations,
+      "PERSONA_AGENT_MAX_ITERATIONS",
+    ),
     validate: flag(given.validate, "validate"),
-    validationSize: boundedInt(given.validationSize, "validationSize", batchSize, maxBatchSize, "PERSONA_AGENT_MAX_BATCH"),
+    validationSize: boundedInt(
+      given.validationSize,
+      "validationSize",
+      batchSize,
+      maxBatchSize,
+      "PERSONA_AGENT_MAX_BATCH",
+    ),
     // No operator bound: any count only delays the alignment.
     alignEvery: boundedInt(given.alignEvery, "alignEvery", DEFAULT_ALIGN_EVERY, Number.MAX_SAFE_INTEGER, "limit"),
   };

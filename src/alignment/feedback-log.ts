@@ -7,7 +7,7 @@ import type { BaseStore } from "@langchain/langgraph";
 import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { assertCurrent, assertCurrentSync, putUserItems, withUserLock } from "../store/lifecycle.js";
-import { userNamespace } from "../users.js";
+import { userNamespace } from "../users/users.js";
 
 const TOTAL_KEY = "feedback";
 const ALIGNED_KEY = "alignment";
@@ -54,10 +54,19 @@ export class FeedbackLog {
 
   /** Marks that an alignment saw every feedback up to `total`. */
   async markAligned(userId: string, total: number): Promise<void> {
-    await putUserItems(this.store, userId, [{ namespace: userNamespace(userId, "meta"), key: ALIGNED_KEY, value: { feedbackTotal: total, at: new Date().toISOString() } }]);
+    await putUserItems(this.store, userId, [
+      {
+        namespace: userNamespace(userId, "meta"),
+        key: ALIGNED_KEY,
+        value: { feedbackTotal: total, at: new Date().toISOString() },
+      },
+    ]);
   }
 
   private async alignedAt(userId: string): Promise<number> {
-    return ((await this.store.get(userNamespace(userId, "meta"), ALIGNED_KEY))?.value.feedbackTotal as number | undefined) ?? 0;
+    return (
+      ((await this.store.get(userNamespace(userId, "meta"), ALIGNED_KEY))?.value.feedbackTotal as number | undefined) ??
+      0
+    );
   }
 }

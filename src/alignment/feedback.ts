@@ -8,7 +8,7 @@
 import { END, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { turnQuery, validateQuery, validateTruth } from "../agent/nodes.js";
 import type { PersonaAgentStateType, PersonaAgentUpdate } from "../agent/state.js";
-import { servicesFor, type Services } from "../services.js";
+import { servicesFor, type Services } from "../services/services.js";
 import { ensureAlignmentConfiguration } from "./configuration.js";
 import { asUserRun, assertCurrent } from "../store/lifecycle.js";
 import { FeedbackLog } from "./feedback-log.js";
@@ -21,7 +21,11 @@ export interface UserFeedback {
 }
 
 /** Records the feedback for the services' user; returns how many feedbacks came since the last alignment. */
-export async function recordFeedback(services: Services, feedback: UserFeedback, truthField?: string): Promise<{ sinceAlignment: number }> {
+export async function recordFeedback(
+  services: Services,
+  feedback: UserFeedback,
+  truthField?: string,
+): Promise<{ sinceAlignment: number }> {
   const query = validateQuery(feedback.query);
   const truth = validateTruth(feedback.truth, truthField);
   const userId = services.config.userId;
@@ -31,7 +35,10 @@ export async function recordFeedback(services: Services, feedback: UserFeedback,
 }
 
 /** persona_agent's record_truth step: records the turn's true response, which is then spent (a continued thread's next turn gives its own). */
-export async function recordTruth(state: PersonaAgentStateType, config: LangGraphRunnableConfig): Promise<PersonaAgentUpdate> {
+export async function recordTruth(
+  state: PersonaAgentStateType,
+  config: LangGraphRunnableConfig,
+): Promise<PersonaAgentUpdate> {
   const services = servicesFor(config);
   const { store } = services;
   const { userId } = services.config;

@@ -6,12 +6,12 @@
  */
 import { Overwrite, Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { HumanMessage, type BaseMessage } from "@langchain/core/messages";
-import { AlignmentError, InputError, UserError } from "../errors.js";
+import { AlignmentError, InputError, UserError } from "../errors/errors.js";
 import { describeProviderError } from "../models/chat.js";
-import { renderSetPrompt } from "../prompts.js";
-import { servicesFor, type Services } from "../services.js";
+import { renderSetPrompt } from "../prompts/prompts.js";
+import { servicesFor, type Services } from "../services/services.js";
 import { finalAnswer } from "../agent/nodes.js";
-import type { PromptSet } from "../settings.js";
+import type { PromptSet } from "../configuration/settings.js";
 import type { EpisodicEntry } from "../memory/episodic.js";
 import type { ToolCallRecord } from "../agent/state.js";
 import { ensureAlignmentConfiguration } from "./configuration.js";
@@ -19,11 +19,22 @@ import { FeedbackLog } from "./feedback-log.js";
 import { summarizeAlignment } from "./run.js";
 import { exactMatchScore } from "./score.js";
 import { loadPersona } from "../persona/persona.js";
-import type { AlignmentStateType, AlignmentUpdate, Gradient, GradientInput, IterationRecord, SimulateInput, Simulation } from "./state.js";
+import type {
+  AlignmentStateType,
+  AlignmentUpdate,
+  Gradient,
+  GradientInput,
+  IterationRecord,
+  SimulateInput,
+  Simulation,
+} from "./state.js";
 
 /** The agent steps (agent <-> tools) as a replay calls them: a question and a persona in, the turn's messages and tool calls out. */
 export interface AgentSteps {
-  invoke(input: { messages: BaseMessage[]; persona: string }, config: LangGraphRunnableConfig): Promise<{ messages: BaseMessage[]; toolCalls: ToolCallRecord[] }>;
+  invoke(
+    input: { messages: BaseMessage[]; persona: string },
+    config: LangGraphRunnableConfig,
+  ): Promise<{ messages: BaseMessage[]; toolCalls: ToolCallRecord[] }>;
 }
 
 /** Why a step failed, in one line; the run stops and nothing is saved, so `version` (the run's first) stays current. */
@@ -33,7 +44,13 @@ function stepFailed(step: string, version: number, error: unknown): UserError {
   return new AlignmentError(step, version, why, { cause: error });
 }
 
-async function complete(services: Services, prompt: string, config: LangGraphRunnableConfig, step: string, version: number): Promise<string> {
+async function complete(
+  services: Services,
+  prompt: string,
+  config: LangGraphRunnableConfig,
+  step: string,
+  version: number,
+): Promise<string> {
   let text: string;
   try {
     const model = await services.chatModel();
@@ -46,13 +63,23 @@ async function complete(services: Services, prompt: string, config: LangGraphRun
 }
 
 /** The alignment's load_persona step, once per run: the persona Algorithm 1 starts from, and the feedback count the run will mark as aligned. */
-export async function startAlignment(_state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
+export async function startAlignment(
+  _state: AlignmentStateType,
+  config: LangGraphRunnableConfig,
+): Promise<AlignmentUpdate> {
   const { config: cfg, personas, store } = servicesFor(config);
   const current = await loadPersona(personas, cfg.userId);
   const feedbackTotal = await new FeedbackLog(store).total(cfg.userId);
   // A run on a thread that ran alignment before starts with none of that run's iterations or personas.
   const fresh = { iterations: new Overwrite([]), unsaved: new Overwrite([]) };
-  return { ...fresh, userId: cfg.userId, persona: current.persona, version: current.version, fromVersion: current.version, feedbackTotal };
+  return {
+    ...fresh,
+    userId: cfg.userId,
+    persona: current.persona,
+    version: current.version,
+    fromVersion: current.version,
+    feedbackTotal,
+  };
 }
 
 /**
@@ -63,29 +90,52 @@ export async function startAlignment(_state: AlignmentStateType, config: LangGra
  * of the user's history. With validation, the `validationSize` interactions just before a batch
  * are its held-out set, so every batch leaves at least one older interaction.
  */
-export function batchFor(entries: EpisodicEntry[], iteration: number, batchSize: number, validationSize: number): { batch: EpisodicEntry[]; heldOut: EpisodicEntry[] } {
+export function batchFor(
+  entries: EpisodicEntry[],
+  iteration: number,
+  batchSize: number,
+  validationSize: number,
+): { batch: EpisodicEntry[]; heldOut: EpisodicEntry[] } {
   const reserved = validationSize > 0 ? 1 : 0;
   const fullBatches = Math.max(1, Math.floor((entries.length - reserved) / batchSize));
   const end = entries.length - (iteration % fullBatches) * batchSize;
   const start = Math.max(0, end - batchSize);
-  return { batch: entries.slice(start, end), heldOut: validationSize > 0 ? entries.slice(Math.max(0, start - validationSize), start) : [] };
+  return {
+    batch: entries.slice(start, end),
+    heldOut: validationSize > 0 ? entries.slice(Math.max(0, start - validationSize), start) : [],
+  };
 }
 
 /** Algorithm 1, line 13: this iteration's batch (and held-out interactions when validating), read from the user's memory. */
-export async function selectBatch(state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
+export async function selectBatch(
+  state: AlignmentStateType,
+  config: LangGraphRunnableConfig,
+): Promise<AlignmentUpdate> {
   const cfg = ensureAlignmentConfiguration(config);
   const entries = await servicesFor(config, cfg).memory.list(cfg.userId);
-  if (entries.length === 0) throw new UserError(`user "${cfg.userId}" has no interactions with a true response to align on`);
+  if (entries.length === 0)
+    throw new UserError(`user "${cfg.userId}" has no interactions with a true response to align on`);
   if (cfg.validate && entries.length <= cfg.batchSize) {
-    throw new InputError("validate", (input) => `${input} needs interactions older than the batch of ${cfg.batchSize}: user "${cfg.userId}" has only ${entries.length}`);
+    throw new InputError(
+      "validate",
+      (input) =>
+        `${input} needs interactions older than the batch of ${cfg.batchSize}: user "${cfg.userId}" has only ${entries.length}`,
+    );
   }
   // Each iteration's fan-in channels start empty.
-  return { ...batchFor(entries, state.iterations.length, cfg.batchSize, cfg.validate ? cfg.validationSize : 0), simulations: null, gradients: null };
+  return {
+    ...batchFor(entries, state.iterations.length, cfg.batchSize, cfg.validate ? cfg.validationSize : 0),
+    simulations: null,
+    gradients: null,
+  };
 }
 
 /** Map step of the iteration: one simulate task per interaction of the batch, each with the current persona. */
 export function simulateEach(state: AlignmentStateType): Send[] {
-  return state.batch.map((entry) => new Send("simulate", { entry, persona: state.persona, fromVersion: state.fromVersion } satisfies SimulateInput));
+  return state.batch.map(
+    (entry) =>
+      new Send("simulate", { entry, persona: state.persona, fromVersion: state.fromVersion } satisfies SimulateInput),
+  );
 }
 
 /**
@@ -96,17 +146,36 @@ export function simulateEach(state: AlignmentStateType): Send[] {
 export function gradeEach(state: AlignmentStateType): Send[] {
   return state.batch
     .filter((entry) => state.simulations[entry.id])
-    .map((entry) => new Send("gradient", { entry, persona: state.persona, fromVersion: state.fromVersion, simulation: state.simulations[entry.id]! } satisfies GradientInput));
+    .map(
+      (entry) =>
+        new Send("gradient", {
+          entry,
+          persona: state.persona,
+          fromVersion: state.fromVersion,
+          simulation: state.simulations[entry.id]!,
+        } satisfies GradientInput),
+    );
 }
 
 /** After each iteration: the next one, or save_persona after E iterations. */
-export function nextIteration(state: AlignmentStateType, config: LangGraphRunnableConfig): "select_batch" | "save_persona" {
+export function nextIteration(
+  state: AlignmentStateType,
+  config: LangGraphRunnableConfig,
+): "select_batch" | "save_persona" {
   return state.iterations.length >= ensureAlignmentConfiguration(config).iterations ? "save_persona" : "select_batch";
 }
 
 /** Replays one stored interaction with `persona` through the agent steps, never retrieving that interaction itself. */
-async function replay(agent: AgentSteps, entry: EpisodicEntry, persona: string, config: LangGraphRunnableConfig): Promise<Simulation> {
-  const result = await agent.invoke({ messages: [new HumanMessage(entry.query)], persona }, { ...config, configurable: { ...config.configurable, excludeIds: [entry.id] } });
+async function replay(
+  agent: AgentSteps,
+  entry: EpisodicEntry,
+  persona: string,
+  config: LangGraphRunnableConfig,
+): Promise<Simulation> {
+  const result = await agent.invoke(
+    { messages: [new HumanMessage(entry.query)], persona },
+    { ...config, configurable: { ...config.configurable, excludeIds: [entry.id] } },
+  );
   return { entryId: entry.id, answer: finalAnswer(result.messages), toolCalls: result.toolCalls };
 }
 
@@ -132,8 +201,20 @@ export async function gradientNode(input: GradientInput, config: LangGraphRunnab
   const set = services.config.promptSet;
   const values = set === "paper" ? triple : { ...triple, persona: input.persona, tool_calls: toolCalls };
   const prompt = await renderSetPrompt(set, "feedback", values);
-  const text = await complete(services, prompt, config, `feedback (LLM_grad) on interaction ${entry.id}`, input.fromVersion);
-  const gradient: Gradient = { entryId: entry.id, query: entry.query, expected: entry.response, simulated: simulation.answer, feedback: text };
+  const text = await complete(
+    services,
+    prompt,
+    config,
+    `feedback (LLM_grad) on interaction ${entry.id}`,
+    input.fromVersion,
+  );
+  const gradient: Gradient = {
+    entryId: entry.id,
+    query: entry.query,
+    expected: entry.response,
+    simulated: simulation.answer,
+    feedback: text,
+  };
   return { gradients: { [entry.id]: gradient } };
 }
 
@@ -147,7 +228,11 @@ function orderedGradients(state: AlignmentStateType): Gradient[] {
  * hands LLM_update nothing else). Tuned: each feedback with its question, simulated and true answer.
  */
 export function aggregateFeedback(set: PromptSet, feedback: Gradient[]): string {
-  const item = set === "paper" ? (f: Gradient) => f.feedback : (f: Gradient) => `Question: ${f.query}\nAssistant's answer: ${f.simulated}\nUser's true answer: ${f.expected}\nFeedback: ${f.feedback}`;
+  const item =
+    set === "paper"
+      ? (f: Gradient) => f.feedback
+      : (f: Gradient) =>
+          `Question: ${f.query}\nAssistant's answer: ${f.simulated}\nUser's true answer: ${f.expected}\nFeedback: ${f.feedback}`;
   return feedback.map((f, i) => `[${i + 1}] ${item(f)}`).join("\n\n");
 }
 
@@ -155,11 +240,17 @@ export function aggregateFeedback(set: PromptSet, feedback: Gradient[]): string 
 export async function updateNode(state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
   const services = servicesFor(config);
   const set = services.config.promptSet;
-  const prompt = await renderSetPrompt(set, "update", { persona: state.persona, feedback: aggregateFeedback(set, orderedGradients(state)) });
+  const prompt = await renderSetPrompt(set, "update", {
+    persona: state.persona,
+    feedback: aggregateFeedback(set, orderedGradients(state)),
+  });
   return { candidate: await complete(services, prompt, config, "persona update (LLM_update)", state.fromVersion) };
 }
 
-export function routeAfterUpdate(_state: AlignmentStateType, config: LangGraphRunnableConfig): "validate" | "close_iteration" {
+export function routeAfterUpdate(
+  _state: AlignmentStateType,
+  config: LangGraphRunnableConfig,
+): "validate" | "close_iteration" {
   return ensureAlignmentConfiguration(config).validate ? "validate" : "close_iteration";
 }
 
@@ -170,9 +261,11 @@ export function validateNode(agent: AgentSteps) {
       const answers = await Promise.all(state.heldOut.map((entry) => replay(agent, entry, persona, config)));
       return exactMatchScore(answers.map((a, i) => ({ answer: a.answer, truth: state.heldOut[i]!.response })));
     };
-    const [oldScore, newScore] = await Promise.all([score(state.persona), score(state.candidate)]).catch((error: unknown) => {
-      throw stepFailed("validation", state.fromVersion, error);
-    });
+    const [oldScore, newScore] = await Promise.all([score(state.persona), score(state.candidate)]).catch(
+      (error: unknown) => {
+        throw stepFailed("validation", state.fromVersion, error);
+      },
+    );
     return { validation: { kept: newScore >= oldScore, oldScore, newScore, heldOut: state.heldOut.length } };
   };
 }
@@ -194,7 +287,13 @@ export function closeIteration(state: AlignmentStateType): AlignmentUpdate {
     feedback: gradients.map(({ entryId, feedback }) => ({ entryId, feedback })),
     ...validation,
   };
-  return { persona: state.candidate, version, iterations: [iteration], unsaved: [{ persona: state.candidate, origin: "aligned", details }], validation: undefined };
+  return {
+    persona: state.candidate,
+    version,
+    iterations: [iteration],
+    unsaved: [{ persona: state.candidate, origin: "aligned", details }],
+    validation: undefined,
+  };
 }
 
 /**
@@ -202,7 +301,10 @@ export function closeIteration(state: AlignmentStateType): AlignmentUpdate {
  * head is still the run's first version (if another alignment saved meanwhile, fail rather than
  * overwrite what it learned); then the feedback so far counts as aligned.
  */
-export async function savePersona(state: AlignmentStateType, config: LangGraphRunnableConfig): Promise<AlignmentUpdate> {
+export async function savePersona(
+  state: AlignmentStateType,
+  config: LangGraphRunnableConfig,
+): Promise<AlignmentUpdate> {
   const { config: cfg, personas, store } = servicesFor(config);
   // A run whose every candidate the gate refused has nothing to save, and so nothing to conflict with.
   if (state.unsaved.length > 0) await personas.saveVersions(cfg.userId, state.unsaved, { basedOn: state.fromVersion });

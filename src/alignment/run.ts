@@ -27,6 +27,9 @@ export function describeAlignment(s: AlignmentSummary): string {
       ? ` (validated: ${s.validated.newScore.toFixed(2)} >= ${s.validated.oldScore.toFixed(2)} on ${s.validated.heldOut} held-out)`
       : `; the new persona scored ${s.validated.newScore.toFixed(2)} < ${s.validated.oldScore.toFixed(2)} on ${s.validated.heldOut} held-out interactions, so the old one stays`
     : "";
-  const change = s.toVersion === s.fromVersion ? `persona stays at v${s.fromVersion}` : `persona v${s.fromVersion} -> v${s.toVersion}`;
+  const change =
+    s.toVersion === s.fromVersion
+      ? `persona stays at v${s.fromVersion}`
+      : `persona v${s.fromVersion} -> v${s.toVersion}`;
   return `aligned user "${s.user}" in ${s.iterations.length} iteration(s): ${change}${verdict}`;
 }

@@ -2,7 +2,7 @@ import { Annotation } from "@langchain/langgraph";
 import { z } from "zod";
 import type { EpisodicEntry } from "../memory/episodic.js";
 import type { ToolCallRecord } from "../agent/state.js";
-import { apiContextSchema, AGENT_CONTEXT } from "../configuration.js";
+import { apiContextSchema, AGENT_CONTEXT } from "../configuration/configuration.js";
 import { ALIGNMENT_CONTEXT } from "./configuration.js";
 import type { AlignmentSummary } from "./run.js";
 import type { PersonaDraft } from "../persona/persona.js";
@@ -51,7 +51,9 @@ const byInteraction = <T>() =>
 
 const ValidationSchema = z
   .object({ kept: z.boolean(), oldScore: z.number(), newScore: z.number(), heldOut: z.number() })
-  .describe("The validation gate: exact-match accuracy of the old and new persona on heldOut older interactions; kept = the new one stays.");
+  .describe(
+    "The validation gate: exact-match accuracy of the old and new persona on heldOut older interactions; kept = the new one stays.",
+  );
 
 /** An alignment run's summary as callers get it (AlignmentSummary), published in the graphs' output schemas. */
 export const AlignmentSummarySchema: z.ZodType<AlignmentSummary> = z
@@ -61,11 +63,27 @@ export const AlignmentSummarySchema: z.ZodType<AlignmentSummary> = z
     toVersion: z.number().describe("The persona version current when it ended."),
     iterations: z.array(
       z.object({
-        version: z.number().describe("The persona version this iteration ends with; the run saves every iteration's version at the end, or none if it fails."),
-        kept: z.boolean().describe("Whether this iteration's persona was kept (false: the validation gate refused it)."),
+        version: z
+          .number()
+          .describe(
+            "The persona version this iteration ends with; the run saves every iteration's version at the end, or none if it fails.",
+          ),
+        kept: z
+          .boolean()
+          .describe("Whether this iteration's persona was kept (false: the validation gate refused it)."),
         feedback: z
-          .array(z.object({ entryId: z.string(), query: z.string(), expected: z.string(), simulated: z.string(), feedback: z.string() }))
-          .describe("LLM_grad's feedback per replayed interaction: the question, the user's true response (expected), the agent's answer with the persona (simulated)."),
+          .array(
+            z.object({
+              entryId: z.string(),
+              query: z.string(),
+              expected: z.string(),
+              simulated: z.string(),
+              feedback: z.string(),
+            }),
+          )
+          .describe(
+            "LLM_grad's feedback per replayed interaction: the question, the user's true response (expected), the agent's answer with the persona (simulated).",
+          ),
         validation: ValidationSchema.optional(),
       }),
     ),
@@ -79,10 +97,13 @@ export const AlignmentOutput = z.object({ alignment: AlignmentSummarySchema });
 /** A caller gives no input: the user and Algorithm 1's knobs are in the run's context. */
 export const AlignmentInput = z.object({});
 
-export const AlignmentContext = apiContextSchema("alignment: the user, Algorithm 1's knobs (n = batchSize, E = iterations) and the agent's settings for the replays.", {
-  ...AGENT_CONTEXT,
-  ...ALIGNMENT_CONTEXT,
-});
+export const AlignmentContext = apiContextSchema(
+  "alignment: the user, Algorithm 1's knobs (n = batchSize, E = iterations) and the agent's settings for the replays.",
+  {
+    ...AGENT_CONTEXT,
+    ...ALIGNMENT_CONTEXT,
+  },
+);
 
 export const AlignmentState = Annotation.Root({
   alignment: Annotation<AlignmentSummary | null>(),

@@ -52,7 +52,8 @@ export class EmbeddingCache {
     } catch {
       return new EmbeddingCache(path, modelId, vectors, undefined, true);
     }
-    if (bytes.length < HEADER_BYTES || !bytes.subarray(0, 4).equals(MAGIC)) return new EmbeddingCache(path, modelId, vectors, undefined, true);
+    if (bytes.length < HEADER_BYTES || !bytes.subarray(0, 4).equals(MAGIC))
+      return new EmbeddingCache(path, modelId, vectors, undefined, true);
     const dim = bytes.readUInt32LE(4);
     const record = KEY_BYTES + dim * 4;
     const count = Math.floor((bytes.length - HEADER_BYTES) / record);

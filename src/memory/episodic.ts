@@ -16,8 +16,8 @@ import type { Embeddings } from "@langchain/core/embeddings";
 import type { HistoryEntry } from "./history.js";
 import { listAll } from "../store/list.js";
 import { EMBEDDING_CACHE_FILE, EmbeddingCache } from "./embedding-cache.js";
-import { userFileKey, userNamespace } from "../users.js";
-import { UserError } from "../errors.js";
+import { userFileKey, userNamespace } from "../users/users.js";
+import { UserError } from "../errors/errors.js";
 import { isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { decodeVector, encodeVector, indexKindFor, MemoryIndex, nativeFaiss } from "./vector-index.js";
@@ -90,7 +90,8 @@ const QUERY_VECTORS_KEPT = 2048;
 
 /** Stores with named locks held across transactions (SqliteStore's leases, src/store/lease-lock.ts). */
 type LeasingStore = BaseStore & { withLease<T>(name: string, fn: () => Promise<T>): Promise<T> };
-const hasLeases = (store: BaseStore): store is LeasingStore => typeof (store as Partial<LeasingStore>).withLease === "function";
+const hasLeases = (store: BaseStore): store is LeasingStore =>
+  typeof (store as Partial<LeasingStore>).withLease === "function";
 
 /** Same interaction, same id: re-ingesting a history adds nothing. */
 export function entryId(entry: HistoryEntry): string {
@@ -103,7 +104,7 @@ export function entryId(entry: HistoryEntry): string {
 /**
  * What is embedded for an entry: the situation and what the user did. An entry whose metadata has
  * a `content` text (LaMP interactions: the item and the user's answer without the task's fixed
- * instruction, src/data/lamp.ts) is embedded as that text alone, so the boilerplate every such
+ * instruction, apps/eval/data/lamp.ts) is embedded as that text alone, so the boilerplate every such
  * query repeats does not dominate its vector.
  */
 export function entryText(entry: { query: string; response: string; metadata?: Record<string, unknown> }): string {
@@ -120,12 +121,17 @@ function publicEntry(stored: StoredEntry): EpisodicEntry {
 /** Refuses an add larger than one request may be (the caller splits it), before any work. */
 function checkAddSize(entries: HistoryEntry[]): void {
   if (entries.length > MAX_ENTRIES_PER_ADD) {
-    throw new UserError(`too many entries in one request (${entries.length}, at most ${MAX_ENTRIES_PER_ADD}); add them in several parts`);
+    throw new UserError(
+      `too many entries in one request (${entries.length}, at most ${MAX_ENTRIES_PER_ADD}); add them in several parts`,
+    );
   }
   let chars = 0;
-  for (const e of entries) chars += e.query.length + e.response.length + (e.metadata ? JSON.stringify(e.metadata).length : 0);
+  for (const e of entries)
+    chars += e.query.length + e.response.length + (e.metadata ? JSON.stringify(e.metadata).length : 0);
   if (chars > MAX_CHARS_PER_ADD) {
-    throw new UserError(`the entries are too large for one request (${chars} characters, at most ${MAX_CHARS_PER_ADD}); add them in several parts`);
+    throw new UserError(
+      `the entries are too large for one request (${chars} characters, at most ${MAX_CHARS_PER_ADD}); add them in several parts`,
+    );
   }
 }
 
@@ -195,7 +201,8 @@ export class EpisodicMemory {
   ) {}
 
   private embedder(): Promise<Embeddings> {
-    this.embeddingsReady ??= typeof this.embeddings === "function" ? this.embeddings() : Promise.resolve(this.embeddings);
+    this.embeddingsReady ??=
+      typeof this.embeddings === "function" ? this.embeddings() : Promise.resolve(this.embeddings);
     return this.embeddingsReady;
   }
 
@@ -208,26 +215,51 @@ export class EpisodicMemory {
    * user run one at a time under the user's lock, so concurrent adds from several processes
    * never lose entries either.
    */
-  async add(userId: string, entries: HistoryEntry[], onProgress?: Progress): Promise<{ added: number; skipped: number }> {
+  async add(
+    userId: string,
+    entries: HistoryEntry[],
+    onProgress?: Progress,
+  ): Promise<{ added: number; skipped: number }> {
     checkAddSize(entries);
     const ns = userNamespace(userId, "episodic");
     const metaNs = userNamespace(userId, "meta");
     const unique = [...new Map(entries.map((e) => [entryId(e), e]))];
     const now = new Date().toISOString();
-    const isCommitted = (item: Item | null | undefined, count: number) => (item?.value.seq as number | undefined) !== undefined && (item!.value.seq as number) < count;
+    const isCommitted = (item: Item | null | undefined, count: number) =>
+      (item?.value.seq as number | undefined) !== undefined && (item!.value.seq as number) < count;
 
     // Embedded outside any lock or transaction (it is the slow part); entries another writer
     // commits meanwhile are skipped below, and their vectors unused.
-    const [before, existing] = await Promise.all([this.meta(userId), this.store.batch(unique.map(([key]) => ({ namespace: ns, key })))]);
+    const [before, existing] = await Promise.all([
+      this.meta(userId),
+      this.store.batch(unique.map(([key]) => ({ namespace: ns, key }))),
+    ]);
     const toEmbed = unique.filter((_, i) => !isCommitted(existing[i], before?.count ?? 0));
-    const vectors = await this.embedTexts(userId, toEmbed.map(([, e]) => entryText(e)), onProgress);
-    const vectorOf = new Map(toEmbed.map(([id], i) => [id, { model: this.options.embeddingsId, data: encodeVector(vectors[i]!) } satisfies StoredVector]));
+    const vectors = await this.embedTexts(
+      userId,
+      toEmbed.map(([, e]) => entryText(e)),
+      onProgress,
+    );
+    const vectorOf = new Map(
+      toEmbed.map(([id], i) => [
+        id,
+        { model: this.options.embeddingsId, data: encodeVector(vectors[i]!) } satisfies StoredVector,
+      ]),
+    );
 
     const plan = (meta: EpisodicMeta | undefined, current: (Item | null)[]) => {
       const count = meta?.count ?? 0;
       const fresh = unique.filter((_, i) => !isCommitted(current[i], count));
       const puts = fresh.map(([id, e], i) => {
-        const value: StoredEntry = { id, seq: count + i, query: e.query, response: e.response, timestamp: e.timestamp ?? now, metadata: e.metadata ?? {}, ...(e.timestamp === undefined ? { undated: true as const } : {}) };
+        const value: StoredEntry = {
+          id,
+          seq: count + i,
+          query: e.query,
+          response: e.response,
+          timestamp: e.timestamp ?? now,
+          metadata: e.metadata ?? {},
+          ...(e.timestamp === undefined ? { undated: true as const } : {}),
+        };
         const vector = vectorOf.get(id);
         if (vector) value.vector = vector;
         return { namespace: ns, key: id, value: { ...value } };
@@ -256,12 +288,14 @@ export class EpisodicMemory {
       // Under a lock of the user's adds across processes (SQLite: a lease; PostgreSQL: the
       // user's advisory lock): two processes adding for the same user would otherwise both take
       // the same seqs and one's entries would be lost.
-      const lockAdds = <T>(fn: () => Promise<T>) => (hasLeases(store) ? store.withLease(`adds:${userFileKey(userId)}`, fn) : withUserLock(store, userId, fn));
+      const lockAdds = <T>(fn: () => Promise<T>) =>
+        hasLeases(store) ? store.withLease(`adds:${userFileKey(userId)}`, fn) : withUserLock(store, userId, fn);
       added = await lockAdds(async () => {
         await assertCurrent(store, userId);
         const meta = await this.meta(userId);
         const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
-        for (let start = 0; start < puts.length; start += WRITE_BATCH) await write(puts.slice(start, start + WRITE_BATCH));
+        for (let start = 0; start < puts.length; start += WRITE_BATCH)
+          await write(puts.slice(start, start + WRITE_BATCH));
         if (puts.length > 0) await write([{ namespace: metaNs, key: META_KEY, value: { ...next } }]); // strictly after every entry is written
         return puts.length;
       });
@@ -282,7 +316,10 @@ export class EpisodicMemory {
   private async embedTexts(userId: string, texts: string[], onProgress?: Progress): Promise<number[][]> {
     if (texts.length === 0) return [];
     const embeddings = await this.embedder();
-    const cache = this.options.indexDir && this.options.embeddingCache !== false ? await EmbeddingCache.open(this.indexPath(userId), this.options.embeddingsId) : undefined;
+    const cache =
+      this.options.indexDir && this.options.embeddingCache !== false
+        ? await EmbeddingCache.open(this.indexPath(userId), this.options.embeddingsId)
+        : undefined;
     const vectors: number[][] = [];
     for (let start = 0; start < texts.length; start += EMBED_BATCH) {
       const batch = texts.slice(start, start + EMBED_BATCH);
@@ -304,7 +341,10 @@ export class EpisodicMemory {
 
   /** The committed store records of the user's entries (with their vectors), oldest first. */
   private async stored(userId: string): Promise<StoredEntry[]> {
-    const [count, items] = await Promise.all([this.count(userId), listAll(this.store, userNamespace(userId, "episodic"))]);
+    const [count, items] = await Promise.all([
+      this.count(userId),
+      listAll(this.store, userNamespace(userId, "episodic")),
+    ]);
     return items
       .map((item) => item.value as unknown as StoredEntry)
       .filter((e) => e.seq < count) // uncommitted orphans of an interrupted add stay invisible
@@ -320,24 +360,32 @@ export class EpisodicMemory {
    * Top-`k` entries of this user most similar to `query`. `excludeIds` are never returned
    * (alignment re-runs the agent on stored interactions and must not retrieve the answer).
    */
-  async retrieve(userId: string, query: string, k: number, options: { excludeIds?: readonly string[] } = {}): Promise<RetrievedMemory[]> {
+  async retrieve(
+    userId: string,
+    query: string,
+    k: number,
+    options: { excludeIds?: readonly string[] } = {},
+  ): Promise<RetrievedMemory[]> {
     const index = await this.ensureIndex(userId);
     if (!index) return [];
     const exclude = new Set(options.excludeIds ?? []);
     const vector = await this.queryVector(userId, query);
     // Each excluded id occupies at most one hit, so k + |exclude| hits still leave k after filtering.
-    return index.index
-      .search(vector, k + exclude.size)
-      .filter(({ entry }) => !exclude.has(entry.id))
-      .slice(0, k)
-      // FAISS returns squared L2 distance; both sides are unit vectors, so cosine = 1 - d/2.
-      .map(({ entry, distance }) => ({ ...entry, similarity: 1 - distance / 2 }));
+    return (
+      index.index
+        .search(vector, k + exclude.size)
+        .filter(({ entry }) => !exclude.has(entry.id))
+        .slice(0, k)
+        // FAISS returns squared L2 distance; both sides are unit vectors, so cosine = 1 - d/2.
+        .map(({ entry, distance }) => ({ ...entry, similarity: 1 - distance / 2 }))
+    );
   }
 
   private async queryVector(userId: string, query: string): Promise<number[]> {
     const key = `${userId}\u0000${query}`;
     let vector = this.queryVectors.get(key);
-    if (vector) this.queryVectors.delete(key); // re-inserted below as the most recent
+    if (vector)
+      this.queryVectors.delete(key); // re-inserted below as the most recent
     else vector = unitVector(await (await this.embedder()).embedQuery(query));
     this.queryVectors.set(key, vector);
     if (this.queryVectors.size > QUERY_VECTORS_KEPT) this.queryVectors.delete(this.queryVectors.keys().next().value!);
@@ -413,7 +461,12 @@ export class EpisodicMemory {
    * stored without one (or with another model's) are embedded. None when the store has no
    * entries left (a forget since the caller read the meta record).
    */
-  private async rebuild(userId: string, revision: string, previous: LoadedIndex | undefined, onProgress?: Progress): Promise<LoadedIndex | undefined> {
+  private async rebuild(
+    userId: string,
+    revision: string,
+    previous: LoadedIndex | undefined,
+    onProgress?: Progress,
+  ): Promise<LoadedIndex | undefined> {
     const entries = await this.stored(userId);
     if (entries.length === 0) return undefined;
     const wanted = new Set(entries.map((e) => e.id));
@@ -421,7 +474,10 @@ export class EpisodicMemory {
     const kind = indexKindFor(entries.length, this.options.approximateFrom);
     const missing = entries.filter((e) => !indexed.has(e.id));
     const incremental =
-      previous !== undefined && previous.index.kind.descriptor === kind.descriptor && missing.length <= indexed.size && [...indexed].every((id) => wanted.has(id));
+      previous !== undefined &&
+      previous.index.kind.descriptor === kind.descriptor &&
+      missing.length <= indexed.size &&
+      [...indexed].every((id) => wanted.has(id));
     const todo = incremental ? missing : entries;
     const vectors = await this.vectorsOf(userId, todo, onProgress);
     if (incremental) {
@@ -434,9 +490,15 @@ export class EpisodicMemory {
   /** The entries' vectors: stored ones decoded, the others (another model's) embedded. */
   private async vectorsOf(userId: string, entries: StoredEntry[], onProgress?: Progress): Promise<ArrayLike<number>[]> {
     const model = this.options.embeddingsId;
-    const vectors: ArrayLike<number>[] = entries.map((e) => (e.vector?.model === model ? decodeVector(e.vector.data) : []));
+    const vectors: ArrayLike<number>[] = entries.map((e) =>
+      e.vector?.model === model ? decodeVector(e.vector.data) : [],
+    );
     const unembedded = entries.flatMap((e, i) => (vectors[i]!.length === 0 ? [i] : []));
-    const fresh = await this.embedTexts(userId, unembedded.map((i) => entryText(entries[i]!)), onProgress);
+    const fresh = await this.embedTexts(
+      userId,
+      unembedded.map((i) => entryText(entries[i]!)),
+      onProgress,
+    );
     unembedded.forEach((i, j) => (vectors[i] = fresh[j]!));
     return vectors;
   }
@@ -446,7 +508,8 @@ export class EpisodicMemory {
     const dir = this.indexPath(userId);
     try {
       const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as IndexManifest;
-      if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit || typeof manifest.entries !== "string") return undefined;
+      if (manifest.embeddings !== this.options.embeddingsId || !manifest.unit || typeof manifest.entries !== "string")
+        return undefined;
       const kind = { descriptor: manifest.descriptor ?? "Flat", kFactor: 0 }; // k_factor is saved in the index file
       return { index: await MemoryIndex.load<EpisodicEntry>(dir, kind, manifest.entries), revision: manifest.revision };
     } catch {
@@ -468,7 +531,13 @@ export class EpisodicMemory {
       await removeAbandonedTemps(dir);
       await mkdir(tmp, { recursive: true });
       const entries = await index.index.save(tmp);
-      const manifest: IndexManifest = { revision: index.revision, embeddings: this.options.embeddingsId, unit: true, descriptor: index.index.kind.descriptor, entries };
+      const manifest: IndexManifest = {
+        revision: index.revision,
+        embeddings: this.options.embeddingsId,
+        unit: true,
+        descriptor: index.index.kind.descriptor,
+        entries,
+      };
       await writeFile(join(tmp, "manifest.json"), JSON.stringify(manifest));
       // The embedding cache outlives the index it fed: carry it into the new directory.
       for (const name of (await readdir(dir).catch(() => [] as string[])).filter((n) => EMBEDDING_CACHE_FILE.test(n))) {

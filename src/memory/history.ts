@@ -5,7 +5,7 @@
 import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { z } from "zod";
-import { fileReadError, UserError } from "../errors.js";
+import { fileReadError, UserError } from "../errors/errors.js";
 
 export interface HistoryEntry {
   query: string;
@@ -28,7 +28,8 @@ export const MAX_TEXT_CHARS = 100_000;
 export function validateText(text: string, what: string): string {
   const trimmed = text.trim();
   if (!trimmed) throw new UserError(`${what} is empty`);
-  if (trimmed.length > MAX_TEXT_CHARS) throw new UserError(`${what} is too long (${trimmed.length} characters, at most ${MAX_TEXT_CHARS})`);
+  if (trimmed.length > MAX_TEXT_CHARS)
+    throw new UserError(`${what} is too long (${trimmed.length} characters, at most ${MAX_TEXT_CHARS})`);
   const why = unstorableText(trimmed);
   if (why) throw new UserError(`${what} ${why}`);
   return trimmed;
@@ -41,7 +42,8 @@ export function validateText(text: string, what: string): string {
  */
 export function unstorableText(text: string): string | undefined {
   if (text.includes("\u0000")) return "contains a NUL character (U+0000)";
-  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text)) return "contains an unpaired UTF-16 surrogate (invalid Unicode)";
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text))
+    return "contains an unpaired UTF-16 surrogate (invalid Unicode)";
   return undefined;
 }
 
@@ -72,7 +74,10 @@ const nonEmptyString = (field: string) =>
     .refine((s) => s.trim() !== "", `"${field}" must be a non-empty string`)
     .superRefine((s, ctx) => {
       if (s.length > MAX_TEXT_CHARS) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${field}" is too long (${s.length} characters, at most ${MAX_TEXT_CHARS})` });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `"${field}" is too long (${s.length} characters, at most ${MAX_TEXT_CHARS})`,
+        });
         return;
       }
       const why = unstorableText(s);
@@ -97,8 +102,16 @@ export function parseTimestamp(text: string): { iso: string } | { error: string 
   const fields = [Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)] as const;
   const asUtc = new Date(Date.UTC(...fields));
   asUtc.setUTCFullYear(fields[0]); // Date.UTC maps years 0-99 to 1900-1999
-  const real = [asUtc.getUTCFullYear(), asUtc.getUTCMonth(), asUtc.getUTCDate(), asUtc.getUTCHours(), asUtc.getUTCMinutes(), asUtc.getUTCSeconds()];
-  if (real.some((v, i) => v !== fields[i])) return { error: `${TIMESTAMP_ERROR}: ${JSON.stringify(text)} is not a real date and time` };
+  const real = [
+    asUtc.getUTCFullYear(),
+    asUtc.getUTCMonth(),
+    asUtc.getUTCDate(),
+    asUtc.getUTCHours(),
+    asUtc.getUTCMinutes(),
+    asUtc.getUTCSeconds(),
+  ];
+  if (real.some((v, i) => v !== fields[i]))
+    return { error: `${TIMESTAMP_ERROR}: ${JSON.stringify(text)} is not a real date and time` };
   const hasTime = m[4] !== undefined;
   const normalized = hasTime && !zone ? `${text.replace(" ", "T")}Z` : text.replace(" ", "T");
   const time = Date.parse(normalized);
@@ -139,7 +152,10 @@ const entrySchema = z.object(
         if (m == null) return;
         const size = JSON.stringify(m).length;
         if (size > MAX_TEXT_CHARS) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"metadata" is too large (${size} characters as JSON, at most ${MAX_TEXT_CHARS})` });
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            message: `"metadata" is too large (${size} characters as JSON, at most ${MAX_TEXT_CHARS})`,
+          });
           return;
         }
         const why = unstorableJson(m);
@@ -175,7 +191,10 @@ function entryFromLine(line: string, source: string, lineNo: number): HistoryEnt
 export function validateHistoryEntry(value: unknown, where: string): HistoryEntry {
   // Checked on the raw value: parsing copies metadata into a plain object, where "__proto__" would vanish.
   const reserved = reservedKey((value as { metadata?: unknown } | null)?.metadata);
-  if (reserved) throw new UserError(`${where}: "metadata" has a key ${JSON.stringify(reserved)}, which cannot be stored; rename it`);
+  if (reserved)
+    throw new UserError(
+      `${where}: "metadata" has a key ${JSON.stringify(reserved)}, which cannot be stored; rename it`,
+    );
   const parsed = entrySchema.safeParse(value);
   if (!parsed.success) throw new UserError(`${where}: ${parsed.error.issues[0]?.message ?? "invalid entry"}`);
   const { query, response, timestamp, metadata } = parsed.data;
@@ -199,7 +218,8 @@ export const MAX_RECORD_CHARS = 4 * MAX_TEXT_CHARS;
 export function validateStoreRecord(kind: string | undefined, value: unknown): void {
   if (kind === "episodic") validateHistoryEntry(value, "a memory");
   const size = JSON.stringify(value ?? null).length;
-  if (size > MAX_RECORD_CHARS) throw new UserError(`the record is too large (${size} characters as JSON, at most ${MAX_RECORD_CHARS})`);
+  if (size > MAX_RECORD_CHARS)
+    throw new UserError(`the record is too large (${size} characters as JSON, at most ${MAX_RECORD_CHARS})`);
   const why = unstorableJson(value);
   if (why) throw new UserError(`the record ${why}`);
 }
@@ -231,7 +251,9 @@ export async function readHistoryFile(path: string): Promise<HistoryEntry[]> {
     if (stat.size > MAX_HISTORY_FILE_BYTES) {
       await handle.close();
       const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-      throw new UserError(`${path}: the history is too large (${mb(stat.size)}, at most ${mb(MAX_HISTORY_FILE_BYTES)} per ingest); split it into several files and ingest each`);
+      throw new UserError(
+        `${path}: the history is too large (${mb(stat.size)}, at most ${mb(MAX_HISTORY_FILE_BYTES)} per ingest); split it into several files and ingest each`,
+      );
     }
   } catch (err) {
     if (err instanceof UserError) throw err;

@@ -4,9 +4,9 @@
  */
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { z } from "zod";
-import { apiContextSchema, AGENT_CONTEXT, documented } from "../configuration.js";
-import { UserError } from "../errors.js";
-import { servicesFor } from "../services.js";
+import { apiContextSchema, AGENT_CONTEXT, documented } from "../configuration/configuration.js";
+import { UserError } from "../errors/errors.js";
+import { servicesFor } from "../services/services.js";
 import { asUserRun } from "../store/lifecycle.js";
 import { validateHistoryEntry, type HistoryEntry } from "./history.js";
 import { ingestHistory } from "./ingest.js";
@@ -25,11 +25,17 @@ const HISTORY_ENTRY_JSON_SCHEMA = {
 };
 
 export const IngestInput = z.object({
-  entries: documented("The user's history, checked like the lines of `persona-agent ingest --file` (at most 100,000 characters per text); entries already stored are skipped.", {
-    type: "array",
-    items: HISTORY_ENTRY_JSON_SCHEMA,
+  entries: documented(
+    "The user's history, checked like the lines of `persona-agent ingest --file` (at most 100,000 characters per text); entries already stored are skipped.",
+    {
+      type: "array",
+      items: HISTORY_ENTRY_JSON_SCHEMA,
+    },
+  ),
+  task: documented("Which profile summarization prompt to use (default general; lamp-* for LaMP histories).", {
+    type: "string",
+    enum: PROFILE_TASKS,
   }),
-  task: documented("Which profile summarization prompt to use (default general; lamp-* for LaMP histories).", { type: "string", enum: PROFILE_TASKS }),
 });
 
 export const IngestOutput = z.object({
@@ -43,7 +49,9 @@ export const IngestOutput = z.object({
 export const IngestState = IngestInput.merge(IngestOutput.partial());
 
 /** The ingest graph's context: the user, and the prompt set of the first persona. */
-export const IngestContext = apiContextSchema("ingest: the user whose history this is.", { promptSet: AGENT_CONTEXT.promptSet });
+export const IngestContext = apiContextSchema("ingest: the user whose history this is.", {
+  promptSet: AGENT_CONTEXT.promptSet,
+});
 
 /** Input arrives as untyped JSON over HTTP: check it all before anything is stored. */
 export function validateEntries(entries: unknown): HistoryEntry[] {
@@ -52,11 +60,15 @@ export function validateEntries(entries: unknown): HistoryEntry[] {
   return entries.map((entry, i) => validateHistoryEntry(entry, `entries[${i}]`));
 }
 
-export async function ingestNode(state: z.infer<typeof IngestState>, config: LangGraphRunnableConfig): Promise<z.infer<typeof IngestOutput>> {
+export async function ingestNode(
+  state: z.infer<typeof IngestState>,
+  config: LangGraphRunnableConfig,
+): Promise<z.infer<typeof IngestOutput>> {
   const entries = validateEntries(state.entries);
   const task = parseProfileTask(state.task ?? "general");
   const services = servicesFor(config); // validates configurable.userId
   // One run of the user: a forget while it runs wins (src/store/lifecycle.ts).
-  return asUserRun(services.store, services.config.userId, () => ingestHistory(services, services.config.userId, entries, { task }));
+  return asUserRun(services.store, services.config.userId, () =>
+    ingestHistory(services, services.config.userId, entries, { task }),
+  );
 }
-

@@ -10,7 +10,7 @@ import type { EpisodicMemory, Progress } from "./episodic.js";
 import type { HistoryEntry } from "./history.js";
 import { summarizeProfile, type ProfileTask, type SemanticMemory } from "./semantic.js";
 import { initialPersona, PersonaConflictError, type PersonaStore } from "../persona/persona.js";
-import { UnknownUserError, UserError } from "../errors.js";
+import { UnknownUserError, UserError } from "../errors/errors.js";
 import { describeProviderError } from "../models/chat.js";
 
 export interface IngestResult {
@@ -22,7 +22,12 @@ export interface IngestResult {
 }
 
 export async function ingestHistory(
-  parts: { memory: EpisodicMemory; semantic: SemanticMemory; personas: PersonaStore; chatModel: () => Promise<BaseChatModel> },
+  parts: {
+    memory: EpisodicMemory;
+    semantic: SemanticMemory;
+    personas: PersonaStore;
+    chatModel: () => Promise<BaseChatModel>;
+  },
   userId: string,
   entries: HistoryEntry[],
   options: { task: ProfileTask; onProgress?: Progress },
@@ -47,7 +52,13 @@ export async function ingestHistory(
       const initial = await initialPersona(profile!.text, personas.promptSet);
       try {
         // Only as the first version: of concurrent first ingests of a user, one initializes it.
-        persona = await personas.save(userId, initial, "initialized", { profileCreatedAt: profile!.createdAt }, { basedOn: 0 });
+        persona = await personas.save(
+          userId,
+          initial,
+          "initialized",
+          { profileCreatedAt: profile!.createdAt },
+          { basedOn: 0 },
+        );
       } catch (error) {
         if (!(error instanceof PersonaConflictError)) throw error;
         persona = (await personas.current(userId))!;
@@ -59,7 +70,10 @@ export async function ingestHistory(
     // The memories are stored; say so, and how to finish (re-running adds nothing twice).
     const reason = error instanceof UserError ? error.message : describeProviderError(error);
     if (reason === undefined || /was forgotten while/.test(reason)) throw error;
-    throw new UserError(`${reason}; the ${added} new memories are stored, the profile and persona are not up to date: run the same ingest again to finish`, error instanceof UserError ? error.exitCode : 3);
+    throw new UserError(
+      `${reason}; the ${added} new memories are stored, the profile and persona are not up to date: run the same ingest again to finish`,
+      error instanceof UserError ? error.exitCode : 3,
+    );
   }
 }
 
@@ -67,7 +81,11 @@ export async function ingestHistory(
  * The error for a user without a persona: unknown, or an ingest that stored memories and did
  * not finish (its profile or persona step failed), which a re-run repairs.
  */
-export async function unknownUserError(memory: Pick<EpisodicMemory, "count">, userId: string, hint: string): Promise<UserError> {
+export async function unknownUserError(
+  memory: Pick<EpisodicMemory, "count">,
+  userId: string,
+  hint: string,
+): Promise<UserError> {
   const stored = await memory.count(userId);
   if (stored === 0) return new UnknownUserError(userId, hint);
   const unfinished = `user "${userId}" has ${stored} memories but no persona: an ingest did not finish`;

@@ -1,5 +1,5 @@
 /** The profile summarization tasks; a module of its own so the CLI can list them without loading LangChain. */
-import { UserError } from "../errors.js";
+import { UserError } from "../errors/errors.js";
 
 /** The tasks with a summarization prompt of their own in `prompts/profile/`. */
 export const PROFILE_TASKS = ["general", "lamp-1", "lamp-2m", "lamp-2n", "lamp-3"] as const;

@@ -3,9 +3,9 @@ import { putUserItems } from "../store/lifecycle.js";
 import type { BaseStore } from "@langchain/langgraph";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { HumanMessage } from "@langchain/core/messages";
-import { renderPrompt } from "../prompts.js";
-import { UserError } from "../errors.js";
-import { userNamespace } from "../users.js";
+import { renderPrompt } from "../prompts/prompts.js";
+import { UserError } from "../errors/errors.js";
+import { userNamespace } from "../users/users.js";
 import type { EpisodicEntry } from "./episodic.js";
 
 import type { ProfileTask } from "./profile-tasks.js";
@@ -34,7 +34,9 @@ export const HISTORY_BUDGET_CHARS = 16_000;
  */
 function historyLine(entry: EpisodicEntry): string {
   const content = entry.metadata?.content;
-  return typeof content === "string" && content.trim() !== "" ? `- ${content}` : `- Query: ${entry.query}\n  Response: ${entry.response}`;
+  return typeof content === "string" && content.trim() !== ""
+    ? `- ${content}`
+    : `- Query: ${entry.query}\n  Response: ${entry.response}`;
 }
 
 /** `texts` packed in order into groups whose joined length stays within `budget` (a longer text alone, at least `min` per group). */
@@ -58,7 +60,7 @@ function pack(texts: readonly string[], budget: number, min = 1): string[][] {
 /** `text` in pieces of at most `size` characters, never splitting a surrogate pair. */
 function pieces(text: string, size: number): string[] {
   const out: string[] = [];
-  for (let start = 0; start < text.length || out.length === 0; ) {
+  for (let start = 0; start < text.length || out.length === 0;) {
     let end = Math.min(start + size, text.length);
     if (end < text.length && end - 1 > start && /[\ud800-\udbff]/.test(text[end - 1]!)) end--;
     out.push(text.slice(start, end));
@@ -69,7 +71,10 @@ function pieces(text: string, size: number): string[] {
 
 /** The whole history as the parts one call each reads, oldest first; an entry longer than a part is split over several. */
 export function historyParts(entries: EpisodicEntry[], budget = HISTORY_BUDGET_CHARS): string[] {
-  return pack(entries.map(historyLine).flatMap((line) => pieces(line, budget)), budget).map((group) => group.join("\n"));
+  return pack(
+    entries.map(historyLine).flatMap((line) => pieces(line, budget)),
+    budget,
+  ).map((group) => group.join("\n"));
 }
 
 async function complete(model: BaseChatModel, prompt: string): Promise<string> {
@@ -83,7 +88,13 @@ async function complete(model: BaseChatModel, prompt: string): Promise<string> {
 async function combine(model: BaseChatModel, profiles: string[], budget: number): Promise<string> {
   const numbered = profiles.map((profile, i) => `Part ${i + 1} of ${profiles.length}:\n${profile}`);
   const groups = pack(numbered, budget, 2);
-  const combined = await Promise.all(groups.map(async (group) => (group.length === 1 ? profiles[numbered.indexOf(group[0]!)]! : complete(model, await renderPrompt("profile/combine", { profiles: group.join("\n\n") })))));
+  const combined = await Promise.all(
+    groups.map(async (group) =>
+      group.length === 1
+        ? profiles[numbered.indexOf(group[0]!)]!
+        : complete(model, await renderPrompt("profile/combine", { profiles: group.join("\n\n") })),
+    ),
+  );
   return combined.length === 1 ? combined[0]! : combine(model, combined, budget);
 }
 
@@ -92,9 +103,16 @@ async function combine(model: BaseChatModel, profiles: string[], budget: number)
  * one call when the history fits HISTORY_BUDGET_CHARS, else one call per part (in parallel) and
  * the partial profiles combined (`prompts/profile/combine`).
  */
-export async function summarizeProfile(model: BaseChatModel, entries: EpisodicEntry[], task: ProfileTask, budget = HISTORY_BUDGET_CHARS): Promise<string> {
+export async function summarizeProfile(
+  model: BaseChatModel,
+  entries: EpisodicEntry[],
+  task: ProfileTask,
+  budget = HISTORY_BUDGET_CHARS,
+): Promise<string> {
   const parts = historyParts(entries, budget);
-  const profiles = await Promise.all(parts.map(async (history) => complete(model, await renderPrompt(`profile/${task}`, { history }))));
+  const profiles = await Promise.all(
+    parts.map(async (history) => complete(model, await renderPrompt(`profile/${task}`, { history }))),
+  );
   return profiles.length === 1 ? profiles[0]! : combine(model, profiles, budget);
 }
 
@@ -107,6 +125,8 @@ export class SemanticMemory {
   }
 
   async put(userId: string, profile: SemanticProfile): Promise<void> {
-    await putUserItems(this.store, userId, [{ namespace: userNamespace(userId, "profile"), key: "current", value: { ...profile } }]);
+    await putUserItems(this.store, userId, [
+      { namespace: userNamespace(userId, "profile"), key: "current", value: { ...profile } },
+    ]);
   }
 }

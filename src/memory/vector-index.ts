@@ -35,7 +35,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHash, randomUUID } from "node:crypto";
 import type { Index } from "faiss-node";
-import { nativeIndexEnabled } from "../settings.js";
+import { nativeIndexEnabled } from "../configuration/settings.js";
 
 /** Vectors from which an index is approximate (a sketch) rather than exact. */
 export const APPROXIMATE_FROM = 20_000;
@@ -77,14 +77,23 @@ function noteExactWithoutAddon(approximateFrom: number): void {
   const why = nativeIndexEnabled()
     ? "native/build/faiss-bulk.node was not built: it needs a C++ compiler and libfaiss-dev when installing"
     : "PERSONA_AGENT_NATIVE_INDEX=off";
-  process.stderr.write(`persona-agent: a user has ${approximateFrom.toLocaleString("en-US")} or more memories; retrieval stays exact, and slower, without the native index addon (${why})\n`);
+  process.stderr.write(
+    `persona-agent: a user has ${approximateFrom.toLocaleString("en-US")} or more memories; retrieval stays exact, and slower, without the native index addon (${why})\n`,
+  );
 }
 
 /** The methods of a FAISS index that MemoryIndex calls: faiss-node's Index, or one the addon read. */
 export type NativeIndex = Pick<Index, "ntotal" | "getDimension" | "add" | "search" | "write">;
 
 interface NativeFaiss {
-  buildIndexFile(path: string, dim: number, descriptor: string, train: Float32Array | null, data: Float32Array, kFactor: number): void;
+  buildIndexFile(
+    path: string,
+    dim: number,
+    descriptor: string,
+    train: Float32Array | null,
+    data: Float32Array,
+    kFactor: number,
+  ): void;
   /** The index in the file; a sketch's Hamming scan runs with the CPU's popcount instruction. */
   readIndex(path: string): NativeIndex;
 }
@@ -100,7 +109,9 @@ let addon: NativeFaiss | null | undefined;
 export function nativeFaiss(): NativeFaiss | undefined {
   if (addon === undefined) {
     const here = dirname(fileURLToPath(import.meta.url));
-    const path = nativeIndexEnabled() ? ["../..", "../../.."].map((up) => join(here, up, "native", "build", "faiss-bulk.node")).find(existsSync) : undefined;
+    const path = nativeIndexEnabled()
+      ? ["../..", "../../.."].map((up) => join(here, up, "native", "build", "faiss-bulk.node")).find(existsSync)
+      : undefined;
     try {
       addon = path ? (createRequire(import.meta.url)(path) as NativeFaiss) : null;
     } catch {
@@ -129,7 +140,8 @@ async function readIndex(path: string, kind: IndexKind): Promise<NativeIndex> {
 /** Appends `vectors` (n × dim, row-major) through faiss-node's add(), in slices: one JS array of 1M × 512 numbers would not fit the heap. */
 function addRows(index: NativeIndex, vectors: Float32Array, dim: number): void {
   const rows = 2000;
-  for (let start = 0; start < vectors.length; start += rows * dim) index.add(Array.from(vectors.subarray(start, start + rows * dim)));
+  for (let start = 0; start < vectors.length; start += rows * dim)
+    index.add(Array.from(vectors.subarray(start, start + rows * dim)));
 }
 
 /** An index of `kind` holding `vectors` (n × dim, row-major), built natively when possible. */
@@ -179,8 +191,13 @@ export class MemoryIndex<Entry extends { id: string }> {
   ) {}
 
   /** An index of `kind` over `entries`, one vector each. */
-  static async build<Entry extends { id: string }>(entries: Entry[], vectors: ArrayLike<number>[], kind: IndexKind): Promise<MemoryIndex<Entry>> {
-    if (entries.length === 0 || vectors.length !== entries.length) throw new Error("an index needs one vector per entry, and at least one");
+  static async build<Entry extends { id: string }>(
+    entries: Entry[],
+    vectors: ArrayLike<number>[],
+    kind: IndexKind,
+  ): Promise<MemoryIndex<Entry>> {
+    if (entries.length === 0 || vectors.length !== entries.length)
+      throw new Error("an index needs one vector per entry, and at least one");
     const { matrix, dim } = matrixOf(vectors);
     return new MemoryIndex(await buildIndex(matrix, dim, kind), kind, [...entries]);
   }
@@ -190,12 +207,17 @@ export class MemoryIndex<Entry extends { id: string }> {
    * unreadable or inconsistent. The digest catches an entries file that parses but was changed
    * (reordered, other ids): its rows would name the wrong memories on every search.
    */
-  static async load<Entry extends { id: string }>(dir: string, kind: IndexKind, digest: string): Promise<MemoryIndex<Entry>> {
+  static async load<Entry extends { id: string }>(
+    dir: string,
+    kind: IndexKind,
+    digest: string,
+  ): Promise<MemoryIndex<Entry>> {
     const text = await readFile(join(dir, ENTRIES_FILE), "utf8");
     if (digestOf(text) !== digest) throw new Error(`${dir}: the entries file is not the one saved with the index`);
     const entries = JSON.parse(text) as Entry[];
     const index = await readIndex(join(dir, INDEX_FILE), kind);
-    if (!Array.isArray(entries) || entries.length !== index.ntotal()) throw new Error(`${dir}: the index and its entries do not match`);
+    if (!Array.isArray(entries) || entries.length !== index.ntotal())
+      throw new Error(`${dir}: the index and its entries do not match`);
     return new MemoryIndex(index, kind, entries);
   }
 
@@ -213,9 +235,11 @@ export class MemoryIndex<Entry extends { id: string }> {
     if (entries.length === 0) return;
     if (vectors.length !== entries.length) throw new Error("one vector per entry");
     const held = new Set(this.ids());
-    if (entries.some((e) => held.has(e.id)) || new Set(entries.map((e) => e.id)).size !== entries.length) throw new Error("an entry is already in the index");
+    if (entries.some((e) => held.has(e.id)) || new Set(entries.map((e) => e.id)).size !== entries.length)
+      throw new Error("an entry is already in the index");
     const { matrix, dim } = matrixOf(vectors);
-    if (dim !== this.index.getDimension()) throw new Error(`vectors have ${dim} dimensions, the index ${this.index.getDimension()}`);
+    if (dim !== this.index.getDimension())
+      throw new Error(`vectors have ${dim} dimensions, the index ${this.index.getDimension()}`);
     addRows(this.index, matrix, dim);
     this.entries.push(...entries);
   }

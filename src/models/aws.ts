@@ -2,10 +2,10 @@ import type { Readable } from "node:stream";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { NodeHttpHandler, type NodeHttpHandlerOptions } from "@smithy/node-http-handler";
 import type { HttpHandlerOptions } from "@smithy/types";
-import { bedrockRegion } from "../settings.js";
+import { bedrockRegion } from "../configuration/settings.js";
 import { deadlineError, startDeadline } from "./deadline.js";
 
-export { bedrockRegion } from "../settings.js";
+export { bedrockRegion } from "../configuration/settings.js";
 
 /**
  * One Bedrock runtime client with bounded attempts and timeouts. LangChain's Bedrock classes
@@ -20,7 +20,11 @@ export function createBedrockClient({ timeoutMs, maxRetries }: { timeoutMs: numb
     maxAttempts: maxRetries + 1,
     // Without throwOnRequestTimeout the handler only logs a warning and keeps waiting; the
     // deadline handler also bounds the body, which requestTimeout stops watching at the headers.
-    requestHandler: new DeadlineHttpHandler(timeoutMs, { connectionTimeout: Math.min(timeoutMs, 10_000), requestTimeout: timeoutMs, throwOnRequestTimeout: true }),
+    requestHandler: new DeadlineHttpHandler(timeoutMs, {
+      connectionTimeout: Math.min(timeoutMs, 10_000),
+      requestTimeout: timeoutMs,
+      throwOnRequestTimeout: true,
+    }),
   });
 }
 

@@ -1,10 +1,10 @@
 /** `provider:model` -> LangChain chat model, with the paper's temperature and bounded retries. */
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { UserError } from "../errors.js";
+import { UserError } from "../errors/errors.js";
 import { CHAT_PROVIDERS, parseModelSpec } from "./spec.js";
-import { bedrockEndpoint, openAIConnection, openAIEndpoint } from "../settings.js";
+import { bedrockEndpoint, openAIConnection, openAIEndpoint } from "../configuration/settings.js";
 
-export { openAIConnection } from "../settings.js";
+export { openAIConnection } from "../configuration/settings.js";
 import { fetchWithDeadline } from "./deadline.js";
 
 export interface ChatModelOptions {
@@ -12,7 +12,6 @@ export interface ChatModelOptions {
   timeoutMs: number;
   maxRetries: number;
 }
-
 
 /** Provider SDKs are imported on first use: a run loads only the one it needs. */
 export async function createChatModel(spec: string, options: ChatModelOptions): Promise<BaseChatModel> {
@@ -29,7 +28,9 @@ export async function createChatModel(spec: string, options: ChatModelOptions): 
           } catch (error) {
             // By name: the error may come from another realm (undici's fetch under Jest).
             const name = (error as Error)?.name;
-            throw name === "SyntaxError" || name === "TypeError" ? new InvalidProviderResponseError(error as Error) : error;
+            throw name === "SyntaxError" || name === "TypeError"
+              ? new InvalidProviderResponseError(error as Error)
+              : error;
           }
         }
       }
@@ -46,7 +47,10 @@ export async function createChatModel(spec: string, options: ChatModelOptions): 
       return new ChatOpenAI({ ...fields, completions: new CheckedCompletions(fields) });
     }
     case "bedrock": {
-      const [{ ChatBedrockConverse }, { bedrockRegion, createBedrockClient }] = await Promise.all([import("@langchain/aws"), import("./aws.js")]);
+      const [{ ChatBedrockConverse }, { bedrockRegion, createBedrockClient }] = await Promise.all([
+        import("@langchain/aws"),
+        import("./aws.js"),
+      ]);
       const client = createBedrockClient(options);
       // ChatBedrockConverse insists on a region of its own (it reads only AWS_DEFAULT_REGION),
       // even when given a client: pass ours, so AWS_REGION alone is enough.
@@ -113,20 +117,30 @@ export function describeProviderError(error: unknown): string | undefined {
   const code = e.code ?? e.cause?.code ?? e.cause?.cause?.code ?? CONNECTION_CODES.find((c) => message.includes(c));
   // Which SDK raised it says where the request went: AWS errors carry $metadata, OpenAI's are APIError classes.
   const bedrock = e.$metadata !== undefined || message.startsWith("AWS SDK error wrapper");
-  const openai = !bedrock && (is("APIConnectionError", "APIConnectionTimeoutError") || /^Connection error/.test(message));
+  const openai =
+    !bedrock && (is("APIConnectionError", "APIConnectionTimeoutError") || /^Connection error/.test(message));
   // Before "cannot reach": a request timeout from the AWS SDK also has code ETIMEDOUT.
   if (is("TimeoutError", "APIConnectionTimeoutError") || /\btimed? out\b/i.test(message)) {
     const detail = message.replace(/^@smithy\/\S+ - \[\w+\] /, ""); // the AWS SDK's log-style prefix
     return `the model call timed out (${detail}); raise PERSONA_AGENT_TIMEOUT_MS or check the provider`;
   }
-  if (is("APIConnectionError") || /^fetch failed|^Connection error/.test(message) || CONNECTION_CODES.includes(code ?? "")) {
+  if (
+    is("APIConnectionError") ||
+    /^fetch failed|^Connection error/.test(message) ||
+    CONNECTION_CODES.includes(code ?? "")
+  ) {
     const why = code ?? deepestMessage(error) ?? message;
     const endpoint = bedrock ? bedrockEndpoint() : openai ? openAIEndpoint() : undefined;
-    if (!endpoint) return `cannot reach the model provider (${why}); check OPENAI_BASE_URL / AWS_REGION and your network`;
+    if (!endpoint)
+      return `cannot reach the model provider (${why}); check OPENAI_BASE_URL / AWS_REGION and your network`;
     return `cannot reach the model provider at ${endpoint.url} (${why}); check ${endpoint.setting} and your network`;
   }
-  if (is("InvalidProviderResponseError")) return `${message}; check that OPENAI_BASE_URL points at an OpenAI-compatible server`;
-  if (status === 401 || is("AuthenticationError", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException")) {
+  if (is("InvalidProviderResponseError"))
+    return `${message}; check that OPENAI_BASE_URL points at an OpenAI-compatible server`;
+  if (
+    status === 401 ||
+    is("AuthenticationError", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException")
+  ) {
     return `the model provider rejected the credentials: ${message}`;
   }
   if (status === 403 || is("PermissionDeniedError", "AccessDeniedException")) {
@@ -138,7 +152,10 @@ export function describeProviderError(error: unknown): string | undefined {
   if (status === 429 || is("RateLimitError", "ThrottlingException")) {
     return `the model provider is rate-limiting requests (retries exhausted): ${message}`;
   }
-  if ((status !== undefined && status >= 500) || is("InternalServerError", "InternalServerException", "ServiceUnavailableException")) {
+  if (
+    (status !== undefined && status >= 500) ||
+    is("InternalServerError", "InternalServerException", "ServiceUnavailableException")
+  ) {
     return `the model provider failed${status ? ` with HTTP ${status}` : ""} (retries exhausted): ${message}`;
   }
   return undefined;

@@ -9,7 +9,10 @@
 
 /** Named TimeoutError, as the SDKs name theirs, so retries and describeProviderError treat it alike. */
 export function deadlineError(timeoutMs: number): Error {
-  return Object.assign(new Error(`request timed out: no complete response within ${timeoutMs} ms`), { name: "TimeoutError", code: "ETIMEDOUT" });
+  return Object.assign(new Error(`request timed out: no complete response within ${timeoutMs} ms`), {
+    name: "TimeoutError",
+    code: "ETIMEDOUT",
+  });
 }
 
 /** A signal aborted after `timeoutMs`; the timer is unref'd, so it never keeps a CLI process alive. */

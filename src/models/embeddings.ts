@@ -1,8 +1,8 @@
 /** `provider:model` -> LangChain embeddings; the default runs offline from an npm package. */
 import { Embeddings } from "@langchain/core/embeddings";
 import { embedInWorker } from "./use-worker.js";
-import { UserError } from "../errors.js";
-import { openAIConnection } from "../settings.js";
+import { UserError } from "../errors/errors.js";
+import { openAIConnection } from "../configuration/settings.js";
 import type { ChatModelOptions } from "./chat.js";
 import { EMBEDDING_PROVIDERS, LOCAL_EMBEDDING_MODELS, parseModelSpec } from "./spec.js";
 import { fetchWithDeadline } from "./deadline.js";
@@ -14,7 +14,11 @@ import { fetchWithDeadline } from "./deadline.js";
  * much faster: 8k characters take ~0.15 s, 32k ~6 s, 100k ~27 s), and no provider is sent more
  * than its input limit. Texts within the limit are embedded unchanged.
  */
-export async function embedInChunks(texts: string[], maxChars: number, embed: (inputs: string[]) => Promise<number[][]>): Promise<number[][]> {
+export async function embedInChunks(
+  texts: string[],
+  maxChars: number,
+  embed: (inputs: string[]) => Promise<number[][]>,
+): Promise<number[][]> {
   const pieces = texts.map((t) => splitText(t, maxChars));
   const flat = await embed(pieces.flat());
   let at = 0;
@@ -76,12 +80,16 @@ export class UniversalSentenceEncoderEmbeddings extends Embeddings {
   }
 
   async embedDocuments(texts: string[]): Promise<number[][]> {
-    return embedInChunks(texts, USE_MAX_CHARS, async (inputs) => (await embedInWorker(inputs, "background")).map(normalize));
+    return embedInChunks(texts, USE_MAX_CHARS, async (inputs) =>
+      (await embedInWorker(inputs, "background")).map(normalize),
+    );
   }
 
   async embedQuery(text: string): Promise<number[]> {
     // A query is someone waiting: it goes ahead of queued ingest batches.
-    const [vector] = await embedInChunks([text], USE_MAX_CHARS, async (inputs) => (await embedInWorker(inputs, "interactive")).map(normalize));
+    const [vector] = await embedInChunks([text], USE_MAX_CHARS, async (inputs) =>
+      (await embedInWorker(inputs, "interactive")).map(normalize),
+    );
     return vector!;
   }
 }
@@ -97,7 +105,10 @@ export function normalize(vector: number[]): number[] {
 export { LOCAL_EMBEDDING_MODELS } from "./spec.js";
 
 /** Provider SDKs are imported on first use, like chat models. */
-export async function createEmbeddings(spec: string, options: Omit<ChatModelOptions, "temperature">): Promise<Embeddings> {
+export async function createEmbeddings(
+  spec: string,
+  options: Omit<ChatModelOptions, "temperature">,
+): Promise<Embeddings> {
   const { provider, name } = parseModelSpec(spec, EMBEDDING_PROVIDERS, "embeddings");
   switch (provider) {
     case "local":
@@ -110,13 +121,25 @@ export async function createEmbeddings(spec: string, options: Omit<ChatModelOpti
       const { OpenAIEmbeddings } = await import("@langchain/openai");
       return new ChunkedEmbeddings(
         // As for chat: the SDK's timeout ends at the response headers, this deadline also covers the body.
-        new OpenAIEmbeddings({ model: name, apiKey, maxRetries: options.maxRetries, timeout: options.timeoutMs, configuration: { baseURL, fetch: fetchWithDeadline(options.timeoutMs) } }),
+        new OpenAIEmbeddings({
+          model: name,
+          apiKey,
+          maxRetries: options.maxRetries,
+          timeout: options.timeoutMs,
+          configuration: { baseURL, fetch: fetchWithDeadline(options.timeoutMs) },
+        }),
         REMOTE_MAX_CHARS,
       );
     }
     case "bedrock": {
-      const [{ BedrockEmbeddings }, { createBedrockClient }] = await Promise.all([import("@langchain/aws"), import("./aws.js")]);
-      return new ChunkedEmbeddings(new BedrockEmbeddings({ model: name, client: createBedrockClient(options) }), REMOTE_MAX_CHARS);
+      const [{ BedrockEmbeddings }, { createBedrockClient }] = await Promise.all([
+        import("@langchain/aws"),
+        import("./aws.js"),
+      ]);
+      return new ChunkedEmbeddings(
+        new BedrockEmbeddings({ model: name, client: createBedrockClient(options) }),
+        REMOTE_MAX_CHARS,
+      );
     }
     default:
       throw new UserError(`unsupported embeddings provider "${provider}"`);

@@ -1,4 +1,4 @@
-import { UserError } from "../errors.js";
+import { UserError } from "../errors/errors.js";
 
 export const CHAT_PROVIDERS = ["openai", "bedrock", "local"] as const;
 export const EMBEDDING_PROVIDERS = ["local", "openai", "bedrock"] as const;

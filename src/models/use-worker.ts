@@ -110,7 +110,8 @@ function pump(): void {
 export async function embedInWorker(texts: string[], priority: EmbedPriority): Promise<number[][]> {
   if (texts.length === 0) return [];
   const batches: Promise<number[][]>[] = [];
-  const enqueue = (batch: string[]) => batches.push(new Promise((resolve, reject) => queues[priority].push({ texts: batch, resolve, reject })));
+  const enqueue = (batch: string[]) =>
+    batches.push(new Promise((resolve, reject) => queues[priority].push({ texts: batch, resolve, reject })));
   let batch: string[] = [];
   let chars = 0;
   for (const text of texts) {

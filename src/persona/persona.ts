@@ -8,11 +8,11 @@
  * would silently discard what that other run learned.
  */
 import type { BaseStore } from "@langchain/langgraph";
-import { UnknownUserError, UserError } from "../errors.js";
-import { renderSetPrompt } from "../prompts.js";
-import { DEFAULT_SETTINGS, type PromptSet } from "../settings.js";
+import { UnknownUserError, UserError } from "../errors/errors.js";
+import { renderSetPrompt } from "../prompts/prompts.js";
+import { DEFAULT_SETTINGS, type PromptSet } from "../configuration/settings.js";
 import { listAll } from "../store/list.js";
-import { userNamespace } from "../users.js";
+import { userNamespace } from "../users/users.js";
 import { isLocking, isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
@@ -38,7 +38,9 @@ export type PersonaDraft = Pick<PersonaVersion, "persona" | "origin" | "details"
 /** The head moved (or the version exists) between reading the persona and saving its successor. */
 export class PersonaConflictError extends UserError {
   constructor(userId: string, basedOn: number, head: number) {
-    super(`the persona of user "${userId}" changed while this run worked on v${basedOn} (now v${head}); nothing was saved, run it again`);
+    super(
+      `the persona of user "${userId}" changed while this run worked on v${basedOn} (now v${head}); nothing was saved, run it again`,
+    );
     this.name = "PersonaConflictError";
   }
 }
@@ -113,11 +115,16 @@ export class PersonaStore {
    * check-then-put, serialized within this process; two processes that both read the same head
    * between one's check and its put can still both write the same version keys (the later wins).
    */
-  async saveVersions(userId: string, drafts: PersonaDraft[], options: { basedOn?: number } = {}): Promise<PersonaVersion[]> {
+  async saveVersions(
+    userId: string,
+    drafts: PersonaDraft[],
+    options: { basedOn?: number } = {},
+  ): Promise<PersonaVersion[]> {
     const personaNs = userNamespace(userId, "persona");
     const metaNs = userNamespace(userId, "meta");
     const next = (head: number, exists: (version: number) => boolean): PersonaVersion[] => {
-      if (options.basedOn !== undefined && head !== options.basedOn) throw new PersonaConflictError(userId, options.basedOn, head);
+      if (options.basedOn !== undefined && head !== options.basedOn)
+        throw new PersonaConflictError(userId, options.basedOn, head);
       if (exists(head + 1)) throw new PersonaConflictError(userId, head, head + 1);
       const createdAt = new Date().toISOString();
       return drafts.map((draft, i) => ({ version: head + 1 + i, createdAt, promptSet: this.promptSet, ...draft }));
@@ -161,14 +168,17 @@ export function lineDiff(before: string, after: string): string[] {
   // lcs[i][j]: length of the longest common subsequence of a[i..] and b[j..]
   const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   }
   const out: string[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && a[i] === b[j]) (i++, j++);
-    else if (j < b.length && (i === a.length || lcs[i]![j + 1]! > lcs[i + 1]![j]!)) out.push(`+ ${b[j++]}`);
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      i++;
+      j++;
+    } else if (j < b.length && (i === a.length || lcs[i]![j + 1]! > lcs[i + 1]![j]!)) out.push(`+ ${b[j++]}`);
     else out.push(`- ${a[i++]}`);
   }
   return out;

@@ -1,7 +1,7 @@
 /**
  * A named lock shared by every process on one SQLite database, held across many transactions
  * and awaits (what PostgreSQL's advisory locks give, src/store/open.ts): turns of one
- * conversation thread (src/conversation.ts), a user's memory add written in short transactions
+ * conversation thread (src/agent/conversation.ts), a user's memory add written in short transactions
  * (src/memory/episodic.ts). A later holder waits for the earlier one to end.
  *
  * The lock is a lease row, taken in one BEGIN IMMEDIATE transaction; its holder renews it while
@@ -33,7 +33,9 @@ export const leaseKey = (name: string) => createHash("sha256").update(name).dige
 export function sqliteLeaseLock(db: Database.Database): NamedLock {
   let statements: ReturnType<typeof prepare> | undefined;
   function prepare() {
-    db.exec("CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, renewed_at INTEGER NOT NULL) WITHOUT ROWID");
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, renewed_at INTEGER NOT NULL) WITHOUT ROWID",
+    );
     const holder = db.prepare<[string], Lease>("SELECT host, pid, renewed_at FROM leases WHERE key = ?");
     const take = db.prepare("INSERT OR REPLACE INTO leases (key, token, host, pid, renewed_at) VALUES (?, ?, ?, ?, ?)");
     return {

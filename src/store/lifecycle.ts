@@ -15,8 +15,8 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { BaseStore } from "@langchain/langgraph";
-import { UserError } from "../errors.js";
-import { userFileKey } from "../users.js";
+import { UserError } from "../errors/errors.js";
+import { userFileKey } from "../users/users.js";
 import { hasLockedTransactions, isTransactional, withStoreLock, type TransactionalStore } from "./transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 
@@ -30,7 +30,8 @@ export class UserForgottenError extends UserError {
   }
 }
 
-const generationOf = (value: Record<string, unknown> | undefined | null) => (value?.generation as number | undefined) ?? 0;
+const generationOf = (value: Record<string, unknown> | undefined | null) =>
+  (value?.generation as number | undefined) ?? 0;
 
 /** The user's current generation (0 until the first forget). */
 export async function userGeneration(store: BaseStore, userId: string): Promise<number> {
@@ -49,11 +50,17 @@ const runs = new AsyncLocalStorage<ReadonlyMap<string, number>>();
  * at. A nested call joins the enclosing run (re-reading would let a run older than a forget
  * adopt the new generation); `startedAt` gives it explicitly (a graph turn that began earlier).
  */
-export async function asUserRun<T>(store: BaseStore, userId: string, fn: () => Promise<T>, startedAt?: number): Promise<T> {
+export async function asUserRun<T>(
+  store: BaseStore,
+  userId: string,
+  fn: () => Promise<T>,
+  startedAt?: number,
+): Promise<T> {
   const key = userFileKey(userId);
   const enclosing = runs.getStore();
   // Read under the user's lock: a run starting while a forget holds it waits, then sees the new generation and nothing of the old.
-  const generation = startedAt ?? enclosing?.get(key) ?? (await withUserLock(store, userId, () => userGeneration(store, userId)));
+  const generation =
+    startedAt ?? enclosing?.get(key) ?? (await withUserLock(store, userId, () => userGeneration(store, userId)));
   const known = new Map(enclosing ?? []);
   known.set(key, generation);
   return runs.run(known, fn);
@@ -66,11 +73,17 @@ export function runGeneration(userId: string): number | undefined {
 
 /** Throws UserForgottenError if the user was forgotten since `generation` was read. Call it under the user's lock. */
 export function assertCurrentSync(store: TransactionalStore, userId: string, generation = runGeneration(userId)): void {
-  if (generation !== undefined && userGenerationSync(store, userId) !== generation) throw new UserForgottenError(userId);
+  if (generation !== undefined && userGenerationSync(store, userId) !== generation)
+    throw new UserForgottenError(userId);
 }
 
-export async function assertCurrent(store: BaseStore, userId: string, generation = runGeneration(userId)): Promise<void> {
-  if (generation !== undefined && (await userGeneration(store, userId)) !== generation) throw new UserForgottenError(userId);
+export async function assertCurrent(
+  store: BaseStore,
+  userId: string,
+  generation = runGeneration(userId),
+): Promise<void> {
+  if (generation !== undefined && (await userGeneration(store, userId)) !== generation)
+    throw new UserForgottenError(userId);
 }
 
 /** The user's cross-process write lock on stores that have one (PostgreSQL); SQLite writes take BEGIN IMMEDIATE instead. */
@@ -90,7 +103,12 @@ export interface UserPut {
  * Writes records of one user, all under the user's lock and only if the user was not forgotten
  * since the run started (`generation`, by default the run's). One transaction on SQLite.
  */
-export async function putUserItems(store: BaseStore, userId: string, puts: UserPut[], generation = runGeneration(userId)): Promise<void> {
+export async function putUserItems(
+  store: BaseStore,
+  userId: string,
+  puts: UserPut[],
+  generation = runGeneration(userId),
+): Promise<void> {
   const real = unwrapStore(store);
   if (isTransactional(real)) {
     real.transaction(() => {
@@ -111,7 +129,12 @@ export async function putUserItems(store: BaseStore, userId: string, puts: UserP
  * SQLite and PostgreSQL, which every guarded write of the user waits for. Returns how many
  * records were deleted.
  */
-export async function forgetRecords(store: BaseStore, userId: string, prefix: string[], deleteRecords: () => Promise<number>): Promise<number> {
+export async function forgetRecords(
+  store: BaseStore,
+  userId: string,
+  prefix: string[],
+  deleteRecords: () => Promise<number>,
+): Promise<number> {
   const real = unwrapStore(store);
   const key = userFileKey(userId);
   if (isTransactional(real) && "deleteNamespacePrefix" in real) {

@@ -12,7 +12,9 @@ export async function listAll(store: BaseStore, namespace: string[]): Promise<It
   const items: Item[] = [];
   for (let offset = 0; ; offset += PAGE) {
     const page = await store.search(namespace, { limit: PAGE, offset });
-    items.push(...page.filter((item) => item.namespace.length === namespace.length && hasPrefix(item.namespace, namespace)));
+    items.push(
+      ...page.filter((item) => item.namespace.length === namespace.length && hasPrefix(item.namespace, namespace)),
+    );
     if (page.length < PAGE) return items;
   }
 }

@@ -7,8 +7,8 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, statSync } from "node:fs"
 import { isMainThread } from "node:worker_threads";
 import { join } from "node:path";
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph";
-import { environmentError, ServiceUnavailableError, UserError } from "../errors.js";
-import type { Settings } from "../settings.js";
+import { environmentError, ServiceUnavailableError, UserError } from "../errors/errors.js";
+import type { Settings } from "../configuration/settings.js";
 import type pg from "pg";
 import type Database from "better-sqlite3";
 import { SqliteStore } from "./sqlite-store.js";
@@ -55,7 +55,9 @@ const POSTGRES_THREAD_TABLES = ["checkpoints", "checkpoint_blobs", "checkpoint_w
 export type DataLocation = Pick<Settings, "dataDir" | "databaseUrl" | "setBy">;
 
 export async function openPersistence(settings: DataLocation): Promise<Persistence> {
-  return settings.databaseUrl ? openPostgres(settings.databaseUrl, databaseSetting(settings), settings.dataDir) : openSqlite(dataDirOf(settings));
+  return settings.databaseUrl
+    ? openPostgres(settings.databaseUrl, databaseSetting(settings), settings.dataDir)
+    : openSqlite(dataDirOf(settings));
 }
 
 /**
@@ -63,7 +65,9 @@ export async function openPersistence(settings: DataLocation): Promise<Persisten
  * LangChain) stay closed; on PostgreSQL the one pool serves both anyway.
  */
 export async function openStore(settings: DataLocation): Promise<OpenStore> {
-  return settings.databaseUrl ? openPostgres(settings.databaseUrl, databaseSetting(settings), settings.dataDir) : openSqliteStore(dataDirOf(settings));
+  return settings.databaseUrl
+    ? openPostgres(settings.databaseUrl, databaseSetting(settings), settings.dataDir)
+    : openSqliteStore(dataDirOf(settings));
 }
 
 const databaseSetting = (settings: DataLocation) => settings.setBy?.databaseUrl ?? "PERSONA_AGENT_DATABASE_URL";
@@ -77,8 +81,15 @@ function dataDirOf({ dataDir, setBy }: DataLocation): string {
     makePrivate(dataDir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way" : code === "EACCES" || code === "EPERM" ? "permission denied" : (error as Error).message;
-    throw new UserError(`cannot use the data directory ${dataDir} (${setBy?.dataDir ?? "PERSONA_AGENT_DATA_DIR"}): ${why}`);
+    const why =
+      code === "EEXIST" || code === "ENOTDIR"
+        ? "a file is in the way"
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : (error as Error).message;
+    throw new UserError(
+      `cannot use the data directory ${dataDir} (${setBy?.dataDir ?? "PERSONA_AGENT_DATA_DIR"}): ${why}`,
+    );
   }
   return dataDir;
 }
@@ -138,19 +149,25 @@ async function openSqlite(dataDir: string): Promise<Persistence> {
     checkpointer,
     async findThreads(prefix) {
       await ready();
-      const union = SQLITE_THREAD_TABLES.map((t) => `SELECT thread_id FROM ${t} WHERE substr(thread_id, 1, @n) = @prefix`).join(" UNION ");
+      const union = SQLITE_THREAD_TABLES.map(
+        (t) => `SELECT thread_id FROM ${t} WHERE substr(thread_id, 1, @n) = @prefix`,
+      ).join(" UNION ");
       return db.prepare<[Record<string, unknown>], string>(union).pluck().all({ n: prefix.length, prefix });
     },
     async rollbackThread(threadId, checkpointId) {
       await ready();
       db.transaction(() => {
-        for (const t of SQLITE_THREAD_TABLES) db.prepare(`DELETE FROM ${t} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, checkpointId);
+        for (const t of SQLITE_THREAD_TABLES)
+          db.prepare(`DELETE FROM ${t} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, checkpointId);
       })();
     },
     withThreadLock: sqliteLeaseLock(db),
     async compact() {
       const kept: string[] = [];
-      for (const [conn, file] of [[store.db, "store.sqlite"], [db, "checkpoints.sqlite"]] as const) {
+      for (const [conn, file] of [
+        [store.db, "store.sqlite"],
+        [db, "checkpoints.sqlite"],
+      ] as const) {
         if (!(await truncateWal(conn))) kept.push(join(dataDir, `${file}-wal`));
       }
       if (kept.length === 0) return undefined;
@@ -207,7 +224,10 @@ async function openPostgres(url: string, setting: string, dataDir: string): Prom
   // opens another when next needed; unheard, the pool's 'error' event would end the process.
   for (const pool of [locks, ...postgresPools(store, checkpointer)]) pool.on("error", () => undefined);
   const withLock = advisoryLock(locks);
-  Object.assign(store, { withLock, lockedTransaction: lockedTransaction(locks) } satisfies Pick<LockedTransactionStore, "withLock" | "lockedTransaction">);
+  Object.assign(store, { withLock, lockedTransaction: lockedTransaction(locks) } satisfies Pick<
+    LockedTransactionStore,
+    "withLock" | "lockedTransaction"
+  >);
   try {
     // Creates or migrates the tables. Each step is idempotent, but two first uses at once race
     // on the migration tables' keys ("duplicate key ... store_migrations_pkey"): one at a time.
@@ -216,7 +236,9 @@ async function openPostgres(url: string, setting: string, dataDir: string): Prom
     await Promise.allSettled([store.stop(), checkpointer.end(), locks.end()]);
     throw databaseError(url, setting, error);
   }
-  const threadsUnion = POSTGRES_THREAD_TABLES.map((t) => `SELECT thread_id FROM ${t} WHERE left(thread_id, $1) = $2`).join(" UNION ");
+  const threadsUnion = POSTGRES_THREAD_TABLES.map(
+    (t) => `SELECT thread_id FROM ${t} WHERE left(thread_id, $1) = $2`,
+  ).join(" UNION ");
   return {
     backend: "postgres",
     store,
@@ -229,8 +251,14 @@ async function openPostgres(url: string, setting: string, dataDir: string): Prom
       const client = await locks.connect();
       try {
         await client.query("BEGIN");
-        await client.query("DELETE FROM checkpoints WHERE thread_id = $1 AND checkpoint_id > $2", [threadId, checkpointId]);
-        await client.query("DELETE FROM checkpoint_writes WHERE thread_id = $1 AND checkpoint_id > $2", [threadId, checkpointId]);
+        await client.query("DELETE FROM checkpoints WHERE thread_id = $1 AND checkpoint_id > $2", [
+          threadId,
+          checkpointId,
+        ]);
+        await client.query("DELETE FROM checkpoint_writes WHERE thread_id = $1 AND checkpoint_id > $2", [
+          threadId,
+          checkpointId,
+        ]);
         // Channel values the remaining checkpoints no longer name (written by the failed turn).
         await client.query(
           `DELETE FROM checkpoint_blobs b WHERE b.thread_id = $1 AND NOT EXISTS (
@@ -310,7 +338,10 @@ function lockedTransaction(pool: pg.Pool) {
     const path = (namespace: string[]) => namespace.join(":");
     const tx: StoreTransaction = {
       async get(namespace, itemKey) {
-        const { rows } = await client.query<{ value: Record<string, unknown> }>("SELECT value FROM store WHERE namespace_path = $1 AND key = $2", [path(namespace), itemKey]);
+        const { rows } = await client.query<{ value: Record<string, unknown> }>(
+          "SELECT value FROM store WHERE namespace_path = $1 AND key = $2",
+          [path(namespace), itemKey],
+        );
         return rows[0]?.value;
       },
       async put(namespace, itemKey, value) {
@@ -321,7 +352,10 @@ function lockedTransaction(pool: pg.Pool) {
       },
       async deleteNamespacePrefix(prefix) {
         if (prefix.length === 0) throw new Error("refusing to delete the whole store"); // as SqliteStore's
-        const { rowCount } = await client.query("DELETE FROM store WHERE namespace_path = $1 OR starts_with(namespace_path, $2)", [path(prefix), `${path(prefix)}:`]);
+        const { rowCount } = await client.query(
+          "DELETE FROM store WHERE namespace_path = $1 OR starts_with(namespace_path, $2)",
+          [path(prefix), `${path(prefix)}:`],
+        );
         return rowCount ?? 0;
       },
     };

@@ -4,7 +4,7 @@
  * happen, but if it does, it is a service error (exit 3) naming the file, not a bug.
  */
 import type Database from "better-sqlite3";
-import { DatabaseBusyError } from "../errors.js";
+import { DatabaseBusyError } from "../errors/errors.js";
 
 export const BUSY_TIMEOUT_MS = 5000;
 
@@ -13,7 +13,8 @@ export function busyAsError<T>(db: Database.Database, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if ((error as { code?: string }).code?.startsWith("SQLITE_BUSY")) throw new DatabaseBusyError(db.name, BUSY_TIMEOUT_MS);
+    if ((error as { code?: string }).code?.startsWith("SQLITE_BUSY"))
+      throw new DatabaseBusyError(db.name, BUSY_TIMEOUT_MS);
     throw error;
   }
 }

@@ -29,7 +29,8 @@ const SEP = ".";
 /** The character right after SEP: `ns >= p + SEP AND ns < p + SEP_NEXT` is a label-wise prefix test. */
 const SEP_NEXT = String.fromCharCode(SEP.charCodeAt(0) + 1);
 
-type Value = Record<string, any>;
+/** The store's own value type (LangGraph's Item value). */
+type Value = Item["value"];
 type RowKey = Pick<Row, "namespace" | "key">;
 
 interface Row {
@@ -55,26 +56,38 @@ function checkKey(key: unknown): asserts key is string {
 
 function checkValue(value: unknown): asserts value is Value | null {
   if (value !== null && (typeof value !== "object" || Array.isArray(value))) {
-    throw new TypeError(`Item value must be a plain object or null (delete), got ${Array.isArray(value) ? "array" : typeof value}.`);
+    throw new TypeError(
+      `Item value must be a plain object or null (delete), got ${Array.isArray(value) ? "array" : typeof value}.`,
+    );
   }
 }
 
 /** Same rules as langgraph-checkpoint's (unexported) compareValues, used by InMemoryStore. */
 const OPERATORS = new Set(["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin"]);
 function matchesValue(itemValue: unknown, filterValue: unknown): boolean {
-  const isOps = typeof filterValue === "object" && filterValue !== null && Object.keys(filterValue).every((k) => OPERATORS.has(k));
+  const isOps =
+    typeof filterValue === "object" && filterValue !== null && Object.keys(filterValue).every((k) => OPERATORS.has(k));
   if (!isOps) return itemValue === filterValue;
   return Object.entries(filterValue as Value).every(([op, value]) => {
     switch (op) {
-      case "$eq": return itemValue === value;
-      case "$ne": return itemValue !== value;
-      case "$gt": return Number(itemValue) > Number(value);
-      case "$gte": return Number(itemValue) >= Number(value);
-      case "$lt": return Number(itemValue) < Number(value);
-      case "$lte": return Number(itemValue) <= Number(value);
-      case "$in": return Array.isArray(value) ? value.includes(itemValue) : false;
-      case "$nin": return Array.isArray(value) ? !value.includes(itemValue) : true;
-      default: return false;
+      case "$eq":
+        return itemValue === value;
+      case "$ne":
+        return itemValue !== value;
+      case "$gt":
+        return Number(itemValue) > Number(value);
+      case "$gte":
+        return Number(itemValue) >= Number(value);
+      case "$lt":
+        return Number(itemValue) < Number(value);
+      case "$lte":
+        return Number(itemValue) <= Number(value);
+      case "$in":
+        return Array.isArray(value) ? value.includes(itemValue) : false;
+      case "$nin":
+        return Array.isArray(value) ? !value.includes(itemValue) : true;
+      default:
+        return false;
     }
   });
 }
@@ -135,7 +148,9 @@ export class SqliteStore extends BaseStore {
       ),
       delete: this.db.prepare("DELETE FROM store_items WHERE namespace = ? AND key = ?"),
       // Keys only: sorting whole rows read every value (kilobytes, overflow pages) on every page of a listing.
-      searchAll: this.db.prepare<[], RowKey>("SELECT namespace, key FROM store_items ORDER BY updated_at DESC, namespace, key"),
+      searchAll: this.db.prepare<[], RowKey>(
+        "SELECT namespace, key FROM store_items ORDER BY updated_at DESC, namespace, key",
+      ),
       searchPrefix: this.db.prepare<[Record<string, string>], RowKey>(
         `SELECT namespace, key FROM store_items WHERE ${underPrefix} ORDER BY updated_at DESC, namespace, key`,
       ),
@@ -229,7 +244,9 @@ export class SqliteStore extends BaseStore {
     const offset = op.offset ?? 0;
     const limit = op.limit ?? 10;
     const rows =
-      op.namespacePrefix.length === 0 ? this.stmts.searchAll.iterate() : this.stmts.searchPrefix.iterate(prefixParams(op.namespacePrefix));
+      op.namespacePrefix.length === 0
+        ? this.stmts.searchAll.iterate()
+        : this.stmts.searchPrefix.iterate(prefixParams(op.namespacePrefix));
     // Filters are applied in JS to keep InMemoryStore's exact comparison rules; stop once the page is full.
     const filter = Object.entries(op.filter ?? {});
     const page: SearchItem[] = [];

@@ -7,8 +7,8 @@ import { ToolMessage } from "@langchain/core/messages";
 import { tool, type StructuredToolInterface, type ToolRunnableConfig } from "@langchain/core/tools";
 import { WikipediaQueryRun } from "@langchain/community/tools/wikipedia_query_run";
 import { z } from "zod";
-import { setPrompt } from "../prompts.js";
-import type { PromptSet } from "../settings.js";
+import { setPrompt } from "../prompts/prompts.js";
+import type { PromptSet } from "../configuration/settings.js";
 import type { EpisodicMemory, RetrievedMemory } from "../memory/episodic.js";
 
 export const WIKIPEDIA_TOOL = "wikipedia_search";
@@ -85,7 +85,11 @@ export interface ToolContext {
 }
 
 export function initializeTools(ctx: ToolContext): StructuredToolInterface[] {
-  const wikipedia = new WikipediaQueryRun({ topKResults: 2, maxDocContentLength: 2_000, baseUrl: ctx.wikipediaBaseUrl });
+  const wikipedia = new WikipediaQueryRun({
+    topKResults: 2,
+    maxDocContentLength: 2_000,
+    baseUrl: ctx.wikipediaBaseUrl,
+  });
 
   const wikipediaSearch = tool(
     async ({ query }, config: ToolRunnableConfig) => {

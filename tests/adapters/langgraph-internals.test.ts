@@ -14,7 +14,10 @@ import { malformedCallReplies, repairReply } from "../../src/agent/tool-call-rep
 const State = Annotation.Root({ seen: Annotation<unknown>() });
 
 /** Runs one node with `probe` and returns what it saw. */
-async function insideNode(probe: (config: LangGraphRunnableConfig) => unknown, options: { store?: InMemoryStore; configurable?: Record<string, unknown> } = {}): Promise<unknown> {
+async function insideNode(
+  probe: (config: LangGraphRunnableConfig) => unknown,
+  options: { store?: InMemoryStore; configurable?: Record<string, unknown> } = {},
+): Promise<unknown> {
   const graph = new StateGraph(State)
     .addNode("probe", (_state, config) => ({ seen: probe(config) }))
     .addEdge(START, "probe")
@@ -25,7 +28,9 @@ async function insideNode(probe: (config: LangGraphRunnableConfig) => unknown, o
 describe("LangGraph internals behind adapters", () => {
   test("a node's store is an AsyncBatchedStore around the real one, and unwrapStore finds the real one", async () => {
     const store = new InMemoryStore();
-    const seen = await insideNode((config) => [config.store !== store, unwrapStore(config.store!) === store], { store });
+    const seen = await insideNode((config) => [config.store !== store, unwrapStore(config.store!) === store], {
+      store,
+    });
     expect(seen).toEqual([true, true]);
   });
 
@@ -48,18 +53,26 @@ describe("LangGraph internals behind adapters", () => {
 
   test("ToolNode skips tool calls that already have a ToolMessage reply, so malformed calls are answered once", async () => {
     let runs = 0;
-    const echo = tool(async ({ query }) => `ran ${query} (${++runs})`, { name: "echo", description: "echo", schema: z.object({ query: z.string() }) });
+    const echo = tool(async ({ query }) => `ran ${query} (${++runs})`, {
+      name: "echo",
+      description: "echo",
+      schema: z.object({ query: z.string() }),
+    });
     const reply = repairReply(
       new AIMessage({
         content: "",
         tool_calls: [{ id: "ok", name: "echo", args: { query: "x" }, type: "tool_call" }],
-        invalid_tool_calls: [{ id: "bad", name: "echo", args: "{query:", error: "Error: Unexpected token", type: "invalid_tool_call" }],
+        invalid_tool_calls: [
+          { id: "bad", name: "echo", args: "{query:", error: "Error: Unexpected token", type: "invalid_tool_call" },
+        ],
       }),
       true,
     );
     expect(reply.tool_calls!.map((c) => c.id)).toEqual(["ok", "bad"]);
     const errors = malformedCallReplies(reply);
-    const { messages } = (await new ToolNode([echo]).invoke({ messages: [reply, ...errors] })) as { messages: ToolMessage[] };
+    const { messages } = (await new ToolNode([echo]).invoke({ messages: [reply, ...errors] })) as {
+      messages: ToolMessage[];
+    };
     expect(messages.map((m) => [m.tool_call_id, m.text])).toEqual([["ok", "ran x (1)"]]);
     expect(errors.map((m) => [m.tool_call_id, m.status])).toEqual([["bad", "error"]]);
     expect(runs).toBe(1);

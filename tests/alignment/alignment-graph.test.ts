@@ -2,21 +2,33 @@ import { runInThisContext } from "node:vm";
 import { InMemoryStore, MemorySaver } from "@langchain/langgraph";
 import { ToolMessage } from "@langchain/core/messages";
 import { PersonaStore } from "../../src/persona/persona.js";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { ALICE_HISTORY } from "../../testing/fixtures.js";
 import type { EpisodicEntry } from "../../src/memory/episodic.js";
 import { batchFor } from "../../src/alignment/nodes.js";
 import { initialPersona } from "../../src/persona/persona.js";
-import { PROMPT_SETS } from "../../src/settings.js";
-import { episodicMemoryFor } from "../../src/services.js";
-import { align, aliceStore, EMB, filled, roleOf, scriptedModel, UNREACHABLE_WIKI } from "../../testing/alignment-harness.js";
+import { PROMPT_SETS } from "../../src/configuration/settings.js";
+import { episodicMemoryFor } from "../../src/services/services.js";
+import {
+  align,
+  aliceStore,
+  EMB,
+  filled,
+  roleOf,
+  scriptedModel,
+  UNREACHABLE_WIKI,
+} from "../../testing/alignment-harness.js";
 import { builder } from "../../graphs/alignment.js";
 
-const calls = (model: ReturnType<typeof scriptedModel>, role: string) => model.calls.filter((c) => roleOf(c.messages) === role);
+const calls = (model: ReturnType<typeof scriptedModel>, role: string) =>
+  model.calls.filter((c) => roleOf(c.messages) === role);
 
 describe.each(PROMPT_SETS)("alignment graph, %s prompts", (set) => {
-  const alignWith = (store: Parameters<typeof align>[0], model: Parameters<typeof align>[1], configurable: Record<string, unknown> = {}) =>
-    align(store, model, { promptSet: set, ...configurable });
+  const alignWith = (
+    store: Parameters<typeof align>[0],
+    model: Parameters<typeof align>[1],
+    configurable: Record<string, unknown> = {},
+  ) => align(store, model, { promptSet: set, ...configurable });
 
   test("batch 3: 3 simulations without leakage, 3 concurrent LLM_grad calls, 1 LLM_update with all feedback, +1 version", async () => {
     const store = await aliceStore(undefined, set);
@@ -53,7 +65,11 @@ describe.each(PROMPT_SETS)("alignment graph, %s prompts", (set) => {
       expect(values.truth).toBe(entry.response);
       expect(values.response).toBe("simulated");
       if (set === "paper") expect(Object.keys(values).sort()).toEqual(["question", "response", "truth"]);
-      else expect(values).toMatchObject({ persona: before.persona, tool_calls: `memory_retrieval({"query":${JSON.stringify(entry.query)}})` });
+      else
+        expect(values).toMatchObject({
+          persona: before.persona,
+          tool_calls: `memory_retrieval({"query":${JSON.stringify(entry.query)}})`,
+        });
     }
     const lastStart = Math.max(...grads.map((g) => g.startedAt));
     const firstEnd = Math.min(...grads.map((g) => g.endedAt!));
@@ -69,16 +85,26 @@ describe.each(PROMPT_SETS)("alignment graph, %s prompts", (set) => {
       expect(update.feedback).toBe(latest3.map((e, i) => `[${i + 1}] FEEDBACK for ${e.query}`).join("\n\n"));
     } else {
       for (const e of latest3) expect(update.feedback).toContain(`Feedback: FEEDBACK for ${e.query}`);
-      for (const e of latest3) expect(update.feedback).toContain(`Question: ${e.query}\nAssistant's answer: simulated\nUser's true answer: ${e.response}`);
+      for (const e of latest3)
+        expect(update.feedback).toContain(
+          `Question: ${e.query}\nAssistant's answer: simulated\nUser's true answer: ${e.response}`,
+        );
     }
     expect(updates[0]!.startedAt).toBeGreaterThanOrEqual(Math.max(...grads.map((g) => g.endedAt!)));
 
     // Checkpoint: the update's output is the new current version, with the feedback that produced it and the prompt set.
     const after = (await personas.current("alice"))!;
-    expect(after).toMatchObject({ version: before.version + 1, persona: "ALIGNED PERSONA 1", origin: "aligned", promptSet: set });
+    expect(after).toMatchObject({
+      version: before.version + 1,
+      persona: "ALIGNED PERSONA 1",
+      origin: "aligned",
+      promptSet: set,
+    });
     expect(before.promptSet).toBe(set);
     expect(after.details).toMatchObject({ basedOn: before.version, iteration: 1 });
-    expect((after.details!.feedback as { feedback: string }[]).map((f) => f.feedback).sort()).toEqual(latest3.map((e) => `FEEDBACK for ${e.query}`).sort());
+    expect((after.details!.feedback as { feedback: string }[]).map((f) => f.feedback).sort()).toEqual(
+      latest3.map((e) => `FEEDBACK for ${e.query}`).sort(),
+    );
     expect(result).toMatchObject({ user: "alice", fromVersion: 1, toVersion: 2 });
     expect(result.iterations).toHaveLength(1);
     expect(result.iterations[0]!.feedback.map((f) => f.query)).toEqual(latest3.map((e) => e.query)); // batch order
@@ -107,7 +133,16 @@ describe.each(PROMPT_SETS)("alignment graph, %s prompts", (set) => {
     // Iteration 2 replays its own batch with the persona iteration 1 produced.
     const replays = calls(model, "agent").filter((c) => c.messages.length === 2);
     expect(replays.slice(0, 2).map((c) => c.messages[0]!.text)).toEqual(Array(2).fill(history[0]!.persona));
-    expect(replays.slice(-2).map((c) => [c.messages[0]!.text, c.messages[1]!.text]).sort()).toEqual(ALICE_HISTORY.slice(0, 2).map((e) => ["ALIGNED PERSONA 1", e.query]).sort());
+    expect(
+      replays
+        .slice(-2)
+        .map((c) => [c.messages[0]!.text, c.messages[1]!.text])
+        .sort(),
+    ).toEqual(
+      ALICE_HISTORY.slice(0, 2)
+        .map((e) => ["ALIGNED PERSONA 1", e.query])
+        .sort(),
+    );
     // the second update refines the first iteration's persona
     expect(filled(calls(model, "update")[1]!.messages).persona).toBe("ALIGNED PERSONA 1");
   });
@@ -135,7 +170,9 @@ describe("alignment graph", () => {
     });
     const run = align(store, model, { batchSize: 3 });
     await expect(run).rejects.toThrow(UserError);
-    await expect(run).rejects.toThrow(/^alignment failed: feedback \(LLM_grad\) on interaction [0-9a-f]+: model overloaded; nothing was saved, the persona stays at v1$/);
+    await expect(run).rejects.toThrow(
+      /^alignment failed: feedback \(LLM_grad\) on interaction [0-9a-f]+: model overloaded; nothing was saved, the persona stays at v1$/,
+    );
     expect(calls(model, "update")).toHaveLength(0);
     const history = await new PersonaStore(store).history("alice");
     expect(history.map((v) => v.version)).toEqual([1]);
@@ -194,12 +231,27 @@ describe("alignment graph", () => {
     const graph = builder.compile({ store, checkpointer: new MemorySaver() });
     let n = 0;
     const model = scriptedModel({ update: () => `ALIGNED PERSONA ${++n}` });
-    const configurable = { thread_id: "t", userId: "alice", model, embeddings: EMB, indexDir: undefined, wikipediaBaseUrl: UNREACHABLE_WIKI, maxRetries: 0, batchSize: 2, iterations: 2 };
+    const configurable = {
+      thread_id: "t",
+      userId: "alice",
+      model,
+      embeddings: EMB,
+      indexDir: undefined,
+      wikipediaBaseUrl: UNREACHABLE_WIKI,
+      maxRetries: 0,
+      batchSize: 2,
+      iterations: 2,
+    };
     await graph.invoke({}, { configurable });
     const second = (await graph.invoke({}, { configurable })).alignment!;
     expect(second).toMatchObject({ fromVersion: 3, toVersion: 5 });
     expect(second.iterations.map((i) => i.version)).toEqual([4, 5]);
-    expect((await new PersonaStore(store).history("alice")).map((v) => v.persona).slice(1)).toEqual(["ALIGNED PERSONA 1", "ALIGNED PERSONA 2", "ALIGNED PERSONA 3", "ALIGNED PERSONA 4"]);
+    expect((await new PersonaStore(store).history("alice")).map((v) => v.persona).slice(1)).toEqual([
+      "ALIGNED PERSONA 1",
+      "ALIGNED PERSONA 2",
+      "ALIGNED PERSONA 3",
+      "ALIGNED PERSONA 4",
+    ]);
   });
 
   test("an alignment that another saved over meanwhile fails at the end and saves none of its iterations", async () => {
@@ -212,7 +264,9 @@ describe("alignment graph", () => {
         return `ALIGNED PERSONA ${n}`;
       },
     });
-    await expect(align(store, model, { batchSize: 2, iterations: 2 })).rejects.toThrow(/changed while this run worked on v1 \(now v2\); nothing was saved/);
+    await expect(align(store, model, { batchSize: 2, iterations: 2 })).rejects.toThrow(
+      /changed while this run worked on v1 \(now v2\); nothing was saved/,
+    );
     expect((await personas.history("alice")).map((v) => v.persona).slice(1)).toEqual(["FROM ANOTHER RUN"]);
   });
 
@@ -223,7 +277,9 @@ describe("alignment graph", () => {
     const store = await aliceStore();
     const before = (await new PersonaStore(store).current("alice"))!;
     await expect(align(store, scriptedModel({ update: () => reply }))).rejects.toThrow(
-      new UserError("alignment failed: persona update (LLM_update): the model returned empty text; nothing was saved, the persona stays at v1"),
+      new UserError(
+        "alignment failed: persona update (LLM_update): the model returned empty text; nothing was saved, the persona stays at v1",
+      ),
     );
     expect(await new PersonaStore(store).current("alice")).toEqual(before);
     expect(await new PersonaStore(store).history("alice")).toHaveLength(1);
@@ -247,8 +303,15 @@ describe("alignment graph", () => {
 
   async function wideStore() {
     const store = await aliceStore();
-    const history = Array.from({ length: 24 }, (_, i) => ({ query: `Tag this movie: wide ${i}`, response: "sci-fi", timestamp: `2024-03-${String(i + 1).padStart(2, "0")}T10:00:00Z` }));
-    await episodicMemoryFor(store, { embeddings: EMB, indexDir: undefined, timeoutMs: 60_000, maxRetries: 0 }).add("alice", history);
+    const history = Array.from({ length: 24 }, (_, i) => ({
+      query: `Tag this movie: wide ${i}`,
+      response: "sci-fi",
+      timestamp: `2024-03-${String(i + 1).padStart(2, "0")}T10:00:00Z`,
+    }));
+    await episodicMemoryFor(store, { embeddings: EMB, indexDir: undefined, timeoutMs: 60_000, maxRetries: 0 }).add(
+      "alice",
+      history,
+    );
     return store;
   }
 
@@ -265,7 +328,9 @@ describe("alignment graph", () => {
   test("validation replays 2 × 8 held-out interactions at once in one step without a MaxListenersExceededWarning", async () => {
     const store = await wideStore();
     const model = scriptedModel({}, 20);
-    const warnings = await listenerWarnings(() => align(store, model, { batchSize: 8, validate: true, validationSize: 8 }).then(() => undefined));
+    const warnings = await listenerWarnings(() =>
+      align(store, model, { batchSize: 8, validate: true, validationSize: 8 }).then(() => undefined),
+    );
     expect(calls(model, "agent")).toHaveLength(2 * (8 + 16)); // two turns per replay: 8 simulations, 16 validation replays
     expect(warnings).toEqual([]);
   });
@@ -280,12 +345,23 @@ test("batchFor: latest n first, then the n before them, wrapping when no full ba
   const entries = Array.from({ length: 7 }, (_, i) => ({ id: `e${i}` }) as EpisodicEntry);
   const ids = (xs: EpisodicEntry[]) => xs.map((e) => e.id);
   const batches = (validationSize: number) => [0, 1, 2, 3].map((i) => batchFor(entries, i, 3, validationSize));
-  expect(batches(0).map((b) => ids(b.batch))).toEqual([["e4", "e5", "e6"], ["e1", "e2", "e3"], ["e4", "e5", "e6"], ["e1", "e2", "e3"]]);
+  expect(batches(0).map((b) => ids(b.batch))).toEqual([
+    ["e4", "e5", "e6"],
+    ["e1", "e2", "e3"],
+    ["e4", "e5", "e6"],
+    ["e1", "e2", "e3"],
+  ]);
   expect(batches(0).every((b) => b.heldOut.length === 0)).toBe(true);
   expect(batches(2).map((b) => [ids(b.batch), ids(b.heldOut)])).toEqual([
-    [["e4", "e5", "e6"], ["e2", "e3"]],
+    [
+      ["e4", "e5", "e6"],
+      ["e2", "e3"],
+    ],
     [["e1", "e2", "e3"], ["e0"]],
-    [["e4", "e5", "e6"], ["e2", "e3"]],
+    [
+      ["e4", "e5", "e6"],
+      ["e2", "e3"],
+    ],
     [["e1", "e2", "e3"], ["e0"]],
   ]);
   // Fewer interactions than n: every iteration takes them all.

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { renderSetPrompt, SET_PROMPTS, setPrompt, type SetPrompt } from "../../src/prompts.js";
+import { renderSetPrompt, SET_PROMPTS, setPrompt, type SetPrompt } from "../../src/prompts/prompts.js";
 import { startBedrockServer, type BedrockTestServer, type RecordedConverseRequest } from "../support/bedrock-server.js";
 import { lastUserText, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";
 import { runCli } from "../support/cli.js";
@@ -38,38 +38,59 @@ const PAPER_PROMPTS: Record<SetPrompt, { sha256: string; source: RegExp; placeho
     source: /Appendix A\b.*LLM_update/,
     placeholders: { persona: "[Current Persona]", feedback: "[Aggregated Feedback]" },
   },
-  persona_init: { sha256: "21a6eedbd1abafc785a7dc08f411b95d815fcea22b03b4c2c34a85e9a24afc3d", source: /Appendix B\b/, placeholders: { profile: "[Initial Semantic Memory]" } },
-  "tools/wikipedia_search": { sha256: "3cdbf190c6cfd15c3fa340417a796645cc20729d6344231e9aee134b5d3c7f10", source: /Appendix C\b.*Wikipedia/, placeholders: {} },
-  "tools/memory_retrieval": { sha256: "cbbb39b86ca99c975276f9ceee762c1e831330747d8cf01c3d9037db623e1a6d", source: /Appendix C\b.*RAG/, placeholders: {} },
+  persona_init: {
+    sha256: "21a6eedbd1abafc785a7dc08f411b95d815fcea22b03b4c2c34a85e9a24afc3d",
+    source: /Appendix B\b/,
+    placeholders: { profile: "[Initial Semantic Memory]" },
+  },
+  "tools/wikipedia_search": {
+    sha256: "3cdbf190c6cfd15c3fa340417a796645cc20729d6344231e9aee134b5d3c7f10",
+    source: /Appendix C\b.*Wikipedia/,
+    placeholders: {},
+  },
+  "tools/memory_retrieval": {
+    sha256: "cbbb39b86ca99c975276f9ceee762c1e831330747d8cf01c3d9037db623e1a6d",
+    source: /Appendix C\b.*RAG/,
+    placeholders: {},
+  },
 };
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
 /** A paper prompt with its {placeholders} replaced by `values`, by plain string replacement (not the code under test). */
 function fill(name: SetPrompt, values: Record<string, string>): string {
-  return Object.entries(values).reduce((text, [placeholder, value]) => text.split(`{${placeholder}}`).join(value), setPrompt("paper", name));
+  return Object.entries(values).reduce(
+    (text, [placeholder, value]) => text.split(`{${placeholder}}`).join(value),
+    setPrompt("paper", name),
+  );
 }
 
 test("every prompt of a set is pinned here", () => {
   expect(Object.keys(PAPER_PROMPTS).sort()).toEqual([...SET_PROMPTS].sort());
 });
 
-test.each(SET_PROMPTS)("prompts/paper/%s.md: the appendix text as pinned, its header names the appendix and the paper, its placeholders are the paper's", (name) => {
-  const { sha256: pinned, source, placeholders } = PAPER_PROMPTS[name];
-  const text = setPrompt("paper", name);
-  const digest = sha256(text);
-  if (digest !== pinned) {
-    throw new Error(`prompts/paper/${name}.md changed (sha256 ${digest}, pinned ${pinned}). It is the paper's own text: check it against arXiv:2506.06254 and, only if the change is deliberate, pin the new digest in this test.`);
-  }
-  const [header, ...body] = readFileSync(join(PROMPTS_DIR, "paper", `${name}.md`), "utf8").split("\n");
-  expect(header).toMatch(/^<!-- .* -->$/);
-  expect(header).toMatch(source);
-  expect(header).toMatch(/arXiv:2506\.06254/);
-  for (const [placeholder, paper] of Object.entries(placeholders)) expect(header).toContain(`{${placeholder}} fills ${paper}`);
-  expect(body.join("\n").trim()).toBe(text); // the header never reaches a model
-  expect([...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort()).toEqual(Object.keys(placeholders).sort());
-  expect(text).not.toMatch(/\[[A-Z][A-Za-z ]+\]/); // no placeholder of the paper's left unfilled
-});
+test.each(SET_PROMPTS)(
+  "prompts/paper/%s.md: the appendix text as pinned, its header names the appendix and the paper, its placeholders are the paper's",
+  (name) => {
+    const { sha256: pinned, source, placeholders } = PAPER_PROMPTS[name];
+    const text = setPrompt("paper", name);
+    const digest = sha256(text);
+    if (digest !== pinned) {
+      throw new Error(
+        `prompts/paper/${name}.md changed (sha256 ${digest}, pinned ${pinned}). It is the paper's own text: check it against arXiv:2506.06254 and, only if the change is deliberate, pin the new digest in this test.`,
+      );
+    }
+    const [header, ...body] = readFileSync(join(PROMPTS_DIR, "paper", `${name}.md`), "utf8").split("\n");
+    expect(header).toMatch(/^<!-- .* -->$/);
+    expect(header).toMatch(source);
+    expect(header).toMatch(/arXiv:2506\.06254/);
+    for (const [placeholder, paper] of Object.entries(placeholders))
+      expect(header).toContain(`{${placeholder}} fills ${paper}`);
+    expect(body.join("\n").trim()).toBe(text); // the header never reaches a model
+    expect([...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort()).toEqual(Object.keys(placeholders).sort());
+    expect(text).not.toMatch(/\[[A-Z][A-Za-z ]+\]/); // no placeholder of the paper's left unfilled
+  },
+);
 
 test("the tuned set has the same prompts, each with a header saying what it replaces", () => {
   for (const name of SET_PROMPTS) {
@@ -93,7 +114,10 @@ describe("requests on Bedrock (scripted server) through the CLI", () => {
 
   /** Agent turns retrieve once then answer; LLM_grad/LLM_update replies are numbered; anything else is the profile summary. */
   function respond(req: RecordedConverseRequest) {
-    if (req.toolConfig) return toolResults(req).length === 0 ? toolCall("memory_retrieval", { query: lastUserText(req) }) : { content: "sci-fi" };
+    if (req.toolConfig)
+      return toolResults(req).length === 0
+        ? toolCall("memory_retrieval", { query: lastUserText(req) })
+        : { content: "sci-fi" };
     const step = parseAlignmentPrompt(lastUserText(req));
     if (step?.step === "grad") return { content: `FEEDBACK on ${step.values.question}` };
     if (step?.step === "update") return { content: "ALIGNED PERSONA" };
@@ -135,7 +159,12 @@ describe("requests on Bedrock (scripted server) through the CLI", () => {
       grads: requests.filter((_, i) => steps[i]?.step === "grad"),
       updates: requests.filter((_, i) => steps[i]?.step === "update"),
       sets: steps.flatMap((s) => s?.set ?? []),
-      toolDescriptions: Object.fromEntries(agent[0]!.toolConfig.tools.map((t: any) => [t.toolSpec.name, t.toolSpec.description])),
+      toolDescriptions: Object.fromEntries(
+        agent[0]!.toolConfig.tools.map((t: { toolSpec: { name: string; description: string } }) => [
+          t.toolSpec.name,
+          t.toolSpec.description,
+        ]),
+      ),
     };
   }
 
@@ -144,10 +173,15 @@ describe("requests on Bedrock (scripted server) through the CLI", () => {
     const persona = fill("persona_init", { profile: PROFILE });
     expect(agent.length).toBeGreaterThanOrEqual(6); // 3 replays, each a retrieval turn and an answer turn
     for (const req of agent) expect(systemText(req)).toBe(persona);
-    expect(toolDescriptions).toEqual({ wikipedia_search: setPrompt("paper", "tools/wikipedia_search"), memory_retrieval: setPrompt("paper", "tools/memory_retrieval") });
+    expect(toolDescriptions).toEqual({
+      wikipedia_search: setPrompt("paper", "tools/wikipedia_search"),
+      memory_retrieval: setPrompt("paper", "tools/memory_retrieval"),
+    });
 
     const batch = ALICE_HISTORY.slice(-3);
-    expect(grads.map(lastUserText).sort()).toEqual(batch.map((e) => fill("feedback", { question: e.query, truth: e.response, response: "sci-fi" })).sort());
+    expect(grads.map(lastUserText).sort()).toEqual(
+      batch.map((e) => fill("feedback", { question: e.query, truth: e.response, response: "sci-fi" })).sort(),
+    );
     expect(updates).toHaveLength(1);
     const feedback = batch.map((e, i) => `[${i + 1}] FEEDBACK on ${e.query}`).join("\n\n");
     const update = lastUserText(updates[0]!);
@@ -157,10 +191,15 @@ describe("requests on Bedrock (scripted server) through the CLI", () => {
   });
 
   test("PERSONA_AGENT_PROMPTS=tuned: the same run with the tuned files", async () => {
-    const { agent, grads, updates, sets, toolDescriptions } = await ingestAndAlign(env({ PERSONA_AGENT_PROMPTS: "tuned" }));
+    const { agent, grads, updates, sets, toolDescriptions } = await ingestAndAlign(
+      env({ PERSONA_AGENT_PROMPTS: "tuned" }),
+    );
     const persona = await renderSetPrompt("tuned", "persona_init", { profile: PROFILE });
     for (const req of agent) expect(systemText(req)).toBe(persona);
-    expect(toolDescriptions).toEqual({ wikipedia_search: setPrompt("tuned", "tools/wikipedia_search"), memory_retrieval: setPrompt("tuned", "tools/memory_retrieval") });
+    expect(toolDescriptions).toEqual({
+      wikipedia_search: setPrompt("tuned", "tools/wikipedia_search"),
+      memory_retrieval: setPrompt("tuned", "tools/memory_retrieval"),
+    });
     expect(grads).toHaveLength(3);
     expect(updates).toHaveLength(1);
     expect(new Set(sets)).toEqual(new Set(["tuned"]));

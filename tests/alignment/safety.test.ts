@@ -6,7 +6,7 @@ import { exactMatchScore, normalizeAnswer } from "../../src/alignment/score.js";
 import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 import { openPersistence, type Persistence } from "../../src/store/open.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 import { align, aliceStore, roleOf, scriptedModel } from "../../testing/alignment-harness.js";
 
 const truthOf = (question: string) => ALICE_HISTORY.find((e) => e.query === question)!.response;
@@ -19,7 +19,9 @@ describe("PersonaStore.save", () => {
     const personas = new PersonaStore(make());
     await personas.save("u", "one", "initialized");
     await personas.save("u", "two", "aligned", undefined, { basedOn: 1 });
-    await expect(personas.save("u", "stale", "aligned", undefined, { basedOn: 1 })).rejects.toThrow(PersonaConflictError);
+    await expect(personas.save("u", "stale", "aligned", undefined, { basedOn: 1 })).rejects.toThrow(
+      PersonaConflictError,
+    );
     await expect(personas.save("u", "stale", "aligned", undefined, { basedOn: 1 })).rejects.toThrow(
       'the persona of user "u" changed while this run worked on v1 (now v2); nothing was saved, run it again',
     );
@@ -66,12 +68,28 @@ describePostgres("PersonaStore.saveVersions on PostgreSQL", () => {
     const personas = new PersonaStore(persistence.store);
     await personas.save("u", "one", "initialized");
     // What a save killed between its version writes and its head write leaves.
-    await persistence.store.put(userNamespace("u", "persona"), "v00000002", { version: 2, persona: "LEFT BY A KILLED SAVE", origin: "aligned", createdAt: "" });
+    await persistence.store.put(userNamespace("u", "persona"), "v00000002", {
+      version: 2,
+      persona: "LEFT BY A KILLED SAVE",
+      origin: "aligned",
+      createdAt: "",
+    });
     expect((await personas.current("u"))!.persona).toBe("one");
-    const saved = await personas.saveVersions("u", [1, 2, 3].map((i) => ({ persona: `iteration ${i}`, origin: "aligned" as const })), { basedOn: 1 });
+    const saved = await personas.saveVersions(
+      "u",
+      [1, 2, 3].map((i) => ({ persona: `iteration ${i}`, origin: "aligned" as const })),
+      { basedOn: 1 },
+    );
     expect(saved.map((v) => v.version)).toEqual([2, 3, 4]);
-    expect((await personas.history("u")).map((v) => v.persona)).toEqual(["one", "iteration 1", "iteration 2", "iteration 3"]);
-    await expect(personas.saveVersions("u", [{ persona: "stale", origin: "aligned" }], { basedOn: 1 })).rejects.toThrow(PersonaConflictError);
+    expect((await personas.history("u")).map((v) => v.persona)).toEqual([
+      "one",
+      "iteration 1",
+      "iteration 2",
+      "iteration 3",
+    ]);
+    await expect(personas.saveVersions("u", [{ persona: "stale", origin: "aligned" }], { basedOn: 1 })).rejects.toThrow(
+      PersonaConflictError,
+    );
     expect((await personas.current("u"))!.version).toBe(4);
   });
 });
@@ -111,7 +129,9 @@ describe("validation gate", () => {
     expect(result.iterations[0]!.validation).toEqual({ kept: true, oldScore: 0, newScore: 1, heldOut: 2 });
     expect((await new PersonaStore(store).current("alice"))!).toMatchObject({ version: 2, persona: "BETTER" });
     // the held-out interactions were replayed with both personas, the batch never was
-    const validationQuestions = model.calls.filter((c) => roleOf(c.messages) === "agent" && c.messages.length === 2).map((c) => c.messages[1]!.text);
+    const validationQuestions = model.calls
+      .filter((c) => roleOf(c.messages) === "agent" && c.messages.length === 2)
+      .map((c) => c.messages[1]!.text);
     expect(validationQuestions.filter((q) => heldOut.includes(q))).toHaveLength(4);
   });
 
@@ -123,7 +143,11 @@ describe("validation gate", () => {
       update: () => "WORSE",
     });
     const result = await align(store, model, { batchSize: 2, validate: true });
-    expect(result.iterations[0]).toMatchObject({ kept: false, version: 1, validation: { kept: false, oldScore: 1, newScore: 0, heldOut: 2 } });
+    expect(result.iterations[0]).toMatchObject({
+      kept: false,
+      version: 1,
+      validation: { kept: false, oldScore: 1, newScore: 0, heldOut: 2 },
+    });
     expect(result.toVersion).toBe(1);
     expect(await new PersonaStore(store).current("alice")).toEqual(before);
   });
@@ -137,7 +161,12 @@ describe("validation gate", () => {
 
   test("metric: exact match after normalization", () => {
     expect(normalizeAnswer('  "Sci-Fi." ')).toBe("sci-fi");
-    expect(exactMatchScore([{ answer: "Sci-fi", truth: "sci-fi" }, { answer: "sci-fi movie", truth: "sci-fi" }])).toBe(0.5);
+    expect(
+      exactMatchScore([
+        { answer: "Sci-fi", truth: "sci-fi" },
+        { answer: "sci-fi movie", truth: "sci-fi" },
+      ]),
+    ).toBe(0.5);
   });
 });
 

@@ -9,7 +9,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 type Inputs = Record<string, { imports: { path: string; kind: string; external?: boolean }[] }>;
-const { inputs } = JSON.parse(readFileSync(fileURLToPath(new URL("../../dist/meta.json", import.meta.url)), "utf8")) as { inputs: Inputs };
+const { inputs } = JSON.parse(
+  readFileSync(fileURLToPath(new URL("../../dist/meta.json", import.meta.url)), "utf8"),
+) as { inputs: Inputs };
 
 /** Sources and external packages loaded with `modules` (static imports followed, import() not). */
 function loadedWith(...modules: string[]): { sources: string[]; externals: string[] } {
@@ -28,35 +30,50 @@ function loadedWith(...modules: string[]): { sources: string[]; externals: strin
     }
   }
   // "<runtime>": esbuild's own helpers.
-  return { sources: [...sources], externals: [...externals].filter((e) => !e.startsWith("node:") && e !== "<runtime>") };
+  return {
+    sources: [...sources],
+    externals: [...externals].filter((e) => !e.startsWith("node:") && e !== "<runtime>"),
+  };
 }
 
-const packagesOf = (sources: string[]) => [...new Set(sources.map((s) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(s)?.[1]).filter(Boolean))];
+const packagesOf = (sources: string[]) => [
+  ...new Set(sources.map((s) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(s)?.[1]).filter(Boolean)),
+];
 
 test("--help (the entry) loads commander and the command table, nothing else from node_modules", () => {
-  const { sources, externals } = loadedWith("src/cli/main.ts");
-  expect(sources).toEqual(expect.arrayContaining(["src/cli/program.ts", "src/cli/commands/ask.ts", "src/cli/eval-command.ts"]));
+  const { sources, externals } = loadedWith("apps/cli/main.ts");
+  expect(sources).toEqual(
+    expect.arrayContaining(["apps/cli/program.ts", "apps/cli/commands/ask.ts", "apps/cli/eval-command.ts"]),
+  );
   expect(packagesOf(sources)).toEqual(["commander"]);
   expect(externals).toEqual([]);
 });
 
 test("persona loads the store and no LangGraph, model or FAISS", () => {
-  const { sources, externals } = loadedWith("src/cli/main.ts", "src/cli/session.ts", "src/persona/persona.ts");
+  const { sources, externals } = loadedWith("apps/cli/main.ts", "apps/cli/session.ts", "src/persona/persona.ts");
   expect(sources).toContain("src/store/sqlite-store.ts");
   expect(sources.filter((s) => /^node_modules\/@langchain\/(langgraph|openai|aws|community)\//.test(s))).toEqual([]);
   expect(externals).toEqual(expect.arrayContaining(["better-sqlite3"]));
-  expect(externals.filter((e) => ["faiss-node", "node-llama-cpp"].includes(e) || e.startsWith("@energetic-ai/"))).toEqual([]);
+  expect(
+    externals.filter((e) => ["faiss-node", "node-llama-cpp"].includes(e) || e.startsWith("@energetic-ai/")),
+  ).toEqual([]);
 });
 
 test("ask's modules are in the bundle, not loaded before a command runs", () => {
-  const { sources } = loadedWith("src/cli/main.ts");
+  const { sources } = loadedWith("apps/cli/main.ts");
   expect(inputs["graphs/persona_agent.ts"]).toBeDefined();
   expect(sources).not.toContain("graphs/persona_agent.ts");
   expect(packagesOf(sources)).toEqual(["commander"]);
 });
 
 test("ask loads no AWS SDK: Bedrock's client and HTTP handler load with the bedrock provider only", () => {
-  const { sources, externals } = loadedWith("src/cli/main.ts", "src/cli/session.ts", "src/services.ts", "src/conversation.ts", "graphs/persona_agent.ts");
+  const { sources, externals } = loadedWith(
+    "apps/cli/main.ts",
+    "apps/cli/session.ts",
+    "src/services/services.ts",
+    "src/agent/conversation.ts",
+    "graphs/persona_agent.ts",
+  );
   expect(sources).toContain("src/models/chat.ts");
   expect(sources).not.toContain("src/models/aws.ts");
   expect(externals.filter((e) => e.startsWith("@smithy/") || e.startsWith("@aws-sdk/"))).toEqual([]);

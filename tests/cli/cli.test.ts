@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, systemText } from "../../testing/scripted-chat.js";
 import type { ScriptedReply } from "../../testing/scripted-chat.js";
-import { runCli, unreachableUrl } from "../support/cli.js";
-import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
+import { runCli } from "../support/cli.js";
+import { ALICE_HISTORY, BOB_HISTORY, tempDir, unreachableUrl } from "../../testing/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 
 /**
@@ -23,10 +23,14 @@ async function backendText(dataDir: string, databaseUrl?: string): Promise<strin
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     try {
-      const tables = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+      const tables = await client.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+      );
       for (const { table_name } of tables.rows) {
         const rows = await client.query(`SELECT * FROM "${table_name}"`);
-        text += rows.rows.map((r) => JSON.stringify(r, (_k, v) => (Buffer.isBuffer(v) ? v.toString("latin1") : v))).join("\n");
+        text += rows.rows
+          .map((r) => JSON.stringify(r, (_k, v) => (Buffer.isBuffer(v) ? v.toString("latin1") : v)))
+          .join("\n");
       }
     } finally {
       await client.end();
@@ -52,12 +56,18 @@ function scriptedProvider(req: RecordedChatRequest): ScriptedReply {
       ],
     };
   }
-  const memories = req.messages.filter((m: { role: string }) => m.role === "tool").map((m: { content: string }) => m.content).join("\n");
+  const memories = req.messages
+    .filter((m: { role: string }) => m.role === "tool")
+    .map((m: { content: string }) => m.content)
+    .join("\n");
   return { content: memories.includes("sci-fi") ? "sci-fi" : "romance" };
 }
 
 /** The same behaviour on the embedded store and on PostgreSQL. */
-const backends: [string, boolean][] = [["SQLite", false], ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : [])];
+const backends: [string, boolean][] = [
+  ["SQLite", false],
+  ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : []),
+];
 
 describe.each(backends)("persona-agent CLI on %s", (_backend, usePostgres) => {
   let server: OpenAITestServer;
@@ -90,21 +100,45 @@ describe.each(backends)("persona-agent CLI on %s", (_backend, usePostgres) => {
   });
 
   test("ingest builds memory, profile and persona; re-ingest adds nothing", async () => {
-    const first = await runCli(["ingest", "--user", "alice", "--file", join(files, "alice.jsonl"), "--task", "lamp-2m", "--json"], env);
+    const first = await runCli(
+      ["ingest", "--user", "alice", "--file", join(files, "alice.jsonl"), "--task", "lamp-2m", "--json"],
+      env,
+    );
     expect(first).toMatchObject({ code: 0, stderr: "" });
-    expect(JSON.parse(first.stdout)).toMatchObject({ user: "alice", added: 4, skipped: 0, profileUpdated: true, personaVersion: 1, personaCreated: true });
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      user: "alice",
+      added: 4,
+      skipped: 0,
+      profileUpdated: true,
+      personaVersion: 1,
+      personaCreated: true,
+    });
     const summaryRequest = server.requests.find((r) => !r.tools)!;
     expect(lastUserText(summaryRequest)).toContain("Tag this movie: astronauts travel through a wormhole");
 
-    const again = await runCli(["ingest", "--user", "alice", "--file", join(files, "alice.jsonl"), "--task", "lamp-2m", "--json"], env);
-    expect(JSON.parse(again.stdout)).toMatchObject({ added: 0, skipped: 4, profileUpdated: false, personaVersion: 1, personaCreated: false });
+    const again = await runCli(
+      ["ingest", "--user", "alice", "--file", join(files, "alice.jsonl"), "--task", "lamp-2m", "--json"],
+      env,
+    );
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      added: 0,
+      skipped: 4,
+      profileUpdated: false,
+      personaVersion: 1,
+      personaCreated: false,
+    });
 
-    expect((await runCli(["ingest", "--user", "bob", "--file", join(files, "bob.jsonl"), "--task", "lamp-2m"], env)).code).toBe(0);
+    expect(
+      (await runCli(["ingest", "--user", "bob", "--file", join(files, "bob.jsonl"), "--task", "lamp-2m"], env)).code,
+    ).toBe(0);
   });
 
   test("ask --json answers after two tool calls, with the user's persona as every system prompt", async () => {
     const before = server.requests.length;
-    const result = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: a colony ship drifts past Jupiter"], env);
+    const result = await runCli(
+      ["ask", "--user", "alice", "--json", "Tag this movie: a colony ship drifts past Jupiter"],
+      env,
+    );
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const out = JSON.parse(result.stdout);
@@ -119,13 +153,18 @@ describe.each(backends)("persona-agent CLI on %s", (_backend, usePostgres) => {
     const persona = JSON.parse((await runCli(["persona", "--user", "alice", "--json"], env)).stdout);
     expect(persona.version).toBe(1);
     expect(persona.persona).toContain("Profile: a sci-fi fan (ALICE)");
-    expect(persona.history).toEqual([expect.objectContaining({ version: 1, persona: persona.persona, createdAt: expect.any(String) })]);
+    expect(persona.history).toEqual([
+      expect.objectContaining({ version: 1, persona: persona.persona, createdAt: expect.any(String) }),
+    ]);
 
     const agentCalls = server.requests.slice(before);
     expect(agentCalls).toHaveLength(2);
     for (const call of agentCalls) expect(systemText(call)).toBe(persona.persona);
     // the tool result went back to the model: Alice's own memories, nobody else's
-    const toolMessages = agentCalls[1]!.messages.filter((m: { role: string }) => m.role === "tool").map((m: { content: string }) => m.content).join("\n");
+    const toolMessages = agentCalls[1]!.messages
+      .filter((m: { role: string }) => m.role === "tool")
+      .map((m: { content: string }) => m.content)
+      .join("\n");
     expect(toolMessages).toContain("wormhole");
     expect(toolMessages).not.toContain("romance");
     expect(toolMessages).toContain("Wikipedia search failed");
@@ -133,7 +172,9 @@ describe.each(backends)("persona-agent CLI on %s", (_backend, usePostgres) => {
 
   test("bob's ask never sees alice's data", async () => {
     const before = server.requests.length;
-    const out = JSON.parse((await runCli(["ask", "--user", "bob", "--json", "Tag this movie: robots in love on a spaceship"], env)).stdout);
+    const out = JSON.parse(
+      (await runCli(["ask", "--user", "bob", "--json", "Tag this movie: robots in love on a spaceship"], env)).stdout,
+    );
     expect(out.answer).toBe("romance");
     const sent = JSON.stringify(server.requests.slice(before));
     expect(sent).not.toContain("ALICE");
@@ -141,21 +182,55 @@ describe.each(backends)("persona-agent CLI on %s", (_backend, usePostgres) => {
   });
 
   test("ask --thread continues a conversation; new asks start fresh", async () => {
-    const first = JSON.parse((await runCli(["ask", "--user", "alice", "--json", "--thread", "t1", "--new-thread", "Tag this movie: a lighthouse keeper meets a mermaid"], env)).stdout);
+    const first = JSON.parse(
+      (
+        await runCli(
+          [
+            "ask",
+            "--user",
+            "alice",
+            "--json",
+            "--thread",
+            "t1",
+            "--new-thread",
+            "Tag this movie: a lighthouse keeper meets a mermaid",
+          ],
+          env,
+        )
+      ).stdout,
+    );
     expect(first.thread).toBe("t1");
     const before = server.requests.length;
-    const second = JSON.parse((await runCli(["ask", "--user", "alice", "--json", "--thread", "t1", "Tag this movie: a space station orbits a black hole"], env)).stdout);
+    const second = JSON.parse(
+      (
+        await runCli(
+          ["ask", "--user", "alice", "--json", "--thread", "t1", "Tag this movie: a space station orbits a black hole"],
+          env,
+        )
+      ).stdout,
+    );
     expect(second.toolCalls).toHaveLength(2); // this turn's calls only
-    const sent = server.requests[before]!.messages.map((m: { content: unknown }) => JSON.stringify(m.content)).join("\n");
+    const sent = server.requests[before]!.messages.map((m: { content: unknown }) => JSON.stringify(m.content)).join(
+      "\n",
+    );
     expect(sent).toContain("lighthouse keeper"); // the earlier turn is part of the conversation
-    const fresh = JSON.parse((await runCli(["ask", "--user", "alice", "--json", "Tag this movie: a clockwork heart"], env)).stdout);
+    const fresh = JSON.parse(
+      (await runCli(["ask", "--user", "alice", "--json", "Tag this movie: a clockwork heart"], env)).stdout,
+    );
     expect(fresh.thread).not.toBe("t1");
     expect(JSON.stringify(server.requests.at(-1)!.messages)).not.toContain("lighthouse keeper");
   });
 
   test("forget deletes everything of the user and nothing of others", async () => {
     // Bob's conversation reaches the checkpointer too.
-    expect((await runCli(["ask", "--user", "bob", "--thread", "b1", "--new-thread", "Tag this movie: a baker's secret diary"], env)).code).toBe(0);
+    expect(
+      (
+        await runCli(
+          ["ask", "--user", "bob", "--thread", "b1", "--new-thread", "Tag this movie: a baker's secret diary"],
+          env,
+        )
+      ).code,
+    ).toBe(0);
     const result = await runCli(["forget", "--user", "bob", "--json"], env);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).deleted).toBeGreaterThanOrEqual(3 + 1 + 1);
@@ -175,7 +250,11 @@ describe.each(backends)("persona-agent CLI on %s", (_backend, usePostgres) => {
   test.each([
     ["unknown user", ["ask", "--user", "nobody", "hi"], /^persona-agent: unknown user "nobody"/],
     ["empty query", ["ask", "--user", "alice", "  "], /^persona-agent: the query is empty\n$/],
-    ["missing file", ["ingest", "--user", "alice", "--file", "/nonexistent/h.jsonl"], /^persona-agent: cannot read \/nonexistent\/h.jsonl/],
+    [
+      "missing file",
+      ["ingest", "--user", "alice", "--file", "/nonexistent/h.jsonl"],
+      /^persona-agent: cannot read \/nonexistent\/h.jsonl/,
+    ],
     ["bad model spec", ["--model", "gpt4", "ask", "--user", "alice", "hi"], /^persona-agent: invalid model "gpt4"/],
     ["bad --k", ["ask", "--user", "alice", "--k", "zero", "hi"], /--k must be an integer >= 1/],
     ["unknown command", ["frobnicate"], /unknown command 'frobnicate'/],

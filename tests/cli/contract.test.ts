@@ -9,9 +9,9 @@ import Database from "better-sqlite3";
 import { join } from "node:path";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, type ScriptedReply } from "../../testing/scripted-chat.js";
-import { runCli, scriptedEnv, unreachableUrl } from "../support/cli.js";
-import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
-import { userThreadId } from "../../src/forget.js";
+import { runCli, scriptedEnv } from "../support/cli.js";
+import { ALICE_HISTORY, tempDir, unreachableUrl } from "../../testing/fixtures.js";
+import { userThreadId } from "../../src/users/forget.js";
 
 /** Profiles for ingest; agent turns call memory and Wikipedia once, then answer. */
 function provider(req: RecordedChatRequest): ScriptedReply {
@@ -43,7 +43,11 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 /** Exactly one line on stderr, nothing on stdout, the given exit code. */
-function expectOneLineError(result: { code: number; stdout: string; stderr: string }, code: number, message: RegExp): void {
+function expectOneLineError(
+  result: { code: number; stdout: string; stderr: string },
+  code: number,
+  message: RegExp,
+): void {
   expect(result.stdout).toBe("");
   expect(result.stderr).toMatch(/^persona-agent: [^\n]+\n$/);
   expect(result.stderr).toMatch(message);
@@ -54,12 +58,20 @@ describe("usage errors: one line on stderr, exit 2, no help dump", () => {
   test.each([
     ["no command", [], /missing command/],
     ["unknown command", ["frobnicate"], /unknown command 'frobnicate'/],
-    ["unknown option (with a suggestion)", ["ask", "--user", "alice", "--jsn", "hi"], /unknown option '--jsn' \(Did you mean --json\?\)/],
+    [
+      "unknown option (with a suggestion)",
+      ["ask", "--user", "alice", "--jsn", "hi"],
+      /unknown option '--jsn' \(Did you mean --json\?\)/,
+    ],
     ["missing required option", ["ask", "hi"], /required option '--user <id>' not specified/],
     ["missing argument", ["ask", "--user", "alice"], /missing required argument 'query'/],
     ["option without its value", ["ask", "--user"], /option '--user <id>' argument missing/],
     ["too many arguments", ["ask", "--user", "alice", "one", "two"], /too many arguments/],
-    ["invalid choice", ["ingest", "--user", "alice", "--file", "x.jsonl", "--task", "lamp-9"], /argument 'lamp-9' is invalid/],
+    [
+      "invalid choice",
+      ["ingest", "--user", "alice", "--file", "x.jsonl", "--task", "lamp-9"],
+      /argument 'lamp-9' is invalid/,
+    ],
     ["bad number", ["ask", "--user", "alice", "--k", "0", "hi"], /--k must be an integer >= 1/],
     ["group without its command", ["data"], /missing command/],
   ])("%s", async (_name, args, message) => {
@@ -81,42 +93,81 @@ describe("model, embeddings and database settings are checked before any work", 
     ["unknown local embeddings", ["--embeddings", "local:minilm"], /unknown local embeddings "minilm"/],
     ["embeddings without a name", ["--embeddings", "openai:"], /invalid embeddings "openai:"/],
     ["model without a provider", ["--model", "gpt-4o"], /invalid model "gpt-4o"/],
-    ["database URL of another kind", ["--database-url", "mysql://u:p@127.0.0.1/db"], /--database-url must be postgres:\/\//],
+    [
+      "database URL of another kind",
+      ["--database-url", "mysql://u:p@127.0.0.1/db"],
+      /--database-url must be postgres:\/\//,
+    ],
   ])("%s: exit 2 and the model is never called", async (_name, settings, message) => {
     const before = server.requests.length + server.embeddingRequests.length;
-    expectOneLineError(await runCli([...settings, "ask", "--user", "alice", "Tag this movie: a moon base"], env), 2, message);
+    expectOneLineError(
+      await runCli([...settings, "ask", "--user", "alice", "Tag this movie: a moon base"], env),
+      2,
+      message,
+    );
     expect(server.requests.length + server.embeddingRequests.length).toBe(before);
   });
 
   test("eval checks them before reading its files", async () => {
-    const result = await runCli(["--model", "gpt-4o", "eval", "--task", "lamp-2m", "--questions", "/nonexistent/q.json", "--outputs", "/nonexistent/o.json", "--method", "prompt"], env);
+    const result = await runCli(
+      [
+        "--model",
+        "gpt-4o",
+        "eval",
+        "--task",
+        "lamp-2m",
+        "--questions",
+        "/nonexistent/q.json",
+        "--outputs",
+        "/nonexistent/o.json",
+        "--method",
+        "prompt",
+      ],
+      env,
+    );
     expectOneLineError(result, 2, /invalid model "gpt-4o"/);
   });
 
   test("Bedrock without a region: exit 2 before anything runs", async () => {
-    const result = await runCli(["--embeddings", "bedrock:amazon.titan-embed-text-v2:0", "ask", "--user", "alice", "hi"], env);
+    const result = await runCli(
+      ["--embeddings", "bedrock:amazon.titan-embed-text-v2:0", "ask", "--user", "alice", "hi"],
+      env,
+    );
     expectOneLineError(result, 2, /AWS_REGION is not set/);
   });
 });
 
 describe("an unreachable service exits 3", () => {
   test("the model provider", async () => {
-    const result = await runCli(["ask", "--user", "alice", "Tag this movie: a moon base"], { ...env, OPENAI_BASE_URL: await unreachableUrl() });
+    const result = await runCli(["ask", "--user", "alice", "Tag this movie: a moon base"], {
+      ...env,
+      OPENAI_BASE_URL: await unreachableUrl(),
+    });
     expectOneLineError(result, 3, /cannot reach the model provider/);
   });
 
   test("the embeddings provider (ingest)", async () => {
-    const result = await runCli(["ingest", "--user", "bob", "--file", history], { ...env, OPENAI_BASE_URL: await unreachableUrl() });
+    const result = await runCli(["ingest", "--user", "bob", "--file", history], {
+      ...env,
+      OPENAI_BASE_URL: await unreachableUrl(),
+    });
     expectOneLineError(result, 3, /cannot reach/);
   });
 
   test("the database", async () => {
     const url = (await unreachableUrl("/postgres")).replace("http://", "postgres://u:p@");
-    expectOneLineError(await runCli(["persona", "--user", "alice"], { ...env, PERSONA_AGENT_DATABASE_URL: url }), 3, /cannot use the database/);
+    expectOneLineError(
+      await runCli(["persona", "--user", "alice"], { ...env, PERSONA_AGENT_DATABASE_URL: url }),
+      3,
+      /cannot use the database/,
+    );
   });
 
   test("the LaMP download host", async () => {
-    const result = await runCli(["data", "download", "--task", "lamp-2m", "--cache", tempDir()], { ...env, PERSONA_AGENT_LAMP_URL: await unreachableUrl("/LaMP") });
+    const result = await runCli(["data", "download", "--task", "lamp-2m", "--cache", tempDir()], {
+      ...env,
+      PERSONA_AGENT_LAMP_URL: await unreachableUrl("/LaMP"),
+    });
     expectOneLineError(result, 3, /cannot download/);
   });
 });
@@ -128,7 +179,11 @@ describe("ask: tool failures and threads are visible", () => {
     const out = JSON.parse(json.stdout);
     expect(out.toolCalls).toEqual([
       { name: "memory_retrieval", args: { query: "Tag this movie: a moon base" } },
-      { name: "wikipedia_search", args: { query: "film genre" }, error: expect.stringMatching(/^Wikipedia search failed \(.+\)\. Answer without it\.$/) },
+      {
+        name: "wikipedia_search",
+        args: { query: "film genre" },
+        error: expect.stringMatching(/^Wikipedia search failed \(.+\)\. Answer without it\.$/),
+      },
     ]);
 
     const plain = await runCli(["ask", "--user", "alice", "Tag this movie: a moon base"], env);
@@ -137,14 +192,19 @@ describe("ask: tool failures and threads are visible", () => {
     const lines = plain.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^persona-agent: thread [0-9a-f-]{36} \(continue it with --thread [0-9a-f-]{36}\)$/);
-    expect(lines[1]).toMatch(/^persona-agent: warning: wikipedia_search: Wikipedia search failed \(.+\)\. Answer without it\.$/);
+    expect(lines[1]).toMatch(
+      /^persona-agent: warning: wikipedia_search: Wikipedia search failed \(.+\)\. Answer without it\.$/,
+    );
   });
 
   test("plain ask prints its thread id, which --thread then continues", async () => {
     const first = await runCli(["ask", "--user", "alice", "Tag this movie: a lighthouse keeper meets a mermaid"], env);
     const thread = /thread (\S+) /.exec(first.stderr)![1]!;
     const before = server.requests.length;
-    const second = await runCli(["ask", "--user", "alice", "--thread", thread, "--json", "Tag this movie: a clockwork heart"], env);
+    const second = await runCli(
+      ["ask", "--user", "alice", "--thread", thread, "--json", "Tag this movie: a clockwork heart"],
+      env,
+    );
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout).thread).toBe(thread);
     expect(JSON.stringify(server.requests[before]!.messages)).toContain("lighthouse keeper");
@@ -158,7 +218,11 @@ describe("ask: tool failures and threads are visible", () => {
 
   test("an unknown --thread is refused before the model runs; --new-thread starts it", async () => {
     const before = server.requests.length;
-    expectOneLineError(await runCli(["ask", "--user", "alice", "--thread", "typo", "hi"], env), 2, /unknown thread "typo" of user "alice".*--new-thread/);
+    expectOneLineError(
+      await runCli(["ask", "--user", "alice", "--thread", "typo", "hi"], env),
+      2,
+      /unknown thread "typo" of user "alice".*--new-thread/,
+    );
     expect(server.requests.length).toBe(before);
     // Refused, so nothing was registered: the same id is still unknown.
     expect((await runCli(["ask", "--user", "alice", "--thread", "typo", "hi"], env)).code).toBe(2);
@@ -171,6 +235,10 @@ describe("ask: tool failures and threads are visible", () => {
 
   test("another user's thread id is unknown to this user", async () => {
     await runCli(["ingest", "--user", "bob", "--file", history], env);
-    expectOneLineError(await runCli(["ask", "--user", "bob", "--thread", "typo", "hi"], env), 2, /unknown thread "typo" of user "bob"/);
+    expectOneLineError(
+      await runCli(["ask", "--user", "bob", "--thread", "typo", "hi"], env),
+      2,
+      /unknown thread "typo" of user "bob"/,
+    );
   });
 });

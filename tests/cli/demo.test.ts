@@ -15,7 +15,12 @@ function provider(req: RecordedChatRequest): ScriptedReply {
   const text = lastUserText(req);
   if (req.tools) {
     if (req.messages.at(-1)?.role === "tool") return { content: "sci-fi" };
-    return { toolCalls: [{ name: "memory_retrieval", args: { query: text } }, { name: "wikipedia_search", args: { query: "film genre" } }] };
+    return {
+      toolCalls: [
+        { name: "memory_retrieval", args: { query: text } },
+        { name: "wikipedia_search", args: { query: "film genre" } },
+      ],
+    };
   }
   const step = parseAlignmentPrompt(text)?.step; // LLM_grad / LLM_update of either prompt set
   if (step === "update") return { content: "ALIGNED: this user tags almost everything sci-fi or dystopia." };
@@ -24,7 +29,11 @@ function provider(req: RecordedChatRequest): ScriptedReply {
 }
 
 /** Runs `npm run demo`'s script with `args` against the scripted server; PERSONA_AGENT_DEMO_DIR only when `dataDir` is given. */
-function runDemo(server: OpenAITestServer, args: string[] = [], dataDir?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function runDemo(
+  server: OpenAITestServer,
+  args: string[] = [],
+  dataDir?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
     execFile(
       process.execPath,
@@ -42,7 +51,8 @@ function runDemo(server: OpenAITestServer, args: string[] = [], dataDir?: string
         },
         timeout: 120_000,
       },
-      (error, out, err) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: out, stderr: err }),
+      (error, out, err) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: out, stderr: err }),
     ),
   );
 }
@@ -63,19 +73,29 @@ describe("npm run demo", () => {
     expect(code).toBe(0);
     // Each step announced as it starts; the alignment's own progress (plain lines off a terminal) in between; nothing else.
     const steps = stderr.split("\n").filter((line) => line.startsWith("demo: "));
-    expect(steps).toEqual(["ingest", "persona", "ask", "ask", "feedback", "feedback", "persona"].map((command, i) => `demo: step ${i + 1}/7: persona-agent ${command}`));
+    expect(steps).toEqual(
+      ["ingest", "persona", "ask", "ask", "feedback", "feedback", "persona"].map(
+        (command, i) => `demo: step ${i + 1}/7: persona-agent ${command}`,
+      ),
+    );
     const others = stderr.split("\n").filter((line) => line !== "" && !line.startsWith("demo: "));
     expect(others.length).toBeGreaterThan(0);
     for (const line of others) expect(line).toMatch(/^persona-agent: alignment iteration 1\/1: .* \d\/\d$/);
     expect(stdout).toMatch(/=== persona before \(v1\) ===\n[\s\S]*PROFILE: a science-fiction fan\./);
     // The tool that failed (Wikipedia is unreachable) says so in the summary.
-    expect(stdout).toMatch(/=== ask: .*\nsci-fi\n\(tools: memory_retrieval\(\{"query":"[^"]+"\}\), wikipedia_search\(\{"query":"film genre"\}\) FAILED: .+\)\n/);
-    expect(stdout).toMatch(/=== persona after \(v2\) ===\nALIGNED: this user tags almost everything sci-fi or dystopia\./);
+    expect(stdout).toMatch(
+      /=== ask: .*\nsci-fi\n\(tools: memory_retrieval\(\{"query":"[^"]+"\}\), wikipedia_search\(\{"query":"film genre"\}\) FAILED: .+\)\n/,
+    );
+    expect(stdout).toMatch(
+      /=== persona after \(v2\) ===\nALIGNED: this user tags almost everything sci-fi or dystopia\./,
+    );
     // It ends with what changed, the feedback that changed it, and where the data is.
     const diff = /=== what changed \(v1 -> v2[^\n]*===\n([\s\S]*?)\n\n===/.exec(stdout)?.[1] ?? "";
     expect(diff).toContain("+ ALIGNED: this user tags almost everything sci-fi or dystopia.");
     expect(diff).toMatch(/^-.*PROFILE: a science-fiction fan\./m);
-    expect(stdout).toMatch(/=== the feedback that produced it[^\n]*===\nquery: .*\n {2}the user said: (dystopia|sci-fi)\n {2}the agent said: sci-fi\n {2}feedback: Prefer dystopia for stories about machines in control\./);
+    expect(stdout).toMatch(
+      /=== the feedback that produced it[^\n]*===\nquery: .*\n {2}the user said: (dystopia|sci-fi)\n {2}the agent said: sci-fi\n {2}feedback: Prefer dystopia for stories about machines in control\./,
+    );
     const data = stdout.slice(stdout.indexOf("=== where the data is ==="));
     expect(data).toContain(`${dataDir}/store.sqlite`);
     expect(data).toContain(`persona-agent --data-dir ${dataDir} forget --user movie-fan`);
@@ -100,7 +120,10 @@ describe("npm run demo", () => {
   });
 
   test("a failed step removes the temporary folder too", async () => {
-    const refusing = await startOpenAIServer(() => ({ status: 401, body: { error: { message: "bad key", type: "auth" } } }));
+    const refusing = await startOpenAIServer(() => ({
+      status: 401,
+      body: { error: { message: "bad key", type: "auth" } },
+    }));
     const down = await runDemo(refusing).finally(() => refusing.close());
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/demo: stopped at "persona-agent ingest"/);

@@ -6,13 +6,17 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { runCli, unreachableUrl } from "../support/cli.js";
-import { tempDir } from "../../testing/fixtures.js";
+import { runCli } from "../support/cli.js";
+import { tempDir, unreachableUrl } from "../../testing/fixtures.js";
 import { useFaultyCli } from "../faults/support.js";
 import { createTestDatabase, describeWithPostgres, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 
 /** Exactly one line on stderr, nothing on stdout, the given exit code. */
-function expectOneLineError(result: { code: number; stdout: string; stderr: string }, code: number, message: RegExp | string): void {
+function expectOneLineError(
+  result: { code: number; stdout: string; stderr: string },
+  code: number,
+  message: RegExp | string,
+): void {
   expect(result.stdout).toBe("");
   expect(result.stderr).toMatch(/^persona-agent: [^\n]+\n$/);
   if (typeof message === "string") expect(result.stderr).toBe(`persona-agent: ${message}\n`);
@@ -21,7 +25,9 @@ function expectOneLineError(result: { code: number; stdout: string; stderr: stri
 }
 
 test("--version prints package.json's version", async () => {
-  const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
   expect(await runCli(["--version"], {})).toEqual({ code: 0, stdout: `${version}\n`, stderr: "", progress: [] });
 });
 
@@ -30,12 +36,20 @@ describe("a data directory that cannot be one: exit 2, naming the path and the s
   writeFileSync(file, "not a directory");
 
   test("--data-dir", async () => {
-    expectOneLineError(await runCli(["--data-dir", file, "persona", "--user", "alice"], {}), 2, `cannot use the data directory ${file} (--data-dir): a file is in the way`);
+    expectOneLineError(
+      await runCli(["--data-dir", file, "persona", "--user", "alice"], {}),
+      2,
+      `cannot use the data directory ${file} (--data-dir): a file is in the way`,
+    );
   });
 
   test("PERSONA_AGENT_DATA_DIR, below a file", async () => {
     const below = join(file, "data");
-    expectOneLineError(await runCli(["persona", "--user", "alice"], { PERSONA_AGENT_DATA_DIR: below }), 2, `cannot use the data directory ${below} (PERSONA_AGENT_DATA_DIR): a file is in the way`);
+    expectOneLineError(
+      await runCli(["persona", "--user", "alice"], { PERSONA_AGENT_DATA_DIR: below }),
+      2,
+      `cannot use the data directory ${below} (PERSONA_AGENT_DATA_DIR): a file is in the way`,
+    );
   });
 });
 
@@ -43,35 +57,65 @@ describe("the flags the user typed, not the API's names", () => {
   const suite = useFaultyCli("cli-errors-");
 
   test("align past the operator's bounds names --batch and --iterations", async () => {
-    expectOneLineError(await runCli(["align", "--user", "alice", "--batch", "100"], suite.env), 2, "--batch must be at most 32 (the operator's PERSONA_AGENT_MAX_BATCH), got 100");
-    expectOneLineError(await runCli(["align", "--user", "alice", "--iterations", "11"], suite.env), 2, "--iterations must be at most 10 (the operator's PERSONA_AGENT_MAX_ITERATIONS), got 11");
+    expectOneLineError(
+      await runCli(["align", "--user", "alice", "--batch", "100"], suite.env),
+      2,
+      "--batch must be at most 32 (the operator's PERSONA_AGENT_MAX_BATCH), got 100",
+    );
+    expectOneLineError(
+      await runCli(["align", "--user", "alice", "--iterations", "11"], suite.env),
+      2,
+      "--iterations must be at most 10 (the operator's PERSONA_AGENT_MAX_ITERATIONS), got 11",
+    );
   });
 
   test("ask --k past its limit names --k", async () => {
-    expectOneLineError(await runCli(["ask", "--user", "alice", "--k", "100", "hi"], suite.env), 2, '--k must be an integer from 1 to 64, got "100"');
+    expectOneLineError(
+      await runCli(["ask", "--user", "alice", "--k", "100", "hi"], suite.env),
+      2,
+      '--k must be an integer from 1 to 64, got "100"',
+    );
   });
 
   test("align --validate without older interactions names --validate", async () => {
-    expectOneLineError(await runCli(["align", "--user", "alice", "--batch", "4", "--validate"], suite.env), 2, '--validate needs interactions older than the batch of 4: user "alice" has only 4');
+    expectOneLineError(
+      await runCli(["align", "--user", "alice", "--batch", "4", "--validate"], suite.env),
+      2,
+      '--validate needs interactions older than the batch of 4: user "alice" has only 4',
+    );
   });
 
   test("feedback with alignment options past the bounds is refused before the feedback is stored", async () => {
     const before = await suite.state();
     const sent = suite.chat();
-    const result = await runCli(["feedback", "--user", "alice", "--query", "Tag this movie: a moon base", "--truth", "sci-fi", "--batch", "100"], suite.env);
+    const result = await runCli(
+      ["feedback", "--user", "alice", "--query", "Tag this movie: a moon base", "--truth", "sci-fi", "--batch", "100"],
+      suite.env,
+    );
     expectOneLineError(result, 2, "--batch must be at most 32 (the operator's PERSONA_AGENT_MAX_BATCH), got 100");
     expect(await suite.state()).toEqual(before);
     expect(suite.chat()).toBe(sent);
   });
 
   test("an unknown user is told the command to run", async () => {
-    expectOneLineError(await runCli(["align", "--user", "nobody"], suite.env), 2, 'unknown user "nobody": no persona yet (run persona-agent ingest first)');
+    expectOneLineError(
+      await runCli(["align", "--user", "nobody"], suite.env),
+      2,
+      'unknown user "nobody": no persona yet (run persona-agent ingest first)',
+    );
   });
 
   test("an unreachable model is named by its URL and the variable that sets it", async () => {
     const url = await unreachableUrl();
-    const result = await runCli(["ask", "--user", "alice", "Tag this movie: a moon base"], { ...suite.env, OPENAI_BASE_URL: url });
-    expectOneLineError(result, 3, `cannot reach the model provider at ${url} (ECONNREFUSED); check OPENAI_BASE_URL and your network`);
+    const result = await runCli(["ask", "--user", "alice", "Tag this movie: a moon base"], {
+      ...suite.env,
+      OPENAI_BASE_URL: url,
+    });
+    expectOneLineError(
+      result,
+      3,
+      `cannot reach the model provider at ${url} (ECONNREFUSED); check OPENAI_BASE_URL and your network`,
+    );
   });
 });
 
@@ -80,9 +124,17 @@ describe("a database that cannot be used: exit 3, naming host and database (neve
     const { host } = new URL(await unreachableUrl());
     const url = `postgres://someone:s3cret@${host}/mydb`;
     const flag = await runCli(["--database-url", url, "persona", "--user", "alice"], {});
-    expectOneLineError(flag, 3, new RegExp(`^persona-agent: cannot use the database at ${host}/mydb \\(--database-url\\): .*ECONNREFUSED`));
+    expectOneLineError(
+      flag,
+      3,
+      new RegExp(`^persona-agent: cannot use the database at ${host}/mydb \\(--database-url\\): .*ECONNREFUSED`),
+    );
     const variable = await runCli(["persona", "--user", "alice"], { PERSONA_AGENT_DATABASE_URL: url });
-    expectOneLineError(variable, 3, new RegExp(`^persona-agent: cannot use the database at ${host}/mydb \\(PERSONA_AGENT_DATABASE_URL\\): `));
+    expectOneLineError(
+      variable,
+      3,
+      new RegExp(`^persona-agent: cannot use the database at ${host}/mydb \\(PERSONA_AGENT_DATABASE_URL\\): `),
+    );
     expect(flag.stderr + variable.stderr).not.toContain("s3cret");
   });
 });
@@ -92,7 +144,8 @@ async function isSuperuser(): Promise<boolean> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
-    return (await client.query<{ rolsuper: boolean }>("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).rows[0]!.rolsuper;
+    return (await client.query<{ rolsuper: boolean }>("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+      .rows[0]!.rolsuper;
   } finally {
     await client.end();
   }

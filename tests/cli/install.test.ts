@@ -9,16 +9,31 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const lock = JSON.parse(readFileSync(`${root}package-lock.json`, "utf8")) as {
-  packages: Record<string, { version?: string; engines?: { node?: string } | string[]; optionalDependencies?: Record<string, string>; dev?: boolean }>;
+  packages: Record<
+    string,
+    {
+      version?: string;
+      engines?: { node?: string } | string[];
+      optionalDependencies?: Record<string, string>;
+      dev?: boolean;
+    }
+  >;
 };
-const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string>; scripts: Record<string, string> };
+const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+  scripts: Record<string, string>;
+};
 // The semver the LangGraph API server itself uses for its version check.
 const apiRequire = createRequire(`${root}node_modules/@langchain/langgraph-api/package.json`);
 const semver = apiRequire("semver") as { satisfies(version: string, range: string, options?: object): boolean };
 const installed = (name: string) => lock.packages[`node_modules/${name}`]?.version;
 
 test("the lock records package.json's dependencies as they are (npm ci refuses a lock out of sync)", () => {
-  const recorded = lock.packages[""] as unknown as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const recorded = lock.packages[""] as unknown as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
   expect(recorded.dependencies).toEqual(pkg.dependencies);
   expect(recorded.devDependencies).toEqual(pkg.devDependencies);
 });
@@ -39,11 +54,22 @@ test("every platform build of node-llama-cpp is in the lock (npm ci insists on a
 });
 
 test("the LangGraph API server (langgraphjs dev) supports the installed LangGraph packages", () => {
-  const api = JSON.parse(readFileSync(apiRequire.resolve("./package.json"), "utf8")) as { peerDependencies: Record<string, string> };
-  for (const name of ["@langchain/core", "@langchain/langgraph", "@langchain/langgraph-checkpoint", "@langchain/langgraph-sdk"]) {
+  const api = JSON.parse(readFileSync(apiRequire.resolve("./package.json"), "utf8")) as {
+    peerDependencies: Record<string, string>;
+  };
+  for (const name of [
+    "@langchain/core",
+    "@langchain/langgraph",
+    "@langchain/langgraph-checkpoint",
+    "@langchain/langgraph-sdk",
+  ]) {
     const range = api.peerDependencies[name];
     expect(range).toBeDefined();
-    expect({ name, version: installed(name), supported: semver.satisfies(installed(name)!, range!, { includePrerelease: true }) }).toEqual({ name, version: installed(name), supported: true });
+    expect({
+      name,
+      version: installed(name),
+      supported: semver.satisfies(installed(name)!, range!, { includePrerelease: true }),
+    }).toEqual({ name, version: installed(name), supported: true });
   }
 });
 
@@ -54,7 +80,9 @@ test("one @langchain/openai in the tree: the project's own (overrides)", () => {
 });
 
 test("LangChain and LangGraph are taken as released: caret ranges, no install step that patches them", () => {
-  const ranges = Object.entries({ ...pkg.dependencies, ...pkg.devDependencies }).filter(([name]) => name.startsWith("@langchain/"));
+  const ranges = Object.entries({ ...pkg.dependencies, ...pkg.devDependencies }).filter(([name]) =>
+    name.startsWith("@langchain/"),
+  );
   expect(ranges.length).toBeGreaterThan(5);
   expect(ranges.filter(([, range]) => !range.startsWith("^"))).toEqual([]);
   expect(Object.values(pkg.scripts).filter((script) => /patch/.test(script))).toEqual([]);

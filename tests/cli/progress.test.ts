@@ -9,7 +9,11 @@ import { useFaultyCli } from "../faults/support.js";
 
 /** The lines of one iteration aligning a batch of `n`, as the CLI prints them off a terminal. */
 function iterationLines(n: number, iteration = "1/1"): string[] {
-  const step = (label: string, total: number) => Array.from({ length: total + 1 }, (_, done) => `persona-agent: alignment iteration ${iteration}: ${label} ${done}/${total}`);
+  const step = (label: string, total: number) =>
+    Array.from(
+      { length: total + 1 },
+      (_, done) => `persona-agent: alignment iteration ${iteration}: ${label} ${done}/${total}`,
+    );
   return [...step("simulations", n), ...step("feedback (LLM_grad)", n), ...step("persona update (LLM_update)", 1)];
 }
 
@@ -26,11 +30,30 @@ describe("alignment progress", () => {
   test("align --validate also shows the validation", async () => {
     const result = await runCli(["align", "--user", "alice", "--batch", "2", "--validate"], suite.env);
     expect(result.code).toBe(0);
-    expect(result.progress.slice(-2)).toEqual(["persona-agent: alignment iteration 1/1: validation 0/1", "persona-agent: alignment iteration 1/1: validation 1/1"]);
+    expect(result.progress.slice(-2)).toEqual([
+      "persona-agent: alignment iteration 1/1: validation 0/1",
+      "persona-agent: alignment iteration 1/1: validation 1/1",
+    ]);
   });
 
   test("feedback: progress when it runs an alignment, none when it only records", async () => {
-    const feedback = (alignEvery: string) => runCli(["feedback", "--user", "alice", "--query", "Tag this movie: a moon base", "--truth", "sci-fi", "--align-every", alignEvery, "--batch", "3"], suite.env);
+    const feedback = (alignEvery: string) =>
+      runCli(
+        [
+          "feedback",
+          "--user",
+          "alice",
+          "--query",
+          "Tag this movie: a moon base",
+          "--truth",
+          "sci-fi",
+          "--align-every",
+          alignEvery,
+          "--batch",
+          "3",
+        ],
+        suite.env,
+      );
     const recorded = await feedback("5");
     expect(recorded).toMatchObject({ code: 0, stderr: "", progress: [] });
     const aligned = await feedback("1");
@@ -42,8 +65,14 @@ describe("alignment progress", () => {
   (hasScript ? test : test.skip)("on a terminal: a bar per step (cli-progress), no plain lines", async () => {
     // util-linux's `script` runs the command on a pseudo-terminal and copies what it printed
     // (asynchronously: the scripted model server in this process must answer meanwhile).
-    const command = [process.execPath, BIN, "align", "--user", "alice", "--batch", "2"].map((arg) => `'${arg}'`).join(" ");
-    const { stdout: out } = await promisify(execFile)("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...suite.env, TERM: "xterm" }, encoding: "utf8" });
+    const command = [process.execPath, BIN, "align", "--user", "alice", "--batch", "2"]
+      .map((arg) => `'${arg}'`)
+      .join(" ");
+    const { stdout: out } = await promisify(execFile)("script", ["-qec", command, "/dev/null"], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...suite.env, TERM: "xterm" },
+      encoding: "utf8",
+    });
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequence is what is tested
     expect(out).toMatch(/\x1b\[1Galignment iteration 1\/1: simulations [░█]+ 2\/2/);
     expect(out).toMatch(/alignment iteration 1\/1: persona update \(LLM_update\) [░█]+ 1\/1/);
     expect(out).not.toContain("persona-agent: alignment iteration");

@@ -14,7 +14,7 @@ import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { listAll } from "../../src/store/list.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
 
@@ -28,7 +28,10 @@ function kindOf(req: RecordedChatRequest): Kind {
   return step === "grad" ? "feedback" : (step ?? "summary");
 }
 
-const backends: [string, boolean][] = [["SQLite", false], ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : [])];
+const backends: [string, boolean][] = [
+  ["SQLite", false],
+  ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : []),
+];
 
 describe.each(backends)("crash safety on %s", (_backend, usePostgres) => {
   let server: OpenAITestServer;
@@ -53,7 +56,9 @@ describe.each(backends)("crash safety on %s", (_backend, usePostgres) => {
       case "update":
         return { content: `ALIGNED PERSONA ${Date.now()}` };
       default:
-        return req.messages.at(-1)?.role === "tool" ? { content: "sci-fi" } : { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
+        return req.messages.at(-1)?.role === "tool"
+          ? { content: "sci-fi" }
+          : { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
     }
   }
 
@@ -68,7 +73,9 @@ describe.each(backends)("crash safety on %s", (_backend, usePostgres) => {
   /** Entries written, committed or not: the kill trigger. */
   const writtenCount = async () => (await listAll(store, userNamespace(USER, "episodic"))).length;
   /** Entries the application can see (what retrieval, alignment and profiles use). */
-  const visibleCount = async () => (await new EpisodicMemory(store, new UniversalSentenceEncoderEmbeddings(), { embeddingsId: "x" }).list(USER)).length;
+  const visibleCount = async () =>
+    (await new EpisodicMemory(store, new UniversalSentenceEncoderEmbeddings(), { embeddingsId: "x" }).list(USER))
+      .length;
   const personaJson = async () => runCli(["persona", "--user", USER, "--json"], env);
 
   beforeAll(async () => {
@@ -84,7 +91,11 @@ describe.each(backends)("crash safety on %s", (_backend, usePostgres) => {
       ...(database ? { PERSONA_AGENT_DATABASE_URL: database.url } : {}),
     };
     const history = Array.from({ length: ENTRIES }, (_, i) =>
-      JSON.stringify({ query: `Tag this movie: story number ${i} about ${["space", "love", "robots"][i % 3]}`, response: ["sci-fi", "romance"][i % 2], timestamp: new Date(Date.UTC(2024, 0, 1, 0, i)).toISOString() }),
+      JSON.stringify({
+        query: `Tag this movie: story number ${i} about ${["space", "love", "robots"][i % 3]}`,
+        response: ["sci-fi", "romance"][i % 2],
+        timestamp: new Date(Date.UTC(2024, 0, 1, 0, i)).toISOString(),
+      }),
     );
     writeFileSync(join(dataDir, "history.jsonl"), history.join("\n"));
   });
@@ -108,28 +119,38 @@ describe.each(backends)("crash safety on %s", (_backend, usePostgres) => {
     const ingest = ["ingest", "--user", USER, "--file", join(dataDir, "history.jsonl"), "--json"];
     await killAt(ingest, (kill) => {
       // The entries are committed in one batch before embedding starts: kill once they appear.
-      const poll = setInterval(async () => {
+      const check = async () => {
         store ??= await openStore().catch(() => undefined as unknown as BaseStore);
         if (store && (await writtenCount().catch(() => 0)) > 0) {
           clearInterval(poll);
           kill();
         }
-      }, 20);
+      };
+      const poll = setInterval(() => void check(), 20);
     });
     // All or nothing: SQLite commits the add in one transaction, PostgreSQL writes entry by
     // entry and the meta record is the commit, so the entries written so far stay invisible.
     const visible = await visibleCount();
     expect([0, ENTRIES]).toContain(visible);
     // No persona: an unknown user, or (memories committed) an ingest that did not finish.
-    expect((await personaJson()).stderr).toMatch(visible === 0 ? /unknown user/ : /has 300 memories but no persona: an ingest did not finish/);
+    expect((await personaJson()).stderr).toMatch(
+      visible === 0 ? /unknown user/ : /has 300 memories but no persona: an ingest did not finish/,
+    );
 
     const again = await runCli(ingest, env);
     expect(again.stderr).toBe("");
-    expect(JSON.parse(again.stdout)).toMatchObject({ added: ENTRIES - visible, skipped: visible, personaVersion: 1, personaCreated: true });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      added: ENTRIES - visible,
+      skipped: visible,
+      personaVersion: 1,
+      personaCreated: true,
+    });
     expect(await visibleCount()).toBe(ENTRIES);
     const indexes = join(dataDir, "indexes");
     expect(readdirSync(indexes).filter((name) => name.includes(".tmp-"))).toEqual([]);
-    const ask = JSON.parse((await runCli(["ask", "--user", USER, "--json", "Tag this movie: robots in space"], env)).stdout);
+    const ask = JSON.parse(
+      (await runCli(["ask", "--user", USER, "--json", "Tag this movie: robots in space"], env)).stdout,
+    );
     expect(ask.answer).toBe("sci-fi");
   });
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { parseHistoryJsonl, readHistoryFile, type HistoryEntry } from "../../src/memory/history.js";
 
 let dir: string;
@@ -52,7 +52,10 @@ describe("parseHistoryJsonl", () => {
 
   it("normalizes date-only and UTC timestamps to ISO strings", () => {
     const entries = parseHistoryJsonl(
-      [line({ query: "q", response: "r", timestamp: "2023-12-31" }), line({ query: "q", response: "r", timestamp: "2023-12-31T23:59:59Z" })].join("\n"),
+      [
+        line({ query: "q", response: "r", timestamp: "2023-12-31" }),
+        line({ query: "q", response: "r", timestamp: "2023-12-31T23:59:59Z" }),
+      ].join("\n"),
       "h.jsonl",
     );
     expect(entries.map((e) => e.timestamp)).toEqual(["2023-12-31T00:00:00.000Z", "2023-12-31T23:59:59.000Z"]);
@@ -65,30 +68,68 @@ describe("parseHistoryJsonl", () => {
   });
 
   it("refuses NUL characters and unpaired surrogates, which PostgreSQL's JSONB cannot store", () => {
-    expect(() => parseHistoryJsonl(line({ query: "q", response: "ok \u0000 null char" }), "h.jsonl")).toThrow('h.jsonl:1: "response" contains a NUL character (U+0000)');
-    expect(() => parseHistoryJsonl(line({ query: "q\ud800", response: "r" }), "h.jsonl")).toThrow('h.jsonl:1: "query" contains an unpaired UTF-16 surrogate');
+    expect(() => parseHistoryJsonl(line({ query: "q", response: "ok \u0000 null char" }), "h.jsonl")).toThrow(
+      'h.jsonl:1: "response" contains a NUL character (U+0000)',
+    );
+    expect(() => parseHistoryJsonl(line({ query: "q\ud800", response: "r" }), "h.jsonl")).toThrow(
+      'h.jsonl:1: "query" contains an unpaired UTF-16 surrogate',
+    );
   });
 
   it("drops unknown keys", () => {
-    expect(parseHistoryJsonl(line({ query: "q", response: "r", extra: 1 }), "h.jsonl")).toEqual([{ query: "q", response: "r" }]);
+    expect(parseHistoryJsonl(line({ query: "q", response: "r", extra: 1 }), "h.jsonl")).toEqual([
+      { query: "q", response: "r" },
+    ]);
   });
 
   const ok = line({ query: "q", response: "r" });
   it.each<[string, string, string]>([
     ["invalid JSON", "{not json", "history.jsonl:3: invalid JSON ("],
-    ["a non-object line", "[1,2]", 'history.jsonl:3: expected a JSON object'],
+    ["a non-object line", "[1,2]", "history.jsonl:3: expected a JSON object"],
     ["a missing query", line({ response: "r" }), 'history.jsonl:3: "query" is missing'],
     ["an empty query", line({ query: "", response: "r" }), 'history.jsonl:3: "query" must be a non-empty string'],
     ["a missing response", line({ query: "q" }), 'history.jsonl:3: "response" is missing'],
-    ["a whitespace-only response", line({ query: "q", response: " \t " }), 'history.jsonl:3: "response" must be a non-empty string'],
+    [
+      "a whitespace-only response",
+      line({ query: "q", response: " \t " }),
+      'history.jsonl:3: "response" must be a non-empty string',
+    ],
     ["a non-string query", line({ query: 42, response: "r" }), 'history.jsonl:3: "query" must be a non-empty string'],
-    ["a non-string response", line({ query: "q", response: ["r"] }), 'history.jsonl:3: "response" must be a non-empty string'],
-    ["an unparseable timestamp", line({ query: "q", response: "r", timestamp: "yesterday" }), 'history.jsonl:3: "timestamp" must be an ISO-8601 date string'],
-    ["a non-ISO timestamp", line({ query: "q", response: "r", timestamp: "March 7, 2020" }), 'history.jsonl:3: "timestamp" must be an ISO-8601 date string'],
-    ["an out-of-range timestamp", line({ query: "q", response: "r", timestamp: "2024-13-45" }), 'history.jsonl:3: "timestamp" must be an ISO-8601 date string'],
-    ["a numeric timestamp", line({ query: "q", response: "r", timestamp: 1700000000 }), 'history.jsonl:3: "timestamp" must be an ISO-8601 date string'],
-    ["array metadata", line({ query: "q", response: "r", metadata: [1] }), 'history.jsonl:3: "metadata" must be a JSON object'],
-    ["string metadata", line({ query: "q", response: "r", metadata: "x" }), 'history.jsonl:3: "metadata" must be a JSON object'],
+    [
+      "a non-string response",
+      line({ query: "q", response: ["r"] }),
+      'history.jsonl:3: "response" must be a non-empty string',
+    ],
+    [
+      "an unparseable timestamp",
+      line({ query: "q", response: "r", timestamp: "yesterday" }),
+      'history.jsonl:3: "timestamp" must be an ISO-8601 date string',
+    ],
+    [
+      "a non-ISO timestamp",
+      line({ query: "q", response: "r", timestamp: "March 7, 2020" }),
+      'history.jsonl:3: "timestamp" must be an ISO-8601 date string',
+    ],
+    [
+      "an out-of-range timestamp",
+      line({ query: "q", response: "r", timestamp: "2024-13-45" }),
+      'history.jsonl:3: "timestamp" must be an ISO-8601 date string',
+    ],
+    [
+      "a numeric timestamp",
+      line({ query: "q", response: "r", timestamp: 1700000000 }),
+      'history.jsonl:3: "timestamp" must be an ISO-8601 date string',
+    ],
+    [
+      "array metadata",
+      line({ query: "q", response: "r", metadata: [1] }),
+      'history.jsonl:3: "metadata" must be a JSON object',
+    ],
+    [
+      "string metadata",
+      line({ query: "q", response: "r", metadata: "x" }),
+      'history.jsonl:3: "metadata" must be a JSON object',
+    ],
   ])("rejects %s with file and 1-based line number", async (_, bad, message) => {
     // Line 2 is blank: blank lines still count towards the line number.
     const msg = await userError(() => parseHistoryJsonl(`${ok}\n\n${bad}\n${ok}`, "history.jsonl"));
@@ -97,17 +138,29 @@ describe("parseHistoryJsonl", () => {
   });
 
   it("numbers lines the same with CRLF line endings", async () => {
-    expect(await userError(() => parseHistoryJsonl(`${ok}\r\n${ok}\r\n{`, "h.jsonl"))).toMatch(/^h\.jsonl:3: invalid JSON/);
+    expect(await userError(() => parseHistoryJsonl(`${ok}\r\n${ok}\r\n{`, "h.jsonl"))).toMatch(
+      /^h\.jsonl:3: invalid JSON/,
+    );
   });
 
-  it.each([["empty", ""], ["blank", "\n  \r\n\n"], ["BOM-only", "\uFEFF"]])("rejects %s text as having no entries", async (_, text) => {
-    expect(await userError(() => parseHistoryJsonl(text, "h.jsonl"))).toBe("h.jsonl: no history entries (the file is empty or blank)");
+  it.each([
+    ["empty", ""],
+    ["blank", "\n  \r\n\n"],
+    ["BOM-only", "\uFEFF"],
+  ])("rejects %s text as having no entries", async (_, text) => {
+    expect(await userError(() => parseHistoryJsonl(text, "h.jsonl"))).toBe(
+      "h.jsonl: no history entries (the file is empty or blank)",
+    );
   });
 });
 
 describe("readHistoryFile", () => {
   it("reads the same entries as parseHistoryJsonl", async () => {
-    const text = "\uFEFF" + line({ query: "é", response: "r", metadata: { k: "v" } }) + "\r\n\n" + line({ query: "q", response: "r", timestamp: "2020-01-02" });
+    const text =
+      "\uFEFF" +
+      line({ query: "é", response: "r", metadata: { k: "v" } }) +
+      "\r\n\n" +
+      line({ query: "q", response: "r", timestamp: "2020-01-02" });
     const path = await tempFile("same.jsonl", text);
     const entries = await readHistoryFile(path);
     expect(entries).toEqual(parseHistoryJsonl(text, path));
@@ -119,7 +172,10 @@ describe("readHistoryFile", () => {
     // ~5 MB over many 64 KiB read chunks; a 4-byte emoji is bound to straddle some boundary.
     const query = "😀é日本".repeat(50);
     const n = 20000;
-    const path = await tempFile("big.jsonl", Array.from({ length: n }, (_, i) => line({ query, response: `r${i}` })).join("\n") + "\n");
+    const path = await tempFile(
+      "big.jsonl",
+      Array.from({ length: n }, (_, i) => line({ query, response: `r${i}` })).join("\n") + "\n",
+    );
     const entries = await readHistoryFile(path);
     expect(entries).toHaveLength(n);
     expect(entries.every((e) => e.query === query)).toBe(true);
@@ -127,7 +183,10 @@ describe("readHistoryFile", () => {
   });
 
   it("names the file path and line of a malformed line", async () => {
-    const path = await tempFile("bad.jsonl", `${line({ query: "q", response: "r" })}\r\n\r\n${line({ query: "q", response: "" })}\r\n`);
+    const path = await tempFile(
+      "bad.jsonl",
+      `${line({ query: "q", response: "r" })}\r\n\r\n${line({ query: "q", response: "" })}\r\n`,
+    );
     expect(await userError(() => readHistoryFile(path))).toBe(`${path}:3: "response" must be a non-empty string`);
   });
 
@@ -142,6 +201,8 @@ describe("readHistoryFile", () => {
 
   it("rejects an empty file", async () => {
     const path = await tempFile("empty.jsonl", "");
-    expect(await userError(() => readHistoryFile(path))).toBe(`${path}: no history entries (the file is empty or blank)`);
+    expect(await userError(() => readHistoryFile(path))).toBe(
+      `${path}: no history entries (the file is empty or blank)`,
+    );
   });
 });

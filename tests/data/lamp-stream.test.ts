@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadLamp, populationPapers, type LampTask } from "../../src/data/lamp.js";
-import { streamLampPopulation } from "../../src/data/lamp-stream.js";
-import { lampToUsers, selectActiveUsers } from "../../src/data/oppu.js";
-import { writeSyntheticLamp } from "../../src/eval/synthetic.js";
+import { loadLamp, populationPapers, type LampTask } from "../../apps/eval/data/lamp.js";
+import { streamLampPopulation } from "../../apps/eval/data/lamp-stream.js";
+import { lampToUsers, selectActiveUsers } from "../../apps/eval/data/oppu.js";
+import { writeSyntheticLamp } from "../../apps/eval/synthetic.js";
 import { writeLampPersonsFixture } from "../../testing/lamp-persons.js";
 
 const SAMPLES = fileURLToPath(new URL("../fixtures/lamp-samples/", import.meta.url));
@@ -45,7 +45,12 @@ describe.each(TASKS)("%s streamed population = in-memory population", (task) => 
   });
 
   it("synthetic time-split data (several dated questions per person), and two files read as one population", async () => {
-    const dated = await writeSyntheticLamp(join(dir, `dated-${task}`), task, { users: 12, items: 5, queries: 3, dated: true });
+    const dated = await writeSyntheticLamp(join(dir, `dated-${task}`), task, {
+      users: 12,
+      items: 5,
+      queries: 3,
+      dated: true,
+    });
     await expectSamePopulation(task, [dated]);
     const persons = await writeLampPersonsFixture(join(dir, `second-${task}`), task);
     const other = await writeSyntheticLamp(join(dir, `other-${task}`), task, { users: 3, items: 2 }); // ids "000".."200": none of the fixture's
@@ -57,5 +62,7 @@ it.each([
   ["lamp-1", "LaMP_1"],
   ["lamp-2n", "LaMP_2N"],
 ] as const)("the real %s samples", async (task, name) => {
-  await expectSamePopulation(task, [{ questions: join(SAMPLES, `${name}_train_questions.json`), outputs: join(SAMPLES, `${name}_train_outputs.json`) }]);
+  await expectSamePopulation(task, [
+    { questions: join(SAMPLES, `${name}_train_questions.json`), outputs: join(SAMPLES, `${name}_train_outputs.json`) },
+  ]);
 });

@@ -2,9 +2,15 @@
  * Issue #19 item 4: RAG ranks with rank_bm25's BM25Okapi over OPPU's documents and queries. The
  * expected scores are computed here by hand from the formula (k1 = 1.5, b = 0.75, epsilon = 0.25).
  */
-import { BM25Okapi } from "../../src/eval/bm25.js";
-import { firstTokens, LAMP_LABELS, questionInput, retrievalDocument, retrievalQuery } from "../../src/data/lamp.js";
-import { syntheticQuestion } from "../../src/eval/synthetic.js";
+import { BM25Okapi } from "../../apps/eval/bm25.js";
+import {
+  firstTokens,
+  LAMP_LABELS,
+  questionInput,
+  retrievalDocument,
+  retrievalQuery,
+} from "../../apps/eval/data/lamp.js";
+import { syntheticQuestion } from "../../apps/eval/synthetic.js";
 
 const tokens = (text: string) => text.split(" ");
 
@@ -53,25 +59,40 @@ describe("BM25Okapi (rank_bm25's semantics)", () => {
 describe("OPPU's BM25 documents and queries", () => {
   it("documents: OPPU's template over fields cut to their first 368 tokens, with its closing newline", async () => {
     const long = Array.from({ length: 400 }, (_, i) => `w${i}`).join("  ");
-    expect(await retrievalDocument("lamp-2m", { id: "1", description: long, tag: "comedy" })).toBe(`description: ${Array.from({ length: 368 }, (_, i) => `w${i}`).join(" ")} tag: comedy\n`);
-    expect(await retrievalDocument("lamp-1", { id: "2", title: "Deep\tnets", abstract: "We ..." })).toBe("paper title: Deep nets\n");
-    expect(await retrievalDocument("lamp-2n", { id: "3", text: "A story.", title: "T", category: "crime" })).toBe("article: A story. category: crime\n");
+    expect(await retrievalDocument("lamp-2m", { id: "1", description: long, tag: "comedy" })).toBe(
+      `description: ${Array.from({ length: 368 }, (_, i) => `w${i}`).join(" ")} tag: comedy\n`,
+    );
+    expect(await retrievalDocument("lamp-1", { id: "2", title: "Deep\tnets", abstract: "We ..." })).toBe(
+      "paper title: Deep nets\n",
+    );
+    expect(await retrievalDocument("lamp-2n", { id: "3", text: "A story.", title: "T", category: "crime" })).toBe(
+      "article: A story. category: crime\n",
+    );
     expect(await retrievalDocument("lamp-3", { id: "4", text: "Fine.", score: 4 })).toBe("review: Fine. score: 4\n");
   });
 
   it("queries: OPPU's templates verbatim (spelling included) around what the question asks about", async () => {
-    const ask = (task: "lamp-1" | "lamp-2m" | "lamp-2n" | "lamp-3", text: string) => retrievalQuery(task, syntheticQuestion(task, text, "Other"));
+    const ask = (task: "lamp-1" | "lamp-2m" | "lamp-2n" | "lamp-3", text: string) =>
+      retrievalQuery(task, syntheticQuestion(task, text, "Other"));
     expect(await ask("lamp-1", "Routing around a rectangle")).toBe(
       "Identify the most relevant reference for the listed publication by the researcher. Select the reference paper that is most closely related to the researcher's work. Please respond with only the number that corresponds to the reference.\npaper title: Routing around a rectangle",
     );
-    expect(await ask("lamp-2m", "A heist.")).toBe("Which tag does this movie relate to among the following tags? Just answer with the tag name without further explanation.\n description: A heist.");
-    expect(await ask("lamp-2n", "A story.")).toBe("Which category does this article relate to among the following categories? arcicle: A story.");
-    expect(await ask("lamp-3", "Fine.")).toBe("What is the score of the following review on a scale of 1 to 5? review: Fine.");
+    expect(await ask("lamp-2m", "A heist.")).toBe(
+      "Which tag does this movie relate to among the following tags? Just answer with the tag name without further explanation.\n description: A heist.",
+    );
+    expect(await ask("lamp-2n", "A story.")).toBe(
+      "Which category does this article relate to among the following categories? arcicle: A story.",
+    );
+    expect(await ask("lamp-3", "Fine.")).toBe(
+      "What is the score of the following review on a scale of 1 to 5? review: Fine.",
+    );
   });
 
   it("extracts the test article as OPPU's utils.py does: the first marker after the label list", () => {
     const tags = LAMP_LABELS["lamp-2m"]!.join(", ");
-    expect(questionInput("lamp-2m", `Which tag ... tags: [${tags}] description: A film whose description: says more.`)).toBe("A film whose description: says more.");
+    expect(
+      questionInput("lamp-2m", `Which tag ... tags: [${tags}] description: A film whose description: says more.`),
+    ).toBe("A film whose description: says more.");
     expect(questionInput("lamp-1", syntheticQuestion("lamp-1", "Graphs", "Other"))).toBe("Graphs");
   });
 

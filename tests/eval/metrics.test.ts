@@ -1,6 +1,6 @@
-import { classificationMetrics, parseScore, regressionMetrics, scoreTask } from "../../src/eval/metrics.js";
-import { memoryBankRetrieve, retention } from "../../src/eval/membank.js";
-import { jaccard, wordSet } from "../../src/eval/report.js";
+import { classificationMetrics, parseScore, regressionMetrics, scoreTask } from "../../apps/eval/metrics.js";
+import { memoryBankRetrieve, retention } from "../../apps/eval/membank.js";
+import { jaccard, wordSet } from "../../apps/eval/report.js";
 
 describe("LaMP classification metrics (sklearn macro F1 over all labels)", () => {
   it("matches hand-computed accuracy and macro F1, counting labels never predicted nor gold as 0", () => {
@@ -58,7 +58,8 @@ describe("MemoryBank forgetting curve", () => {
   });
 
   it("forgets old memories nobody recalled, keeps recalled ones", () => {
-    const a = [1, 0], b = [0, 1];
+    const a = [1, 0],
+      b = [0, 1];
     // 20 items: item 0 is `a`, the rest `b`. At t=20, item 0 (S=1, t=20) has R = e^-4 < 0.1: forgotten.
     const history = [a, ...Array.from({ length: 19 }, () => b)];
     expect(memoryBankRetrieve(history, a, 1)).not.toContain(0);

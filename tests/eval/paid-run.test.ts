@@ -8,8 +8,8 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { LAMP_LABELS } from "../../src/data/lamp.js";
-import { writeSyntheticLamp } from "../../src/eval/synthetic.js";
+import { LAMP_LABELS } from "../../apps/eval/data/lamp.js";
+import { writeSyntheticLamp } from "../../apps/eval/synthetic.js";
 import { runCli, spawnCli } from "../support/cli.js";
 import { connectionReset, hang, rateLimited, serverError } from "../support/fault-server.js";
 import { tempDir } from "../../testing/fixtures.js";
@@ -21,14 +21,25 @@ const dir = tempDir("eval-paid-");
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** The user a LaMP-2M question is about (the synthetic data names them in the description). */
-const userOf = (req: { messages: { content: unknown }[] }) => /of user (\d+)/.exec(req.messages.map((m) => textOf(m.content as never)).join("\n").split("Which tag")[1] ?? "")?.[1];
-const answer = (req: { messages: { content: unknown }[] }) => majority(req.messages.map((m) => textOf(m.content as never)), LAMP_LABELS["lamp-2m"]!) ?? "no idea";
+const userOf = (req: { messages: { content: unknown }[] }) =>
+  /of user (\d+)/.exec(
+    req.messages
+      .map((m) => textOf(m.content as never))
+      .join("\n")
+      .split("Which tag")[1] ?? "",
+  )?.[1];
+const answer = (req: { messages: { content: unknown }[] }) =>
+  majority(
+    req.messages.map((m) => textOf(m.content as never)),
+    LAMP_LABELS["lamp-2m"]!,
+  ) ?? "no idea";
 
 describe("eval: a run a researcher pays for", () => {
   let server: OpenAITestServer;
   let files: { questions: string; outputs: string };
   /** Replaces the answer to a request; undefined = answer normally. */
-  let fault: (req: Parameters<typeof userOf>[0]) => ScriptedReply | Promise<ScriptedReply> | undefined = () => undefined;
+  let fault: (req: Parameters<typeof userOf>[0]) => ScriptedReply | Promise<ScriptedReply> | undefined = () =>
+    undefined;
   beforeAll(async () => {
     files = await writeSyntheticLamp(dir, "lamp-2m", { users: 6, items: 4, queries: 2, dated: true });
     server = await startOpenAIServer(respondWith(async (req) => (await fault(req)) ?? answer(req)));
@@ -38,8 +49,31 @@ describe("eval: a run a researcher pays for", () => {
     fault = () => undefined;
   });
 
-  const env = (more: Record<string, string> = {}) => ({ OPENAI_BASE_URL: server.url, OPENAI_API_KEY: "k", PERSONA_AGENT_MAX_RETRIES: "0", PERSONA_AGENT_MODEL: "openai:gpt-4o-mini", PERSONA_AGENT_EMBEDDINGS: "openai:emb", ...more });
-  const evalArgs = (out: string, data = files, ...more: string[]) => ["eval", "--task", "lamp-2m", "--questions", data.questions, "--outputs", data.outputs, "--method", "rag-1", "--out", out, "--json", "--backoff-ms", "20", ...more];
+  const env = (more: Record<string, string> = {}) => ({
+    OPENAI_BASE_URL: server.url,
+    OPENAI_API_KEY: "k",
+    PERSONA_AGENT_MAX_RETRIES: "0",
+    PERSONA_AGENT_MODEL: "openai:gpt-4o-mini",
+    PERSONA_AGENT_EMBEDDINGS: "openai:emb",
+    ...more,
+  });
+  const evalArgs = (out: string, data = files, ...more: string[]) => [
+    "eval",
+    "--task",
+    "lamp-2m",
+    "--questions",
+    data.questions,
+    "--outputs",
+    data.outputs,
+    "--method",
+    "rag-1",
+    "--out",
+    out,
+    "--json",
+    "--backoff-ms",
+    "20",
+    ...more,
+  ];
   const asked = async (run: () => Promise<unknown>) => {
     const before = server.requests.length;
     await run();
@@ -60,7 +94,12 @@ describe("eval: a run a researcher pays for", () => {
     const cwd = join(dir, "copy");
     let again: Awaited<ReturnType<typeof runCli>> | undefined;
     const calls = await asked(async () => {
-      again = await runCli(evalArgs(relative(cwd, out), { questions: "deeper/q.json", outputs: "./deeper/o.json" }), env(), undefined, cwd);
+      again = await runCli(
+        evalArgs(relative(cwd, out), { questions: "deeper/q.json", outputs: "./deeper/o.json" }),
+        env(),
+        undefined,
+        cwd,
+      );
     });
     expect(again!.code).toBe(0);
     expect(calls).toBe(0);
@@ -96,7 +135,9 @@ describe("eval: a run a researcher pays for", () => {
     expect(Date.now() - started).toBeGreaterThan(2 * 500); // user 2's two queries each kept trying for --retry-for
     expect(res.code).toBe(4);
     expect(JSON.parse(res.stdout)).toMatchObject({ queries: 12, failures: 2 });
-    expect(res.stderr.split("\n").at(-2)).toBe(`persona-agent: 2 of 12 queries failed (scored as invalid answers; the reasons are in ${out}/results); run the same command again to ask only the failed ones`);
+    expect(res.stderr.split("\n").at(-2)).toBe(
+      `persona-agent: 2 of 12 queries failed (scored as invalid answers; the reasons are in ${out}/results); run the same command again to ask only the failed ones`,
+    );
 
     fault = () => undefined;
     let rerun: Awaited<ReturnType<typeof runCli>> | undefined;
@@ -107,11 +148,18 @@ describe("eval: a run a researcher pays for", () => {
 
   it("when stderr is not a terminal, a slow run prints progress lines with done/total, failures, tokens, cost and ETA", async () => {
     fault = (req) => ({ delayMs: 250, then: userOf(req) === "3" ? serverError(400) : { content: answer(req) } });
-    const res = await runCli(evalArgs(join(dir, "slow"), files, "--concurrency", "1", "--progress-every", "0.3"), env());
+    const res = await runCli(
+      evalArgs(join(dir, "slow"), files, "--concurrency", "1", "--progress-every", "0.3"),
+      env(),
+    );
     expect(res.code).toBe(4);
     const lines = res.stderr.split("\n").filter((l) => l.startsWith("eval lamp-2m rag-1: "));
     expect(lines.length).toBeGreaterThanOrEqual(6); // 12 queries x 250 ms, a line every 300 ms
-    const parsed = lines.map((l) => /^eval lamp-2m rag-1: (\d+)\/12 queries, (\d) failed, ([\d,]+) tokens, \$(\d+\.\d{4}), \S+ elapsed, (ETA after the first query|ETA \d+s|ETA \dm \d\ds|done)$/.exec(l));
+    const parsed = lines.map((l) =>
+      /^eval lamp-2m rag-1: (\d+)\/12 queries, (\d) failed, ([\d,]+) tokens, \$(\d+\.\d{4}), \S+ elapsed, (ETA after the first query|ETA \d+s|ETA \dm \d\ds|done)$/.exec(
+        l,
+      ),
+    );
     expect(parsed.every(Boolean)).toBe(true);
     expect(parsed[0]![5]).toBe("ETA after the first query"); // printed at once, before any answer
     expect(parsed.some((m) => /^ETA \d/.test(m![5]!))).toBe(true);
@@ -126,23 +174,49 @@ describe("eval: a run a researcher pays for", () => {
     expect(spent.cost).toBeCloseTo((spent.inputTokens * 0.15 + spent.outputTokens * 0.6) / 1e6, 12);
 
     // A model without a price: "cost unknown", not $0; PERSONA_AGENT_PRICES gives it one.
-    const unknown = await runCli(evalArgs(join(dir, "unpriced"), files, "--users", "1"), env({ PERSONA_AGENT_MODEL: "openai:my-model" }));
+    const unknown = await runCli(
+      evalArgs(join(dir, "unpriced"), files, "--users", "1"),
+      env({ PERSONA_AGENT_MODEL: "openai:my-model" }),
+    );
     expect(unknown.stderr).toContain(", cost unknown, ");
     expect(JSON.parse(unknown.stdout).spent.cost).toBeNull();
     const prices = join(dir, "prices.json");
     writeFileSync(prices, JSON.stringify({ "openai:my-model": { input: 1000000, output: 0 } }));
-    const priced = await runCli(evalArgs(join(dir, "priced"), files, "--users", "1"), env({ PERSONA_AGENT_MODEL: "openai:my-model", PERSONA_AGENT_PRICES: prices }));
+    const priced = await runCli(
+      evalArgs(join(dir, "priced"), files, "--users", "1"),
+      env({ PERSONA_AGENT_MODEL: "openai:my-model", PERSONA_AGENT_PRICES: prices }),
+    );
     const pricedSpent = JSON.parse(priced.stdout).spent;
     expect(pricedSpent.cost).toBe(pricedSpent.inputTokens); // $1 per input token
     writeFileSync(prices, JSON.stringify({ "openai:my-model": { input: "cheap" } }));
-    const bad = await runCli(evalArgs(join(dir, "priced"), files, "--users", "1"), env({ PERSONA_AGENT_MODEL: "openai:my-model", PERSONA_AGENT_PRICES: prices }));
+    const bad = await runCli(
+      evalArgs(join(dir, "priced"), files, "--users", "1"),
+      env({ PERSONA_AGENT_MODEL: "openai:my-model", PERSONA_AGENT_PRICES: prices }),
+    );
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe(`persona-agent: PERSONA_AGENT_PRICES=${prices}: the price of "openai:my-model" must be {"provider:model": {"input": dollars per million tokens, "output": ...}}\n`);
+    expect(bad.stderr).toBe(
+      `persona-agent: PERSONA_AGENT_PRICES=${prices}: the price of "openai:my-model" must be {"provider:model": {"input": dollars per million tokens, "output": ...}}\n`,
+    );
   }, 60_000);
 
   it("calls answered before a kill are paid once: the rerun's spent counts them and its own, never twice", async () => {
     const out = join(dir, "killed");
-    const pag = (to: string) => ["eval", "--task", "lamp-2m", "--questions", files.questions, "--outputs", files.outputs, "--method", "pag-4", "--out", to, "--json", "--concurrency", "1"];
+    const pag = (to: string) => [
+      "eval",
+      "--task",
+      "lamp-2m",
+      "--questions",
+      files.questions,
+      "--outputs",
+      files.outputs,
+      "--method",
+      "pag-4",
+      "--out",
+      to,
+      "--json",
+      "--concurrency",
+      "1",
+    ];
     const args = pag(out);
     const clean = JSON.parse((await runCli(pag(join(dir, "clean")), env())).stdout);
     const first = server.requests.length;
@@ -151,7 +225,9 @@ describe("eval: a run a researcher pays for", () => {
     const { child, exited } = spawnCli(args, env());
     const journaled = () => {
       const results = join(out, "results");
-      const text = readdirSync(results).map((n) => readFileSync(join(results, n), "utf8")).join("");
+      const text = readdirSync(results)
+        .map((n) => readFileSync(join(results, n), "utf8"))
+        .join("");
       return text.split("\n").filter((l) => l.startsWith('{"spent"')).length;
     };
     while (server.requests.length - first < 5 || journaled() < 4) await new Promise((r) => setTimeout(r, 20));

@@ -8,26 +8,49 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InMemoryStore } from "@langchain/langgraph";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
-import { LAMP_LABELS, loadLampQuestions, populationPapers, profileInteractions, type LampProfileItem, type LampTask } from "../../src/data/lamp.js";
-import { graphAligner } from "../../src/eval/methods.js";
+import {
+  LAMP_LABELS,
+  loadLampQuestions,
+  populationPapers,
+  profileInteractions,
+  type LampProfileItem,
+  type LampTask,
+} from "../../apps/eval/data/lamp.js";
+import { graphAligner } from "../../apps/eval/methods.js";
 import { ingestHistory } from "../../src/memory/ingest.js";
-import { servicesFor } from "../../src/services.js";
+import { servicesFor } from "../../src/services/services.js";
 import { ScriptedChatModel, type ScriptedCall } from "../../testing/scripted-model.js";
 import { lampScript } from "../../testing/lamp-script.js";
 
 const SAMPLES = fileURLToPath(new URL("../fixtures/lamp-samples/", import.meta.url));
 
-async function replayPrompts(task: LampTask, profile: LampProfileItem[], others: { id: string; profile: LampProfileItem[] }[] = []) {
+async function replayPrompts(
+  task: LampTask,
+  profile: LampProfileItem[],
+  others: { id: string; profile: LampProfileItem[] }[] = [],
+) {
   const userId = `replay-${task}`;
-  const interactions = await profileInteractions(task, userId, profile, { otherPapers: populationPapers(task, others) });
+  const interactions = await profileInteractions(task, userId, profile, {
+    otherPapers: populationPapers(task, others),
+  });
   const calls: ScriptedCall[] = [];
   const model = new ScriptedChatModel(lampScript(task), { calls });
   const store = new InMemoryStore();
-  const configurable = { userId, model, embeddings: "local:universal-sentence-encoder", indexDir: undefined, record: false };
+  const configurable = {
+    userId,
+    model,
+    embeddings: "local:universal-sentence-encoder",
+    indexDir: undefined,
+    record: false,
+  };
   await ingestHistory(servicesFor({ configurable, store }), userId, interactions, { task });
   await graphAligner({ store, configurable, batch: 3, iterations: 1 });
   // Replays are the agent's calls (persona as system prompt) on a stored interaction's question.
-  const replays = calls.filter((c) => SystemMessage.isInstance(c.messages[0]) && c.messages.some((m) => HumanMessage.isInstance(m) && interactions.some((i) => i.query === m.text)));
+  const replays = calls.filter(
+    (c) =>
+      SystemMessage.isInstance(c.messages[0]) &&
+      c.messages.some((m) => HumanMessage.isInstance(m) && interactions.some((i) => i.query === m.text)),
+  );
   // Each replay is two calls (a tool call, then the answer): one prompt per replayed interaction.
   return [...new Set(replays.map((c) => c.messages.find((m) => HumanMessage.isInstance(m))!.text))];
 }
@@ -39,15 +62,22 @@ describe("alignment replays on LaMP-ingested users are the task's questions", ()
     const [a, b] = await loadLampQuestions(join(SAMPLES, "LaMP_1_train_questions.json"));
     const prompts = await replayPrompts("lamp-1", a!.profile.slice(0, 6), [{ id: "other", profile: b!.profile }]);
     expect(prompts).toHaveLength(3);
-    for (const p of prompts) expect(p).toMatch(/^For an author who has written the paper with the title ".+", which reference is related\? Just answer with \[1\] or \[2\] without explanation\. \[1\]: ".+" \[2\]: ".+"\n\nAnswer with exactly "\[1\]" or "\[2\]" and nothing else\.$/s);
+    for (const p of prompts)
+      expect(p).toMatch(
+        /^For an author who has written the paper with the title ".+", which reference is related\? Just answer with \[1\] or \[2\] without explanation\. \[1\]: ".+" \[2\]: ".+"\n\nAnswer with exactly "\[1\]" or "\[2\]" and nothing else\.$/s,
+      );
   }, 60_000);
 
   it("LaMP-2M: the tagging instruction with the 15 tags", async () => {
-    const profile = ["A heist goes wrong.", "Robots rebel.", "Two friends road-trip.", "A detective in 1940s LA."].map((description, i) => ({ id: `m${i}`, description, tag: LAMP_LABELS["lamp-2m"]![i]! }));
+    const profile = ["A heist goes wrong.", "Robots rebel.", "Two friends road-trip.", "A detective in 1940s LA."].map(
+      (description, i) => ({ id: `m${i}`, description, tag: LAMP_LABELS["lamp-2m"]![i]! }),
+    );
     const prompts = await replayPrompts("lamp-2m", profile);
     expect(prompts).toHaveLength(3);
     for (const p of prompts) {
-      expect(p).toContain("Which tag does this movie relate to among the following tags? Just answer with the tag name without further explanation.");
+      expect(p).toContain(
+        "Which tag does this movie relate to among the following tags? Just answer with the tag name without further explanation.",
+      );
       expect(p).toContain(`tags: ${labelList("lamp-2m")} description: `);
     }
   }, 60_000);
@@ -64,9 +94,16 @@ describe("alignment replays on LaMP-ingested users are the task's questions", ()
   }, 60_000);
 
   it("LaMP-3: the rating instruction with the 1-5 scale", async () => {
-    const profile = ["Loved it.", "Broke in a week.", "Fine for the price.", "Superb."].map((text, i) => ({ id: `r${i}`, text, score: String((i % 5) + 1) }));
+    const profile = ["Loved it.", "Broke in a week.", "Fine for the price.", "Superb."].map((text, i) => ({
+      id: `r${i}`,
+      text,
+      score: String((i % 5) + 1),
+    }));
     const prompts = await replayPrompts("lamp-3", profile);
     expect(prompts).toHaveLength(3);
-    for (const p of prompts) expect(p).toMatch(/^What is the score of the following review on a scale of 1 to 5\? just answer with 1, 2, 3, 4, or 5 without further explanation\. review: /);
+    for (const p of prompts)
+      expect(p).toMatch(
+        /^What is the score of the following review on a scale of 1 to 5\? just answer with 1, 2, 3, 4, or 5 without further explanation\. review: /,
+      );
   }, 60_000);
 });

@@ -7,11 +7,11 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { AIMessage } from "@langchain/core/messages";
 import { describeProviderError } from "../../src/models/chat.js";
-import { generateExamples } from "../../src/eval/synthetic.js";
-import { legacyRunKey, resultsPath, runEval, runIdOf, type EvalOptions } from "../../src/eval/runner.js";
-import { DEFAULT_SETTINGS } from "../../src/settings.js";
-import { profileInteractions } from "../../src/data/lamp.js";
-import { lampToUsers } from "../../src/data/oppu.js";
+import { generateExamples } from "../../apps/eval/synthetic.js";
+import { legacyRunKey, resultsPath, runEval, runIdOf, type EvalOptions } from "../../apps/eval/runner.js";
+import { DEFAULT_SETTINGS } from "../../src/configuration/settings.js";
+import { profileInteractions } from "../../apps/eval/data/lamp.js";
+import { lampToUsers } from "../../apps/eval/data/oppu.js";
 import { ScriptedChatModel } from "../../testing/scripted-model.js";
 import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
 import { tempDir } from "../../testing/fixtures.js";
@@ -25,14 +25,25 @@ const out = () => {
 };
 afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-const users = (n = 3) => lampToUsers("lamp-2m", generateExamples("lamp-2m", { users: n, items: 4, queries: 2, dated: true }), "time").users;
+const users = (n = 3) =>
+  lampToUsers("lamp-2m", generateExamples("lamp-2m", { users: n, items: 4, queries: 2, dated: true }), "time").users;
 
 function options(outDir: string, more: Partial<EvalOptions> = {}): EvalOptions {
   return {
-    task: "lamp-2m", method: "rag-1", users: users(), userCount: 3, concurrency: 1, outDir,
-    model: new ScriptedChatModel(lampScript("lamp-2m")), modelId: "scripted", settings: DEFAULT_SETTINGS,
-    params: { k: 4, batch: 3, iterations: 1 }, run: { data: ["dev.json#abc"], split: "time", seed: 0 },
-    retryForMs: 0, backoffMs: 1, ...more,
+    task: "lamp-2m",
+    method: "rag-1",
+    users: users(),
+    userCount: 3,
+    concurrency: 1,
+    outDir,
+    model: new ScriptedChatModel(lampScript("lamp-2m")),
+    modelId: "scripted",
+    settings: DEFAULT_SETTINGS,
+    params: { k: 4, batch: 3, iterations: 1 },
+    run: { data: ["dev.json#abc"], split: "time", seed: 0 },
+    retryForMs: 0,
+    backoffMs: 1,
+    ...more,
   };
 }
 
@@ -47,7 +58,8 @@ function failingModel(fail: number, error: () => Error) {
 }
 
 const httpError = (status: number) => Object.assign(new Error(`${status} status code`), { status });
-const connectionError = () => Object.assign(new Error("Connection error."), { name: "APIConnectionError", cause: { code: "ECONNREFUSED" } });
+const connectionError = () =>
+  Object.assign(new Error("Connection error."), { name: "APIConnectionError", cause: { code: "ECONNREFUSED" } });
 
 describe("fail loudly", () => {
   it("a query's own model failure (HTTP 400) is counted and scored invalid; the run goes on", async () => {
@@ -64,11 +76,17 @@ describe("fail loudly", () => {
   });
 
   it("credentials refused (HTTP 401) stop the run: the same for every query", async () => {
-    await expect(runEval(options(out(), { model: failingModel(2, () => httpError(401)) }))).rejects.toThrow("401 status code");
+    await expect(runEval(options(out(), { model: failingModel(2, () => httpError(401)) }))).rejects.toThrow(
+      "401 status code",
+    );
   });
 
   it("a setup or infrastructure error (here: a bug-like TypeError, e.g. a missing native addon) stops the run too", async () => {
-    await expect(runEval(options(out(), { model: failingModel(1, () => new TypeError("faiss.IndexFlatL2 is not a constructor")) }))).rejects.toThrow(TypeError);
+    await expect(
+      runEval(
+        options(out(), { model: failingModel(1, () => new TypeError("faiss.IndexFlatL2 is not a constructor")) }),
+      ),
+    ).rejects.toThrow(TypeError);
   });
 });
 
@@ -80,9 +98,15 @@ describe("embedding provider stopped mid-run", () => {
     try {
       let finished = 0;
       const settings = { ...DEFAULT_SETTINGS, embeddings: "openai:text-embedding-3-small" };
-      const run = runEval(options(out(), { method: "react", settings, onProgress: ({ done }) => {
-        if (done > 0 && finished++ === 0) void server.close(); // after the first answered query
-      } }));
+      const run = runEval(
+        options(out(), {
+          method: "react",
+          settings,
+          onProgress: ({ done }) => {
+            if (done > 0 && finished++ === 0) void server.close(); // after the first answered query
+          },
+        }),
+      );
       const error = await run.catch((e: unknown) => e);
       expect(describeProviderError(error)).toMatch(/^cannot reach the model provider/);
     } finally {
@@ -128,15 +152,24 @@ describe("results of older versions", () => {
     // What an older version wrote: the records under the run id of `path#hash`, no journaled calls.
     const legacy = legacyRunKey(first.runKey, files)!;
     expect(legacy.data).toEqual(["data/dev.json#abc"]);
-    const lines = (await readFile(resultsPath(dir, first.runKey), "utf8")).split("\n").filter((l) => l.startsWith('{"key"'));
-    await writeFile(resultsPath(dir, legacy), lines.map((l) => JSON.stringify({ ...JSON.parse(l), key: JSON.stringify([runIdOf(legacy), JSON.parse(l).id]) })).join("\n") + "\n");
+    const lines = (await readFile(resultsPath(dir, first.runKey), "utf8"))
+      .split("\n")
+      .filter((l) => l.startsWith('{"key"'));
+    await writeFile(
+      resultsPath(dir, legacy),
+      lines
+        .map((l) => JSON.stringify({ ...JSON.parse(l), key: JSON.stringify([runIdOf(legacy), JSON.parse(l).id]) }))
+        .join("\n") + "\n",
+    );
     await rm(`${dir}/summaries`, { recursive: true });
     await rm(resultsPath(dir, first.runKey));
 
     const notices: string[] = [];
     const again = await runEval({ ...opts, onNotice: (line) => notices.push(line) });
     expect(again).toMatchObject({ ran: 0, runId: first.runId, metrics: first.metrics, calls: first.calls, queries: 6 });
-    expect(notices).toEqual([`took over 6 finished queries of this run from ${resultsPath(dir, legacy)} (written by an older version, which named runs by the data's path)`]);
+    expect(notices).toEqual([
+      `took over 6 finished queries of this run from ${resultsPath(dir, legacy)} (written by an older version, which named runs by the data's path)`,
+    ]);
     expect(again.spent.calls).toBe(first.calls); // what they cost is still counted
     // Once taken over, a further run reads its own file only.
     const third: string[] = [];
@@ -161,14 +194,21 @@ describe("embed once", () => {
   it("a user's profile is embedded once per embedding model, shared by every method and rerun", async () => {
     const dir = out();
     const population = users();
-    const embedded = () => server.embeddingRequests.flatMap((body) => (Array.isArray(body.input) ? body.input : [body.input]) as string[]);
+    const embedded = () =>
+      server.embeddingRequests.flatMap((body) => (Array.isArray(body.input) ? body.input : [body.input]) as string[]);
     // What is embedded is each item's content and answer (OPPU's record), not the task's question around it.
-    const profileTexts = new Set((await Promise.all(population.map((u) => profileInteractions("lamp-2m", u.id, u.profile)))).flat().map((e) => e.metadata!.content as string));
+    const profileTexts = new Set(
+      (await Promise.all(population.map((u) => profileInteractions("lamp-2m", u.id, u.profile))))
+        .flat()
+        .map((e) => e.metadata!.content as string),
+    );
     const settings = { ...DEFAULT_SETTINGS, embeddings: "openai:text-embedding-3-small" };
     const profileEmbeds = (methods: EvalOptions["method"][]) => async () => {
       const before = embedded().length;
       for (const method of methods) await runEval(options(dir, { method, settings, users: population }));
-      return embedded().slice(before).filter((t) => profileTexts.has(t)).length;
+      return embedded()
+        .slice(before)
+        .filter((t) => profileTexts.has(t)).length;
     };
     expect(await profileEmbeds(["persona-agent-no-alignment"])()).toBe(profileTexts.size); // each profile text once
     expect(embedded().some((t) => t.includes("Which tag"))).toBe(false); // the task's instruction is never embedded as memory text
@@ -176,8 +216,16 @@ describe("embed once", () => {
     expect(await profileEmbeds(["react", "membank", "persona-agent-no-action", "persona-agent-no-persona"])()).toBe(0);
     const rerun = async () => {
       const before = embedded().length;
-      await runEval(options(dir, { method: "persona-agent-no-alignment", settings: { ...settings, temperature: 0.5 }, users: population }));
-      return embedded().slice(before).filter((t) => profileTexts.has(t)).length;
+      await runEval(
+        options(dir, {
+          method: "persona-agent-no-alignment",
+          settings: { ...settings, temperature: 0.5 },
+          users: population,
+        }),
+      );
+      return embedded()
+        .slice(before)
+        .filter((t) => profileTexts.has(t)).length;
     };
     expect(await rerun()).toBe(0);
   }, 120_000);

@@ -17,11 +17,10 @@ import { writeJsonl } from "./support.js";
 import { openPersistence } from "../../src/store/open.js";
 import { listAll } from "../../src/store/list.js";
 import { SemanticMemory } from "../../src/memory/semantic.js";
-import { userFileKey, userNamespace } from "../../src/users.js";
+import { userFileKey, userNamespace } from "../../src/users/users.js";
 
 /** "update": every LLM_update after the run's first fails (E = 2 fails in its second iteration). */
 type Fault = "agent" | "summary" | "update" | undefined;
-
 
 describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
   let server: OpenAITestServer;
@@ -35,12 +34,14 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
   function reply(req: RecordedChatRequest): ScriptedReply {
     if (req.tools) {
       // The fault hits the agent's second call: the turn has written checkpoints by then.
-      if (toolResults(req).length === 0) return { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
+      if (toolResults(req).length === 0)
+        return { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
       return fault === "agent" ? serverError(500) : { content: "sci-fi" };
     }
     const step = parseAlignmentPrompt(lastUserText(req))?.step;
     if (step === "grad") return { content: "prefers sci-fi" };
-    if (step === "update") return fault === "update" && ++updates > 1 ? serverError(500) : { content: `ALIGNED ${Date.now()}` };
+    if (step === "update")
+      return fault === "update" && ++updates > 1 ? serverError(500) : { content: `ALIGNED ${Date.now()}` };
     return fault === "summary" ? serverError(500) : { content: `Profile: ${Date.now()}` };
   }
 
@@ -49,7 +50,10 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
     dataDir = tempDir("faults-atomic-");
     database = usePostgres ? await createTestDatabase() : undefined;
     env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database?.url });
-    expect((await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env)).code).toBe(0);
+    expect(
+      (await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env))
+        .code,
+    ).toBe(0);
   });
   afterEach(() => {
     fault = undefined;
@@ -67,7 +71,8 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
       const registered = (await listAll(persistence.store, userNamespace("alice", "threads"))).map((i) => i.key).sort();
       // Every checkpoint in the checkpointer, whatever the registry says.
       const ids: string[] = [];
-      for await (const tuple of persistence.checkpointer.list({ configurable: {} })) ids.push(tuple.config.configurable!.thread_id as string);
+      for await (const tuple of persistence.checkpointer.list({ configurable: {} }))
+        ids.push(tuple.config.configurable!.thread_id as string);
       const mine = ids.filter((id) => id.startsWith(`${userFileKey("alice")}:`));
       return { registered, checkpointed: [...new Set(mine)].sort(), checkpoints: mine.length };
     } finally {
@@ -83,17 +88,25 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
     expect(await threads()).toEqual(before);
 
     fault = undefined;
-    const first = await runCli(["ask", "--user", "alice", "--json", "--thread", "t1", "--new-thread", "Tag this movie: first turn"], env);
+    const first = await runCli(
+      ["ask", "--user", "alice", "--json", "--thread", "t1", "--new-thread", "Tag this movie: first turn"],
+      env,
+    );
     expect(first.code).toBe(0);
     const afterFirst = await threads();
     expect(afterFirst.registered).toHaveLength(before.registered.length + 1);
     expect(afterFirst.checkpoints).toBeGreaterThan(before.checkpoints);
     fault = "agent";
-    expect((await runCli(["ask", "--user", "alice", "--thread", "t1", "Tag this movie: a failing second turn"], env)).code).toBe(3);
+    expect(
+      (await runCli(["ask", "--user", "alice", "--thread", "t1", "Tag this movie: a failing second turn"], env)).code,
+    ).toBe(3);
     expect(await threads()).toEqual(afterFirst);
     fault = undefined;
     // The conversation goes on from the first turn: the failed question is not in it.
-    const third = await runCli(["ask", "--user", "alice", "--json", "--thread", "t1", "Tag this movie: second turn"], env);
+    const third = await runCli(
+      ["ask", "--user", "alice", "--json", "--thread", "t1", "Tag this movie: second turn"],
+      env,
+    );
     expect(third.code).toBe(0);
     const sent = JSON.stringify(server.requests.at(-1)!.messages);
     expect(sent).toContain("first turn");
@@ -105,18 +118,29 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
     const file = writeJsonl(dataDir, "bob.jsonl", BOB_HISTORY);
     const failed = await runCli(["ingest", "--user", "bob", "--file", file], env);
     expect(failed.code).toBe(3);
-    expect(failed.stderr).toMatch(/^persona-agent: the model provider failed with HTTP 500 .*; the 3 new memories are stored, the profile and persona are not up to date: run the same ingest again to finish\n$/);
+    expect(failed.stderr).toMatch(
+      /^persona-agent: the model provider failed with HTTP 500 .*; the 3 new memories are stored, the profile and persona are not up to date: run the same ingest again to finish\n$/,
+    );
     const persona = await runCli(["persona", "--user", "bob"], env);
     expect(persona.code).toBe(2);
-    expect(persona.stderr).toBe('persona-agent: user "bob" has 3 memories but no persona: an ingest did not finish; run persona-agent ingest --user ... --file ... again to finish it\n');
+    expect(persona.stderr).toBe(
+      'persona-agent: user "bob" has 3 memories but no persona: an ingest did not finish; run persona-agent ingest --user ... --file ... again to finish it\n',
+    );
     fault = undefined;
     const again = await runCli(["ingest", "--user", "bob", "--file", file, "--json"], env);
-    expect(JSON.parse(again.stdout)).toMatchObject({ added: 0, profileUpdated: true, personaCreated: true, personaVersion: 1 });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      added: 0,
+      profileUpdated: true,
+      personaCreated: true,
+      personaVersion: 1,
+    });
   }, 60_000);
 
   test("an ingest whose profile step failed leaves a stale profile that the next ingest rebuilds", async () => {
     fault = "summary";
-    const more = writeJsonl(dataDir, "alice-more.jsonl", [{ query: "Tag this movie: a new one", response: "sci-fi", timestamp: "2024-03-01T00:00:00Z" }]);
+    const more = writeJsonl(dataDir, "alice-more.jsonl", [
+      { query: "Tag this movie: a new one", response: "sci-fi", timestamp: "2024-03-01T00:00:00Z" },
+    ]);
     expect((await runCli(["ingest", "--user", "alice", "--file", more], env)).code).toBe(3);
     fault = undefined;
     // Until the ingest is re-run, persona and ask work but say the profile is older than the memories.
@@ -137,7 +161,11 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
   }, 60_000);
 
   test("an alignment whose LLM_update fails in iteration 2 of 2 saves nothing (align, --validate, feedback); one that succeeds saves a version per iteration", async () => {
-    const history = async () => JSON.parse((await runCli(["persona", "--user", "alice", "--json"], env)).stdout) as { version: number; history: { version: number; persona: string }[] };
+    const history = async () =>
+      JSON.parse((await runCli(["persona", "--user", "alice", "--json"], env)).stdout) as {
+        version: number;
+        history: { version: number; persona: string }[];
+      };
     const before = await history();
     const v = before.version;
     for (const validate of [[], ["--validate"]]) {
@@ -146,13 +174,36 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
       const failed = await runCli(["align", "--user", "alice", "--batch", "2", "--iterations", "2", ...validate], env);
       expect(failed.code).toBe(3);
       expect(updates).toBe(2);
-      expect(failed.stderr).toMatch(new RegExp(`^persona-agent: alignment failed: persona update \\(LLM_update\\): .*HTTP 500.*; nothing was saved, the persona stays at v${v}\n$`));
+      expect(failed.stderr).toMatch(
+        new RegExp(
+          `^persona-agent: alignment failed: persona update \\(LLM_update\\): .*HTTP 500.*; nothing was saved, the persona stays at v${v}\n$`,
+        ),
+      );
       expect(await history()).toEqual(before);
     }
     updates = 0;
-    const feedback = await runCli(["feedback", "--user", "alice", "--query", "Tag this movie: a lighthouse", "--truth", "horror", "--align-every", "1", "--iterations", "2"], env);
+    const feedback = await runCli(
+      [
+        "feedback",
+        "--user",
+        "alice",
+        "--query",
+        "Tag this movie: a lighthouse",
+        "--truth",
+        "horror",
+        "--align-every",
+        "1",
+        "--iterations",
+        "2",
+      ],
+      env,
+    );
     expect(feedback.code).toBe(3);
-    expect(feedback.stderr).toMatch(new RegExp(`^persona-agent: feedback recorded, but alignment failed: .*; the alignment saved nothing, the persona stays at v${v} \\(retry with`));
+    expect(feedback.stderr).toMatch(
+      new RegExp(
+        `^persona-agent: feedback recorded, but alignment failed: .*; the alignment saved nothing, the persona stays at v${v} \\(retry with`,
+      ),
+    );
     expect(await history()).toEqual(before);
 
     fault = undefined;

@@ -22,7 +22,12 @@ function expectOneLineError(res: CliResult, code: number, message: RegExp): void
   expect(res).toMatchObject({ code, stdout: "" });
 }
 
-const entry = (i: number, extra: object = {}) => ({ query: `Tag this movie: film number ${i}`, response: "sci-fi", timestamp: `2024-03-0${(i % 9) + 1}T10:00:00Z`, ...extra });
+const entry = (i: number, extra: object = {}) => ({
+  query: `Tag this movie: film number ${i}`,
+  response: "sci-fi",
+  timestamp: `2024-03-0${(i % 9) + 1}T10:00:00Z`,
+  ...extra,
+});
 
 describe("bad histories and queries through the CLI (SQLite)", () => {
   let cli: FaultyCli;
@@ -43,11 +48,16 @@ describe("bad histories and queries through the CLI (SQLite)", () => {
     const fd = openSync(path, "w");
     const pad = "x".repeat(1_900);
     let size = 0;
-    for (let i = 0; size < 50 * 2 ** 20; i++) size += writeSync(fd, JSON.stringify(entry(i, { query: `Tag this movie: story ${i} ${pad}` })) + "\n");
+    for (let i = 0; size < 50 * 2 ** 20; i++)
+      size += writeSync(fd, JSON.stringify(entry(i, { query: `Tag this movie: story ${i} ${pad}` })) + "\n");
     closeSync(fd);
     const started = Date.now();
     const res = await runCli(["ingest", "--user", "huge", "--file", path], env);
-    expectOneLineError(res, 2, /huge\.jsonl: the history is too large \(50\.0 MiB, at most 32\.0 MiB per ingest\); split it into several files and ingest each$/m);
+    expectOneLineError(
+      res,
+      2,
+      /huge\.jsonl: the history is too large \(50\.0 MiB, at most 32\.0 MiB per ingest\); split it into several files and ingest each$/m,
+    );
     expect(Date.now() - started).toBeLessThan(10_000); // refused up front, not after embedding 26k entries
     expect(await state("huge")).toEqual(nothingStored);
     rmSync(path);
@@ -63,9 +73,17 @@ describe("bad histories and queries through the CLI (SQLite)", () => {
 
     // The same limit for responses, and for metadata as serialized JSON.
     writeFileSync(path, toJsonl([{ query: "q", response: "r".repeat(MAX_TEXT_CHARS + 1) }]));
-    expectOneLineError(await runCli(["ingest", "--user", "longline", "--file", path], env), 2, /:1: "response" is too long \(100001 characters/);
+    expectOneLineError(
+      await runCli(["ingest", "--user", "longline", "--file", path], env),
+      2,
+      /:1: "response" is too long \(100001 characters/,
+    );
     writeFileSync(path, toJsonl([{ query: "q", response: "r", metadata: { blob: "m".repeat(MAX_TEXT_CHARS) } }]));
-    expectOneLineError(await runCli(["ingest", "--user", "longline", "--file", path], env), 2, /:1: "metadata" is too large \(100011 characters as JSON, at most 100000\)/);
+    expectOneLineError(
+      await runCli(["ingest", "--user", "longline", "--file", path], env),
+      2,
+      /:1: "metadata" is too large \(100011 characters as JSON, at most 100000\)/,
+    );
     // At the limit is fine.
     writeFileSync(path, toJsonl([{ query: "q".repeat(MAX_TEXT_CHARS), response: "sci-fi" }]));
     const ok = await runCli(["ingest", "--user", "longline", "--file", path, "--json"], env);
@@ -79,12 +97,28 @@ describe("bad histories and queries through the CLI (SQLite)", () => {
     ["a string", '"just text"', /:3: expected a JSON object$/],
     ["null", "null", /:3: expected a JSON object$/],
     ["invalid JSON", '{"query": "q", "response": ', /:3: invalid JSON \(Unexpected end of JSON input\)$/],
-    ["trailing garbage", '{"query": "q", "response": "r"} {"x": 1}', /:3: invalid JSON \(Unexpected non-whitespace character after JSON/],
-    ["a nested object as query", '{"query": {"text": ["a", {"deep": [1, 2]}]}, "response": "r"}', /:3: "query" must be a non-empty string$/],
+    [
+      "trailing garbage",
+      '{"query": "q", "response": "r"} {"x": 1}',
+      /:3: invalid JSON \(Unexpected non-whitespace character after JSON/,
+    ],
+    [
+      "a nested object as query",
+      '{"query": {"text": ["a", {"deep": [1, 2]}]}, "response": "r"}',
+      /:3: "query" must be a non-empty string$/,
+    ],
     ["a number as response", '{"query": "q", "response": 7}', /:3: "response" must be a non-empty string$/],
     ["a missing response", '{"query": "q"}', /:3: "response" is missing$/],
-    ["metadata as an array", '{"query": "q", "response": "r", "metadata": [1, 2]}', /:3: "metadata" must be a JSON object$/],
-    ["a non-ISO timestamp", '{"query": "q", "response": "r", "timestamp": 1700000000}', /:3: "timestamp" must be an ISO-8601 date string$/],
+    [
+      "metadata as an array",
+      '{"query": "q", "response": "r", "metadata": [1, 2]}',
+      /:3: "metadata" must be a JSON object$/,
+    ],
+    [
+      "a non-ISO timestamp",
+      '{"query": "q", "response": "r", "timestamp": 1700000000}',
+      /:3: "timestamp" must be an ISO-8601 date string$/,
+    ],
   ];
 
   test(`malformed lines are refused in one line naming file and line number (${malformed.length} kinds), nothing stored`, async () => {
@@ -102,7 +136,7 @@ describe("bad histories and queries through the CLI (SQLite)", () => {
         expectOneLineError(res, 2, message);
         expect(res.stderr.startsWith(`persona-agent: ${path}:3: `)).toBe(true);
       } catch (error) {
-        throw new Error(`${name}: ${(error as Error).message}`);
+        throw new Error(`${name}: ${(error as Error).message}`, { cause: error });
       }
     });
     expect(await state("malformed")).toEqual(nothingStored);
@@ -113,7 +147,9 @@ describe("bad histories and queries through the CLI (SQLite)", () => {
     const blank = join(dataDir, "blank.jsonl");
     writeFileSync(empty, "");
     writeFileSync(blank, "\n   \n\t\r\n\n");
-    const [a, b] = await Promise.all([empty, blank].map((file) => runCli(["ingest", "--user", "nobody", "--file", file], env)));
+    const [a, b] = await Promise.all(
+      [empty, blank].map((file) => runCli(["ingest", "--user", "nobody", "--file", file], env)),
+    );
     expectOneLineError(a!, 2, /empty\.jsonl: no history entries \(the file is empty or blank\)$/m);
     expectOneLineError(b!, 2, /blank\.jsonl: no history entries \(the file is empty or blank\)$/m);
     expect(await state("nobody")).toEqual(nothingStored);
@@ -138,9 +174,20 @@ describe("bad histories and queries through the CLI (SQLite)", () => {
     const before = await state("alice");
     const sent = cli.server.requests.length;
     const res = await runCli(["ask", "--user", "alice", "x".repeat(MAX_QUERY_CHARS + 1)], env);
-    expectOneLineError(res, 2, new RegExp(`the query is too long \\(${MAX_QUERY_CHARS + 1} characters, at most ${MAX_QUERY_CHARS}\\)$`));
-    const fb = await runCli(["feedback", "--user", "alice", "--query", "y".repeat(MAX_QUERY_CHARS + 5), "--truth", "sci-fi"], env);
-    expectOneLineError(fb, 2, new RegExp(`the query is too long \\(${MAX_QUERY_CHARS + 5} characters, at most ${MAX_QUERY_CHARS}\\)$`));
+    expectOneLineError(
+      res,
+      2,
+      new RegExp(`the query is too long \\(${MAX_QUERY_CHARS + 1} characters, at most ${MAX_QUERY_CHARS}\\)$`),
+    );
+    const fb = await runCli(
+      ["feedback", "--user", "alice", "--query", "y".repeat(MAX_QUERY_CHARS + 5), "--truth", "sci-fi"],
+      env,
+    );
+    expectOneLineError(
+      fb,
+      2,
+      new RegExp(`the query is too long \\(${MAX_QUERY_CHARS + 5} characters, at most ${MAX_QUERY_CHARS}\\)$`),
+    );
     expect(cli.server.requests.length).toBe(sent);
     expect(await state("alice")).toEqual(before);
   });
@@ -152,7 +199,10 @@ describe("bad histories and queries through the CLI (SQLite)", () => {
       response: `sci-fi ${"with many words of commentary ".repeat(100)}`,
       timestamp: `2024-04-${String(i + 1).padStart(2, "0")}T10:00:00Z`,
     }));
-    const ingest = await runCli(["ingest", "--user", user, "--file", writeJsonl(dataDir, "longmem.jsonl", memories)], env);
+    const ingest = await runCli(
+      ["ingest", "--user", user, "--file", writeJsonl(dataDir, "longmem.jsonl", memories)],
+      env,
+    );
     expect(ingest.code).toBe(0);
     const query = `Tag this movie: ${"an epic voyage across the galaxy ".repeat(900)}`.slice(0, MAX_QUERY_CHARS - 100);
     const sent = cli.server.requests.length;
@@ -172,14 +222,18 @@ describe("bad histories and queries through the CLI (SQLite)", () => {
 
 // ---- Unicode and control characters, on both backends ----------------------------------------
 
-const backends: [string, boolean][] = [["SQLite", false], ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : [])];
+const backends: [string, boolean][] = [
+  ["SQLite", false],
+  ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : []),
+];
 
 const UNICODE = {
   emoji: "👩🏽‍🚀 astronaut family 👨‍👩‍👧‍👦 and flags 🇯🇵🇧🇷",
   rtl: "فيلم عن الفضاء \u202Bמסע בין כוכבים\u202C",
   cjk: "宇宙の旅 우주 여행 太空旅行",
   combining: "Zalgo z\u0301\u0327a\u0308\u0316l\u0303go, e\u0301 vs \u00e9, A\u030A",
-  controls: "tab\there, bell\u0007, escape\u001b[31m, unit sep\u001f, line sep\u2028para sep\u2029, BOM\uFEFF, ZWJ\u200D",
+  controls:
+    "tab\there, bell\u0007, escape\u001b[31m, unit sep\u001f, line sep\u2028para sep\u2029, BOM\uFEFF, ZWJ\u200D",
 };
 
 describe.each(backends)("Unicode and control characters round-trip on %s", (_backend, usePostgres) => {
@@ -192,7 +246,8 @@ describe.each(backends)("Unicode and control characters round-trip on %s", (_bac
 
   function reply(req: RecordedChatRequest): ScriptedReply {
     if (!req.tools) return { content: profile };
-    if (toolResults(req).length === 0) return { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
+    if (toolResults(req).length === 0)
+      return { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
     return { content: answer };
   }
 
@@ -216,12 +271,16 @@ describe.each(backends)("Unicode and control characters round-trip on %s", (_bac
       metadata: { kind, [text]: [text, { nested: text }] },
     }));
     const dir = env.PERSONA_AGENT_DATA_DIR!;
-    const ingest = await runCli(["ingest", "--user", user, "--file", writeJsonl(dir, "unicode.jsonl", history), "--json"], env);
+    const ingest = await runCli(
+      ["ingest", "--user", user, "--file", writeJsonl(dir, "unicode.jsonl", history), "--json"],
+      env,
+    );
     expect(ingest.stderr).toBe("");
     expect(JSON.parse(ingest.stdout)).toMatchObject({ added: history.length, personaVersion: 1 });
     // The profile request carried the history's text unchanged.
     const summary = server.requests.find((r) => !r.tools)!;
-    for (const text of Object.values(UNICODE)) expect(JSON.stringify(summary.messages)).toContain(JSON.stringify(text).slice(1, -1));
+    for (const text of Object.values(UNICODE))
+      expect(JSON.stringify(summary.messages)).toContain(JSON.stringify(text).slice(1, -1));
 
     const query = `Tag this movie: ${UNICODE.emoji} ${UNICODE.cjk} ${UNICODE.combining}`;
     const sent = server.requests.length;
@@ -244,24 +303,60 @@ describe.each(backends)("Unicode and control characters round-trip on %s", (_bac
     expect(state).toMatchObject({ versions: [1], memories: history.length, interactions: 1 });
 
     // Feedback with Unicode truth is stored and retrievable too.
-    const fb = await runCli(["feedback", "--user", user, "--query", `Tag this movie: ${UNICODE.rtl}`, "--truth", UNICODE.combining, "--align-every", "99"], env);
+    const fb = await runCli(
+      [
+        "feedback",
+        "--user",
+        user,
+        "--query",
+        `Tag this movie: ${UNICODE.rtl}`,
+        "--truth",
+        UNICODE.combining,
+        "--align-every",
+        "99",
+      ],
+      env,
+    );
     expect(fb).toMatchObject({ code: 0, stderr: "" });
     expect((await snapshot(user, backend())).memories).toBe(history.length + 1);
   });
 
   test.each([
-    ["a NUL character", { query: "Tag this movie: nul\u0000byte", response: "sci-fi" }, /:2: "query" contains a NUL character \(U\+0000\)$/],
-    ["a NUL in metadata", { query: "q", response: "r", metadata: { note: ["ok", { deep: "a\u0000b" }] } }, /:2: "metadata" contains a NUL character \(U\+0000\)$/],
-    ["an unpaired surrogate", { query: "Tag this movie: broken \ud83d emoji", response: "sci-fi" }, /:2: "query" contains an unpaired UTF-16 surrogate \(invalid Unicode\)$/],
-  ])("%s is refused at ingest in one line (PostgreSQL's JSONB cannot store it), nothing stored", async (_name, bad, message) => {
-    const dir = env.PERSONA_AGENT_DATA_DIR!;
-    const target = "nul-user";
-    const res = await runCli(["ingest", "--user", target, "--file", writeJsonl(dir, "nul.jsonl", [entry(1), bad, entry(2)])], env);
-    expect(res.stderr).toMatch(/^persona-agent: [^\n]*\n$/);
-    expect(res.stderr.trim()).toMatch(message);
-    expect(res).toMatchObject({ code: 2, stdout: "" });
-    expect(await snapshot(target, backend())).toEqual({ versions: [], persona: undefined, memories: 0, interactions: 0 });
-  });
+    [
+      "a NUL character",
+      { query: "Tag this movie: nul\u0000byte", response: "sci-fi" },
+      /:2: "query" contains a NUL character \(U\+0000\)$/,
+    ],
+    [
+      "a NUL in metadata",
+      { query: "q", response: "r", metadata: { note: ["ok", { deep: "a\u0000b" }] } },
+      /:2: "metadata" contains a NUL character \(U\+0000\)$/,
+    ],
+    [
+      "an unpaired surrogate",
+      { query: "Tag this movie: broken \ud83d emoji", response: "sci-fi" },
+      /:2: "query" contains an unpaired UTF-16 surrogate \(invalid Unicode\)$/,
+    ],
+  ])(
+    "%s is refused at ingest in one line (PostgreSQL's JSONB cannot store it), nothing stored",
+    async (_name, bad, message) => {
+      const dir = env.PERSONA_AGENT_DATA_DIR!;
+      const target = "nul-user";
+      const res = await runCli(
+        ["ingest", "--user", target, "--file", writeJsonl(dir, "nul.jsonl", [entry(1), bad, entry(2)])],
+        env,
+      );
+      expect(res.stderr).toMatch(/^persona-agent: [^\n]*\n$/);
+      expect(res.stderr.trim()).toMatch(message);
+      expect(res).toMatchObject({ code: 2, stdout: "" });
+      expect(await snapshot(target, backend())).toEqual({
+        versions: [],
+        persona: undefined,
+        memories: 0,
+        interactions: 0,
+      });
+    },
+  );
 
   test("a query with a NUL character is refused by the agent's own validation (graph API input)", () => {
     expect(() => validateQuery("Tag this movie: a\u0000b")).toThrow("the query contains a NUL character (U+0000)");

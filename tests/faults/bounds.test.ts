@@ -14,7 +14,10 @@ describe("alignment bounds through the CLI", () => {
     const six = await runCli(["align", "--user", "alice", "--iterations", "6", "--json"], suite.env);
     expect(six.stderr).toBe("");
     expect(JSON.parse(six.stdout).iterations).toHaveLength(6);
-    const validated = await runCli(["align", "--user", "alice", "--iterations", "5", "--validate", "--json"], suite.env);
+    const validated = await runCli(
+      ["align", "--user", "alice", "--iterations", "5", "--validate", "--json"],
+      suite.env,
+    );
     expect(validated.stderr).toBe("");
     expect(JSON.parse(validated.stdout).iterations).toHaveLength(5);
   }, 60_000);
@@ -23,17 +26,25 @@ describe("alignment bounds through the CLI", () => {
     const sent = suite.chat();
     const tooMany = await runCli(["align", "--user", "alice", "--iterations", "11"], suite.env);
     expect(tooMany).toMatchObject({ code: 2, stdout: "" });
-    expect(tooMany.stderr).toBe("persona-agent: --iterations must be at most 10 (the operator's PERSONA_AGENT_MAX_ITERATIONS), got 11\n");
+    expect(tooMany.stderr).toBe(
+      "persona-agent: --iterations must be at most 10 (the operator's PERSONA_AGENT_MAX_ITERATIONS), got 11\n",
+    );
     const tooBig = await runCli(["align", "--user", "alice", "--batch", "33"], suite.env);
-    expect(tooBig.stderr).toBe("persona-agent: --batch must be at most 32 (the operator's PERSONA_AGENT_MAX_BATCH), got 33\n");
+    expect(tooBig.stderr).toBe(
+      "persona-agent: --batch must be at most 32 (the operator's PERSONA_AGENT_MAX_BATCH), got 33\n",
+    );
     expect(suite.chat()).toBe(sent);
-    const lowered = await runCli(["align", "--user", "alice", "--iterations", "3"], { ...suite.env, PERSONA_AGENT_MAX_ITERATIONS: "2" });
+    const lowered = await runCli(["align", "--user", "alice", "--iterations", "3"], {
+      ...suite.env,
+      PERSONA_AGENT_MAX_ITERATIONS: "2",
+    });
     expect(lowered.stderr).toMatch(/--iterations must be at most 2/);
   }, 30_000);
 });
 
 describe("alignment bounds for graph callers", () => {
-  const run = (configurable: Record<string, unknown>) => () => alignmentConfiguration.ensureAlignmentConfiguration({ configurable: { userId: "alice", ...configurable } });
+  const run = (configurable: Record<string, unknown>) => () =>
+    alignmentConfiguration.ensureAlignmentConfiguration({ configurable: { userId: "alice", ...configurable } });
 
   test("a run's configurable cannot exceed the bounds (250 model calls from one request are no longer possible)", () => {
     expect(run({ iterations: 50 })).toThrow(/iterations must be at most 10/);
@@ -43,7 +54,9 @@ describe("alignment bounds for graph callers", () => {
   });
 
   test("the recursion limit grows with E, so the largest allowed run fits", () => {
-    const { alignmentRecursionLimit } = alignmentConfiguration as unknown as { alignmentRecursionLimit: (e: number, v: boolean) => number };
+    const { alignmentRecursionLimit } = alignmentConfiguration as unknown as {
+      alignmentRecursionLimit: (e: number, v: boolean) => number;
+    };
     expect(alignmentRecursionLimit(1, false)).toBeGreaterThanOrEqual(1 + 4);
     expect(alignmentRecursionLimit(10, true)).toBeGreaterThanOrEqual(1 + 10 * 5);
   });

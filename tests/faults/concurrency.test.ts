@@ -19,20 +19,32 @@ function reply(req: RecordedChatRequest): ScriptedReply {
   const text = lastUserText(req);
   // A little latency everywhere, so the processes' steps interleave.
   const later = (r: ScriptedReply): ScriptedReply => ({ delayMs: 20 + Math.floor(Math.random() * 60), then: r });
-  if (req.tools) return later(req.messages.at(-1)?.role === "tool" ? { content: "sci-fi" } : { toolCalls: [{ name: "memory_retrieval", args: { query: text } }] });
+  if (req.tools)
+    return later(
+      req.messages.at(-1)?.role === "tool"
+        ? { content: "sci-fi" }
+        : { toolCalls: [{ name: "memory_retrieval", args: { query: text } }] },
+    );
   const step = parseAlignmentPrompt(text)?.step; // LLM_grad / LLM_update of either prompt set
   if (step === "update") return later({ content: `ALIGNED PERSONA ${Math.random()}` });
   if (step === "grad") return later({ content: "Say sci-fi more often." });
   return later({ content: "Profile: tags most films sci-fi" });
 }
 
-const movie = (i: number) => ({ query: `Tag this movie: a race story number ${i}`, response: i % 2 ? "sci-fi" : "drama", timestamp: new Date(Date.UTC(2024, 5, 1, 0, i)).toISOString() });
+const movie = (i: number) => ({
+  query: `Tag this movie: a race story number ${i}`,
+  response: i % 2 ? "sci-fi" : "drama",
+  timestamp: new Date(Date.UTC(2024, 5, 1, 0, i)).toISOString(),
+});
 /** A: 0..299, B: 200..499 (100 shared with A) and two entries alice already has. Large enough that the adds overlap. */
 const FILE_A = Array.from({ length: 300 }, (_, i) => movie(i));
 const FILE_B = [...Array.from({ length: 300 }, (_, i) => movie(200 + i)), ALICE_HISTORY[0]!, ALICE_HISTORY[1]!];
 const DISTINCT = ALICE_HISTORY.length + 500;
 
-const backends: [string, boolean][] = [["SQLite", false], ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : [])];
+const backends: [string, boolean][] = [
+  ["SQLite", false],
+  ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : []),
+];
 
 describe.each(backends)("concurrent processes on one user on %s", (_backend, usePostgres) => {
   let server: OpenAITestServer;
@@ -46,7 +58,10 @@ describe.each(backends)("concurrent processes on one user on %s", (_backend, use
     dataDir = tempDir("faults-race-");
     database = usePostgres ? await createTestDatabase() : undefined;
     env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database?.url });
-    const setup = await runCli(["ingest", "--user", USER, "--file", writeJsonl(dataDir, "base.jsonl", ALICE_HISTORY)], env);
+    const setup = await runCli(
+      ["ingest", "--user", USER, "--file", writeJsonl(dataDir, "base.jsonl", ALICE_HISTORY)],
+      env,
+    );
     if (setup.code !== 0) throw new Error(`setup ingest failed: ${setup.stderr}`);
   });
   afterAll(async () => {
@@ -67,13 +82,18 @@ describe.each(backends)("concurrent processes on one user on %s", (_backend, use
     ];
     const results: CliResult[] = await Promise.all(commands.map(([, args]) => runCli(args, env)));
 
-    const outcomes = results.map((res, i) => `${commands[i]![0]}: exit ${res.code} ${res.code === 0 ? "" : res.stderr.trim()}`);
+    const outcomes = results.map(
+      (res, i) => `${commands[i]![0]}: exit ${res.code} ${res.code === 0 ? "" : res.stderr.trim()}`,
+    );
     results.forEach((res, i) => {
       const [name] = commands[i]!;
       if (res.code === 0) {
         expect(() => JSON.parse(res.stdout)).not.toThrow();
         // An ask between an ingest's memories and its profile truthfully says the profile lags behind.
-        const stderr = res.stderr.replace(/^persona-agent: warning: the profile of user "race-user" summarizes \d+ of its \d+ memories: .*\n/, "");
+        const stderr = res.stderr.replace(
+          /^persona-agent: warning: the profile of user "race-user" summarizes \d+ of its \d+ memories: .*\n/,
+          "",
+        );
         expect(`${name}: ${stderr}`).not.toMatch(/persona-agent:/);
       } else {
         // A clean refusal, never a crash: one line, a documented exit code, no stack.
@@ -85,7 +105,10 @@ describe.each(backends)("concurrent processes on one user on %s", (_backend, use
     // Ingest and ask never lose to a race; only an alignment may, and it says so.
     for (const i of [0, 1, 2, 5]) expect(outcomes[i]).toMatch(/exit 0/);
     for (const i of [3, 4]) {
-      if (results[i]!.code !== 0) expect(results[i]!.stderr).toMatch(/the persona of user "race-user" changed while this run worked on v\d+ \(now v\d+\); nothing was saved, run it again/);
+      if (results[i]!.code !== 0)
+        expect(results[i]!.stderr).toMatch(
+          /the persona of user "race-user" changed while this run worked on v\d+ \(now v\d+\); nothing was saved, run it again/,
+        );
     }
     const ingests = [JSON.parse(results[0]!.stdout), JSON.parse(results[1]!.stdout)];
     expect(ingests[0].added + ingests[1].added).toBe(DISTINCT - ALICE_HISTORY.length); // each shared entry added once

@@ -22,7 +22,10 @@ const TIMED_OUT = /^the model call timed out \(.*\); raise PERSONA_AGENT_TIMEOUT
 
 async function failure(promise: Promise<unknown>): Promise<{ error: unknown; elapsed: number }> {
   const started = Date.now();
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   return { error, elapsed: Date.now() - started };
 }
 
@@ -53,10 +56,19 @@ describe("a stalled body on Bedrock (real ChatBedrockConverse)", () => {
   });
 
   test("the deadline covers the body: a TimeoutError after about timeoutMs, mapped to 'timed out'", async () => {
-    server = await startBedrockServer(() => stalledBody({ output: { message: { role: "assistant", content: [{ text: "never whole" }] } }, stopReason: "end_turn" }));
+    server = await startBedrockServer(() =>
+      stalledBody({
+        output: { message: { role: "assistant", content: [{ text: "never whole" }] } },
+        stopReason: "end_turn",
+      }),
+    );
     useFakeAwsCredentials();
     process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = server.url;
-    const model = await createChatModel("bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0", { temperature: 0.1, timeoutMs: 400, maxRetries: 0 });
+    const model = await createChatModel("bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0", {
+      temperature: 0.1,
+      timeoutMs: 400,
+      maxRetries: 0,
+    });
     const { error, elapsed } = await failure(model.invoke("hi"));
     expect(describeProviderError(error)).toMatch(TIMED_OUT);
     expect(elapsed).toBeLessThan(400 + 2_000);

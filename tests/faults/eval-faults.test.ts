@@ -6,8 +6,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { LAMP_LABELS } from "../../src/data/lamp.js";
-import { writeSyntheticLamp } from "../../src/eval/synthetic.js";
+import { LAMP_LABELS } from "../../apps/eval/data/lamp.js";
+import { writeSyntheticLamp } from "../../apps/eval/synthetic.js";
 import { runCli } from "../support/cli.js";
 import { tempDir } from "../../testing/fixtures.js";
 import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
@@ -31,8 +31,10 @@ describe("eval with LLM faults", () => {
         const question = text.split("Which tag")[1] ?? "";
         const user = /of user (\d+)/.exec(question)?.[1] ?? /of user (\d+)/.exec(text)?.[1] ?? "";
         if (parseAlignmentPrompt(text)?.step === "grad" && user === "3") return serverError(500); // alignment's LLM_grad
-        if (req.tools && toolResults(req).length === 0) return { toolCalls: [{ name: "memory_retrieval", args: { query: "story" } }] };
-        if (!question) return { content: `The user mostly answers "${majority([text], LAMP_LABELS["lamp-2m"]!) ?? "sci-fi"}".` };
+        if (req.tools && toolResults(req).length === 0)
+          return { toolCalls: [{ name: "memory_retrieval", args: { query: "story" } }] };
+        if (!question)
+          return { content: `The user mostly answers "${majority([text], LAMP_LABELS["lamp-2m"]!) ?? "sci-fi"}".` };
         if (user === "0") return "banana"; // not a lamp-2m tag
         if (user === "1") return hang(); // always: fails once --retry-for has passed
         if (user === "2" && !hungOnce.has(user)) {
@@ -53,11 +55,40 @@ describe("eval with LLM faults", () => {
     PERSONA_AGENT_MAX_RETRIES: "0",
   });
   const run = (method: string, out: string) =>
-    runCli(["eval", "--task", "lamp-2m", "--questions", files.questions, "--outputs", files.outputs, "--method", method, "--out", out, "--json", "--retry-for", "3", "--backoff-ms", "5", "--batch", "1"], env());
+    runCli(
+      [
+        "eval",
+        "--task",
+        "lamp-2m",
+        "--questions",
+        files.questions,
+        "--outputs",
+        files.outputs,
+        "--method",
+        method,
+        "--out",
+        out,
+        "--json",
+        "--retry-for",
+        "3",
+        "--backoff-ms",
+        "5",
+        "--batch",
+        "1",
+      ],
+      env(),
+    );
   const records = (out: string, method: string) =>
     Object.fromEntries(
       // The results file is named by the run key: lamp-2m.<method>.<run id>.jsonl.
-      readFileSync(join(out, "results", readdirSync(join(out, "results")).find((n) => n.startsWith(`lamp-2m.${method}.`))!), "utf8")
+      readFileSync(
+        join(
+          out,
+          "results",
+          readdirSync(join(out, "results")).find((n) => n.startsWith(`lamp-2m.${method}.`))!,
+        ),
+        "utf8",
+      )
         .split("\n")
         .filter(Boolean)
         .map((l) => JSON.parse(l))
@@ -68,7 +99,9 @@ describe("eval with LLM faults", () => {
   it("records a timed-out query as failed, retries a transient timeout, scores an out-of-label answer as wrong", async () => {
     const out = join(dir, "rag");
     const res = await run("rag-1", out);
-    expect(res.stderr.split("\n").at(-2)).toMatch(/^persona-agent: 1 of 4 queries failed .*; run the same command again to ask only the failed ones$/);
+    expect(res.stderr.split("\n").at(-2)).toMatch(
+      /^persona-agent: 1 of 4 queries failed .*; run the same command again to ask only the failed ones$/,
+    );
     expect(res.code).toBe(4); // finished, with a failed query
     const summary = JSON.parse(res.stdout);
     expect(summary).toMatchObject({ n: 4, failures: 1 });

@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { environmentError } from "../../src/errors.js";
+import { environmentError } from "../../src/errors/errors.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { startOpenAIServer } from "../../testing/openai-server.js";
 import { tempDir } from "../../testing/fixtures.js";
@@ -61,7 +61,9 @@ describe("through the CLI", () => {
     holder.exec("BEGIN IMMEDIATE");
     try {
       const result = await runCli(["forget", "--user", "alice"], { PERSONA_AGENT_DATA_DIR: dataDir });
-      expect(result.stderr).toBe("persona-agent: the database stayed locked by another process: database is locked (run the command again)\n");
+      expect(result.stderr).toBe(
+        "persona-agent: the database stayed locked by another process: database is locked (run the command again)\n",
+      );
       expect(result.code).toBe(3);
     } finally {
       holder.exec("ROLLBACK");
@@ -70,21 +72,33 @@ describe("through the CLI", () => {
   }, 30_000);
 
   const mountable = process.getuid?.() === 0 && canMount();
-  (mountable ? test : test.skip)("a full disk (the data directory on a 1 MB tmpfs): one line, exit 3", async () => {
-    const server = await startOpenAIServer(() => ({ content: "Profile: a sci-fi fan" }));
-    const dataDir = tempDir("exit-full-");
-    mkdirSync(join(dataDir, "data"));
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1M,mode=0700", "tmpfs", join(dataDir, "data")]);
-    try {
-      const entries = Array.from({ length: 2000 }, (_, i) => ({ query: `Tag this movie: reel ${i} ${"x".repeat(300)}`, response: "sci-fi" }));
-      const result = await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "big.jsonl", entries)], scriptedEnv(server.url, join(dataDir, "data")));
-      expect(result.stderr).toMatch(/^persona-agent: (cannot open \S+: )?the disk is full: .+ \(free space, then run the command again\)\n$/);
-      expect(result.code).toBe(3);
-    } finally {
-      execFileSync("umount", [join(dataDir, "data")]);
-      await server.close();
-    }
-  }, 60_000);
+  (mountable ? test : test.skip)(
+    "a full disk (the data directory on a 1 MB tmpfs): one line, exit 3",
+    async () => {
+      const server = await startOpenAIServer(() => ({ content: "Profile: a sci-fi fan" }));
+      const dataDir = tempDir("exit-full-");
+      mkdirSync(join(dataDir, "data"));
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=1M,mode=0700", "tmpfs", join(dataDir, "data")]);
+      try {
+        const entries = Array.from({ length: 2000 }, (_, i) => ({
+          query: `Tag this movie: reel ${i} ${"x".repeat(300)}`,
+          response: "sci-fi",
+        }));
+        const result = await runCli(
+          ["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "big.jsonl", entries)],
+          scriptedEnv(server.url, join(dataDir, "data")),
+        );
+        expect(result.stderr).toMatch(
+          /^persona-agent: (cannot open \S+: )?the disk is full: .+ \(free space, then run the command again\)\n$/,
+        );
+        expect(result.code).toBe(3);
+      } finally {
+        execFileSync("umount", [join(dataDir, "data")]);
+        await server.close();
+      }
+    },
+    60_000,
+  );
 });
 
 function canMount(): boolean {

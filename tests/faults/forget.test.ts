@@ -19,7 +19,7 @@ import { BACKENDS, createTestDatabase, TEST_DATABASE_URL, type TestDatabase } fr
 import { writeJsonl } from "./support.js";
 import { builder as ingestBuilder } from "../../graphs/ingest.js";
 import { listAll } from "../../src/store/list.js";
-import { userFileKey, userNamespace } from "../../src/users.js";
+import { userFileKey, userNamespace } from "../../src/users/users.js";
 
 const USER = "racer";
 /** Text that exists only in the racer's data: in the history, the ask's query and the feedback's truth. */
@@ -46,8 +46,12 @@ const history = ALICE_HISTORY.map((e, i) => ({ ...e, query: `${e.query} (${HISTO
 function reply(req: RecordedChatRequest): ScriptedReply | Promise<ScriptedReply> {
   const text = lastUserText(req);
   const held = gate;
-  const slow = (r: ScriptedReply) => (held && [ASK_SECRET, TRUTH_SECRET].some((s) => JSON.stringify(req.messages).includes(s)) ? held.then(() => r) : r);
-  if (req.tools) return toolResults(req).length === 0 ? slow({ toolCalls: [{ name: "memory_retrieval", args: { query: text } }] }) : slow({ content: "sci-fi" });
+  const slow = (r: ScriptedReply) =>
+    held && [ASK_SECRET, TRUTH_SECRET].some((s) => JSON.stringify(req.messages).includes(s)) ? held.then(() => r) : r;
+  if (req.tools)
+    return toolResults(req).length === 0
+      ? slow({ toolCalls: [{ name: "memory_retrieval", args: { query: text } }] })
+      : slow({ content: "sci-fi" });
   if (text.includes("Rewrite the persona")) return slow({ content: "ALIGNED PERSONA" });
   if (text.includes("Act as a gradient")) return slow({ content: "Say sci-fi more often." });
   return { content: "Profile: a sci-fi fan" };
@@ -77,11 +81,21 @@ async function rowsWithSecrets(url: string): Promise<string[]> {
       const like = `%${secret}%`;
       const checks: [string, string][] = [
         ["store", "SELECT count(*)::int AS n FROM store WHERE value::text LIKE $1"],
-        ["checkpoints", "SELECT count(*)::int AS n FROM checkpoints WHERE checkpoint::text LIKE $1 OR metadata::text LIKE $1"],
-        ["checkpoint_blobs", "SELECT count(*)::int AS n FROM checkpoint_blobs WHERE position(convert_to(trim(both '%' from $1), 'UTF8') in coalesce(blob, ''::bytea)) > 0"],
-        ["checkpoint_writes", "SELECT count(*)::int AS n FROM checkpoint_writes WHERE position(convert_to(trim(both '%' from $1), 'UTF8') in coalesce(blob, ''::bytea)) > 0"],
+        [
+          "checkpoints",
+          "SELECT count(*)::int AS n FROM checkpoints WHERE checkpoint::text LIKE $1 OR metadata::text LIKE $1",
+        ],
+        [
+          "checkpoint_blobs",
+          "SELECT count(*)::int AS n FROM checkpoint_blobs WHERE position(convert_to(trim(both '%' from $1), 'UTF8') in coalesce(blob, ''::bytea)) > 0",
+        ],
+        [
+          "checkpoint_writes",
+          "SELECT count(*)::int AS n FROM checkpoint_writes WHERE position(convert_to(trim(both '%' from $1), 'UTF8') in coalesce(blob, ''::bytea)) > 0",
+        ],
       ];
-      for (const [table, sql] of checks) if ((await client.query<{ n: number }>(sql, [like])).rows[0]!.n > 0) hits.push(`${table}: ${secret}`);
+      for (const [table, sql] of checks)
+        if ((await client.query<{ n: number }>(sql, [like])).rows[0]!.n > 0) hits.push(`${table}: ${secret}`);
     }
     return hits;
   } finally {
@@ -95,7 +109,6 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-
 describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, usePostgres) => {
   let server: OpenAITestServer;
   let env: Record<string, string>;
@@ -107,7 +120,10 @@ describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, us
     server = await startOpenAIServer(reply, { beforeEmbedding: () => (embeddingsHeld ? gate : undefined) });
     dataDir = tempDir("faults-forget-");
     database = usePostgres ? await createTestDatabase() : undefined;
-    env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database?.url, PERSONA_AGENT_TIMEOUT_MS: "20000" });
+    env = scriptedEnv(server.url, dataDir, {
+      PERSONA_AGENT_DATABASE_URL: database?.url,
+      PERSONA_AGENT_TIMEOUT_MS: "20000",
+    });
   });
   afterAll(async () => {
     await server.close();
@@ -126,7 +142,20 @@ describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, us
 
     // Both commands wait inside a model call when forget runs, then go on.
     closeGate();
-    const feedback = runCli(["feedback", "--user", USER, "--query", "Tag this movie: a lighthouse keeper", "--truth", `drama ${TRUTH_SECRET}`, "--align-every", "1"], env);
+    const feedback = runCli(
+      [
+        "feedback",
+        "--user",
+        USER,
+        "--query",
+        "Tag this movie: a lighthouse keeper",
+        "--truth",
+        `drama ${TRUTH_SECRET}`,
+        "--align-every",
+        "1",
+      ],
+      env,
+    );
     await until(seen(TRUTH_SECRET), "the feedback's alignment");
     const ask = runCli(["ask", "--user", USER, `Tag this movie: ${ASK_SECRET} a heist on the moon`], env);
     await until(seen(ASK_SECRET), "the ask's first model call");
@@ -138,7 +167,9 @@ describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, us
     const [asked, fed] = await Promise.all([ask, feedback]);
     // Both lose to the forget with one clean line; neither stored anything after it.
     expect(asked.code).toBe(2);
-    expect(asked.stderr).toBe(`persona-agent: user "${USER}" was forgotten while this command ran; nothing more of it was stored\n`);
+    expect(asked.stderr).toBe(
+      `persona-agent: user "${USER}" was forgotten while this command ran; nothing more of it was stored\n`,
+    );
     expect(fed.code).toBe(2);
     expect(fed.stderr).toBe(asked.stderr);
 
@@ -148,16 +179,28 @@ describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, us
     expect(JSON.parse(again.stdout)).toEqual({ user: USER, deleted: 0 });
 
     // A new life for the same id: ingest and ask work as for any new user.
-    const reborn = await runCli(["ingest", "--user", USER, "--file", writeJsonl(dataDir, "bob.jsonl", BOB_HISTORY), "--json"], env);
-    expect(JSON.parse(reborn.stdout)).toMatchObject({ added: BOB_HISTORY.length, personaVersion: 1, personaCreated: true });
+    const reborn = await runCli(
+      ["ingest", "--user", USER, "--file", writeJsonl(dataDir, "bob.jsonl", BOB_HISTORY), "--json"],
+      env,
+    );
+    expect(JSON.parse(reborn.stdout)).toMatchObject({
+      added: BOB_HISTORY.length,
+      personaVersion: 1,
+      personaCreated: true,
+    });
     const answered = await runCli(["ask", "--user", USER, "--json", "Tag this movie: a love story"], env);
     expect(answered.stderr).toBe("");
   }, 90_000);
 
   test("an ask started 0.5 s into the forget of a 3,000-memory user leaves nothing of the user (store, checkpoints, files)", async () => {
     const big = "big-racer";
-    const entries = Array.from({ length: 3000 }, (_, i) => ({ query: `Tag this movie: reel ${i} ${HISTORY_SECRET}`, response: i % 2 ? "sci-fi" : "drama" }));
-    expect((await runCli(["ingest", "--user", big, "--file", writeJsonl(dataDir, "big.jsonl", entries)], env)).code).toBe(0);
+    const entries = Array.from({ length: 3000 }, (_, i) => ({
+      query: `Tag this movie: reel ${i} ${HISTORY_SECRET}`,
+      response: i % 2 ? "sci-fi" : "drama",
+    }));
+    expect(
+      (await runCli(["ingest", "--user", big, "--file", writeJsonl(dataDir, "big.jsonl", entries)], env)).code,
+    ).toBe(0);
     const forget = runCli(["forget", "--user", big, "--json"], env);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const ask = runCli(["ask", "--user", big, `Tag this movie: ${ASK_SECRET} a heist`], env);
@@ -172,18 +215,27 @@ describe.each(BACKENDS)("forget racing the user's commands on %s", (_backend, us
 
   test("a forget while an ingest embeds leaves no memory, index or embedding cache of the user", async () => {
     const user = "ingest-racer";
-    const entries = Array.from({ length: 3000 }, (_, i) => ({ query: `Tag this movie: take ${i} ${HISTORY_SECRET}`, response: "drama" }));
+    const entries = Array.from({ length: 3000 }, (_, i) => ({
+      query: `Tag this movie: take ${i} ${HISTORY_SECRET}`,
+      response: "drama",
+    }));
     const before = server.embeddingRequests.length;
     // The ingest waits in an embedding call when forget runs, then embeds the rest (filling its cache) after it.
     closeGate();
     embeddingsHeld = true;
-    const ingest = runCli(["ingest", "--user", user, "--file", writeJsonl(dataDir, "ingest-racer.jsonl", entries)], env);
+    const ingest = runCli(
+      ["ingest", "--user", user, "--file", writeJsonl(dataDir, "ingest-racer.jsonl", entries)],
+      env,
+    );
     await until(() => server.embeddingRequests.length > before, "the ingest's first embedding batch");
     const forget = await runCli(["forget", "--user", user, "--json"], env);
     expect(forget.stderr).toBe("");
     openGate();
     const ingested = await ingest;
-    expect([ingested.code, ingested.stderr]).toEqual([2, `persona-agent: user "${user}" was forgotten while this command ran; nothing more of it was stored\n`]);
+    expect([ingested.code, ingested.stderr]).toEqual([
+      2,
+      `persona-agent: user "${user}" was forgotten while this command ran; nothing more of it was stored\n`,
+    ]);
     expect(existsSync(join(dataDir, "indexes", userFileKey(user)))).toBe(false);
     expect(filesWithSecrets(dataDir).filter((f) => !f.endsWith(".jsonl"))).toEqual([]);
     if (database) expect(await rowsWithSecrets(database.url)).toEqual([]);
@@ -196,14 +248,18 @@ describe("forgotten text leaves the disk", () => {
     const dataDir = tempDir("faults-forget-wal-");
     const env = scriptedEnv(server.url, dataDir);
     try {
-      expect((await runCli(["ingest", "--user", USER, "--file", writeJsonl(dataDir, "racer.jsonl", history)], env)).code).toBe(0);
+      expect(
+        (await runCli(["ingest", "--user", USER, "--file", writeJsonl(dataDir, "racer.jsonl", history)], env)).code,
+      ).toBe(0);
       // Another process's connection (a server, a second CLI): SQLite does not checkpoint the WAL on close then.
       const other = new Database(join(dataDir, "store.sqlite"));
       try {
         other.prepare("SELECT count(*) FROM store_items").get();
         const forget = await runCli(["forget", "--user", USER], env);
         expect(forget.code).toBe(0);
-        expect(readdirSync(dataDir).filter((f) => f.endsWith("-wal") && statSync(join(dataDir, f)).size > 0)).toEqual([]);
+        expect(readdirSync(dataDir).filter((f) => f.endsWith("-wal") && statSync(join(dataDir, f)).size > 0)).toEqual(
+          [],
+        );
         expect(filesWithSecrets(dataDir).filter((f) => !f.endsWith(".jsonl"))).toEqual([]);
       } finally {
         other.close();
@@ -233,8 +289,13 @@ describe("forgotten text leaves the disk", () => {
       const stuck = await runCli(["forget", "--user", USER, "--json"], env);
       other.exec("COMMIT");
       expect(stuck.code).toBe(0);
-      expect(stuck.stderr).toBe(`persona-agent: warning: another process kept reading ${wal} for 10 s, so deleted text may remain there until it lets go; run forget again then\n`);
-      expect(JSON.parse(stuck.stdout)).toMatchObject({ deleted: history.length + 4, notCompacted: expect.stringContaining(wal) });
+      expect(stuck.stderr).toBe(
+        `persona-agent: warning: another process kept reading ${wal} for 10 s, so deleted text may remain there until it lets go; run forget again then\n`,
+      );
+      expect(JSON.parse(stuck.stdout)).toMatchObject({
+        deleted: history.length + 4,
+        notCompacted: expect.stringContaining(wal),
+      });
 
       // Lets go after a second: forget tries again until the WAL is empty.
       expect((await runCli(["ingest", "--user", USER, "--file", file], env)).code).toBe(0);
@@ -252,28 +313,39 @@ describe("forgotten text leaves the disk", () => {
     expect(filesWithSecrets(dataDir).filter((f) => !f.endsWith(".jsonl"))).toEqual([]);
   }, 60_000);
 
-  (TEST_DATABASE_URL ? test : test.skip)("PostgreSQL: forget VACUUMs the store and checkpoint tables it deleted from", async () => {
-    const server = await startOpenAIServer(reply);
-    const dataDir = tempDir("faults-forget-vacuum-");
-    const database = await createTestDatabase();
-    const env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database.url });
-    const client = new pg.Client({ connectionString: database.url });
-    try {
-      expect((await runCli(["ingest", "--user", USER, "--file", writeJsonl(dataDir, "racer.jsonl", history)], env)).code).toBe(0);
-      expect((await runCli(["ask", "--user", USER, "Tag this movie: a quick one"], env)).code).toBe(0);
-      expect((await runCli(["forget", "--user", USER], env)).code).toBe(0);
-      await client.connect();
-      const { rows } = await client.query<{ relname: string; vacuumed: boolean }>(
-        "SELECT relname, last_vacuum IS NOT NULL AS vacuumed FROM pg_stat_user_tables WHERE relname = ANY($1) ORDER BY relname",
-        [["store", "checkpoints", "checkpoint_blobs", "checkpoint_writes"]],
-      );
-      expect(rows).toEqual(["checkpoint_blobs", "checkpoint_writes", "checkpoints", "store"].map((relname) => ({ relname, vacuumed: true })));
-    } finally {
-      await client.end().catch(() => undefined);
-      await server.close();
-      await database.drop();
-    }
-  }, 30_000);
+  (TEST_DATABASE_URL ? test : test.skip)(
+    "PostgreSQL: forget VACUUMs the store and checkpoint tables it deleted from",
+    async () => {
+      const server = await startOpenAIServer(reply);
+      const dataDir = tempDir("faults-forget-vacuum-");
+      const database = await createTestDatabase();
+      const env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database.url });
+      const client = new pg.Client({ connectionString: database.url });
+      try {
+        expect(
+          (await runCli(["ingest", "--user", USER, "--file", writeJsonl(dataDir, "racer.jsonl", history)], env)).code,
+        ).toBe(0);
+        expect((await runCli(["ask", "--user", USER, "Tag this movie: a quick one"], env)).code).toBe(0);
+        expect((await runCli(["forget", "--user", USER], env)).code).toBe(0);
+        await client.connect();
+        const { rows } = await client.query<{ relname: string; vacuumed: boolean }>(
+          "SELECT relname, last_vacuum IS NOT NULL AS vacuumed FROM pg_stat_user_tables WHERE relname = ANY($1) ORDER BY relname",
+          [["store", "checkpoints", "checkpoint_blobs", "checkpoint_writes"]],
+        );
+        expect(rows).toEqual(
+          ["checkpoint_blobs", "checkpoint_writes", "checkpoints", "store"].map((relname) => ({
+            relname,
+            vacuumed: true,
+          })),
+        );
+      } finally {
+        await client.end().catch(() => undefined);
+        await server.close();
+        await database.drop();
+      }
+    },
+    30_000,
+  );
 });
 
 describe("the forget graph (Studio / Platform)", () => {
@@ -283,9 +355,15 @@ describe("the forget graph (Studio / Platform)", () => {
     const saved = { ...process.env };
     Object.assign(process.env, { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: "k" });
     try {
-      const configurable = (userId: string) => ({ userId, model: "openai:x", embeddings: "openai:emb", indexDir: undefined });
+      const configurable = (userId: string) => ({
+        userId,
+        model: "openai:x",
+        embeddings: "openai:emb",
+        indexDir: undefined,
+      });
       const ingest = ingestBuilder.compile({ store });
-      for (const who of ["alice", "alice2"]) await ingest.invoke({ entries: ALICE_HISTORY }, { configurable: configurable(who) });
+      for (const who of ["alice", "alice2"])
+        await ingest.invoke({ entries: ALICE_HISTORY }, { configurable: configurable(who) });
       const { builder: forgetBuilder } = await import("../../graphs/forget.js");
       const out = await forgetBuilder.compile({ store }).invoke({}, { configurable: configurable("alice") });
       expect(out.deleted).toBeGreaterThan(0);

@@ -11,7 +11,10 @@ import { HashEmbeddings } from "../../bench/cheap-embeddings.js";
 
 const [dataDir, user, n] = process.argv.slice(2) as [string, string, string];
 const store = new SqliteStore(join(dataDir, "store.sqlite"));
-const memory = new EpisodicMemory(store, new HashEmbeddings(), { embeddingsId: "bench:hash-512", indexDir: join(dataDir, "indexes") });
+const memory = new EpisodicMemory(store, new HashEmbeddings(), {
+  embeddingsId: "bench:hash-512",
+  indexDir: join(dataDir, "indexes"),
+});
 const entries = Array.from({ length: Number(n) }, (_, i) => ({
   query: `Tag this movie: ${user}'s film number ${i}`,
   response: i % 3 ? "sci-fi" : "drama",

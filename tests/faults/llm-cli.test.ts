@@ -13,18 +13,41 @@ describe("LLM faults in ask through the CLI (real ChatOpenAI, fault-injecting se
   const { chat, state, setFault } = suite;
 
   const cases: [string, Fault, RegExp][] = [
-    ["a hung connection (accepted, never answered)", () => hang(), /^persona-agent: the model call timed out \(Request timed out\.\); raise PERSONA_AGENT_TIMEOUT_MS/],
-    ["HTTP 429 with retry-after", () => rateLimited(0), /^persona-agent: the model provider is rate-limiting requests \(retries exhausted\): 429 Rate limit reached/],
-    ["HTTP 500", () => serverError(500), /^persona-agent: the model provider failed with HTTP 500 \(retries exhausted\)/],
-    ["a truncated JSON body", () => truncatedCompletion(), /^persona-agent: the model provider sent an invalid response \(Unterminated string in JSON/],
-    ["a body that is not JSON", () => rawJson("<html>502 Bad Gateway</html>"), /^persona-agent: the model provider sent an invalid response \(Unexpected token '<'/],
+    [
+      "a hung connection (accepted, never answered)",
+      () => hang(),
+      /^persona-agent: the model call timed out \(Request timed out\.\); raise PERSONA_AGENT_TIMEOUT_MS/,
+    ],
+    [
+      "HTTP 429 with retry-after",
+      () => rateLimited(0),
+      /^persona-agent: the model provider is rate-limiting requests \(retries exhausted\): 429 Rate limit reached/,
+    ],
+    [
+      "HTTP 500",
+      () => serverError(500),
+      /^persona-agent: the model provider failed with HTTP 500 \(retries exhausted\)/,
+    ],
+    [
+      "a truncated JSON body",
+      () => truncatedCompletion(),
+      /^persona-agent: the model provider sent an invalid response \(Unterminated string in JSON/,
+    ],
+    [
+      "a body that is not JSON",
+      () => rawJson("<html>502 Bad Gateway</html>"),
+      /^persona-agent: the model provider sent an invalid response \(Unexpected token '<'/,
+    ],
   ];
 
   test.each(cases)("ask: %s -> one retry, one line, exit 3, nothing changed", async (_name, f, message) => {
     const before = await state();
     const sent = chat();
     setFault(f);
-    const res = await runCli(["ask", "--user", "alice", "Tag this movie: a colony ship drifts past Jupiter"], suite.env);
+    const res = await runCli(
+      ["ask", "--user", "alice", "Tag this movie: a colony ship drifts past Jupiter"],
+      suite.env,
+    );
     expect(res.stderr).toMatch(message);
     expect(res.stderr.trim().split("\n")).toHaveLength(1);
     expect(res).toMatchObject({ code: 3, stdout: "" });
@@ -48,5 +71,4 @@ describe("LLM faults in ask through the CLI (real ChatOpenAI, fault-injecting se
     // p-retry's own backoff is at most 2 s for the first retry: 3 s can only come from the header.
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(2_900);
   }, 20_000);
-
 });

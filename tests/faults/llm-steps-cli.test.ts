@@ -19,22 +19,40 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
     ["hung", () => hang(), /the model call timed out/],
     ["500", () => serverError(500), /failed with HTTP 500/],
     ["truncated", () => truncatedCompletion(), /sent an invalid response/],
-  ] as [string, Fault, RegExp][])("align: a %s feedback call fails the run in one line; the persona stays", async (_name, f, message) => {
-    const before = await state();
-    setFault((req) => (parseAlignmentPrompt(lastUserText(req))?.step === "grad" ? f(req) : healthy(req)));
-    const res = await runCli(["align", "--user", "alice", "--batch", "2"], suite.env);
-    expect(res.code).toBe(3);
-    expect(res.stderr).toMatch(/^persona-agent: alignment failed: .*the persona stays at v1\n$/);
-    expect(res.stderr).toMatch(message);
-    expect(await state()).toEqual(before);
-  });
+  ] as [string, Fault, RegExp][])(
+    "align: a %s feedback call fails the run in one line; the persona stays",
+    async (_name, f, message) => {
+      const before = await state();
+      setFault((req) => (parseAlignmentPrompt(lastUserText(req))?.step === "grad" ? f(req) : healthy(req)));
+      const res = await runCli(["align", "--user", "alice", "--batch", "2"], suite.env);
+      expect(res.code).toBe(3);
+      expect(res.stderr).toMatch(/^persona-agent: alignment failed: .*the persona stays at v1\n$/);
+      expect(res.stderr).toMatch(message);
+      expect(await state()).toEqual(before);
+    },
+  );
 
   test("feedback whose alignment fails keeps the persona and records the feedback exactly once", async () => {
     const before = await state();
     setFault((req) => (!req.tools ? serverError(500) : healthy(req)));
-    const res = await runCli(["feedback", "--user", "alice", "--query", "Tag this movie: a lighthouse keeper sees ghosts", "--truth", "horror", "--align-every", "1"], suite.env);
+    const res = await runCli(
+      [
+        "feedback",
+        "--user",
+        "alice",
+        "--query",
+        "Tag this movie: a lighthouse keeper sees ghosts",
+        "--truth",
+        "horror",
+        "--align-every",
+        "1",
+      ],
+      suite.env,
+    );
     expect(res.code).toBe(3);
-    expect(res.stderr).toMatch(/^persona-agent: feedback recorded, but alignment failed: .*HTTP 500.*the persona stays at v1 \(retry with persona-agent align --user alice\)\n$/);
+    expect(res.stderr).toMatch(
+      /^persona-agent: feedback recorded, but alignment failed: .*HTTP 500.*the persona stays at v1 \(retry with persona-agent align --user alice\)\n$/,
+    );
     const after = await state();
     expect(after.versions).toEqual(before.versions);
     expect(after.persona).toBe(before.persona);
@@ -59,11 +77,16 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
     setFault((req) => {
       const results = toolResults(req);
       if (!req.tools) return healthy(req);
-      if (results.length === 0) return rawToolCalls([{ name: "memory_retrieval", arguments: '{"query": "sci', id: "call_bad" }]);
-      if (results.length === 1) return { toolCalls: [{ name: "memory_retrieval", args: { query: "space movies" }, id: "call_good" }] };
+      if (results.length === 0)
+        return rawToolCalls([{ name: "memory_retrieval", arguments: '{"query": "sci', id: "call_bad" }]);
+      if (results.length === 1)
+        return { toolCalls: [{ name: "memory_retrieval", args: { query: "space movies" }, id: "call_good" }] };
       return { content: "sci-fi" };
     });
-    const res = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: an astronaut stranded on Mars"], suite.env);
+    const res = await runCli(
+      ["ask", "--user", "alice", "--json", "Tag this movie: an astronaut stranded on Mars"],
+      suite.env,
+    );
     expect(res.code).toBe(0);
     expect(res.stderr).not.toMatch(/persona-agent:/); // LangChain's own warnings may appear
     const out = JSON.parse(res.stdout);
@@ -72,10 +95,15 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
     const last = suite.server.requests.at(-1)!;
     const [bad, good] = toolResults(last);
     expect(bad).toMatchObject({ toolCallId: "call_bad" });
-    expect(bad!.content).toMatch(/^Error: the arguments of this memory_retrieval call are not valid JSON .*\{"query": "sci/);
+    expect(bad!.content).toMatch(
+      /^Error: the arguments of this memory_retrieval call are not valid JSON .*\{"query": "sci/,
+    );
     expect(good!.content).toContain("wormhole"); // the retried call retrieved alice's memories
     // The assistant turn with the broken call is sent back whole, so every tool result has its call.
-    const assistant = last.messages.find((m: any) => m.role === "assistant" && m.tool_calls?.some((t: any) => t.id === "call_bad"));
+    const assistant = last.messages.find(
+      (m: { role: string; tool_calls?: { id: string }[] }) =>
+        m.role === "assistant" && m.tool_calls?.some((t) => t.id === "call_bad"),
+    );
     expect(assistant).toBeDefined();
     expect((await state()).interactions).toBe(before.interactions + 1);
   });
@@ -83,9 +111,14 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
   test("an unknown tool name comes back as a tool error and the model answers", async () => {
     setFault((req) => {
       if (!req.tools) return healthy(req);
-      return toolResults(req).length === 0 ? { toolCalls: [{ name: "delete_all_users", args: { confirm: true }, id: "call_x" }] } : { content: "sci-fi" };
+      return toolResults(req).length === 0
+        ? { toolCalls: [{ name: "delete_all_users", args: { confirm: true }, id: "call_x" }] }
+        : { content: "sci-fi" };
     });
-    const res = await runCli(["ask", "--user", "alice", "--json", "Tag this movie: aliens land in a cornfield"], suite.env);
+    const res = await runCli(
+      ["ask", "--user", "alice", "--json", "Tag this movie: aliens land in a cornfield"],
+      suite.env,
+    );
     expect(res.code).toBe(0);
     expect(res.stderr).not.toMatch(/persona-agent:/); // LangChain's own warnings may appear
     expect(JSON.parse(res.stdout).answer).toBe("sci-fi");
@@ -99,9 +132,21 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
     setFault((req) =>
       req.messages[0]?.role === "system"
         ? { content: "still looking", toolCalls: [{ name: "memory_retrieval", args: { query: "more" } }] }
-        : healthy(req));
+        : healthy(req),
+    );
     const sent = chat();
-    const res = await runCli(["ask", "--user", "alice", "--json", "--max-tool-steps", "2", "Tag this movie: a submarine crew hears whales sing"], suite.env);
+    const res = await runCli(
+      [
+        "ask",
+        "--user",
+        "alice",
+        "--json",
+        "--max-tool-steps",
+        "2",
+        "Tag this movie: a submarine crew hears whales sing",
+      ],
+      suite.env,
+    );
     expect(res.code).toBe(0);
     expect(res.stderr).not.toMatch(/persona-agent:/); // LangChain's own warnings may appear
     const out = JSON.parse(res.stdout);
@@ -111,9 +156,16 @@ describe("LLM faults in align, feedback, ingest and tool calls through the CLI (
   });
 
   test("arguments broken on every try: bounded by maxToolSteps, then an answer without tools", async () => {
-    setFault((req) => (req.tools ? rawToolCalls([{ name: "memory_retrieval", arguments: "query=sci-fi" }]) : { content: "sci-fi (no memories)" }));
+    setFault((req) =>
+      req.tools
+        ? rawToolCalls([{ name: "memory_retrieval", arguments: "query=sci-fi" }])
+        : { content: "sci-fi (no memories)" },
+    );
     const sent = chat();
-    const res = await runCli(["ask", "--user", "alice", "--json", "--max-tool-steps", "2", "Tag this movie: a space heist"], suite.env);
+    const res = await runCli(
+      ["ask", "--user", "alice", "--json", "--max-tool-steps", "2", "Tag this movie: a space heist"],
+      suite.env,
+    );
     expect(res.code).toBe(0);
     expect(res.stderr).not.toMatch(/persona-agent:/); // LangChain's own warnings may appear
     expect(JSON.parse(res.stdout)).toMatchObject({ answer: "sci-fi (no memories)", toolCalls: [] });

@@ -18,7 +18,9 @@ const LARGE = 100_000;
 
 function reply(req: RecordedChatRequest): ScriptedReply {
   if (!req.tools) return { content: "Profile: tags most films sci-fi" };
-  return toolResults(req).length === 0 ? { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] } : { content: "sci-fi" };
+  return toolResults(req).length === 0
+    ? { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] }
+    : { content: "sci-fi" };
 }
 
 describe("SQLite under write load", () => {
@@ -31,7 +33,10 @@ describe("SQLite under write load", () => {
     server = await startOpenAIServer(reply, { embeddingDims: 512 });
     dataDir = tempDir("faults-sqlite-load-");
     env = scriptedEnv(server.url, dataDir);
-    expect((await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env)).code).toBe(0);
+    expect(
+      (await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env))
+        .code,
+    ).toBe(0);
   });
   afterAll(async () => server.close());
 
@@ -39,8 +44,12 @@ describe("SQLite under write load", () => {
     const script = fileURLToPath(new URL("./large-add.ts", import.meta.url));
     const add = (user: string) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-        execFile(process.execPath, ["--import", "tsx", script, dataDir, user, String(LARGE)], { env: { PATH: process.env.PATH }, maxBuffer: 1 << 20 }, (error, stdout, stderr) =>
-          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          ["--import", "tsx", script, dataDir, user, String(LARGE)],
+          { env: { PATH: process.env.PATH }, maxBuffer: 1 << 20 },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         ),
       );
     let done = false;
@@ -54,7 +63,10 @@ describe("SQLite under write load", () => {
     }
     const results = await finished;
     console.log(`asks during the adds: ${asks.length}, seconds each: ${seconds.map((s) => s.toFixed(1)).join(" ")}`);
-    expect(results.map((r) => [r.code, r.stdout, r.stderr])).toEqual([[0, `${LARGE}\n`, ""], [0, `${LARGE}\n`, ""]]);
+    expect(results.map((r) => [r.code, r.stdout, r.stderr])).toEqual([
+      [0, `${LARGE}\n`, ""],
+      [0, `${LARGE}\n`, ""],
+    ]);
     expect(asks.length).toBeGreaterThan(1);
     expect(asks.map((r) => [r.code, r.stderr]).filter(([code]) => code !== 0)).toEqual([]);
     expect((await snapshot("u1", { dataDir })).memories).toBe(LARGE);
@@ -65,8 +77,14 @@ describe("SQLite under write load", () => {
     const holder = new Database(join(dataDir, "store.sqlite"));
     holder.exec("BEGIN IMMEDIATE"); // another process holding the write lock
     try {
-      const result = await runCli(["ingest", "--user", "bob", "--file", writeJsonl(dataDir, "bob.jsonl", BOB_HISTORY)], env);
-      expect([result.code, result.stderr]).toEqual([3, `persona-agent: the database ${join(dataDir, "store.sqlite")} is busy: other processes kept it locked for more than 5 s; retry the command\n`]);
+      const result = await runCli(
+        ["ingest", "--user", "bob", "--file", writeJsonl(dataDir, "bob.jsonl", BOB_HISTORY)],
+        env,
+      );
+      expect([result.code, result.stderr]).toEqual([
+        3,
+        `persona-agent: the database ${join(dataDir, "store.sqlite")} is busy: other processes kept it locked for more than 5 s; retry the command\n`,
+      ]);
     } finally {
       holder.exec("ROLLBACK");
       holder.close();

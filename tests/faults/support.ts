@@ -5,7 +5,7 @@ import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { listAll } from "../../src/store/list.js";
 import { openPersistence } from "../../src/store/open.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 
 export interface UserSnapshot {
   versions: number[];
@@ -15,12 +15,17 @@ export interface UserSnapshot {
 }
 
 /** Reads the user's durable state straight from the store (no CLI process may be running on SQLite writes meanwhile). */
-export async function snapshot(user: string, backend: { dataDir: string; databaseUrl?: string }): Promise<UserSnapshot> {
+export async function snapshot(
+  user: string,
+  backend: { dataDir: string; databaseUrl?: string },
+): Promise<UserSnapshot> {
   const persistence = await openPersistence(backend);
   try {
     const { store } = persistence;
     const personas = new PersonaStore(store);
-    const memory = new EpisodicMemory(store, async () => Promise.reject(new Error("no embedding needed")), { embeddingsId: "none" });
+    const memory = new EpisodicMemory(store, async () => Promise.reject(new Error("no embedding needed")), {
+      embeddingsId: "none",
+    });
     const history = await personas.history(user);
     return {
       versions: history.map((v) => v.version),
@@ -51,7 +56,8 @@ export type Fault = (req: RecordedChatRequest) => ScriptedReply | Promise<Script
 /** A well-behaved model: profile/feedback/persona text without tools; with tools, one retrieval then an answer. */
 export function healthy(req: RecordedChatRequest): ScriptedReply {
   if (!req.tools) return { content: "Profile: a sci-fi fan" };
-  if (toolResults(req).length === 0) return { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
+  if (toolResults(req).length === 0)
+    return { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
   return { content: "sci-fi" };
 }
 
@@ -72,7 +78,10 @@ export async function startFaultyCli(prefix: string): Promise<FaultyCli> {
   const server = await startOpenAIServer((req) => (fault ? fault(req) : healthy(req)));
   const dataDir = tempDir(prefix);
   const env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_TIMEOUT_MS: "500", PERSONA_AGENT_MAX_RETRIES: "1" });
-  const ingest = await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env);
+  const ingest = await runCli(
+    ["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)],
+    env,
+  );
   if (ingest.code !== 0) throw new Error(`setup ingest failed: ${ingest.stderr}`);
   return { server, env, dataDir, setFault: (f) => (fault = f) };
 }

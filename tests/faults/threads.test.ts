@@ -13,7 +13,7 @@ import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { BACKENDS, createTestDatabase, type TestDatabase } from "../support/postgres.js";
 import { writeJsonl } from "./support.js";
 import { openPersistence } from "../../src/store/open.js";
-import { userThreadId } from "../../src/forget.js";
+import { userThreadId } from "../../src/users/forget.js";
 
 const FAILING = "a turn whose model call fails";
 
@@ -31,7 +31,11 @@ describe.each(BACKENDS)("one thread, concurrent asks, on %s", (_backend, usePost
     if (JSON.stringify(question).includes(FAILING)) return { delayMs: 1500, then: serverError(500) };
     // A little latency, so concurrent turns overlap.
     const later = (r: ScriptedReply): ScriptedReply => ({ delayMs: 50 + Math.floor(Math.random() * 100), then: r });
-    return later(toolResults(req).length === 0 ? { toolCalls: [{ name: "memory_retrieval", args: { query: text } }] } : { content: "sci-fi" });
+    return later(
+      toolResults(req).length === 0
+        ? { toolCalls: [{ name: "memory_retrieval", args: { query: text } }] }
+        : { content: "sci-fi" },
+    );
   }
 
   beforeAll(async () => {
@@ -39,7 +43,10 @@ describe.each(BACKENDS)("one thread, concurrent asks, on %s", (_backend, usePost
     dataDir = tempDir("faults-threads-");
     database = usePostgres ? await createTestDatabase() : undefined;
     env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database?.url });
-    expect((await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env)).code).toBe(0);
+    expect(
+      (await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env))
+        .code,
+    ).toBe(0);
   });
   afterAll(async () => {
     await server.close();
@@ -50,7 +57,9 @@ describe.each(BACKENDS)("one thread, concurrent asks, on %s", (_backend, usePost
   async function turns(thread: string): Promise<string[]> {
     const persistence = await openPersistence({ dataDir, ...(database ? { databaseUrl: database.url } : {}) });
     try {
-      const tuple = await persistence.checkpointer.getTuple({ configurable: { thread_id: userThreadId("alice", thread) } });
+      const tuple = await persistence.checkpointer.getTuple({
+        configurable: { thread_id: userThreadId("alice", thread) },
+      });
       const messages = (tuple?.checkpoint.channel_values.messages ?? []) as BaseMessage[];
       return messages.filter((m) => m.getType() === "human").map((m) => String(m.content));
     } finally {
@@ -59,9 +68,18 @@ describe.each(BACKENDS)("one thread, concurrent asks, on %s", (_backend, usePost
   }
 
   test("5 concurrent asks on one thread: all exit 0 and the thread keeps all 5 turns after the first", async () => {
-    expect((await runCli(["ask", "--user", "alice", "--thread", "t", "--new-thread", "--json", "Tag this movie: turn 0"], env)).code).toBe(0);
+    expect(
+      (
+        await runCli(
+          ["ask", "--user", "alice", "--thread", "t", "--new-thread", "--json", "Tag this movie: turn 0"],
+          env,
+        )
+      ).code,
+    ).toBe(0);
     const questions = Array.from({ length: 5 }, (_, i) => `Tag this movie: turn ${i + 1}`);
-    const results = await Promise.all(questions.map((q) => runCli(["ask", "--user", "alice", "--thread", "t", "--json", q], env)));
+    const results = await Promise.all(
+      questions.map((q) => runCli(["ask", "--user", "alice", "--thread", "t", "--json", q], env)),
+    );
     expect(results.map((r) => [r.code, r.stderr])).toEqual(questions.map(() => [0, ""]));
     const kept = await turns("t");
     expect(kept[0]).toBe("Tag this movie: turn 0");
@@ -69,12 +87,22 @@ describe.each(BACKENDS)("one thread, concurrent asks, on %s", (_backend, usePost
   }, 120_000);
 
   test("a failing ask concurrent with a succeeding one: the successful turn stays, the failed one is gone", async () => {
-    expect((await runCli(["ask", "--user", "alice", "--thread", "u", "--new-thread", "--json", "Tag this movie: the first turn"], env)).code).toBe(0);
+    expect(
+      (
+        await runCli(
+          ["ask", "--user", "alice", "--thread", "u", "--new-thread", "--json", "Tag this movie: the first turn"],
+          env,
+        )
+      ).code,
+    ).toBe(0);
     const failing = runCli(["ask", "--user", "alice", "--thread", "u", "--json", `Tag this movie: ${FAILING}`], env);
     // The succeeding ask starts once the failing one is in its (slow) model call.
     const asked = () => server.requests.some((r) => JSON.stringify(r.messages).includes(FAILING));
     while (!asked()) await new Promise((resolve) => setTimeout(resolve, 20));
-    const succeeding = await runCli(["ask", "--user", "alice", "--thread", "u", "--json", "Tag this movie: the successful turn"], env);
+    const succeeding = await runCli(
+      ["ask", "--user", "alice", "--thread", "u", "--json", "Tag this movie: the successful turn"],
+      env,
+    );
     const failed = await failing;
     expect([succeeding.code, succeeding.stderr]).toEqual([0, ""]);
     expect(failed.code).toBe(3);

@@ -21,7 +21,8 @@ beforeEach(() => useFakeAwsCredentials());
 
 const MODEL = "bedrock:anthropic.claude-3-5-sonnet-20240620-v1:0";
 const EMB = "local:universal-sentence-encoder";
-const hasToolBlocks = (messages: any[]) => messages.some((m) => (m.content ?? []).some((c: any) => "toolUse" in c || "toolResult" in c));
+const hasToolBlocks = (messages: { content?: object[] }[]) =>
+  messages.some((m) => (m.content ?? []).some((c) => "toolUse" in c || "toolResult" in c));
 
 let server: BedrockTestServer | undefined;
 afterEach(async () => {
@@ -31,16 +32,35 @@ afterEach(async () => {
 
 test("past maxToolSteps the agent answers on Bedrock: the tool-less last turn carries no toolUse/toolResult blocks", async () => {
   // A model that calls the memory tool whenever it is offered one, and answers otherwise.
-  server = await startBedrockServer(respondWith((req) => (req.toolConfig ? toolCall("memory_retrieval", { query: `more ${toolResults(req).length}` }) : "sci-fi")));
+  server = await startBedrockServer(
+    respondWith((req) =>
+      req.toolConfig ? toolCall("memory_retrieval", { query: `more ${toolResults(req).length}` }) : "sci-fi",
+    ),
+  );
   process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = server.url;
   const store = new InMemoryStore();
   const memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: EMB });
   const parts = { memory, semantic: new SemanticMemory(store), personas: new PersonaStore(store) };
-  await ingestHistory({ ...parts, chatModel: async () => new ScriptedChatModel(() => "ALICE-PROFILE") }, "alice", ALICE_HISTORY, { task: "lamp-2m" });
+  await ingestHistory(
+    { ...parts, chatModel: async () => new ScriptedChatModel(() => "ALICE-PROFILE") },
+    "alice",
+    ALICE_HISTORY,
+    { task: "lamp-2m" },
+  );
 
   const result = await builder.compile({ store }).invoke(
     { messages: [new HumanMessage("Tag this movie: a time loop on a space station")] },
-    { configurable: { userId: "alice", model: MODEL, embeddings: EMB, indexDir: undefined, maxToolSteps: 2, maxRetries: 0, record: false } },
+    {
+      configurable: {
+        userId: "alice",
+        model: MODEL,
+        embeddings: EMB,
+        indexDir: undefined,
+        maxToolSteps: 2,
+        maxRetries: 0,
+        record: false,
+      },
+    },
   );
 
   expect(server.failures).toEqual([]);

@@ -5,8 +5,8 @@ import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { SemanticMemory } from "../../src/memory/semantic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { ingestHistory } from "../../src/memory/ingest.js";
-import { UserError } from "../../src/errors.js";
-import { userNamespace } from "../../src/users.js";
+import { UserError } from "../../src/errors/errors.js";
+import { userNamespace } from "../../src/users/users.js";
 import { ScriptedChatModel } from "../../testing/scripted-model.js";
 import { startWikipediaServer, type WikipediaTestServer } from "../support/wikipedia-server.js";
 import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings } from "../../testing/fixtures.js";
@@ -41,8 +41,12 @@ describe("persona_agent graph", () => {
     memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: EMB });
     const parts = { memory, semantic: new SemanticMemory(store), personas: new PersonaStore(store) };
     const summarizer = (profile: string) => async () => new ScriptedChatModel(() => profile);
-    await ingestHistory({ ...parts, chatModel: summarizer("ALICE-PROFILE: loves sci-fi") }, "alice", ALICE_HISTORY, { task: "lamp-2m" });
-    await ingestHistory({ ...parts, chatModel: summarizer("BOB-PROFILE: loves romance") }, "bob", BOB_HISTORY, { task: "lamp-2m" });
+    await ingestHistory({ ...parts, chatModel: summarizer("ALICE-PROFILE: loves sci-fi") }, "alice", ALICE_HISTORY, {
+      task: "lamp-2m",
+    });
+    await ingestHistory({ ...parts, chatModel: summarizer("BOB-PROFILE: loves romance") }, "bob", BOB_HISTORY, {
+      task: "lamp-2m",
+    });
   });
 
   afterAll(() => wiki.close());
@@ -84,14 +88,24 @@ describe("persona_agent graph", () => {
       bound.push(copy);
       return copy;
     };
-    await Promise.all([run("alice", "Tag this movie: a robot learns to love", model), run("bob", "Tag this movie: a robot learns to love", model)]);
+    await Promise.all([
+      run("alice", "Tag this movie: a robot learns to love", model),
+      run("bob", "Tag this movie: a robot learns to love", model),
+    ]);
     expect(model.calls).toHaveLength(4); // two agent turns per run
     expect(bound).toHaveLength(2); // one binding per run, not one per turn
-    const memoriesSeen = model.calls.flatMap((c) => c.messages.filter((m) => ToolMessage.isInstance(m) && m.name === "memory_retrieval").map((m) => m.text));
+    const memoriesSeen = model.calls.flatMap((c) =>
+      c.messages.filter((m) => ToolMessage.isInstance(m) && m.name === "memory_retrieval").map((m) => m.text),
+    );
     expect(memoriesSeen).toHaveLength(2);
-    const aliceTurn = model.calls.find((c) => c.messages[0]!.text.includes("ALICE-PROFILE") && c.messages.some((m) => ToolMessage.isInstance(m)))!;
-    const bobTurn = model.calls.find((c) => c.messages[0]!.text.includes("BOB-PROFILE") && c.messages.some((m) => ToolMessage.isInstance(m)))!;
-    const memoriesOf = (call: typeof aliceTurn) => call.messages.find((m) => ToolMessage.isInstance(m) && m.name === "memory_retrieval")!.text;
+    const aliceTurn = model.calls.find(
+      (c) => c.messages[0]!.text.includes("ALICE-PROFILE") && c.messages.some((m) => ToolMessage.isInstance(m)),
+    )!;
+    const bobTurn = model.calls.find(
+      (c) => c.messages[0]!.text.includes("BOB-PROFILE") && c.messages.some((m) => ToolMessage.isInstance(m)),
+    )!;
+    const memoriesOf = (call: typeof aliceTurn) =>
+      call.messages.find((m) => ToolMessage.isInstance(m) && m.name === "memory_retrieval")!.text;
     for (const e of ALICE_HISTORY) expect(memoriesOf(bobTurn)).not.toContain(e.query);
     for (const e of BOB_HISTORY) expect(memoriesOf(aliceTurn)).not.toContain(e.query);
   });
@@ -110,7 +124,9 @@ describe("persona_agent graph", () => {
   test("records the interaction in the user's own log, unless told not to", async () => {
     const before = (await store.search(userNamespace("alice", "interactions"), { limit: 100 })).length;
     await run("alice", "Tag this movie: aliens land in Hyde Park", new ScriptedChatModel(() => "sci-fi"));
-    await run("alice", "Tag this movie: aliens land in Paris", new ScriptedChatModel(() => "sci-fi"), { record: false });
+    await run("alice", "Tag this movie: aliens land in Paris", new ScriptedChatModel(() => "sci-fi"), {
+      record: false,
+    });
     const log = await store.search(userNamespace("alice", "interactions"), { limit: 100 });
     expect(log).toHaveLength(before + 1);
     expect(log.map((i) => i.value.query)).toContain("Tag this movie: aliens land in Hyde Park");
@@ -120,14 +136,21 @@ describe("persona_agent graph", () => {
   test("stops offering tools after maxToolSteps, so the agent always answers", async () => {
     // A model that would call tools forever.
     const model = new ScriptedChatModel((_m, { tools }) =>
-      tools.length > 0 ? new AIMessage({ content: "", tool_calls: [{ id: `c${Math.random()}`, name: "memory_retrieval", args: { query: "x" } }] }) : "final",
+      tools.length > 0
+        ? new AIMessage({
+            content: "",
+            tool_calls: [{ id: `c${Math.random()}`, name: "memory_retrieval", args: { query: "x" } }],
+          })
+        : "final",
     );
     const result = await run("alice", "Tag this movie: a time loop", model, { maxToolSteps: 2 });
     expect(result.answer).toBe("final");
     expect(model.calls.map((c) => c.tools.length > 0)).toEqual([true, true, false]);
     // The tool-less call gets the tool calls and results as text: no provider sees tool blocks without tools.
     const last = model.calls.at(-1)!.messages;
-    expect(last.some((m) => ToolMessage.isInstance(m) || (AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0))).toBe(false);
+    expect(
+      last.some((m) => ToolMessage.isInstance(m) || (AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0)),
+    ).toBe(false);
     expect(last.map((m) => m.getType())).toEqual(["system", "human", "ai", "human", "ai", "human"]);
     expect(last[2]!.text).toBe('[called memory_retrieval {"query":"x"}]');
     expect(last[3]!.text).toMatch(/^\[memory_retrieval returned\]\n\[1\] /);
@@ -135,13 +158,17 @@ describe("persona_agent graph", () => {
 
   test("a failing tool becomes a message to the agent, not a crashed run", async () => {
     const model = new ScriptedChatModel(toolUsingScript);
-    const result = await run("alice", "Tag this movie: a heist in dreams", model, { wikipediaBaseUrl: "http://127.0.0.1:9/w/api.php" });
+    const result = await run("alice", "Tag this movie: a heist in dreams", model, {
+      wikipediaBaseUrl: "http://127.0.0.1:9/w/api.php",
+    });
     expect(result.answer).toContain("Wikipedia search failed");
   });
 
   test("unknown users and empty or huge queries are clear user errors", async () => {
     const model = new ScriptedChatModel(() => "never called");
-    await expect(run("carol", "hello", model)).rejects.toThrow(new UserError('unknown user "carol": no persona yet (run the ingest graph with the user\'s history first)'));
+    await expect(run("carol", "hello", model)).rejects.toThrow(
+      new UserError('unknown user "carol": no persona yet (run the ingest graph with the user\'s history first)'),
+    );
     await expect(run("alice", "   ", model)).rejects.toThrow("the query is empty");
     await expect(run("alice", "x".repeat(MAX_TEXT_CHARS + 1), model)).rejects.toThrow(/query is too long/);
     await expect(run("", "hello", model)).rejects.toThrow(/invalid user id/);

@@ -12,7 +12,11 @@ import { ChatLlamaCpp, disposeLocalModels, toChatHistory } from "../../src/model
 import { tempDir } from "../../testing/fixtures.js";
 import { writeTinyLlama } from "../../testing/tiny-gguf.js";
 
-const search = tool(async () => "", { name: "memory_retrieval", description: "Search the user's memory.", schema: z.object({ query: z.string() }) });
+const search = tool(async () => "", {
+  name: "memory_retrieval",
+  description: "Search the user's memory.",
+  schema: z.object({ query: z.string() }),
+});
 const rate = tool(async () => "", {
   name: "rate_movie",
   description: "Rate a movie.",
@@ -23,7 +27,15 @@ const TOOLS = [search, rate];
 describe("ChatLlamaCpp (real llama.cpp, tiny random model)", () => {
   let modelPath: string;
   const model = (fields: Partial<ConstructorParameters<typeof ChatLlamaCpp>[0]> = {}) =>
-    new ChatLlamaCpp({ modelPath, threads: 1, maxTokens: 160, maxArgChars: 12, maxAnswerChars: 12, temperature: 1, ...fields });
+    new ChatLlamaCpp({
+      modelPath,
+      threads: 1,
+      maxTokens: 160,
+      maxArgChars: 12,
+      maxAnswerChars: 12,
+      temperature: 1,
+      ...fields,
+    });
 
   beforeAll(() => {
     modelPath = writeTinyLlama(join(tempDir(), "tiny.gguf"));
@@ -33,7 +45,9 @@ describe("ChatLlamaCpp (real llama.cpp, tiny random model)", () => {
   test("every grammar-constrained reply is a bound tool call with schema-valid arguments, or an answer", async () => {
     const kinds = new Set<string>();
     for (let seed = 0; seed < 12; seed++) {
-      const reply = await model({ seed }).bindTools(TOOLS).invoke([new SystemMessage("persona"), new HumanMessage(`question ${seed}`)]);
+      const reply = await model({ seed })
+        .bindTools(TOOLS)
+        .invoke([new SystemMessage("persona"), new HumanMessage(`question ${seed}`)]);
       expect(reply.invalid_tool_calls ?? []).toEqual([]);
       for (const call of reply.tool_calls ?? []) {
         const bound = TOOLS.find((t) => t.name === call.name);
@@ -60,7 +74,10 @@ describe("ChatLlamaCpp (real llama.cpp, tiny random model)", () => {
 
   test("a forced call to a schema-only tool (structured output) always parses", async () => {
     const schema = z.object({ label: z.enum(["sci-fi", "romance", "comedy"]), confidence: z.number() });
-    const extract = { type: "function" as const, function: { name: "extract", description: "Tag the movie.", parameters: toJsonSchema(schema) } };
+    const extract = {
+      type: "function" as const,
+      function: { name: "extract", description: "Tag the movie.", parameters: toJsonSchema(schema) },
+    };
     for (let seed = 0; seed < 3; seed++) {
       const reply = await model({ seed }).bindTools([extract], { tool_choice: "extract" }).invoke("Tag this movie");
       expect(schema.safeParse(reply.tool_calls?.[0]?.args).success).toBe(true);
@@ -95,7 +112,11 @@ describe("ChatLlamaCpp (real llama.cpp, tiny random model)", () => {
   test("concurrent calls share one loaded model and queue on it", async () => {
     const a = model({ seed: 1 });
     const b = model({ seed: 2 });
-    const replies = await Promise.all([a.bindTools(TOOLS).invoke("one"), b.bindTools(TOOLS).invoke("two"), a.invoke("three")]);
+    const replies = await Promise.all([
+      a.bindTools(TOOLS).invoke("one"),
+      b.bindTools(TOOLS).invoke("two"),
+      a.invoke("three"),
+    ]);
     expect(replies).toHaveLength(3);
     expect(await a.load()).toBe(await b.load());
   });

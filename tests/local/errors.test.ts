@@ -5,19 +5,28 @@
 import { lookup } from "node:dns/promises";
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { createChatModel } from "../../src/models/chat.js";
-import { ChatLlamaCpp, DEFAULT_LOCAL_MODEL, disposeLocalModels, resolveLocalModel } from "../../src/models/local/index.js";
+import {
+  ChatLlamaCpp,
+  DEFAULT_LOCAL_MODEL,
+  disposeLocalModels,
+  resolveLocalModel,
+} from "../../src/models/local/index.js";
 import { runCli } from "../support/cli.js";
 import { tempDir } from "../../testing/fixtures.js";
 import { tinyLlamaGguf, writeTinyLlama } from "../../testing/tiny-gguf.js";
 
 const OPTIONS = { temperature: 0.1, timeoutMs: 60_000, maxRetries: 0 };
-const WHAT_TO_SET = /PERSONA_AGENT_MODEL=local:<path to a \.gguf file>, or a hosted model \(PERSONA_AGENT_MODEL=openai:\.\.\. \/ bedrock:\.\.\.\)/;
+const WHAT_TO_SET =
+  /PERSONA_AGENT_MODEL=local:<path to a \.gguf file>, or a hosted model \(PERSONA_AGENT_MODEL=openai:\.\.\. \/ bedrock:\.\.\.\)/;
 const EXAMPLE = new URL("../../examples/movie-fan.jsonl", import.meta.url).pathname;
 
 async function userError(work: Promise<unknown>): Promise<UserError> {
-  const error = await work.then(() => undefined, (e: unknown) => e);
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(UserError);
   expect((error as Error).message).not.toContain("\n");
   return error as UserError;
@@ -67,10 +76,15 @@ describe("local model errors", () => {
   });
 
   test("an hf: URI with no network", async () => {
-    const online = await lookup("huggingface.co").then(() => true, () => false);
+    const online = await lookup("huggingface.co").then(
+      () => true,
+      () => false,
+    );
     if (online) return; // with a network the URI would really download: nothing to check here
     const e = await userError(createChatModel(`local:${DEFAULT_LOCAL_MODEL}`, OPTIONS));
-    expect(e.message).toMatch(/^cannot download hf:Qwen\/\S+: no network \(huggingface\.co does not resolve\); set PERSONA_AGENT_MODEL=local:/);
+    expect(e.message).toMatch(
+      /^cannot download hf:Qwen\/\S+: no network \(huggingface\.co does not resolve\); set PERSONA_AGENT_MODEL=local:/,
+    );
   });
 
   test("an hf: model downloaded once is found in the cache offline", async () => {
@@ -85,23 +99,52 @@ describe("local model errors", () => {
 
 describe("the CLI on local:", () => {
   const dataDir = tempDir();
-  const env = () => ({ PERSONA_AGENT_DATA_DIR: dataDir, PERSONA_AGENT_LOCAL_MAX_TOKENS: "128", PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9/w/api.php" });
+  const env = () => ({
+    PERSONA_AGENT_DATA_DIR: dataDir,
+    PERSONA_AGENT_LOCAL_MAX_TOKENS: "128",
+    PERSONA_AGENT_WIKIPEDIA_URL: "http://127.0.0.1:9/w/api.php",
+  });
 
   test("a missing model is one line on stderr and exit code 2", async () => {
-    const r = await runCli(["ingest", "--user", "u", "--file", EXAMPLE, "--model", `local:${join(dataDir, "nope.gguf")}`], env());
+    const r = await runCli(
+      ["ingest", "--user", "u", "--file", EXAMPLE, "--model", `local:${join(dataDir, "nope.gguf")}`],
+      env(),
+    );
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^persona-agent: local model file not found: .*nope\.gguf; set PERSONA_AGENT_MODEL=/)]);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^persona-agent: local model file not found: .*nope\.gguf; set PERSONA_AGENT_MODEL=/),
+    ]);
   });
 
   test("ingest and ask --json run on the tiny model", async () => {
     const model = `local:${writeTinyLlama(join(dataDir, "tiny.gguf"))}`;
-    const ingest = await runCli(["ingest", "--user", "u", "--task", "lamp-2m", "--file", EXAMPLE, "--model", model, "--json"], env());
+    const ingest = await runCli(
+      ["ingest", "--user", "u", "--task", "lamp-2m", "--file", EXAMPLE, "--model", model, "--json"],
+      env(),
+    );
     expect(ingest.stderr).not.toMatch(/error/i);
     expect(JSON.parse(ingest.stdout)).toMatchObject({ user: "u", personaVersion: 1 });
 
-    const ask = await runCli(["ask", "--user", "u", "--json", "--max-tool-steps", "1", "--model", model, "Which tag fits: a heist inside dreams?"], env());
+    const ask = await runCli(
+      [
+        "ask",
+        "--user",
+        "u",
+        "--json",
+        "--max-tool-steps",
+        "1",
+        "--model",
+        model,
+        "Which tag fits: a heist inside dreams?",
+      ],
+      env(),
+    );
     expect(ask.code).toBe(0);
-    const out = JSON.parse(ask.stdout) as { answer: string; personaVersion: number; toolCalls: { name: string; args: { query: string } }[] };
+    const out = JSON.parse(ask.stdout) as {
+      answer: string;
+      personaVersion: number;
+      toolCalls: { name: string; args: { query: string } }[];
+    };
     expect(typeof out.answer).toBe("string");
     for (const call of out.toolCalls) {
       expect(["memory_retrieval", "wikipedia_search"]).toContain(call.name);

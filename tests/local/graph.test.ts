@@ -36,9 +36,14 @@ describe("persona_agent graph on a local llama.cpp model", () => {
     memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: EMB });
     // The local model itself writes the profile (plain-text generation, no tools).
     const parts = { memory, semantic: new SemanticMemory(store), personas: new PersonaStore(store) };
-    await ingestHistory({ ...parts, chatModel: () => createChatModel(spec, { temperature: 0.8, timeoutMs: 60_000, maxRetries: 0 }) }, "alice", ALICE_HISTORY, {
-      task: "lamp-2m",
-    });
+    await ingestHistory(
+      { ...parts, chatModel: () => createChatModel(spec, { temperature: 0.8, timeoutMs: 60_000, maxRetries: 0 }) },
+      "alice",
+      ALICE_HISTORY,
+      {
+        task: "lamp-2m",
+      },
+    );
   });
 
   afterAll(async () => {
@@ -51,17 +56,39 @@ describe("persona_agent graph on a local llama.cpp model", () => {
     const graph = builder.compile({ store });
     const result = await graph.invoke(
       { messages: [new HumanMessage("Tag this movie: a crew wakes from cryosleep on a generation ship")] },
-      { configurable: { userId: "alice", model: spec, temperature, embeddings: EMB, indexDir: undefined, wikipediaBaseUrl: wiki.url, maxToolSteps: 2, record: false } },
+      {
+        configurable: {
+          userId: "alice",
+          model: spec,
+          temperature,
+          embeddings: EMB,
+          indexDir: undefined,
+          wikipediaBaseUrl: wiki.url,
+          maxToolSteps: 2,
+          record: false,
+        },
+      },
     );
 
-    const schemas = new Map(initializeTools({ userId: "alice", memory, k: 4, wikipediaBaseUrl: wiki.url, timeoutMs: 1000, promptSet: "paper" }).map((t) => [t.name, t.schema]));
+    const schemas = new Map(
+      initializeTools({
+        userId: "alice",
+        memory,
+        k: 4,
+        wikipediaBaseUrl: wiki.url,
+        timeoutMs: 1000,
+        promptSet: "paper",
+      }).map((t) => [t.name, t.schema]),
+    );
     const replies = result.messages.filter((m: unknown): m is AIMessage => AIMessage.isInstance(m));
     expect(replies.length).toBeGreaterThanOrEqual(1);
     for (const reply of replies) {
       expect(reply.invalid_tool_calls ?? []).toEqual([]);
       for (const call of reply.tool_calls ?? []) {
         expect(schemas.has(call.name)).toBe(true);
-        expect((schemas.get(call.name) as { safeParse(v: unknown): { success: boolean } }).safeParse(call.args).success).toBe(true);
+        expect(
+          (schemas.get(call.name) as { safeParse(v: unknown): { success: boolean } }).safeParse(call.args).success,
+        ).toBe(true);
       }
     }
     toolCalls.push(...result.toolCalls.map((c: { name: string }) => c.name));

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { InMemoryStore } from "@langchain/langgraph";
 import { Embeddings } from "@langchain/core/embeddings";
 import { EpisodicMemory, unitVector } from "../../src/memory/episodic.js";
-import { userFileKey } from "../../src/users.js";
+import { userFileKey } from "../../src/users/users.js";
 import { tempDir } from "../../testing/fixtures.js";
 
 /** Fixed, deliberately non-unit vectors keyed by the first word of the text. */
@@ -35,8 +35,13 @@ class FixedEmbeddings extends Embeddings {
   }
 }
 
-const cosine = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0) / (Math.hypot(...a) * Math.hypot(...b));
-const HISTORY = ["near", "far", "other"].map((word, i) => ({ query: word, response: `${word} answer`, timestamp: `2024-01-0${i + 1}T00:00:00Z` }));
+const cosine = (a: number[], b: number[]) =>
+  a.reduce((s, x, i) => s + x * b[i]!, 0) / (Math.hypot(...a) * Math.hypot(...b));
+const HISTORY = ["near", "far", "other"].map((word, i) => ({
+  query: word,
+  response: `${word} answer`,
+  timestamp: `2024-01-0${i + 1}T00:00:00Z`,
+}));
 
 test("unitVector scales to length 1 and leaves a zero vector alone", () => {
   expect(Math.hypot(...unitVector([3, 4]))).toBeCloseTo(1, 12);

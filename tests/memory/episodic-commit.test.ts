@@ -2,7 +2,7 @@
 import { InMemoryStore } from "@langchain/langgraph";
 import { EpisodicMemory, entryId } from "../../src/memory/episodic.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 import { ALICE_HISTORY, CountingEmbeddings } from "../../testing/fixtures.js";
 
 const EMB = "local:universal-sentence-encoder";
@@ -18,7 +18,14 @@ test.each([
   // What a process killed halfway through adding the third entry leaves behind: the entry
   // written, the meta count not yet raised.
   const orphan = ALICE_HISTORY[2]!;
-  await store.put(userNamespace("alice", "episodic"), entryId(orphan), { id: entryId(orphan), seq: 2, query: orphan.query, response: orphan.response, timestamp: orphan.timestamp, metadata: {} });
+  await store.put(userNamespace("alice", "episodic"), entryId(orphan), {
+    id: entryId(orphan),
+    seq: 2,
+    query: orphan.query,
+    response: orphan.response,
+    timestamp: orphan.timestamp,
+    metadata: {},
+  });
 
   expect((await memory.list("alice")).map((e) => e.response)).toEqual(["sci-fi", "sci-fi"]);
   expect(await memory.count("alice")).toBe(2);
@@ -34,8 +41,12 @@ test("interleaved adds through three connections to one SQLite file never lose e
   const { join } = await import("node:path");
   const { tmpdir } = await import("node:os");
   const file = join(mkdtempSync(join(tmpdir(), "episodic-")), "store.sqlite");
-  const memories = [0, 1, 2].map(() => new EpisodicMemory(new SqliteStore(file), new CountingEmbeddings(), { embeddingsId: EMB }));
-  const batches = [0, 1, 2].map((b) => Array.from({ length: 10 }, (_, i) => ({ query: `q${b}-${i}`, response: "r", timestamp: "2024-01-01T00:00:00Z" })));
+  const memories = [0, 1, 2].map(
+    () => new EpisodicMemory(new SqliteStore(file), new CountingEmbeddings(), { embeddingsId: EMB }),
+  );
+  const batches = [0, 1, 2].map((b) =>
+    Array.from({ length: 10 }, (_, i) => ({ query: `q${b}-${i}`, response: "r", timestamp: "2024-01-01T00:00:00Z" })),
+  );
   await Promise.all(memories.map((m, b) => m.add("carol", batches[b]!)));
   const all = await memories[0]!.list("carol");
   expect(all).toHaveLength(30);
@@ -52,8 +63,16 @@ test("two writers rebuilding and saving one user's index at once both succeed (d
   // Separate instances stand for separate processes: each has its own index cache and writes
   // the same index directory.
   for (let round = 0; round < 5; round++) {
-    const writers = [0, 1, 2].map(() => new EpisodicMemory(new SqliteStore(file), new CountingEmbeddings(), { embeddingsId: EMB, indexDir }));
-    const batches = writers.map((_, w) => Array.from({ length: 40 }, (_, i) => ({ query: `round ${round} writer ${w} item ${i}`, response: "r", timestamp: "2024-01-01T00:00:00Z" })));
+    const writers = [0, 1, 2].map(
+      () => new EpisodicMemory(new SqliteStore(file), new CountingEmbeddings(), { embeddingsId: EMB, indexDir }),
+    );
+    const batches = writers.map((_, w) =>
+      Array.from({ length: 40 }, (_, i) => ({
+        query: `round ${round} writer ${w} item ${i}`,
+        response: "r",
+        timestamp: "2024-01-01T00:00:00Z",
+      })),
+    );
     await expect(Promise.all(writers.map((m, w) => m.add("dora", batches[w]!)))).resolves.toHaveLength(3);
   }
   const reader = new EpisodicMemory(new SqliteStore(file), new CountingEmbeddings(), { embeddingsId: EMB, indexDir });

@@ -11,7 +11,7 @@ import { jest } from "@jest/globals";
 import { InMemoryStore } from "@langchain/langgraph";
 import { EpisodicMemory, entryId, unitVector } from "../../src/memory/episodic.js";
 import { nativeFaiss } from "../../src/memory/vector-index.js";
-import { userFileKey } from "../../src/users.js";
+import { userFileKey } from "../../src/users/users.js";
 import { TinyEmbeddings, tempDir } from "../../testing/fixtures.js";
 
 const MODEL = "test:tiny";
@@ -21,14 +21,23 @@ beforeAll(() => (process.env.PERSONA_AGENT_NATIVE_INDEX = "off"));
 afterAll(() => (process.env.PERSONA_AGENT_NATIVE_INDEX = before));
 afterEach(() => jest.restoreAllMocks());
 
-const many = (user: string, n: number) => Array.from({ length: n }, (_, i) => ({ query: `${user} question ${i} ${"xyz"[i % 3]!.repeat(i % 17)}`, response: `answer ${i * 7919}` }));
-const descriptor = (indexDir: string, user: string) => JSON.parse(readFileSync(join(indexDir, userFileKey(user), "manifest.json"), "utf8")).descriptor as string;
+const many = (user: string, n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    query: `${user} question ${i} ${"xyz"[i % 3]!.repeat(i % 17)}`,
+    response: `answer ${i * 7919}`,
+  }));
+const descriptor = (indexDir: string, user: string) =>
+  JSON.parse(readFileSync(join(indexDir, userFileKey(user), "manifest.json"), "utf8")).descriptor as string;
 
 test("past the threshold retrieval is exact, and the process says so once, naming no user", async () => {
   const stderr = jest.spyOn(process.stderr, "write").mockImplementation(() => true);
   const indexDir = tempDir();
   const embeddings = new TinyEmbeddings();
-  const memory = new EpisodicMemory(new InMemoryStore(), embeddings, { embeddingsId: MODEL, indexDir, approximateFrom: THRESHOLD });
+  const memory = new EpisodicMemory(new InMemoryStore(), embeddings, {
+    embeddingsId: MODEL,
+    indexDir,
+    approximateFrom: THRESHOLD,
+  });
   const alice = many("alice", 3 * THRESHOLD);
   await memory.add("alice", alice);
   await memory.add("carol", many("carol", THRESHOLD + 50));
@@ -47,7 +56,9 @@ test("past the threshold retrieval is exact, and the process says so once, namin
     const hits = await memory.retrieve("alice", query, 5);
     expect(hits).toHaveLength(5);
     hits.forEach((hit, i) => expect(hit.similarity).toBeCloseTo(expected[i]!.similarity, 5));
-    expect(hits.map((h) => h.id)).toEqual(expect.arrayContaining(expected.filter((e) => e.similarity > expected[5]!.similarity + 1e-6).map((e) => e.id)));
+    expect(hits.map((h) => h.id)).toEqual(
+      expect.arrayContaining(expected.filter((e) => e.similarity > expected[5]!.similarity + 1e-6).map((e) => e.id)),
+    );
   }
 
   const notes = stderr.mock.calls.map(([text]) => String(text)).filter((text) => text.startsWith("persona-agent:")); // not Node's own warnings
@@ -60,9 +71,16 @@ test("a sketch index saved by a process with the addon is rebuilt exact, from th
   const indexDir = tempDir();
   const store = new InMemoryStore();
   const alice = many("alice", 2 * THRESHOLD);
-  await new EpisodicMemory(store, new TinyEmbeddings(), { embeddingsId: MODEL, indexDir, approximateFrom: THRESHOLD }).add("alice", alice);
+  await new EpisodicMemory(store, new TinyEmbeddings(), {
+    embeddingsId: MODEL,
+    indexDir,
+    approximateFrom: THRESHOLD,
+  }).add("alice", alice);
   const manifest = join(indexDir, userFileKey("alice"), "manifest.json");
-  writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, "utf8")), descriptor: "LSH256rt,RFlat" }));
+  writeFileSync(
+    manifest,
+    JSON.stringify({ ...JSON.parse(readFileSync(manifest, "utf8")), descriptor: "LSH256rt,RFlat" }),
+  );
 
   const embeddings = new TinyEmbeddings();
   const later = new EpisodicMemory(store, embeddings, { embeddingsId: MODEL, indexDir, approximateFrom: THRESHOLD });

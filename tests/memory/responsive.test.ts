@@ -9,7 +9,9 @@ import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { embedInChunks, USE_MAX_CHARS, UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
 import { BOB_HISTORY } from "../../testing/fixtures.js";
 
-const words = "the crew of a starship finds a derelict station orbiting a dying star and decides to board it ".split(" ");
+const words = "the crew of a starship finds a derelict station orbiting a dying star and decides to board it ".split(
+  " ",
+);
 const prose = (chars: number, seed: number) => {
   let text = "";
   for (let i = seed; text.length < chars; i++) text += `${words[i % words.length]}${i % 11 === 0 ? ". " : " "}`;
@@ -46,7 +48,9 @@ describe("embedding long texts", () => {
 describe("a responsive server", () => {
   test("another user's retrieval is answered within 1 s while a large ingest runs", async () => {
     const store = new SqliteStore(":memory:");
-    const memory = new EpisodicMemory(store, new UniversalSentenceEncoderEmbeddings(), { embeddingsId: "local:universal-sentence-encoder" });
+    const memory = new EpisodicMemory(store, new UniversalSentenceEncoderEmbeddings(), {
+      embeddingsId: "local:universal-sentence-encoder",
+    });
     await memory.add("bob", BOB_HISTORY); // loads the model and bob's index
 
     let longestStall = 0;
@@ -58,7 +62,10 @@ describe("a responsive server", () => {
     }, 20);
     let ingestDone = false;
     const ingest = memory
-      .add("alice", Array.from({ length: 24 }, (_, i) => ({ query: prose(6000, i), response: `answer ${i}` })))
+      .add(
+        "alice",
+        Array.from({ length: 24 }, (_, i) => ({ query: prose(6000, i), response: `answer ${i}` })),
+      )
       .finally(() => (ingestDone = true));
     try {
       await new Promise((resolve) => setTimeout(resolve, 300));

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InMemoryStore } from "@langchain/langgraph";
 import { EpisodicMemory, entryId } from "../../src/memory/episodic.js";
-import { userFileKey } from "../../src/users.js";
+import { userFileKey } from "../../src/users/users.js";
 import { ALICE_HISTORY, BOB_HISTORY, TinyEmbeddings, tempDir } from "../../testing/fixtures.js";
 
 const MODEL = "test:tiny";
@@ -18,7 +18,10 @@ const damage: Record<string, { file: string; change(text: string): string }> = {
   "a truncated entries.json": { file: "entries.json", change: (text) => text.slice(0, Math.floor(text.length / 2)) },
   "garbage bytes as entries.json": { file: "entries.json", change: () => "\u0000\u00ff garbage" },
   "entries.json of numbers": { file: "entries.json", change: (text) => JSON.stringify(entries(text).map((_, i) => i)) },
-  "entries.json of empty objects": { file: "entries.json", change: (text) => JSON.stringify(entries(text).map(() => ({}))) },
+  "entries.json of empty objects": {
+    file: "entries.json",
+    change: (text) => JSON.stringify(entries(text).map(() => ({}))),
+  },
   "entries.json with nulls": { file: "entries.json", change: (text) => JSON.stringify(entries(text).map(() => null)) },
   "entries.json naming entries the store lacks": {
     file: "entries.json",
@@ -46,7 +49,11 @@ describe.each(Object.entries(damage))("%s is rebuilt from the store", (_name, { 
       expect([i, hit?.id, hit?.query]).toEqual([i, entryId(entry), entry.query]);
     }
     // Repaired on disk: a fresh process's index holds exactly the store's entries.
-    const ids = (entries(readFileSync(join(indexDir, userFileKey("alice"), "entries.json"), "utf8")) as { id: string }[]).map((e) => e.id).sort();
+    const ids = (
+      entries(readFileSync(join(indexDir, userFileKey("alice"), "entries.json"), "utf8")) as { id: string }[]
+    )
+      .map((e) => e.id)
+      .sort();
     expect(ids).toEqual(ALICE_HISTORY.map(entryId).sort());
     const [bobHit] = await open().retrieve("bob", `${BOB_HISTORY[0]!.query}\n${BOB_HISTORY[0]!.response}`, 1);
     expect(bobHit!.id).toBe(entryId(BOB_HISTORY[0]!));

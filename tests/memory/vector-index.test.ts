@@ -34,12 +34,16 @@ function unitVectors(n: number, dim: number, seed: number): Float32Array {
   return out;
 }
 
-const rows = (m: Float32Array, dim: number, from: number, count: number) => Array.from(m.subarray(from * dim, (from + count) * dim));
+const rows = (m: Float32Array, dim: number, from: number, count: number) =>
+  Array.from(m.subarray(from * dim, (from + count) * dim));
 
 /** Random queries, then stored vectors (distance 0 to one of them). */
 function queries(data: Float32Array, dim: number): number[][] {
   const fresh = unitVectors(30, dim, 99);
-  return [...Array.from({ length: 30 }, (_, q) => rows(fresh, dim, q, 1)), ...[0, 7, 1234, 29_999].map((i) => rows(data, dim, i, 1))];
+  return [
+    ...Array.from({ length: 30 }, (_, q) => rows(fresh, dim, q, 1)),
+    ...[0, 7, 1234, 29_999].map((i) => rows(data, dim, i, 1)),
+  ];
 }
 
 withAddon("the addon's index object", () => {
@@ -56,7 +60,8 @@ withAddon("the addon's index object", () => {
     const theirs = faiss.Index.read(file);
     const ours = native!.readIndex(file);
     expect([ours.ntotal(), ours.getDimension()]).toEqual([n, dim]);
-    for (const query of queries(data, dim)) for (const k of [1, 4, 25, 200]) expect(ours.search(query, k)).toEqual(theirs.search(query, k)); // 200 × 250 candidates > n: padded with -1
+    for (const query of queries(data, dim))
+      for (const k of [1, 4, 25, 200]) expect(ours.search(query, k)).toEqual(theirs.search(query, k)); // 200 × 250 candidates > n: padded with -1
   });
 
   test("the Hamming scan alone (a bare IndexLSH) returns faiss's labels and distances, ties included", () => {
@@ -102,7 +107,10 @@ withAddon("the addon's index object", () => {
     const vectors = Array.from({ length: 300 }, (_, i) => rows(data, dim, i, 1));
     const sketch = await MemoryIndex.build(entries.slice(0, 250), vectors.slice(0, 250), indexKindFor(250, 0));
     const exact = await MemoryIndex.build(entries.slice(0, 250), vectors.slice(0, 250), indexKindFor(250));
-    expect([sketch.kind.descriptor, exact.kind.descriptor]).toEqual([expect.stringMatching(/^LSH\d+rt,RFlat$/), "Flat"]);
+    expect([sketch.kind.descriptor, exact.kind.descriptor]).toEqual([
+      expect.stringMatching(/^LSH\d+rt,RFlat$/),
+      "Flat",
+    ]);
     for (const index of [sketch, exact]) index.add(entries.slice(250), vectors.slice(250));
     for (const i of [3, 249, 250, 299]) {
       const [ours, theirs] = [sketch, exact].map((index) => index.search(rows(data, dim, i, 1), 4));
@@ -143,14 +151,21 @@ withAddon("the addon's index object", () => {
     const query = rows(unitVectors(1, dim, 4), dim, 0, 1);
     const call = (f: () => unknown) => f as () => void;
     const search = index.search.bind(index) as (...args: unknown[]) => unknown;
-    expect(call(() => search("not an array", 4))).toThrow(/search\(x, k\): x must be an Array of numbers, a multiple of 64 long/);
+    expect(call(() => search("not an array", 4))).toThrow(
+      /search\(x, k\): x must be an Array of numbers, a multiple of 64 long/,
+    );
     expect(call(() => search(query.slice(1), 4))).toThrow(/multiple of 64/);
     expect(call(() => search([...query.slice(1), "x"], 4))).toThrow(/Array of numbers/);
     expect(call(() => search(query))).toThrow(/search\(x, k\)/);
-    for (const k of [-1, 1.5, n + 1, "4", NaN]) expect(call(() => search(query, k))).toThrow(/k must be an integer from 0 to ntotal \(30000\)/);
+    for (const k of [-1, 1.5, n + 1, "4", NaN])
+      expect(call(() => search(query, k))).toThrow(/k must be an integer from 0 to ntotal \(30000\)/);
     expect(search(query, 0)).toEqual({ distances: [], labels: [] });
-    expect(call(() => (index.add as (...args: unknown[]) => unknown)([1, 2, 3]))).toThrow(/add\(x\): x must be an Array of numbers, a multiple of 64 long/);
-    expect(call(() => (index.write as (...args: unknown[]) => unknown)(42))).toThrow(/write\(path\): path must be a string/);
+    expect(call(() => (index.add as (...args: unknown[]) => unknown)([1, 2, 3]))).toThrow(
+      /add\(x\): x must be an Array of numbers, a multiple of 64 long/,
+    );
+    expect(call(() => (index.write as (...args: unknown[]) => unknown)(42))).toThrow(
+      /write\(path\): path must be a string/,
+    );
     expect(call(() => index.write(join(dir, "missing-dir", "x.index")))).toThrow(/could not open/);
     const readIndex = native!.readIndex as (...args: unknown[]) => unknown;
     expect(call(() => readIndex())).toThrow(/readIndex\(path\): path must be a string/);

@@ -6,7 +6,7 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { z } from "zod";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { createChatModel, describeProviderError } from "../../src/models/chat.js";
 import { startBedrockServer, type BedrockTestServer } from "../support/bedrock-server.js";
 import { lastUserText, respondWith, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";
@@ -33,7 +33,10 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function serve(script: Parameters<typeof startBedrockServer>[0], endpointVar = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"): Promise<BedrockTestServer> {
+async function serve(
+  script: Parameters<typeof startBedrockServer>[0],
+  endpointVar = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+): Promise<BedrockTestServer> {
   server = await startBedrockServer(script);
   process.env[endpointVar] = server.url;
   return server;
@@ -66,14 +69,18 @@ test("the generic AWS_ENDPOINT_URL works too, and AWS_DEFAULT_REGION stands in f
 test("bindTools round trip: toolUse parsed, toolResult sent back, final answer", async () => {
   const s = await serve(
     respondWith((req) =>
-      toolResults(req).length === 0 ? toolCall("get_weather", { city: "Lyon" }, "tooluse_1") : `Done: ${toolResults(req)[0]!.content}`,
+      toolResults(req).length === 0
+        ? toolCall("get_weather", { city: "Lyon" }, "tooluse_1")
+        : `Done: ${toolResults(req)[0]!.content}`,
     ),
   );
   const model = (await createChatModel(SPEC, options)).bindTools!([weather]);
   const question = new HumanMessage("Weather in Lyon?");
 
   const first = await model.invoke([question]);
-  expect(first.tool_calls).toEqual([{ name: "get_weather", args: { city: "Lyon" }, id: "tooluse_1", type: "tool_call" }]);
+  expect(first.tool_calls).toEqual([
+    { name: "get_weather", args: { city: "Lyon" }, id: "tooluse_1", type: "tool_call" },
+  ]);
   expect(s.requests[0]!.toolConfig.tools[0].toolSpec).toMatchObject({ name: "get_weather" });
 
   const toolMsg = await weather.invoke(first.tool_calls![0]!);
@@ -89,18 +96,26 @@ test("a missing region is a UserError", async () => {
   delete process.env.AWS_REGION;
   const attempt = createChatModel(SPEC, options);
   await expect(attempt).rejects.toBeInstanceOf(UserError);
-  await expect(attempt).rejects.toThrow("AWS_REGION is not set: Bedrock models need a region (e.g. AWS_REGION=us-east-1)");
+  await expect(attempt).rejects.toThrow(
+    "AWS_REGION is not set: Bedrock models need a region (e.g. AWS_REGION=us-east-1)",
+  );
 });
 
 test("maxRetries bounds SDK attempts: two 500s with maxRetries=1 is exactly 2 requests", async () => {
-  const s = await serve([{ status: 500 }, { status: 500, body: { message: "still broken" } }, { content: "a third attempt would have succeeded" }]);
+  const s = await serve([
+    { status: 500 },
+    { status: 500, body: { message: "still broken" } },
+    { content: "a third attempt would have succeeded" },
+  ]);
   const error = await (await createChatModel(SPEC, { ...options, maxRetries: 1 })).invoke("hi").then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(error).toMatchObject({ name: "InternalServerException", message: "still broken" });
   expect(s.requests).toHaveLength(2);
-  expect(describeProviderError(error)).toBe("the model provider failed with HTTP 500 (retries exhausted): still broken");
+  expect(describeProviderError(error)).toBe(
+    "the model provider failed with HTTP 500 (retries exhausted): still broken",
+  );
 });
 
 test("maxRetries=1 recovers from one 500", async () => {

@@ -2,7 +2,7 @@
 import { HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { z } from "zod";
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { createChatModel, describeProviderError, openAIConnection } from "../../src/models/chat.js";
 import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
 import { lastUserText, respondWith, systemText, toolCall, toolResults } from "../../testing/scripted-chat.js";
@@ -51,7 +51,9 @@ test("plain answer; model name and temperature 0.1 arrive in the request body", 
 test("bindTools round trip: tool call parsed, ToolMessage sent back, final answer", async () => {
   const s = await serve(
     respondWith((req) =>
-      toolResults(req).length === 0 ? toolCall("get_weather", { city: "Paris" }, "call_1") : `It is ${toolResults(req)[0]!.content}.`,
+      toolResults(req).length === 0
+        ? toolCall("get_weather", { city: "Paris" }, "call_1")
+        : `It is ${toolResults(req)[0]!.content}.`,
     ),
   );
   const model = (await createChatModel("openai:test", options)).bindTools!([weather]);
@@ -93,7 +95,11 @@ test("missing both OPENAI_API_KEY and OPENAI_BASE_URL is a UserError", async () 
 test("maxRetries bounds retries: a 500 then a 429 with maxRetries=1 is exactly 2 requests", async () => {
   const s = await serve([
     { status: 500, headers: retryNow },
-    { status: 429, headers: retryNow, body: { error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" } } },
+    {
+      status: 429,
+      headers: retryNow,
+      body: { error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" } },
+    },
     { content: "a third attempt would have succeeded" },
   ]);
   const model = await createChatModel("openai:test", { ...options, maxRetries: 1 });
@@ -103,7 +109,9 @@ test("maxRetries bounds retries: a 500 then a 429 with maxRetries=1 is exactly 2
   );
   expect(error).toBeDefined();
   expect(s.requests).toHaveLength(2);
-  expect(describeProviderError(error)).toBe("the model provider is rate-limiting requests (retries exhausted): 429 Rate limit reached");
+  expect(describeProviderError(error)).toBe(
+    "the model provider is rate-limiting requests (retries exhausted): 429 Rate limit reached",
+  );
 });
 
 test("maxRetries=0 sends exactly one request", async () => {

@@ -1,5 +1,5 @@
 /** createEmbeddings from the spec string: the offline default, and OpenAI / Bedrock against the scripted servers. */
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { createEmbeddings, UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
 import { startBedrockServer, type BedrockTestServer } from "../support/bedrock-server.js";
 import { fakeEmbedding, startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
@@ -76,7 +76,10 @@ describe("bedrock:amazon.titan-embed-text-v2:0", () => {
     const [a, b] = await embeddings.embedDocuments(["alpha", "beta"]);
     expect(a).toEqual(fakeEmbedding("alpha"));
     expect(b).toEqual(fakeEmbedding("beta"));
-    expect(server.embeddingRequests.map((r) => r.modelId)).toEqual(["amazon.titan-embed-text-v2:0", "amazon.titan-embed-text-v2:0"]);
+    expect(server.embeddingRequests.map((r) => r.modelId)).toEqual([
+      "amazon.titan-embed-text-v2:0",
+      "amazon.titan-embed-text-v2:0",
+    ]);
     expect(server.embeddingRequests.map((r) => r.body.inputText).sort()).toEqual(["alpha", "beta"]);
   });
 

@@ -1,5 +1,5 @@
 /** describeProviderError on failures produced by the real clients (built by the production factories). */
-import { UserError } from "../../src/errors.js";
+import { UserError } from "../../src/errors/errors.js";
 import { createChatModel, describeProviderError } from "../../src/models/chat.js";
 import { startBedrockServer } from "../support/bedrock-server.js";
 import { startOpenAIServer } from "../../testing/openai-server.js";
@@ -70,22 +70,30 @@ describe("OpenAI HTTP errors", () => {
 
   test("401 -> rejected credentials", async () => {
     const error = await openAIFailure({ status: 401, body: body("Incorrect API key provided") });
-    expect(oneLine(describeProviderError(error))).toBe("the model provider rejected the credentials: 401 Incorrect API key provided");
+    expect(oneLine(describeProviderError(error))).toBe(
+      "the model provider rejected the credentials: 401 Incorrect API key provided",
+    );
   });
 
   test("403 -> denied access", async () => {
     const error = await openAIFailure({ status: 403, body: body("Project does not have access") });
-    expect(describeProviderError(error)).toMatch(/^the model provider denied access .*: 403 Project does not have access$/);
+    expect(describeProviderError(error)).toMatch(
+      /^the model provider denied access .*: 403 Project does not have access$/,
+    );
   });
 
   test("404 -> unknown model", async () => {
     const error = await openAIFailure({ status: 404, body: body("The model `gpt-4o-mini` does not exist") });
-    expect(oneLine(describeProviderError(error))).toBe("the model provider does not know this model: 404 The model `gpt-4o-mini` does not exist");
+    expect(oneLine(describeProviderError(error))).toBe(
+      "the model provider does not know this model: 404 The model `gpt-4o-mini` does not exist",
+    );
   });
 
   test("429 -> rate limited", async () => {
     const error = await openAIFailure({ status: 429, body: body("Rate limit reached") });
-    expect(oneLine(describeProviderError(error))).toBe("the model provider is rate-limiting requests (retries exhausted): 429 Rate limit reached");
+    expect(oneLine(describeProviderError(error))).toBe(
+      "the model provider is rate-limiting requests (retries exhausted): 429 Rate limit reached",
+    );
   });
 });
 
@@ -105,7 +113,9 @@ describe("Bedrock HTTP errors", () => {
   test("403 AccessDeniedException -> denied access", async () => {
     const error = await bedrockFailure({ status: 403, body: { message: "You don't have access to the model" } });
     expect(error).toMatchObject({ name: "AccessDeniedException" });
-    expect(describeProviderError(error)).toMatch(/^the model provider denied access .*: You don't have access to the model$/);
+    expect(describeProviderError(error)).toMatch(
+      /^the model provider denied access .*: You don't have access to the model$/,
+    );
   });
 
   test("404 ResourceNotFoundException -> unknown model", async () => {
@@ -115,18 +125,24 @@ describe("Bedrock HTTP errors", () => {
 
   test("429 ThrottlingException -> rate limited", async () => {
     const error = await bedrockFailure({ status: 429, body: { message: "Too many requests" } });
-    expect(oneLine(describeProviderError(error))).toBe("the model provider is rate-limiting requests (retries exhausted): Too many requests");
+    expect(oneLine(describeProviderError(error))).toBe(
+      "the model provider is rate-limiting requests (retries exhausted): Too many requests",
+    );
   });
 });
 
 test("the OpenAI timeout shape seen outside Jest (LangChain-wrapped APIConnectionTimeoutError) maps to 'timed out'", () => {
   const wrapped = Object.assign(new Error("Request timed out."), { name: "TimeoutError" });
-  expect(describeProviderError(wrapped)).toBe("the model call timed out (Request timed out.); raise PERSONA_AGENT_TIMEOUT_MS or check the provider");
+  expect(describeProviderError(wrapped)).toBe(
+    "the model call timed out (Request timed out.); raise PERSONA_AGENT_TIMEOUT_MS or check the provider",
+  );
 });
 
 test("a connect-level ETIMEDOUT is 'cannot reach', not a request timeout", () => {
   const error = Object.assign(new Error("connect ETIMEDOUT 10.0.0.1:443"), { code: "ETIMEDOUT" });
-  expect(describeProviderError(error)).toBe("cannot reach the model provider (ETIMEDOUT); check OPENAI_BASE_URL / AWS_REGION and your network");
+  expect(describeProviderError(error)).toBe(
+    "cannot reach the model provider (ETIMEDOUT); check OPENAI_BASE_URL / AWS_REGION and your network",
+  );
 });
 
 test.each([

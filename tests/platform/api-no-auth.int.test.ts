@@ -7,12 +7,15 @@
 import { Client } from "@langchain/langgraph-sdk";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, type ScriptedReply } from "../../testing/scripted-chat.js";
-import { scriptedServerEnv, startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../support/langgraph-dev.js";
+import { scriptedServerEnv, startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../../testing/langgraph-dev.js";
 import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 
 function scriptedProvider(req: RecordedChatRequest): ScriptedReply {
-  if (req.tools) return req.messages.at(-1)?.role === "tool" ? { content: "sci-fi" } : { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
+  if (req.tools)
+    return req.messages.at(-1)?.role === "tool"
+      ? { content: "sci-fi" }
+      : { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] };
   const step = parseAlignmentPrompt(lastUserText(req))?.step;
   if (step === "grad") return { content: "GRAD: prefer the user's own tags" };
   if (step === "update") return { content: "ALIGNED persona" };
@@ -40,8 +43,13 @@ describe("LangGraph dev server with auth off", () => {
   });
 
   test("the user from the run's context: ingest, ask, and feedback whose alignment subgraph and replays run as that user", async () => {
-    expect(await client.runs.wait(null, "ingest", { input: { entries: ALICE_HISTORY }, context: { userId: "alice" } })).toMatchObject({ added: 4, personaVersion: 1 });
-    const answer = (await client.runs.wait(null, "persona_agent", { input: question, context: { userId: "alice" } })) as { answer: string; personaVersion: number };
+    expect(
+      await client.runs.wait(null, "ingest", { input: { entries: ALICE_HISTORY }, context: { userId: "alice" } }),
+    ).toMatchObject({ added: 4, personaVersion: 1 });
+    const answer = (await client.runs.wait(null, "persona_agent", {
+      input: question,
+      context: { userId: "alice" },
+    })) as { answer: string; personaVersion: number };
     expect(answer).toMatchObject({ answer: "sci-fi", personaVersion: 1 });
     const feedback = (await client.runs.wait(null, "persona_agent", {
       input: { ...question, truth: "sci-fi" },
@@ -52,12 +60,22 @@ describe("LangGraph dev server with auth off", () => {
   });
 
   test("config.configurable.userId still works", async () => {
-    expect(await client.runs.wait(null, "persona_agent", { input: question, config: { configurable: { userId: "alice" } } })).toMatchObject({ answer: "sci-fi", personaVersion: 2 });
+    expect(
+      await client.runs.wait(null, "persona_agent", { input: question, config: { configurable: { userId: "alice" } } }),
+    ).toMatchObject({ answer: "sci-fi", personaVersion: 2 });
   });
 
   test("no user: the error says where to give it; two different users: refused", async () => {
-    await expect(client.runs.wait(null, "persona_agent", { input: question })).rejects.toThrow(/userId is required: give it in the run's context .* or in config.configurable/);
-    await expect(client.runs.wait(null, "forget", { input: {}, context: { userId: "alice" }, config: { configurable: { userId: "bob" } } })).rejects.toThrow(
+    await expect(client.runs.wait(null, "persona_agent", { input: question })).rejects.toThrow(
+      /userId is required: give it in the run's context .* or in config.configurable/,
+    );
+    await expect(
+      client.runs.wait(null, "forget", {
+        input: {},
+        context: { userId: "alice" },
+        config: { configurable: { userId: "bob" } },
+      }),
+    ).rejects.toThrow(
       /userId is \\?"alice\\?" in the run's context but \\?"bob\\?" in config.configurable: set it once/,
     );
   });

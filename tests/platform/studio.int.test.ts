@@ -1,8 +1,8 @@
 /**
  * The graphs as LangGraph Studio / Platform serve them: the real `langgraphjs dev` server on a
- * copy of this project (tests/support/langgraph-dev.ts), the real ChatOpenAI against the
+ * copy of this project (testing/langgraph-dev.ts), the real ChatOpenAI against the
  * scripted OpenAI-compatible server in this process, and the SDK Client, as an API caller uses
- * them. The server runs with the custom auth of src/auth.ts, as a deployment would: every
+ * them. The server runs with the custom auth of apps/server/auth.ts, as a deployment would: every
  * request carries a bearer token, and the second half checks that one user cannot reach
  * another's data. api-no-auth.int.test.ts covers the server with auth off (local development).
  */
@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { Client } from "@langchain/langgraph-sdk";
 import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
 import { lastUserText, systemText, type ScriptedReply } from "../../testing/scripted-chat.js";
-import { scriptedServerEnv, startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../support/langgraph-dev.js";
+import { scriptedServerEnv, startDevServer, STARTUP_LIMIT_MS, type DevServer } from "../../testing/langgraph-dev.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 
 const started = Date.now();
@@ -27,9 +27,19 @@ const OUTPUT_KEYS = {
   forget: ["deleted"],
 };
 /** Keys no API caller may set: the operator's settings and the graphs' internals. */
-const NOT_FOR_CALLERS = ["model", "embeddings", "indexDir", "wikipediaBaseUrl", "timeoutMs", "maxRetries", "record", "excludeIds"];
+const NOT_FOR_CALLERS = [
+  "model",
+  "embeddings",
+  "indexDir",
+  "wikipediaBaseUrl",
+  "timeoutMs",
+  "maxRetries",
+  "record",
+  "excludeIds",
+];
 
-const role = (req: RecordedChatRequest) => (req.tools ? "agent" : (parseAlignmentPrompt(lastUserText(req))?.step ?? "summary"));
+const role = (req: RecordedChatRequest) =>
+  req.tools ? "agent" : (parseAlignmentPrompt(lastUserText(req))?.step ?? "summary");
 
 /** Summaries name their user; agent turns call memory + Wikipedia, then answer from the memories. */
 function scriptedProvider(req: RecordedChatRequest): ScriptedReply {
@@ -43,9 +53,17 @@ function scriptedProvider(req: RecordedChatRequest): ScriptedReply {
       return { content: `ALIGNED persona for ${systemText(req).includes("BOB") ? "bob" : "alice"}` };
     default: {
       if (req.messages.at(-1)?.role !== "tool") {
-        return { toolCalls: [{ name: "memory_retrieval", args: { query: user } }, { name: "wikipedia_search", args: { query: "film genre" } }] };
+        return {
+          toolCalls: [
+            { name: "memory_retrieval", args: { query: user } },
+            { name: "wikipedia_search", args: { query: "film genre" } },
+          ],
+        };
       }
-      const memories = req.messages.filter((m: { role: string }) => m.role === "tool").map((m: { content: string }) => m.content).join("\n");
+      const memories = req.messages
+        .filter((m: { role: string }) => m.role === "tool")
+        .map((m: { content: string }) => m.content)
+        .join("\n");
       return { content: memories.includes("sci-fi") ? "sci-fi" : "romance" };
     }
   }
@@ -73,8 +91,13 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
   let server: DevServer;
   let url: string;
   let dataDir: string;
-  const tokens = { alice: randomBytes(32).toString("hex"), bob: randomBytes(32).toString("hex"), carol: randomBytes(32).toString("hex") };
-  const clientFor = (token?: string) => new Client({ apiUrl: url, defaultHeaders: token ? { authorization: `Bearer ${token}` } : {} });
+  const tokens = {
+    alice: randomBytes(32).toString("hex"),
+    bob: randomBytes(32).toString("hex"),
+    carol: randomBytes(32).toString("hex"),
+  };
+  const clientFor = (token?: string) =>
+    new Client({ apiUrl: url, defaultHeaders: token ? { authorization: `Bearer ${token}` } : {} });
   let alice: Client;
   let bob: Client;
   let aliceThread: string;
@@ -85,7 +108,11 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     mkdirSync(dataDir);
     server = await startDevServer({
       ...(await scriptedServerEnv(openai.url, dataDir)),
-      PERSONA_AGENT_API_TOKENS: JSON.stringify({ [tokens.alice]: "alice", [tokens.bob]: "bob", [tokens.carol]: "carol" }),
+      PERSONA_AGENT_API_TOKENS: JSON.stringify({
+        [tokens.alice]: "alice",
+        [tokens.bob]: "bob",
+        [tokens.carol]: "carol",
+      }),
     });
     url = server.url;
     alice = clientFor(tokens.alice);
@@ -101,20 +128,42 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
   test("every caller lists the graphs' assistants; their published schemas hold what a caller may set, userId required", async () => {
     const listed = await alice.assistants.search({ limit: 100 });
     expect(listed.map((a) => a.graph_id).sort()).toEqual(["alignment", "forget", "ingest", "persona_agent"]);
-    expect((await bob.assistants.search({ limit: 100 })).map((a) => a.assistant_id).sort()).toEqual(listed.map((a) => a.assistant_id).sort());
+    expect((await bob.assistants.search({ limit: 100 })).map((a) => a.assistant_id).sort()).toEqual(
+      listed.map((a) => a.assistant_id).sort(),
+    );
     for (const assistant of listed) {
       const graph = assistant.graph_id as keyof typeof OUTPUT_KEYS;
       const schemas = await alice.assistants.getSchemas(assistant.assistant_id);
       const context = schemas.context_schema as { required: string[]; properties: Record<string, unknown> };
       expect([graph, context.required]).toEqual([graph, ["userId"]]);
-      expect([graph, Object.keys(context.properties).filter((key) => NOT_FOR_CALLERS.includes(key))]).toEqual([graph, []]);
-      expect([graph, Object.keys((schemas.output_schema as { properties: object }).properties).sort()]).toEqual([graph, OUTPUT_KEYS[graph]]);
+      expect([graph, Object.keys(context.properties).filter((key) => NOT_FOR_CALLERS.includes(key))]).toEqual([
+        graph,
+        [],
+      ]);
+      expect([graph, Object.keys((schemas.output_schema as { properties: object }).properties).sort()]).toEqual([
+        graph,
+        OUTPUT_KEYS[graph],
+      ]);
     }
     const agent = await alice.assistants.getSchemas(listed.find((a) => a.graph_id === "persona_agent")!.assistant_id);
-    expect(Object.keys((agent.input_schema as { properties: object }).properties).sort()).toEqual(["messages", "persona", "truth"]);
-    expect(Object.keys((agent.context_schema as { properties: object }).properties).sort()).toEqual(
-      ["alignEvery", "batchSize", "iterations", "k", "maxToolSteps", "memoryTool", "promptSet", "temperature", "userId", "validate", "validationSize"],
-    );
+    expect(Object.keys((agent.input_schema as { properties: object }).properties).sort()).toEqual([
+      "messages",
+      "persona",
+      "truth",
+    ]);
+    expect(Object.keys((agent.context_schema as { properties: object }).properties).sort()).toEqual([
+      "alignEvery",
+      "batchSize",
+      "iterations",
+      "k",
+      "maxToolSteps",
+      "memoryTool",
+      "promptSet",
+      "temperature",
+      "userId",
+      "validate",
+      "validationSize",
+    ]);
     // Assistants are the operator's: a caller's settings go in its runs' context.
     expect(await statusOf(alice.assistants.create({ graphId: "persona_agent" }))).toBe(403);
   });
@@ -128,12 +177,17 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     });
     expect(out).toEqual({ added: 4, skipped: 0, profileUpdated: true, personaVersion: 1, personaCreated: true });
     // Bob names no user: the server pins the run to the token's user.
-    expect(await bob.runs.wait(null, "ingest", { input: { entries: BOB_HISTORY } })).toMatchObject({ added: 3, personaCreated: true });
+    expect(await bob.runs.wait(null, "ingest", { input: { entries: BOB_HISTORY } })).toMatchObject({
+      added: 3,
+      personaCreated: true,
+    });
   });
 
   test("a malformed entry is refused before anything is stored", async () => {
     const bad = [{ query: "Tag this movie: a new one", response: "drama" }, { query: "no response" }];
-    await expect(bob.runs.wait(null, "ingest", { input: { entries: bad } })).rejects.toThrow(/UserError.*entries\[1\]: .*response.* is missing/);
+    await expect(bob.runs.wait(null, "ingest", { input: { entries: bad } })).rejects.toThrow(
+      /UserError.*entries\[1\]: .*response.* is missing/,
+    );
     expect((await bob.store.searchItems(userNamespace("bob", "episodic"), { limit: 50 })).items).toHaveLength(3);
   });
 
@@ -163,7 +217,9 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
   });
 
   test("alignment writes a new persona version into the platform's store; the run returns its summary", async () => {
-    const out = (await alice.runs.wait(null, "alignment", { input: {}, context: { batchSize: 2 } })) as { alignment: { fromVersion: number; toVersion: number; iterations: { feedback: unknown[] }[] } };
+    const out = (await alice.runs.wait(null, "alignment", { input: {}, context: { batchSize: 2 } })) as {
+      alignment: { fromVersion: number; toVersion: number; iterations: { feedback: unknown[] }[] };
+    };
     expect(Object.keys(out)).toEqual(["alignment"]);
     expect(out.alignment).toMatchObject({ user: "alice", fromVersion: 1, toVersion: 2 });
     expect(out.alignment.iterations[0]!.feedback).toHaveLength(2);
@@ -171,7 +227,11 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     // As docs/DEPLOY.md reads the store: the meta item says which version is current, the persona items hold the text.
     const head = await alice.store.getItem(userNamespace("alice", "meta"), "persona");
     expect(head?.value).toEqual({ version: 2 });
-    expect((await alice.store.getItem(userNamespace("alice", "persona"), "v00000002"))?.value).toMatchObject({ version: 2, persona: "ALIGNED persona for alice", origin: "aligned" });
+    expect((await alice.store.getItem(userNamespace("alice", "persona"), "v00000002"))?.value).toMatchObject({
+      version: 2,
+      persona: "ALIGNED persona for alice",
+      origin: "aligned",
+    });
     const versions = await alice.store.searchItems(userNamespace("alice", "persona"));
     expect(versions.items.map((i) => i.value.version).sort()).toEqual([1, 2]);
     expect(versions.items.find((i) => i.value.version === 2)?.value.persona).toBe("ALIGNED persona for alice");
@@ -185,9 +245,18 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
 
   test("feedback through persona_agent: the true response is recorded and its alignment subgraph saves the next version", async () => {
     const question = "Tag this movie: a comet miner's last shift";
-    const feedback = (truth: string) => ({ input: { messages: [{ role: "user", content: question }], truth }, context: { alignEvery: 1, batchSize: 2 } });
-    await expect(alice.runs.wait(null, "persona_agent", feedback("  "))).rejects.toThrow(/the true response \(truth\) is empty/);
-    const out = (await alice.runs.wait(null, "persona_agent", feedback("sci-fi"))) as { answer: string; sinceAlignment: number; alignment: { fromVersion: number; toVersion: number } };
+    const feedback = (truth: string) => ({
+      input: { messages: [{ role: "user", content: question }], truth },
+      context: { alignEvery: 1, batchSize: 2 },
+    });
+    await expect(alice.runs.wait(null, "persona_agent", feedback("  "))).rejects.toThrow(
+      /the true response \(truth\) is empty/,
+    );
+    const out = (await alice.runs.wait(null, "persona_agent", feedback("sci-fi"))) as {
+      answer: string;
+      sinceAlignment: number;
+      alignment: { fromVersion: number; toVersion: number };
+    };
     expect(out).toMatchObject({ answer: "sci-fi", sinceAlignment: 1, alignment: { fromVersion: 2, toVersion: 3 } });
     expect((await alice.store.getItem(userNamespace("alice", "meta"), "persona"))?.value).toEqual({ version: 3 });
     const memories = (await alice.store.searchItems(userNamespace("alice", "episodic"), { limit: 50 })).items;
@@ -197,9 +266,13 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
   test("errors speak of the API's inputs, never of CLI commands or flags", async () => {
     const carol = clientFor(tokens.carol); // never ingested
     const unknown = carol.runs.wait(null, "persona_agent", { input: { messages: [{ role: "user", content: "hi" }] } });
-    await expect(unknown).rejects.toThrow(/UnknownUserError.*unknown user \\?"carol\\?": no persona yet \(run the ingest graph with the user's history first\)/);
+    await expect(unknown).rejects.toThrow(
+      /UnknownUserError.*unknown user \\?"carol\\?": no persona yet \(run the ingest graph with the user's history first\)/,
+    );
     const tooBig = alice.runs.wait(null, "alignment", { input: {}, context: { batchSize: 100 } });
-    await expect(tooBig).rejects.toThrow(/batchSize must be at most 32 \(the operator's PERSONA_AGENT_MAX_BATCH\), got 100/);
+    await expect(tooBig).rejects.toThrow(
+      /batchSize must be at most 32 \(the operator's PERSONA_AGENT_MAX_BATCH\), got 100/,
+    );
     const errors = await Promise.all([unknown, tooBig].map((run) => run.catch((e: Error) => e.message)));
     for (const message of errors) expect(message).not.toMatch(/persona-agent |--[a-z]/);
   });
@@ -209,7 +282,19 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     const drawn = await alice.assistants.getGraph(assistant!.assistant_id, { xray: true });
     const ids = drawn.nodes.map((n) => String(n.id));
     expect(ids).toEqual(
-      expect.arrayContaining(["load_persona", "agent_steps:agent", "agent_steps:tools", "record", "record_truth", "align:select_batch", "align:simulate", "align:gradient", "align:update", "align:close_iteration", "align:save_persona"]),
+      expect.arrayContaining([
+        "load_persona",
+        "agent_steps:agent",
+        "agent_steps:tools",
+        "record",
+        "record_truth",
+        "align:select_batch",
+        "align:simulate",
+        "align:gradient",
+        "align:update",
+        "align:close_iteration",
+        "align:save_persona",
+      ]),
     );
   });
 
@@ -226,7 +311,9 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
       expect(await statusOf(alice.store.searchItems(userNamespace("bob", "persona")))).toBe(403);
       expect(await statusOf(alice.store.searchItems(["users"]))).toBe(403);
       expect(await statusOf(alice.store.listNamespaces())).toBe(403);
-      expect(await statusOf(alice.store.putItem(userNamespace("bob", "persona"), "v00000099", { persona: "pwned" }))).toBe(403);
+      expect(
+        await statusOf(alice.store.putItem(userNamespace("bob", "persona"), "v00000099", { persona: "pwned" })),
+      ).toBe(403);
       expect(await statusOf(alice.store.deleteItem(userNamespace("bob", "meta"), "persona"))).toBe(403);
       expect((await bob.store.getItem(userNamespace("bob", "meta"), "persona"))?.value).toEqual({ version: 1 });
     });
@@ -234,17 +321,30 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
     test("a user can use its own namespaces", async () => {
       await alice.store.putItem([...userNamespace("alice"), "notes"], "n1", { text: "mine" });
       expect((await alice.store.getItem([...userNamespace("alice"), "notes"], "n1"))?.value).toEqual({ text: "mine" });
-      expect((await alice.store.listNamespaces({ prefix: [...userNamespace("alice"), "notes"] })).namespaces.length).toBeGreaterThan(0);
+      expect(
+        (await alice.store.listNamespaces({ prefix: [...userNamespace("alice"), "notes"] })).namespaces.length,
+      ).toBeGreaterThan(0);
       // The user label alone is refused: PostgresStore would match it as a string prefix ("alice" reaching "alice2").
       expect(await statusOf(alice.store.listNamespaces({ prefix: userNamespace("alice") }))).toBe(403);
     });
 
     test("a user cannot run graphs as another user or with operator-only settings", async () => {
-      const asBob = { input: { messages: [{ role: "user", content: "hi" }] }, config: { configurable: { userId: "bob" } } };
+      const asBob = {
+        input: { messages: [{ role: "user", content: "hi" }] },
+        config: { configurable: { userId: "bob" } },
+      };
       expect(await statusOf(alice.runs.wait(null, "persona_agent", asBob))).toBe(403);
-      expect(await statusOf(alice.runs.wait(null, "alignment", { input: {}, config: { configurable: { userId: "bob" } } }))).toBe(403);
-      for (const configurable of [{ indexDir: "/tmp" }, { wikipediaBaseUrl: "http://169.254.169.254/" }, { model: "local:/etc/passwd" }]) {
-        expect(await statusOf(alice.runs.wait(null, "persona_agent", { input: {}, config: { configurable } }))).toBe(403);
+      expect(
+        await statusOf(alice.runs.wait(null, "alignment", { input: {}, config: { configurable: { userId: "bob" } } })),
+      ).toBe(403);
+      for (const configurable of [
+        { indexDir: "/tmp" },
+        { wikipediaBaseUrl: "http://169.254.169.254/" },
+        { model: "local:/etc/passwd" },
+      ]) {
+        expect(await statusOf(alice.runs.wait(null, "persona_agent", { input: {}, config: { configurable } }))).toBe(
+          403,
+        );
       }
       // Nothing ran as Bob: his persona is still v1.
       expect((await bob.store.getItem(userNamespace("bob", "meta"), "persona"))?.value).toEqual({ version: 1 });
@@ -254,7 +354,11 @@ describe("LangGraph dev server (Studio / Platform API)", () => {
       expect(await statusOf(bob.threads.get(aliceThread))).toBe(404);
       expect(await statusOf(bob.threads.getState(aliceThread))).toBe(404);
       expect(await statusOf(bob.runs.list(aliceThread))).toBe(404);
-      expect(await statusOf(bob.runs.wait(aliceThread, "persona_agent", { input: { messages: [{ role: "user", content: "hi" }] } }))).toBe(404);
+      expect(
+        await statusOf(
+          bob.runs.wait(aliceThread, "persona_agent", { input: { messages: [{ role: "user", content: "hi" }] } }),
+        ),
+      ).toBe(404);
       expect((await bob.threads.search({ limit: 100 })).map((t) => t.thread_id)).not.toContain(aliceThread);
       expect((await alice.threads.search({ limit: 100 })).map((t) => t.thread_id)).toContain(aliceThread);
       expect(await statusOf(bob.threads.update(aliceThread, { metadata: { owner: "bob" } }))).toBe(404);

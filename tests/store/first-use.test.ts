@@ -15,9 +15,18 @@ describeWithPostgres("PostgreSQL first use", () => {
     for (let round = 0; round < 3; round++) {
       const database = await createTestDatabase();
       try {
-        const opened = await Promise.allSettled(Array.from({ length: 4 }, () => openPersistence({ dataDir: tempDir("first-use-"), databaseUrl: database.url })));
+        const opened = await Promise.allSettled(
+          Array.from({ length: 4 }, () =>
+            openPersistence({ dataDir: tempDir("first-use-"), databaseUrl: database.url }),
+          ),
+        );
         for (const result of opened) if (result.status === "fulfilled") await result.value.close();
-        expect(opened.map((r) => (r.status === "rejected" ? String(r.reason) : "ok"))).toEqual(["ok", "ok", "ok", "ok"]);
+        expect(opened.map((r) => (r.status === "rejected" ? String(r.reason) : "ok"))).toEqual([
+          "ok",
+          "ok",
+          "ok",
+          "ok",
+        ]);
       } finally {
         await database.drop();
       }
@@ -40,12 +49,16 @@ describe.each(BACKENDS)("concurrent first ingests of a new user on %s", (_name, 
       // Set up before the race, so it is the ingests that race, not the first use of the database.
       expect((await runCli(["persona", "--user", "someone-else"], env)).code).toBe(2);
       const file = writeJsonl(dataDir, "h.jsonl", ALICE_HISTORY);
-      const ingests = await Promise.all(Array.from({ length: 3 }, () => runCli(["ingest", "--user", "newcomer", "--file", file, "--json"], env)));
+      const ingests = await Promise.all(
+        Array.from({ length: 3 }, () => runCli(["ingest", "--user", "newcomer", "--file", file, "--json"], env)),
+      );
       expect(ingests.map((r) => [r.code, r.stderr])).toEqual(Array.from({ length: 3 }, () => [0, ""]));
       expect(ingests.map((r) => JSON.parse(r.stdout).personaVersion)).toEqual([1, 1, 1]);
       expect(ingests.filter((r) => JSON.parse(r.stdout).personaCreated)).toHaveLength(1);
       const persona = JSON.parse((await runCli(["persona", "--user", "newcomer", "--history", "--json"], env)).stdout);
-      expect(persona.history.map((v: { version: number; origin: string }) => [v.version, v.origin])).toEqual([[1, "initialized"]]);
+      expect(persona.history.map((v: { version: number; origin: string }) => [v.version, v.origin])).toEqual([
+        [1, "initialized"],
+      ]);
     } finally {
       await database?.drop();
     }

@@ -11,11 +11,11 @@ import { InMemoryStore } from "@langchain/langgraph";
 import pg from "pg";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
-import { forgetUser } from "../../src/forget.js";
-import { ServiceUnavailableError } from "../../src/errors.js";
+import { forgetUser } from "../../src/users/forget.js";
+import { ServiceUnavailableError } from "../../src/errors/errors.js";
 import { openStore } from "../../src/store/open.js";
 import type { SqliteStore } from "../../src/store/sqlite-store.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 import { ALICE_HISTORY, CountingEmbeddings, tempDir } from "../../testing/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL } from "../support/postgres.js";
 
@@ -39,8 +39,13 @@ const backends: [string, () => Promise<Backend>][] = [
       const store = new InMemoryStore();
       return {
         store,
-        insertOthers: async () => void (await store.batch(Array.from({ length: OTHERS }, (_, i) => ({ namespace: otherNamespace(i), key: "k", value: { i } })))),
-        countOthers: async () => (await store.search(["users"], { limit: 10 * OTHERS })).filter((item) => /^u1\d/.test(item.namespace[1]!)).length,
+        insertOthers: async () =>
+          void (await store.batch(
+            Array.from({ length: OTHERS }, (_, i) => ({ namespace: otherNamespace(i), key: "k", value: { i } })),
+          )),
+        countOthers: async () =>
+          (await store.search(["users"], { limit: 10 * OTHERS })).filter((item) => /^u1\d/.test(item.namespace[1]!))
+            .length,
         close: async () => undefined,
       };
     },
@@ -53,12 +58,18 @@ const backends: [string, () => Promise<Backend>][] = [
       return {
         store: opened.store,
         insertOthers: async () => {
-          const insert = db.prepare("INSERT INTO store_items (namespace, key, value, created_at, updated_at) VALUES (?, 'k', '{}', 0, 0)");
+          const insert = db.prepare(
+            "INSERT INTO store_items (namespace, key, value, created_at, updated_at) VALUES (?, 'k', '{}', 0, 0)",
+          );
           db.transaction(() => {
             for (let i = 0; i < OTHERS; i++) insert.run(otherNamespace(i).join("."));
           })();
         },
-        countOthers: async () => db.prepare<[], number>("SELECT count(*) FROM store_items WHERE namespace GLOB 'users.u1[0-9]*'").pluck().get()!,
+        countOthers: async () =>
+          db
+            .prepare<[], number>("SELECT count(*) FROM store_items WHERE namespace GLOB 'users.u1[0-9]*'")
+            .pluck()
+            .get()!,
         close: opened.close,
       };
     },
@@ -75,8 +86,16 @@ if (TEST_DATABASE_URL) {
       return {
         store: opened.store,
         insertOthers: async () =>
-          void (await client.query(`INSERT INTO store (namespace_path, key, value) SELECT 'users:u1' || g || ':episodic', 'k', '{}'::jsonb FROM generate_series(0, $1) g`, [OTHERS - 1])),
-        countOthers: async () => (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM store WHERE namespace_path ~ '^users:u1[0-9]'")).rows[0]!.n,
+          void (await client.query(
+            `INSERT INTO store (namespace_path, key, value) SELECT 'users:u1' || g || ':episodic', 'k', '{}'::jsonb FROM generate_series(0, $1) g`,
+            [OTHERS - 1],
+          )),
+        countOthers: async () =>
+          (
+            await client.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM store WHERE namespace_path ~ '^users:u1[0-9]'",
+            )
+          ).rows[0]!.n,
         close: async () => {
           await client.end();
           await opened.close();
@@ -98,7 +117,9 @@ describe.each(backends)("forget on %s", (_name, open) => {
 
   test(`deletes every record of u1 and nothing of ${OTHERS} users whose ids start with "u1"`, async () => {
     const { store } = backend;
-    const memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: "local:universal-sentence-encoder" });
+    const memory = new EpisodicMemory(store, new CountingEmbeddings(), {
+      embeddingsId: "local:universal-sentence-encoder",
+    });
     const personas = new PersonaStore(store);
     await memory.add("u1", ALICE_HISTORY);
     await personas.save("u1", "u1 persona", "initialized");
@@ -115,7 +136,9 @@ describe.each(backends)("forget on %s", (_name, open) => {
 
   test.each(["a.b", "50%", "x_y", "eval:lamp-1:7"])("forgets %p and none of the ids that extend it", async (id) => {
     const { store } = backend;
-    const memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: "local:universal-sentence-encoder" });
+    const memory = new EpisodicMemory(store, new CountingEmbeddings(), {
+      embeddingsId: "local:universal-sentence-encoder",
+    });
     const personas = new PersonaStore(store);
     const neighbours = [`${id}0`, `${id}.`, `${id}_`, `${id}%`, `${id}:x`];
     for (const user of [id, ...neighbours]) await personas.save(user, `${user} persona`, "initialized");
@@ -130,14 +153,22 @@ test("a store that leaves records behind fails the forget (exit 3) instead of re
   // Deletes of one key are lost, as a store with a failing replica or a buggy adapter might.
   class LeakyStore extends InMemoryStore {
     override async batch<Op extends readonly Operation[]>(operations: Op): Promise<OperationResults<Op>> {
-      return super.batch(operations.filter((op) => !("value" in op && op.value === null && op.key === "current")) as unknown as Op);
+      return super.batch(
+        operations.filter((op) => !("value" in op && op.value === null && op.key === "current")) as unknown as Op,
+      );
     }
   }
   const store = new LeakyStore();
-  const memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: "local:universal-sentence-encoder" });
+  const memory = new EpisodicMemory(store, new CountingEmbeddings(), {
+    embeddingsId: "local:universal-sentence-encoder",
+  });
   await new PersonaStore(store).save("alice", "alice persona", "initialized");
   await store.put(userNamespace("alice", "profile"), "current", { text: "profile" });
   const forget = forgetUser(store, memory, "alice");
-  await expect(forget).rejects.toThrow(new ServiceUnavailableError('forget of user "alice" is incomplete: 1 records remain in the store after deleting 3; run forget again'));
+  await expect(forget).rejects.toThrow(
+    new ServiceUnavailableError(
+      'forget of user "alice" is incomplete: 1 records remain in the store after deleting 3; run forget again',
+    ),
+  );
   await expect(forget).rejects.toMatchObject({ exitCode: 3 });
 });

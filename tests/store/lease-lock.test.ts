@@ -21,9 +21,16 @@ test("turns of one thread run one at a time, across connections; another thread'
       await new Promise((resolve) => setTimeout(resolve, 100));
       log.push(`${name} end`);
     });
-  await Promise.all([turn(sqliteLeaseLock(a), "t", "1"), turn(sqliteLeaseLock(b), "t", "2"), turn(sqliteLeaseLock(b), "other", "x")]);
+  await Promise.all([
+    turn(sqliteLeaseLock(a), "t", "1"),
+    turn(sqliteLeaseLock(b), "t", "2"),
+    turn(sqliteLeaseLock(b), "other", "x"),
+  ]);
   const ofT = log.filter((l) => !l.startsWith("x"));
-  expect([["1 start", "1 end", "2 start", "2 end"], ["2 start", "2 end", "1 start", "1 end"]]).toContainEqual(ofT);
+  expect([
+    ["1 start", "1 end", "2 start", "2 end"],
+    ["2 start", "2 end", "1 start", "1 end"],
+  ]).toContainEqual(ofT);
   expect(log.indexOf("x start")).toBeLessThan(log.indexOf(`${ofT[2]}`)); // the other thread did not wait
   expect(a.prepare("SELECT count(*) FROM leases").pluck().get()).toBe(0); // released
 });
@@ -34,7 +41,9 @@ test("a lease left by a killed process is taken over; a live holder's is waited 
   await lock("t", async () => undefined); // creates the table
   const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
   await new Promise((resolve) => child.once("spawn", resolve));
-  const lease = db.prepare("INSERT OR REPLACE INTO leases (key, token, host, pid, renewed_at) VALUES (?, 'other', ?, ?, ?)");
+  const lease = db.prepare(
+    "INSERT OR REPLACE INTO leases (key, token, host, pid, renewed_at) VALUES (?, 'other', ?, ?, ?)",
+  );
   lease.run(leaseKey("t"), (await import("node:os")).hostname(), child.pid, Date.now());
   let ran = false;
   const waiting = lock("t", async () => (ran = true));

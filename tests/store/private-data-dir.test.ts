@@ -44,9 +44,12 @@ test("a new data directory is 0700 and every file in it 0600, SQLite's -wal and 
     other.prepare("SELECT count(*) FROM store_items").get();
     expect((await runCli(["forget", "--user", "alice"], env)).stderr).toBe("");
     const found = modes(dataDir);
-    expect(Object.keys(found)).toEqual(expect.arrayContaining(["store.sqlite", "store.sqlite-wal", "store.sqlite-shm", "checkpoints.sqlite", "indexes"]));
+    expect(Object.keys(found)).toEqual(
+      expect.arrayContaining(["store.sqlite", "store.sqlite-wal", "store.sqlite-shm", "checkpoints.sqlite", "indexes"]),
+    );
     expect(mode(dataDir)).toBe("700");
-    for (const [path, bits] of Object.entries(found)) expect([path, bits]).toEqual([path, statSync(join(dataDir, path)).isDirectory() ? "700" : "600"]);
+    for (const [path, bits] of Object.entries(found))
+      expect([path, bits]).toEqual([path, statSync(join(dataDir, path)).isDirectory() ? "700" : "600"]);
   } finally {
     other.close();
   }
@@ -54,7 +57,8 @@ test("a new data directory is 0700 and every file in it 0600, SQLite's -wal and 
   expect((await runCli(["ingest", "--user", "bob", "--file", history], env)).stderr).toBe("");
   const indexes = Object.entries(modes(join(dataDir, "indexes")));
   expect(indexes.length).toBeGreaterThan(2);
-  for (const [path, bits] of indexes) expect([path, bits]).toEqual([path, statSync(join(dataDir, "indexes", path)).isDirectory() ? "700" : "600"]);
+  for (const [path, bits] of indexes)
+    expect([path, bits]).toEqual([path, statSync(join(dataDir, "indexes", path)).isDirectory() ? "700" : "600"]);
 }, 60_000);
 
 test("a data directory open to others is closed with everything persona-agent keeps in it, with one warning line", async () => {

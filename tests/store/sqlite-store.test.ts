@@ -5,7 +5,15 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
-import { Annotation, InMemoryStore, StateGraph, type BaseStore, type Item, type LangGraphRunnableConfig, type Operation } from "@langchain/langgraph";
+import {
+  Annotation,
+  InMemoryStore,
+  StateGraph,
+  type BaseStore,
+  type Item,
+  type LangGraphRunnableConfig,
+  type Operation,
+} from "@langchain/langgraph";
 import { InvalidNamespaceError } from "@langchain/langgraph-checkpoint";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 
@@ -40,11 +48,11 @@ function plain(items: (Item | null)[]): unknown[] {
 }
 
 /** Applies the same puts to both stores. */
-async function putBoth(stores: BaseStore[], puts: [string[], string, Record<string, any>][]): Promise<void> {
+async function putBoth(stores: BaseStore[], puts: [string[], string, Record<string, unknown>][]): Promise<void> {
   for (const store of stores) for (const [ns, key, value] of puts) await store.put(ns, key, value);
 }
 
-const SEED: [string[], string, Record<string, any>][] = [
+const SEED: [string[], string, Record<string, unknown>][] = [
   [["docs"], "root", { kind: "note", score: 1, tag: "a" }],
   [["docs", "a"], "1", { kind: "report", score: 5, tag: "a" }],
   [["docs", "a"], "2", { kind: "report", score: 3.5, tag: "b" }],
@@ -96,7 +104,7 @@ describe.each([
     const store = make();
     const ref = new InMemoryStore();
     await putBoth([store, ref], SEED);
-    const cases: [string[], Record<string, any> | undefined][] = [
+    const cases: [string[], Record<string, unknown> | undefined][] = [
       [[], undefined],
       [["docs"], undefined],
       [["docs", "a"], undefined],
@@ -126,8 +134,17 @@ describe.each([
     // Sanity on a few cases so the comparison above cannot pass vacuously.
     expect((await store.search(["doc"], { limit: 100 })).map((i) => i.key)).toEqual(["6"]);
     expect((await store.search(["users", "a%"], { limit: 100 })).map((i) => i.key)).toEqual(["7"]);
-    expect((await store.search(["docs"], { limit: 100 })).map((i) => i.key).sort()).toEqual(["1", "11", "2", "3", "4", "root"]);
-    expect((await store.search([], { filter: { score: { $gte: 3.5 } }, limit: 100 })).map((i) => i.key).sort()).toEqual(["1", "2", "3", "4"]);
+    expect((await store.search(["docs"], { limit: 100 })).map((i) => i.key).sort()).toEqual([
+      "1",
+      "11",
+      "2",
+      "3",
+      "4",
+      "root",
+    ]);
+    expect((await store.search([], { filter: { score: { $gte: 3.5 } }, limit: 100 })).map((i) => i.key).sort()).toEqual(
+      ["1", "2", "3", "4"],
+    );
   });
 
   test("search orders by updatedAt desc and paginates with limit/offset (default limit 10)", async () => {
@@ -139,7 +156,8 @@ describe.each([
     await store.put(["p"], "k0", { i: 0, even: true }); // update moves it to the front
     const all = await store.search(["p"], { limit: 100 });
     expect(all.map((i) => i.key)).toEqual(["k0", "k11", "k10", "k9", "k8", "k7", "k6", "k5", "k4", "k3", "k2", "k1"]);
-    for (let j = 1; j < all.length; j++) expect(all[j - 1]!.updatedAt.getTime()).toBeGreaterThanOrEqual(all[j]!.updatedAt.getTime());
+    for (let j = 1; j < all.length; j++)
+      expect(all[j - 1]!.updatedAt.getTime()).toBeGreaterThanOrEqual(all[j]!.updatedAt.getTime());
 
     expect((await store.search(["p"])).map((i) => i.key)).toEqual(all.slice(0, 10).map((i) => i.key));
     expect((await store.search(["p"], { limit: 3, offset: 4 })).map((i) => i.key)).toEqual(["k8", "k7", "k6"]);
@@ -148,7 +166,10 @@ describe.each([
     // Offset/limit count filtered matches, not rows.
     const evens = await store.search(["p"], { filter: { even: true }, limit: 100 });
     expect(evens.map((i) => i.key)).toEqual(["k0", "k10", "k8", "k6", "k4", "k2"]);
-    expect((await store.search(["p"], { filter: { even: true }, limit: 2, offset: 1 })).map((i) => i.key)).toEqual(["k10", "k8"]);
+    expect((await store.search(["p"], { filter: { even: true }, limit: 2, offset: 1 })).map((i) => i.key)).toEqual([
+      "k10",
+      "k8",
+    ]);
     // Same set as InMemoryStore for the same pages' union.
     const ref = new InMemoryStore();
     for (const item of all) await ref.put(item.namespace, item.key, item.value);
@@ -177,10 +198,21 @@ describe.each([
       { offset: 100 },
     ];
     for (const options of cases) {
-      expect({ options, got: await store.listNamespaces(options) }).toEqual({ options, got: await ref.listNamespaces(options) });
+      expect({ options, got: await store.listNamespaces(options) }).toEqual({
+        options,
+        got: await ref.listNamespaces(options),
+      });
     }
-    expect(await store.listNamespaces({ prefix: ["docs"], maxDepth: 2 })).toEqual([["docs"], ["docs", "a"], ["docs", "b"], ["docs", "v1"]]);
-    expect(await store.listNamespaces({ suffix: ["v1"] })).toEqual([["cache", "v1"], ["docs", "v1"]]);
+    expect(await store.listNamespaces({ prefix: ["docs"], maxDepth: 2 })).toEqual([
+      ["docs"],
+      ["docs", "a"],
+      ["docs", "b"],
+      ["docs", "v1"],
+    ]);
+    expect(await store.listNamespaces({ suffix: ["v1"] })).toEqual([
+      ["cache", "v1"],
+      ["docs", "v1"],
+    ]);
   });
 
   test("a namespace disappears from listNamespaces once its last item is deleted", async () => {
@@ -249,11 +281,19 @@ describe.each([
     await expect(store.put(["a", ""], "k", {})).rejects.toThrow(/empty/);
     await expect(store.put([], "k", {})).rejects.toThrow(/empty/);
     await expect(store.batch([{ namespace: [], key: "k" }])).rejects.toThrow(InvalidNamespaceError);
-    await expect(store.batch([{ namespace: "users" as unknown as string[], key: "k" }])).rejects.toThrow(/must be an array/);
-    await expect(store.batch([{ namespace: ["a", 1 as unknown as string], key: "k" }])).rejects.toThrow(/must be strings/);
+    await expect(store.batch([{ namespace: "users" as unknown as string[], key: "k" }])).rejects.toThrow(
+      /must be an array/,
+    );
+    await expect(store.batch([{ namespace: ["a", 1 as unknown as string], key: "k" }])).rejects.toThrow(
+      /must be strings/,
+    );
     await expect(store.search(["x.y"])).rejects.toThrow(InvalidNamespaceError);
-    await expect(store.batch([{ namespace: ["a"], key: 1 as unknown as string, value: {} }])).rejects.toThrow(/key must be a string/);
-    await expect(store.batch([{ namespace: ["a"], key: "k", value: [1] as unknown as Record<string, any> }])).rejects.toThrow(/plain object/);
+    await expect(store.batch([{ namespace: ["a"], key: 1 as unknown as string, value: {} }])).rejects.toThrow(
+      /key must be a string/,
+    );
+    await expect(
+      store.batch([{ namespace: ["a"], key: "k", value: [1] as unknown as Record<string, unknown> }]),
+    ).rejects.toThrow(/plain object/);
     expect(() => store.getSync(["a.b"], "k")).toThrow(InvalidNamespaceError);
     expect(() => store.putSync(["a", ""], "k", {})).toThrow(InvalidNamespaceError);
     expect(() => store.deleteNamespacePrefix([])).toThrow(/empty/);
@@ -395,8 +435,11 @@ describe("SqliteStore on a shared file", () => {
       console.log(JSON.stringify({ start, end: Date.now() }));
       store.close();`;
     const src = resolve("src/store/sqlite-store.ts");
-    const run = () => promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", child, src, file]);
-    const spans = (await Promise.all(Array.from({ length: procs }, run))).map((r) => JSON.parse(r.stdout) as { start: number; end: number });
+    const run = () =>
+      promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", child, src, file]);
+    const spans = (await Promise.all(Array.from({ length: procs }, run))).map(
+      (r) => JSON.parse(r.stdout) as { start: number; end: number },
+    );
     expect(Math.max(...spans.map((s) => s.start))).toBeLessThanOrEqual(Math.min(...spans.map((s) => s.end)));
     expect(fileStore().getSync(["c"], "n")!.value).toEqual({ n: procs * rounds });
   });

@@ -21,7 +21,13 @@ const weather = tool(async ({ city }) => `Sunny in ${city}`, {
 });
 
 function client(server: BedrockTestServer) {
-  return new BedrockRuntimeClient({ region: "us-east-1", endpoint: server.url, credentials, maxAttempts: 1, requestHandler: new NodeHttpHandler() });
+  return new BedrockRuntimeClient({
+    region: "us-east-1",
+    endpoint: server.url,
+    credentials,
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler(),
+  });
 }
 function chatModel(server: BedrockTestServer, streaming = false) {
   return new ChatBedrockConverse({ model: MODEL, region: "us-east-1", credentials, client: client(server), streaming });
@@ -50,14 +56,18 @@ test("Converse: plain answer, with the request recorded", async () => {
 test("Converse: tool call round trip", async () => {
   server = await startBedrockServer(
     respondWith((req) =>
-      toolResults(req).length === 0 ? toolCall("get_weather", { city: "Lyon" }, "tooluse_1") : `Done: ${toolResults(req)[0]!.content}`,
+      toolResults(req).length === 0
+        ? toolCall("get_weather", { city: "Lyon" }, "tooluse_1")
+        : `Done: ${toolResults(req)[0]!.content}`,
     ),
   );
   const model = chatModel(server).bindTools([weather]);
   const question = new HumanMessage("Weather in Lyon?");
 
   const first = await model.invoke([question]);
-  expect(first.tool_calls).toEqual([{ name: "get_weather", args: { city: "Lyon" }, id: "tooluse_1", type: "tool_call" }]);
+  expect(first.tool_calls).toEqual([
+    { name: "get_weather", args: { city: "Lyon" }, id: "tooluse_1", type: "tool_call" },
+  ]);
   expect(server.requests[0]!.toolConfig.tools[0].toolSpec).toMatchObject({
     name: "get_weather",
     inputSchema: { json: { type: "object", properties: { city: { type: "string" } } } },
@@ -68,12 +78,21 @@ test("Converse: tool call round trip", async () => {
   expect(second.content).toBe("Done: Sunny in Lyon");
 
   const sent = server.requests[1]!.messages;
-  expect(sent[1]).toMatchObject({ role: "assistant", content: [{ toolUse: { toolUseId: "tooluse_1", name: "get_weather", input: { city: "Lyon" } } }] });
-  expect(sent[2]).toMatchObject({ role: "user", content: [{ toolResult: { toolUseId: "tooluse_1", content: [{ text: "Sunny in Lyon" }] } }] });
+  expect(sent[1]).toMatchObject({
+    role: "assistant",
+    content: [{ toolUse: { toolUseId: "tooluse_1", name: "get_weather", input: { city: "Lyon" } } }],
+  });
+  expect(sent[2]).toMatchObject({
+    role: "user",
+    content: [{ toolResult: { toolUseId: "tooluse_1", content: [{ text: "Sunny in Lyon" }] } }],
+  });
 });
 
 test("ConverseStream: text and tool calls over the AWS event stream", async () => {
-  server = await startBedrockServer([{ content: "one two three" }, toolCall("get_weather", { city: "Nice" }, "tooluse_s")]);
+  server = await startBedrockServer([
+    { content: "one two three" },
+    toolCall("get_weather", { city: "Nice" }, "tooluse_s"),
+  ]);
   const model = chatModel(server, true);
 
   const pieces: string[] = [];
@@ -87,8 +106,11 @@ test("ConverseStream: text and tool calls over the AWS event stream", async () =
   expect(server.requests[0]!.stream).toBe(true);
 
   let toolFull: AIMessageChunk | undefined;
-  for await (const chunk of await model.bindTools([weather]).stream("weather?")) toolFull = toolFull ? toolFull.concat(chunk) : chunk;
-  expect(toolFull?.tool_calls).toEqual([{ name: "get_weather", args: { city: "Nice" }, id: "tooluse_s", type: "tool_call" }]);
+  for await (const chunk of await model.bindTools([weather]).stream("weather?"))
+    toolFull = toolFull ? toolFull.concat(chunk) : chunk;
+  expect(toolFull?.tool_calls).toEqual([
+    { name: "get_weather", args: { city: "Nice" }, id: "tooluse_s", type: "tool_call" },
+  ]);
 });
 
 test("scripted errors and an exhausted script surface as failures", async () => {
@@ -102,14 +124,21 @@ test("scripted errors and an exhausted script surface as failures", async () => 
 
 test("BedrockEmbeddings (Titan invoke): deterministic vectors of the right dims", async () => {
   server = await startBedrockServer([]);
-  const embeddings = new BedrockEmbeddings({ model: "amazon.titan-embed-text-v2:0", client: client(server), dimensions: 8 });
+  const embeddings = new BedrockEmbeddings({
+    model: "amazon.titan-embed-text-v2:0",
+    client: client(server),
+    dimensions: 8,
+  });
 
   const [a, b, a2] = await embeddings.embedDocuments(["alpha", "beta", "alpha"]);
   expect(a).toHaveLength(8);
   expect(a).toEqual(a2);
   expect(a).not.toEqual(b);
   expect(a).toEqual(fakeEmbedding("alpha", 8));
-  expect(server.embeddingRequests[0]).toEqual({ modelId: "amazon.titan-embed-text-v2:0", body: { inputText: "alpha", dimensions: 8 } });
+  expect(server.embeddingRequests[0]).toEqual({
+    modelId: "amazon.titan-embed-text-v2:0",
+    body: { inputText: "alpha", dimensions: 8 },
+  });
 
   const defaults = new BedrockEmbeddings({ model: "amazon.titan-embed-text-v1", client: client(server) });
   expect(await defaults.embedQuery("alpha")).toEqual(fakeEmbedding("alpha", 16));
@@ -118,12 +147,23 @@ test("BedrockEmbeddings (Titan invoke): deterministic vectors of the right dims"
 test("Converse: toolUse/toolResult blocks without a toolConfig are a 400 ValidationException, as on Bedrock", async () => {
   server = await startBedrockServer([{ content: "never sent" }]);
   const question = new HumanMessage("Weather in Lyon?");
-  const call = new AIMessage({ content: "", tool_calls: [{ id: "tooluse_1", name: "get_weather", args: { city: "Lyon" } }] });
+  const call = new AIMessage({
+    content: "",
+    tool_calls: [{ id: "tooluse_1", name: "get_weather", args: { city: "Lyon" } }],
+  });
   const result = new ToolMessage({ tool_call_id: "tooluse_1", content: "Sunny in Lyon" });
   // ChatBedrockConverse sends no toolConfig when no tools are bound.
-  await expect(chatModel(server).invoke([question, call, result])).rejects.toMatchObject({ name: "ValidationException", message: TOOL_CONFIG_REQUIRED });
+  await expect(chatModel(server).invoke([question, call, result])).rejects.toMatchObject({
+    name: "ValidationException",
+    message: TOOL_CONFIG_REQUIRED,
+  });
   const raw = await client(server)
-    .send(new ConverseCommand({ modelId: MODEL, messages: [{ role: "user", content: [{ toolResult: { toolUseId: "t", content: [{ text: "x" }] } }] }] }))
+    .send(
+      new ConverseCommand({
+        modelId: MODEL,
+        messages: [{ role: "user", content: [{ toolResult: { toolUseId: "t", content: [{ text: "x" }] } }] }],
+      }),
+    )
     .catch((error: unknown) => error);
   expect(raw).toMatchObject({ name: "ValidationException", $metadata: { httpStatusCode: 400 } });
   // With the tools bound, the same history is accepted.

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- requests are the protocol's JSON, recorded as received for tests to read */
 /**
  * A scripted server speaking just enough of the Bedrock Runtime API for tests. Give the real
  * ChatBedrockConverse / BedrockEmbeddings a BedrockRuntimeClient whose `endpoint` is `server.url`.
@@ -7,8 +8,22 @@
  *   POST /model/{modelId}/invoke           Titan embeddings: {inputText, dimensions?} -> {embedding, inputTextTokenCount}
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { approxTokens, closeServer, fakeEmbedding, listen, readBody, sendJson, stallBody } from "../../testing/openai-server.js";
-import { ScriptExhaustedError, settle, toResponder, type ResponderOf, type ScriptedReply } from "../../testing/scripted-chat.js";
+import {
+  approxTokens,
+  closeServer,
+  fakeEmbedding,
+  listen,
+  readBody,
+  sendJson,
+  stallBody,
+} from "../../testing/openai-server.js";
+import {
+  ScriptExhaustedError,
+  settle,
+  toResponder,
+  type ResponderOf,
+  type ScriptedReply,
+} from "../../testing/scripted-chat.js";
 
 export type { ScriptedReply } from "../../testing/scripted-chat.js";
 export type BedrockResponder = ResponderOf<RecordedConverseRequest>;
@@ -47,7 +62,8 @@ const ERROR_TYPES: Record<number, string> = {
 };
 
 /** What Bedrock answers (HTTP 400 ValidationException) to toolUse/toolResult blocks sent without a toolConfig. */
-export const TOOL_CONFIG_REQUIRED = "The toolConfig field must be defined when using toolUse and toolResult content blocks.";
+export const TOOL_CONFIG_REQUIRED =
+  "The toolConfig field must be defined when using toolUse and toolResult content blocks.";
 
 const awsError = (res: ServerResponse, status: number, message: string) =>
   sendJson(res, status, { message }, { "x-amzn-errortype": ERROR_TYPES[status] ?? "InternalServerException" });
@@ -73,7 +89,10 @@ export function startBedrockServer(
     };
     requests.push(req);
     // Bedrock's own check, before any model runs: a history with tool blocks needs the tool config.
-    if (!body.toolConfig && req.messages.some((m: any) => (m.content ?? []).some((c: any) => "toolUse" in c || "toolResult" in c))) {
+    if (
+      !body.toolConfig &&
+      req.messages.some((m: any) => (m.content ?? []).some((c: any) => "toolUse" in c || "toolResult" in c))
+    ) {
       return awsError(res, 400, TOOL_CONFIG_REQUIRED);
     }
     const reply = await settle(await respond(req));
@@ -111,11 +130,15 @@ export function startBedrockServer(
     event("messageStart", { role: "assistant" });
     let index = 0;
     if (text !== "") {
-      for (const piece of text.match(/\S+\s*|\s+/g) ?? []) event("contentBlockDelta", { contentBlockIndex: index, delta: { text: piece } });
+      for (const piece of text.match(/\S+\s*|\s+/g) ?? [])
+        event("contentBlockDelta", { contentBlockIndex: index, delta: { text: piece } });
       event("contentBlockStop", { contentBlockIndex: index++ });
     }
     for (const tu of toolUses) {
-      event("contentBlockStart", { contentBlockIndex: index, start: { toolUse: { toolUseId: tu.toolUseId, name: tu.name } } });
+      event("contentBlockStart", {
+        contentBlockIndex: index,
+        start: { toolUse: { toolUseId: tu.toolUseId, name: tu.name } },
+      });
       event("contentBlockDelta", { contentBlockIndex: index, delta: { toolUse: { input: JSON.stringify(tu.input) } } });
       event("contentBlockStop", { contentBlockIndex: index++ });
     }
@@ -126,15 +149,20 @@ export function startBedrockServer(
 
   function invoke(modelId: string, body: any, res: ServerResponse): void {
     embeddingRequests.push({ modelId, body });
-    if (typeof body.inputText !== "string") return awsError(res, 400, "bedrock-server: invoke supports Titan embeddings only ({inputText})");
-    const dims = typeof body.dimensions === "number" ? body.dimensions : options.embeddingDims ?? 16;
-    sendJson(res, 200, { embedding: fakeEmbedding(body.inputText, dims), inputTextTokenCount: approxTokens(body.inputText) });
+    if (typeof body.inputText !== "string")
+      return awsError(res, 400, "bedrock-server: invoke supports Titan embeddings only ({inputText})");
+    const dims = typeof body.dimensions === "number" ? body.dimensions : (options.embeddingDims ?? 16);
+    sendJson(res, 200, {
+      embedding: fakeEmbedding(body.inputText, dims),
+      inputTextTokenCount: approxTokens(body.inputText),
+    });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const match = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(path);
-    if (req.method !== "POST" || !match) return awsError(res, 404, `bedrock-server: unknown route ${req.method} ${path}`);
+    if (req.method !== "POST" || !match)
+      return awsError(res, 404, `bedrock-server: unknown route ${req.method} ${path}`);
     const modelId = decodeURIComponent(match[1]!); // the SDK encodes ":" in model ids
     let body: any;
     try {
@@ -168,13 +196,15 @@ export function startBedrockServer(
 /** One event message: prelude (lengths + CRC), string headers, JSON payload, message CRC. */
 function encodeEvent(eventType: string, payload: object): Buffer {
   const headers = Buffer.concat(
-    Object.entries({ ":event-type": eventType, ":content-type": "application/json", ":message-type": "event" }).map(([name, value]) => {
-      const n = Buffer.from(name);
-      const v = Buffer.from(value);
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(v.length);
-      return Buffer.concat([Buffer.from([n.length]), n, Buffer.from([7]), len, v]); // 7 = string
-    }),
+    Object.entries({ ":event-type": eventType, ":content-type": "application/json", ":message-type": "event" }).map(
+      ([name, value]) => {
+        const n = Buffer.from(name);
+        const v = Buffer.from(value);
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(v.length);
+        return Buffer.concat([Buffer.from([n.length]), n, Buffer.from([7]), len, v]); // 7 = string
+      },
+    ),
   );
   const body = Buffer.from(JSON.stringify(payload));
   const total = 12 + headers.length + body.length + 4;

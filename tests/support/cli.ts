@@ -23,7 +23,12 @@ export interface CliResult {
 const PROGRESS_LINE = /^persona-agent: alignment iteration \d+\/\d+: .+ \d+\/\d+$/;
 
 /** Asynchronous on purpose: test servers in this process must keep answering meanwhile. */
-export function runCli(args: string[], env: Record<string, string | undefined>, input?: string, cwd?: string): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  input?: string,
+  cwd?: string,
+): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
@@ -44,23 +49,15 @@ export function runCli(args: string[], env: Record<string, string | undefined>, 
   });
 }
 
-/** A loopback URL nobody listens on (a port just freed), for "provider unreachable" cases. */
-export async function unreachableUrl(path = "/v1"): Promise<string> {
-  const { createServer } = await import("node:net");
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}${path}`;
-}
-
 /** Starts the executable without waiting, for tests that kill it midway. */
 export function spawnCli(args: string[], env: Record<string, string | undefined>) {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...BASE_ENV, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
   return { child, exited };
 }
 
@@ -68,7 +65,11 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
  * The environment of a CLI run against a scripted OpenAI-compatible server: its model and
  * embeddings, a data dir, an unreachable Wikipedia, no retries — overridable per suite.
  */
-export function scriptedEnv(serverUrl: string, dataDir: string, overrides: Record<string, string | undefined> = {}): Record<string, string> {
+export function scriptedEnv(
+  serverUrl: string,
+  dataDir: string,
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string> {
   const env: Record<string, string | undefined> = {
     OPENAI_BASE_URL: serverUrl,
     OPENAI_API_KEY: "test-key",

@@ -18,7 +18,9 @@ export function rateLimited(retryAfterSeconds = 0): ScriptedReply {
   return {
     status: 429,
     headers: { "retry-after": String(retryAfterSeconds) },
-    body: { error: { message: "Rate limit reached for requests", type: "requests", param: null, code: "rate_limit_exceeded" } },
+    body: {
+      error: { message: "Rate limit reached for requests", type: "requests", param: null, code: "rate_limit_exceeded" },
+    },
   };
 }
 
@@ -29,7 +31,17 @@ export function connectionReset(): ScriptedReply {
 
 /** HTTP 5xx with an OpenAI-style error body. */
 export function serverError(status = 500): ScriptedReply {
-  return { status, body: { error: { message: "The server had an error while processing your request.", type: "server_error", param: null, code: null } } };
+  return {
+    status,
+    body: {
+      error: {
+        message: "The server had an error while processing your request.",
+        type: "server_error",
+        param: null,
+        code: null,
+      },
+    },
+  };
 }
 
 /** A 200 whose body is `text` sent as application/json: truncated or otherwise invalid JSON. */
@@ -49,8 +61,15 @@ export function truncatedCompletion(): ScriptedReply {
  */
 let completions = 0;
 
-export function completion(reply: { content?: string | null; toolCalls?: { name: string; arguments: string; id?: string }[] }): object {
-  const toolCalls = (reply.toolCalls ?? []).map((tc, i) => ({ id: tc.id ?? `call_raw_${i}`, type: "function", function: { name: tc.name, arguments: tc.arguments } }));
+export function completion(reply: {
+  content?: string | null;
+  toolCalls?: { name: string; arguments: string; id?: string }[];
+}): object {
+  const toolCalls = (reply.toolCalls ?? []).map((tc, i) => ({
+    id: tc.id ?? `call_raw_${i}`,
+    type: "function",
+    function: { name: tc.name, arguments: tc.arguments },
+  }));
   return {
     id: `chatcmpl-raw-${++completions}`, // unique, as real providers' are (the messages reducer merges by id)
     object: "chat.completion",
@@ -59,7 +78,12 @@ export function completion(reply: { content?: string | null; toolCalls?: { name:
     choices: [
       {
         index: 0,
-        message: { role: "assistant", content: reply.content ?? null, refusal: null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+        message: {
+          role: "assistant",
+          content: reply.content ?? null,
+          refusal: null,
+          ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+        },
         logprobs: null,
         finish_reason: toolCalls.length ? "tool_calls" : "stop",
       },
@@ -69,7 +93,10 @@ export function completion(reply: { content?: string | null; toolCalls?: { name:
 }
 
 /** A 200 completion with raw tool calls (e.g. `arguments: '{"query": "sci'`, not JSON). */
-export function rawToolCalls(toolCalls: { name: string; arguments: string; id?: string }[], content: string | null = null): ScriptedReply {
+export function rawToolCalls(
+  toolCalls: { name: string; arguments: string; id?: string }[],
+  content: string | null = null,
+): ScriptedReply {
   return { status: 200, body: completion({ content, toolCalls }) };
 }
 

@@ -13,7 +13,13 @@ const weather = tool(async ({ city }) => `Sunny in ${city}`, {
 });
 
 function chatModel(server: OpenAITestServer, fields: { maxRetries?: number; streaming?: boolean } = {}) {
-  return new ChatOpenAI({ model: "gpt-4o-mini", apiKey: "test", configuration: { baseURL: server.url }, maxRetries: 0, ...fields });
+  return new ChatOpenAI({
+    model: "gpt-4o-mini",
+    apiKey: "test",
+    configuration: { baseURL: server.url },
+    maxRetries: 0,
+    ...fields,
+  });
 }
 
 let server: OpenAITestServer | undefined;
@@ -48,7 +54,9 @@ test("bindTools: tool call parsed, then the tool result goes back and the final 
   const question = new HumanMessage("Weather in Paris?");
 
   const first = await model.invoke([question]);
-  expect(first.tool_calls).toEqual([{ name: "get_weather", args: { city: "Paris", unit: "C" }, id: "call_abc", type: "tool_call" }]);
+  expect(first.tool_calls).toEqual([
+    { name: "get_weather", args: { city: "Paris", unit: "C" }, id: "call_abc", type: "tool_call" },
+  ]);
   // The tool definition reached the server as an OpenAI function with a JSON schema.
   const sentTool = server.requests[0]!.tools?.[0];
   expect(sentTool.function.name).toBe("get_weather");
@@ -61,7 +69,10 @@ test("bindTools: tool call parsed, then the tool result goes back and the final 
   expect(second.tool_calls).toEqual([]);
 
   const sent = server.requests[1]!.messages;
-  expect(sent[1]).toMatchObject({ role: "assistant", tool_calls: [{ id: "call_abc", function: { name: "get_weather" } }] });
+  expect(sent[1]).toMatchObject({
+    role: "assistant",
+    tool_calls: [{ id: "call_abc", function: { name: "get_weather" } }],
+  });
   expect(sent[2]).toMatchObject({ role: "tool", tool_call_id: "call_abc", content: "Sunny in Paris" });
 });
 
@@ -84,13 +95,20 @@ test("streaming text and tool calls over SSE", async () => {
   expect(server.requests[0]!.stream).toBe(true);
 
   let toolFull: AIMessageChunk | undefined;
-  for await (const chunk of await model.bindTools([weather]).stream("weather?")) toolFull = toolFull ? toolFull.concat(chunk) : chunk;
-  expect(toolFull?.tool_calls).toEqual([{ name: "get_weather", args: { city: "Oslo" }, id: "call_s", type: "tool_call" }]);
+  for await (const chunk of await model.bindTools([weather]).stream("weather?"))
+    toolFull = toolFull ? toolFull.concat(chunk) : chunk;
+  expect(toolFull?.tool_calls).toEqual([
+    { name: "get_weather", args: { city: "Oslo" }, id: "call_s", type: "tool_call" },
+  ]);
 });
 
 test("429 with retry-after is retried once, then succeeds", async () => {
   server = await startOpenAIServer([
-    { status: 429, headers: { "retry-after": "0" }, body: { error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" } } },
+    {
+      status: 429,
+      headers: { "retry-after": "0" },
+      body: { error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" } },
+    },
     { delayMs: 20, then: { content: "after retry" } },
   ]);
   const res = await chatModel(server, { maxRetries: 1 }).invoke("hi");
@@ -108,7 +126,12 @@ test("429 without retries fails, and an exhausted script fails loudly", async ()
 
 test("OpenAIEmbeddings: base64 by default, float when asked; deterministic vectors of the right dims", async () => {
   server = await startOpenAIServer([]);
-  const embeddings = new OpenAIEmbeddings({ model: "text-embedding-3-small", apiKey: "test", configuration: { baseURL: server.url }, maxRetries: 0 });
+  const embeddings = new OpenAIEmbeddings({
+    model: "text-embedding-3-small",
+    apiKey: "test",
+    configuration: { baseURL: server.url },
+    maxRetries: 0,
+  });
 
   const [a, b, a2] = await embeddings.embedDocuments(["alpha", "beta", "alpha"]);
   expect(a).toHaveLength(16);
@@ -117,7 +140,13 @@ test("OpenAIEmbeddings: base64 by default, float when asked; deterministic vecto
   expect(a).toEqual(fakeEmbedding("alpha"));
   expect(server.embeddingRequests[0]).toMatchObject({ encoding_format: "base64", input: ["alpha", "beta", "alpha"] });
 
-  const floats = new OpenAIEmbeddings({ model: "text-embedding-3-small", apiKey: "test", configuration: { baseURL: server.url }, encodingFormat: "float", dimensions: 8 });
+  const floats = new OpenAIEmbeddings({
+    model: "text-embedding-3-small",
+    apiKey: "test",
+    configuration: { baseURL: server.url },
+    encodingFormat: "float",
+    dimensions: 8,
+  });
   const q = await floats.embedQuery("alpha");
   expect(q).toEqual(fakeEmbedding("alpha", 8));
   expect(server.embeddingRequests[1]).toMatchObject({ encoding_format: "float", dimensions: 8 });

@@ -41,7 +41,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 /** The backends a CLI suite runs on with `describe.each`: [name, usePostgres]; PostgreSQL when configured. */
-export const BACKENDS: [string, boolean][] = [["SQLite", false], ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : [])];
+export const BACKENDS: [string, boolean][] = [
+  ["SQLite", false],
+  ...(TEST_DATABASE_URL ? [["PostgreSQL", true] as [string, boolean]] : []),
+];
 
 /** `describe` when a test server is configured, otherwise a visible skip. */
 export const describeWithPostgres = TEST_DATABASE_URL ? describe : describe.skip;

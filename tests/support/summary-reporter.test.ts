@@ -13,7 +13,14 @@ function runJest(suites: Record<string, string>): Promise<string> {
   const dir = tempDir("summary-reporter-");
   writeFileSync(join(dir, "jest.config.json"), JSON.stringify({ reporters: [REPORTER], testMatch: ["**/*.test.cjs"] }));
   for (const [name, source] of Object.entries(suites)) writeFileSync(join(dir, name), source);
-  return new Promise((resolve) => execFile(process.execPath, [JEST, "--config", join(dir, "jest.config.json"), "--rootDir", dir], { cwd: dir, timeout: 60_000 }, (_error, stdout) => resolve(stdout)));
+  return new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      [JEST, "--config", join(dir, "jest.config.json"), "--rootDir", dir],
+      { cwd: dir, timeout: 60_000 },
+      (_error, stdout) => resolve(stdout),
+    ),
+  );
 }
 
 test("a suite that fails to load counts as failed", async () => {
@@ -26,5 +33,7 @@ test("a suite that fails to load counts as failed", async () => {
 });
 
 test("a run where everything loads prints the plain line", async () => {
-  expect(await runJest({ "ok.test.cjs": 'test("passes", () => expect(1).toBe(1));\n' })).toContain("jest: 1 passed, 0 failed, 0 skipped\n");
+  expect(await runJest({ "ok.test.cjs": 'test("passes", () => expect(1).toBe(1));\n' })).toContain(
+    "jest: 1 passed, 0 failed, 0 skipped\n",
+  );
 });

@@ -16,7 +16,9 @@ export async function startWikipediaServer(articles: Record<string, string>): Pr
     if (params.get("list") === "search") {
       const q = (params.get("srsearch") ?? "").toLowerCase();
       queries.push(q);
-      const hits = Object.keys(articles).filter((title) => q.split(/\s+/).some((w) => w && title.toLowerCase().includes(w)));
+      const hits = Object.keys(articles).filter((title) =>
+        q.split(/\s+/).some((w) => w && title.toLowerCase().includes(w)),
+      );
       body = { query: { search: hits.map((title) => ({ title })) } };
     } else {
       const title = params.get("titles") ?? "";

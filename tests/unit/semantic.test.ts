@@ -1,6 +1,12 @@
 import { InMemoryStore } from "@langchain/langgraph";
 import { HumanMessage } from "@langchain/core/messages";
-import { historyParts, parseProfileTask, PROFILE_TASKS, SemanticMemory, summarizeProfile } from "../../src/memory/semantic.js";
+import {
+  historyParts,
+  parseProfileTask,
+  PROFILE_TASKS,
+  SemanticMemory,
+  summarizeProfile,
+} from "../../src/memory/semantic.js";
 import type { EpisodicEntry } from "../../src/memory/episodic.js";
 import { ScriptedChatModel } from "../../testing/scripted-model.js";
 
@@ -33,11 +39,19 @@ describe("semantic memory", () => {
     // Never between the two halves of a character outside the BMP (an emoji).
     const emoji = historyParts([entry(0, "😀".repeat(300))], 100);
     expect(emoji.join("")).toBe(`- Query: ${"😀".repeat(300)}\n  Response: response 0`);
-    for (const part of emoji) expect(part).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    for (const part of emoji)
+      expect(part).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
   });
 
   test("an entry's metadata.content (LaMP: the item and the answer, no instruction) is what the summary reads", () => {
-    const lamp = { ...entry(0, "Which tag ... tags: [sci-fi, comedy] description: A wormhole.\n\nAnswer with exactly one of these tags", "sci-fi"), metadata: { content: "description: A wormhole. tag: sci-fi" } };
+    const lamp = {
+      ...entry(
+        0,
+        "Which tag ... tags: [sci-fi, comedy] description: A wormhole.\n\nAnswer with exactly one of these tags",
+        "sci-fi",
+      ),
+      metadata: { content: "description: A wormhole. tag: sci-fi" },
+    };
     expect(historyParts([lamp])).toEqual(["- description: A wormhole. tag: sci-fi"]);
   });
 
@@ -45,7 +59,9 @@ describe("semantic memory", () => {
     const entries = Array.from({ length: 40 }, (_, i) => entry(i, `film ${i} about topic ${i}`, "sci-fi"));
     const model = new ScriptedChatModel((messages) => {
       const text = messages[0]!.text;
-      return text.startsWith("Below are profiles") ? "combined profile" : `part profile ${(text.match(/film \d+/g) ?? []).length}`;
+      return text.startsWith("Below are profiles")
+        ? "combined profile"
+        : `part profile ${(text.match(/film \d+/g) ?? []).length}`;
     });
     expect(await summarizeProfile(model, entries, "lamp-2m", 400)).toBe("combined profile");
     const prompts = model.calls.map((c) => c.messages[0]!.text);
@@ -69,7 +85,9 @@ describe("semantic memory", () => {
   });
 
   test("an empty summary is refused", async () => {
-    await expect(summarizeProfile(new ScriptedChatModel(() => " "), [entry(0)], "general")).rejects.toThrow(/empty profile/);
+    await expect(summarizeProfile(new ScriptedChatModel(() => " "), [entry(0)], "general")).rejects.toThrow(
+      /empty profile/,
+    );
   });
 
   test("every task has its own prompt file, unknown tasks are user errors", async () => {

@@ -1,9 +1,10 @@
 /** A user's run (store/lifecycle.ts): nested runs keep the generation the outer run started at. */
 import { InMemoryStore } from "@langchain/langgraph";
 import { asUserRun, nextGeneration, putUserItems, UserForgottenError } from "../../src/store/lifecycle.js";
-import { userNamespace } from "../../src/users.js";
+import { userNamespace } from "../../src/users/users.js";
 
-const write = (store: InMemoryStore) => putUserItems(store, "alice", [{ namespace: userNamespace("alice", "meta"), key: "x", value: { v: 1 } }]);
+const write = (store: InMemoryStore) =>
+  putUserItems(store, "alice", [{ namespace: userNamespace("alice", "meta"), key: "x", value: { v: 1 } }]);
 
 describe("asUserRun", () => {
   test("a nested run started after a forget still belongs to the older outer run: its writes are refused", async () => {

@@ -5,10 +5,10 @@ import { createTestDatabase, TEST_DATABASE_URL } from "../support/postgres.js";
 import { EpisodicMemory } from "../../src/memory/episodic.js";
 import { SemanticMemory } from "../../src/memory/semantic.js";
 import { PersonaStore } from "../../src/persona/persona.js";
-import { forgetUser } from "../../src/forget.js";
+import { forgetUser } from "../../src/users/forget.js";
 import { hasPrefix } from "../../src/store/list.js";
 import { asUserRun, UserForgottenError } from "../../src/store/lifecycle.js";
-import { userFileKey, userNamespace, validateUserId } from "../../src/users.js";
+import { userFileKey, userNamespace, validateUserId } from "../../src/users/users.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { ALICE_HISTORY, BOB_HISTORY, CountingEmbeddings, tempDir } from "../../testing/fixtures.js";
 
@@ -27,12 +27,15 @@ describe("user ids", () => {
     expect(() => validateUserId(id)).toThrow(/invalid user id/);
   });
 
-  test.each([["next line", "a\u0085b"], ["right-to-left override", "evil\u202Egnp.exe"], ["zero-width space", "ali\u200bce"], ["byte order mark", "\ufeffalice"], ["soft hyphen", "al\u00adice"]])(
-    "rejects a %s (Unicode Cc/Cf)",
-    (_what, id) => {
-      expect(() => validateUserId(id)).toThrow("(no control, format or zero-width characters)");
-    },
-  );
+  test.each([
+    ["next line", "a\u0085b"],
+    ["right-to-left override", "evil\u202Egnp.exe"],
+    ["zero-width space", "ali\u200bce"],
+    ["byte order mark", "\ufeffalice"],
+    ["soft hyphen", "al\u00adice"],
+  ])("rejects a %s (Unicode Cc/Cf)", (_what, id) => {
+    expect(() => validateUserId(id)).toThrow("(no control, format or zero-width characters)");
+  });
 
   test("file keys do not reveal the id", () => {
     expect(userFileKey("alice")).toMatch(/^[0-9a-f]{32}$/);
@@ -68,12 +71,25 @@ describe.each(stores)("forgetUser on %s", (_name, makeStore) => {
   test("deletes every record and the index of one user, and nothing of another", async () => {
     const store = await makeStore();
     const indexDir = tempDir();
-    const memory = new EpisodicMemory(store, new CountingEmbeddings(), { embeddingsId: "local:universal-sentence-encoder", indexDir });
+    const memory = new EpisodicMemory(store, new CountingEmbeddings(), {
+      embeddingsId: "local:universal-sentence-encoder",
+      indexDir,
+    });
     const semantic = new SemanticMemory(store);
     const personas = new PersonaStore(store);
-    for (const [user, history] of [["alice", ALICE_HISTORY], ["alice.x", BOB_HISTORY], ["alice2", BOB_HISTORY], ["bob", BOB_HISTORY]] as const) {
+    for (const [user, history] of [
+      ["alice", ALICE_HISTORY],
+      ["alice.x", BOB_HISTORY],
+      ["alice2", BOB_HISTORY],
+      ["bob", BOB_HISTORY],
+    ] as const) {
       await memory.add(user, [...history]);
-      await semantic.put(user, { text: `${user} profile`, task: "general", basedOn: history.length, createdAt: "2024-01-01T00:00:00Z" });
+      await semantic.put(user, {
+        text: `${user} profile`,
+        task: "general",
+        basedOn: history.length,
+        createdAt: "2024-01-01T00:00:00Z",
+      });
       await personas.save(user, `${user} persona`, "initialized");
     }
     expect(readdirSync(indexDir)).toHaveLength(4);
@@ -86,7 +102,9 @@ describe.each(stores)("forgetUser on %s", (_name, makeStore) => {
     expect(left.filter((item) => hasPrefix(item.namespace, userNamespace("alice")))).toEqual([]);
     expect(await memory.retrieve("alice", "wormhole", 4)).toEqual([]);
     expect(await personas.current("alice")).toBeUndefined();
-    expect(readdirSync(indexDir).sort()).toEqual([userFileKey("alice.x"), userFileKey("alice2"), userFileKey("bob")].sort());
+    expect(readdirSync(indexDir).sort()).toEqual(
+      [userFileKey("alice.x"), userFileKey("alice2"), userFileKey("bob")].sort(),
+    );
 
     // users whose ids start with "alice" are untouched (PostgresStore matches prefixes as strings)
     expect(await memory.count("alice.x")).toBe(3);
@@ -113,8 +131,13 @@ describe("forget during an add", () => {
         return vectors;
       }
     }
-    const memory: EpisodicMemory = new EpisodicMemory(store, new ForgetMidway(), { embeddingsId: "local:universal-sentence-encoder", indexDir });
-    await expect(asUserRun(store, "alice", () => memory.add("alice", [...ALICE_HISTORY]))).rejects.toThrow(UserForgottenError);
+    const memory: EpisodicMemory = new EpisodicMemory(store, new ForgetMidway(), {
+      embeddingsId: "local:universal-sentence-encoder",
+      indexDir,
+    });
+    await expect(asUserRun(store, "alice", () => memory.add("alice", [...ALICE_HISTORY]))).rejects.toThrow(
+      UserForgottenError,
+    );
     expect(readdirSync(indexDir)).toEqual([]);
     expect(await memory.count("alice")).toBe(0);
   });

@@ -9,7 +9,7 @@ import type { BindToolsInput } from "@langchain/core/language_models/chat_models
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
 import { interopSafeParse, isInteropZodSchema } from "@langchain/core/utils/types";
 import type { GbnfJsonSchema } from "node-llama-cpp";
-import { renderPrompt } from "../../prompts.js";
+import { renderPrompt } from "../../prompts/prompts.js";
 
 export interface ToolSpec {
   name: string;
@@ -41,13 +41,19 @@ export function toolSpecs(tools: BindToolsInput[]): ToolSpec[] {
   return tools.map((tool) => {
     const { name, description, parameters } = convertToOpenAITool(tool as never).function;
     const schema = (tool as { schema?: unknown }).schema;
-    return { name, description: description ?? "", parameters: (parameters ?? {}) as Record<string, unknown>, zod: isInteropZodSchema(schema) ? schema : undefined };
+    return {
+      name,
+      description: description ?? "",
+      parameters: (parameters ?? {}) as Record<string, unknown>,
+      zod: isInteropZodSchema(schema) ? schema : undefined,
+    };
   });
 }
 
 /** JSON schema (as LangChain derives it from zod) -> the subset node-llama-cpp's grammar takes. */
 export function toGbnfSchema(schema: unknown, maxChars: number): GbnfJsonSchema {
   if (schema === null || typeof schema !== "object") return ANY_SCALAR;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON schema of any shape, read key by key
   const s = schema as Record<string, any>;
   if ("const" in s) return { const: s.const };
   if (Array.isArray(s.enum)) return { enum: s.enum };
@@ -56,11 +62,18 @@ export function toGbnfSchema(schema: unknown, maxChars: number): GbnfJsonSchema 
   if (Array.isArray(s.type)) return { oneOf: s.type.map((type: string) => toGbnfSchema({ ...s, type }, maxChars)) };
   switch (s.type) {
     case "object": {
-      const properties = Object.fromEntries(Object.entries(s.properties ?? {}).map(([key, value]) => [key, toGbnfSchema(value, maxChars)]));
+      const properties = Object.fromEntries(
+        Object.entries(s.properties ?? {}).map(([key, value]) => [key, toGbnfSchema(value, maxChars)]),
+      );
       return { type: "object", properties };
     }
     case "array":
-      return { type: "array", items: toGbnfSchema(s.items, maxChars), minItems: Math.min(s.minItems ?? 0, MAX_ITEMS), maxItems: Math.min(s.maxItems ?? MAX_ITEMS, MAX_ITEMS) };
+      return {
+        type: "array",
+        items: toGbnfSchema(s.items, maxChars),
+        minItems: Math.min(s.minItems ?? 0, MAX_ITEMS),
+        maxItems: Math.min(s.maxItems ?? MAX_ITEMS, MAX_ITEMS),
+      };
     case "string": {
       if (STRING_FORMATS.has(s.format)) return { type: "string", format: s.format };
       const maxLength = Math.min(s.maxLength ?? maxChars, maxChars);
@@ -82,13 +95,16 @@ export function actionSchema(tools: ToolSpec[], limits: GrammarLimits, allowAnsw
     type: "object",
     properties: { tool: { const: t.name }, arguments: toGbnfSchema(t.parameters, limits.maxArgChars) },
   }));
-  if (allowAnswer) branches.push({ type: "object", properties: { answer: { type: "string", maxLength: limits.maxAnswerChars } } });
+  if (allowAnswer)
+    branches.push({ type: "object", properties: { answer: { type: "string", maxLength: limits.maxAnswerChars } } });
   return branches.length === 1 ? branches[0]! : { oneOf: branches };
 }
 
 /** The instructions appended to the system prompt (wording in prompts/local/tool_calling.md). */
 export function toolInstructions(tools: ToolSpec[], allowAnswer: boolean): Promise<string> {
-  const list = tools.map((t) => `- ${t.name}: ${t.description}\n  arguments (JSON schema): ${JSON.stringify(t.parameters)}`).join("\n");
+  const list = tools
+    .map((t) => `- ${t.name}: ${t.description}\n  arguments (JSON schema): ${JSON.stringify(t.parameters)}`)
+    .join("\n");
   const formats = [`{"tool": "<tool name>", "arguments": {...}} to call a tool`];
   if (allowAnswer) formats.push(`{"answer": "<your reply to the user>"} to reply without a tool`);
   return renderPrompt("local/tool_calling", { tools: list, formats: formats.join("\n") });
@@ -106,7 +122,12 @@ export function parseAction(raw: string, tools: ToolSpec[]): Action {
     const partial = /^\s*\{\s*"answer"\s*:\s*"((?:[^"\\]|\\.)*)/s.exec(raw);
     if (partial) return { kind: "answer", text: unescapeJsonString(partial[1]!) };
     const name = /"tool"\s*:\s*"([^"]*)"/.exec(raw)?.[1];
-    return { kind: "invalid", name, raw, error: "the model's output ended before the JSON was complete (raise maxTokens)" };
+    return {
+      kind: "invalid",
+      name,
+      raw,
+      error: "the model's output ended before the JSON was complete (raise maxTokens)",
+    };
   }
   if (typeof value.answer === "string") return { kind: "answer", text: value.answer };
   const tool = tools.find((t) => t.name === value.tool);
@@ -114,7 +135,13 @@ export function parseAction(raw: string, tools: ToolSpec[]): Action {
   const args = (value.arguments ?? {}) as Record<string, unknown>;
   if (tool.zod) {
     const parsed = interopSafeParse(tool.zod as never, args);
-    if (!parsed.success) return { kind: "invalid", name: tool.name, raw, error: `arguments do not match the tool's schema: ${String(parsed.error).split("\n")[0]}` };
+    if (!parsed.success)
+      return {
+        kind: "invalid",
+        name: tool.name,
+        raw,
+        error: `arguments do not match the tool's schema: ${String(parsed.error).split("\n")[0]}`,
+      };
   }
   return { kind: "tool", name: tool.name, args };
 }

@@ -17,7 +17,15 @@ import { AIMessage, AIMessageChunk, ToolMessage, type BaseMessage } from "@langc
 import type { ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
 import type { ChatHistoryItem } from "node-llama-cpp";
-import { actionSchema, parseAction, toolInstructions, toolSpecs, type Action, type GrammarLimits, type ToolSpec } from "./actions.js";
+import {
+  actionSchema,
+  parseAction,
+  toolInstructions,
+  toolSpecs,
+  type Action,
+  type GrammarLimits,
+  type ToolSpec,
+} from "./actions.js";
 import { loadLocalModel, type EngineOptions, type LoadedModel } from "./engine.js";
 import { deadlineError } from "../deadline.js";
 
@@ -78,7 +86,10 @@ export class ChatLlamaCpp extends BaseChatModel<ChatLlamaCppCallOptions, AIMessa
     return loadLocalModel(this.modelPath, this.engine);
   }
 
-  override bindTools(tools: BindToolsInput[], kwargs?: Partial<ChatLlamaCppCallOptions>): Runnable<BaseLanguageModelInput, AIMessageChunk, ChatLlamaCppCallOptions> {
+  override bindTools(
+    tools: BindToolsInput[],
+    kwargs?: Partial<ChatLlamaCppCallOptions>,
+  ): Runnable<BaseLanguageModelInput, AIMessageChunk, ChatLlamaCppCallOptions> {
     return this.withConfig({ ...kwargs, tools });
   }
 
@@ -102,10 +113,18 @@ export class ChatLlamaCpp extends BaseChatModel<ChatLlamaCppCallOptions, AIMessa
     const history = toChatHistory(messages, instructions);
 
     const loaded = await this.load();
-    const grammar = useTools ? await loaded.grammar(actionSchema(offered, this.limits, !isForced(options.tool_choice))) : undefined;
+    const grammar = useTools
+      ? await loaded.grammar(actionSchema(offered, this.limits, !isForced(options.tool_choice)))
+      : undefined;
     const generate = (seed: number | undefined) =>
       loaded.exclusive(() =>
-        loaded.chat.generateResponse(history, { grammar, maxTokens: this.maxTokens, temperature: this.temperature, seed, signal: options.signal }),
+        loaded.chat.generateResponse(history, {
+          grammar,
+          maxTokens: this.maxTokens,
+          temperature: this.temperature,
+          seed,
+          signal: options.signal,
+        }),
       );
 
     let { response, metadata } = await generate(this.seed);
@@ -113,7 +132,11 @@ export class ChatLlamaCpp extends BaseChatModel<ChatLlamaCppCallOptions, AIMessa
     let action = parseAction(response, offered);
     // The grammar fixes the shape, not every constraint (an integer in range, a minimum
     // length): resample a couple of times before reporting an invalid call.
-    for (let attempt = 1; action.kind === "invalid" && metadata.stopReason !== "maxTokens" && attempt <= RESAMPLES; attempt++) {
+    for (
+      let attempt = 1;
+      action.kind === "invalid" && metadata.stopReason !== "maxTokens" && attempt <= RESAMPLES;
+      attempt++
+    ) {
       ({ response, metadata } = await generate((this.seed ?? 0) + attempt * 7919));
       action = parseAction(response, offered);
     }
@@ -129,7 +152,8 @@ function result(message: AIMessageChunk, model: string, stopReason: string | und
 /** `tool_choice` narrows the tools offered: "none" offers none, a name offers that one. */
 function offeredTools(tools: ToolSpec[], choice: ToolChoice | undefined): ToolSpec[] {
   if (choice === "none") return [];
-  const name = typeof choice === "string" ? choice : (choice as { function?: { name?: string } } | undefined)?.function?.name;
+  const name =
+    typeof choice === "string" ? choice : (choice as { function?: { name?: string } } | undefined)?.function?.name;
   const named = name && !["auto", "any", "required"].includes(name) ? tools.filter((t) => t.name === name) : [];
   return named.length > 0 ? named : tools;
 }
@@ -144,11 +168,22 @@ function messageFor(action: Action): AIMessageChunk {
     case "answer":
       return new AIMessageChunk(action.text);
     case "tool":
-      return new AIMessageChunk({ content: "", tool_calls: [{ id: `call_${randomUUID()}`, name: action.name, args: action.args, type: "tool_call" }] });
+      return new AIMessageChunk({
+        content: "",
+        tool_calls: [{ id: `call_${randomUUID()}`, name: action.name, args: action.args, type: "tool_call" }],
+      });
     case "invalid": {
       const message = new AIMessageChunk("");
       // Set after construction: AIMessageChunk rebuilds invalid_tool_calls from tool_call_chunks.
-      message.invalid_tool_calls = [{ id: `call_${randomUUID()}`, name: action.name, args: action.raw, error: action.error, type: "invalid_tool_call" }];
+      message.invalid_tool_calls = [
+        {
+          id: `call_${randomUUID()}`,
+          name: action.name,
+          args: action.raw,
+          error: action.error,
+          type: "invalid_tool_call",
+        },
+      ];
       return message;
     }
   }
@@ -173,9 +208,11 @@ export function toChatHistory(messages: BaseMessage[], toolInstructions?: string
     if (type === "system") push({ type: "system", text: m.text });
     else if (type === "ai") {
       const calls = (m as AIMessage).tool_calls ?? [];
-      const text = calls.length > 0 ? calls.map((c) => JSON.stringify({ tool: c.name, arguments: c.args })).join("\n") : m.text;
+      const text =
+        calls.length > 0 ? calls.map((c) => JSON.stringify({ tool: c.name, arguments: c.args })).join("\n") : m.text;
       push({ type: "model", response: [text] });
-    } else if (type === "tool") push({ type: "user", text: `Result of ${(m as ToolMessage).name ?? "the tool"}:\n${m.text}` });
+    } else if (type === "tool")
+      push({ type: "user", text: `Result of ${(m as ToolMessage).name ?? "the tool"}:\n${m.text}` });
     else push({ type: "user", text: m.text });
   }
   if (toolInstructions) {

@@ -4,8 +4,8 @@
  */
 import { availableParallelism } from "node:os";
 import type { Llama, LlamaChat, LlamaContext, LlamaGrammar, LlamaModel, GbnfJsonSchema } from "node-llama-cpp";
-import { UserError } from "../../errors.js";
-import { debugEnabled, localModelSettings } from "../../settings.js";
+import { UserError } from "../../errors/errors.js";
+import { debugEnabled, localModelSettings } from "../../configuration/settings.js";
 
 export interface EngineOptions {
   /** Upper bound of the context window (llama.cpp picks less when memory or the model's training size is smaller). */
@@ -51,7 +51,9 @@ async function getEngine(): Promise<Llama> {
     return await llamaPromise;
   } catch (error) {
     llamaPromise = undefined;
-    throw new UserError(`cannot start the local llama.cpp engine (${(error as Error).message}); use a hosted model (PERSONA_AGENT_MODEL=openai:... / bedrock:...)`);
+    throw new UserError(
+      `cannot start the local llama.cpp engine (${(error as Error).message}); use a hosted model (PERSONA_AGENT_MODEL=openai:... / bedrock:...)`,
+    );
   }
 }
 
@@ -63,9 +65,14 @@ async function load(path: string, options: EngineOptions): Promise<LoadedModel> 
   try {
     model = await llama.loadModel({ modelPath: path });
   } catch (error) {
-    throw new UserError(`llama.cpp cannot load ${path} (${(error as Error).message}); set PERSONA_AGENT_MODEL=local:<another .gguf file>, or openai:... / bedrock:...`);
+    throw new UserError(
+      `llama.cpp cannot load ${path} (${(error as Error).message}); set PERSONA_AGENT_MODEL=local:<another .gguf file>, or openai:... / bedrock:...`,
+    );
   }
-  const context = await model.createContext({ contextSize: { max: options.contextSize ?? 8192 }, threads: options.threads ?? defaultThreads() });
+  const context = await model.createContext({
+    contextSize: { max: options.contextSize ?? 8192 },
+    threads: options.threads ?? defaultThreads(),
+  });
   // The chat wrapper is resolved from the model's own chat template (tokenizer.chat_template).
   const chat = new LlamaChat({ contextSequence: context.getSequence() });
   const loadMs = performance.now() - started;

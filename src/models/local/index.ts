@@ -5,7 +5,7 @@
  */
 import { ChatLlamaCpp } from "./chat-model.js";
 import { resolveLocalModel } from "./resolve.js";
-import { localModelSettings } from "../../settings.js";
+import { localModelSettings } from "../../configuration/settings.js";
 
 export { ChatLlamaCpp, toChatHistory, type ChatLlamaCppFields } from "./chat-model.js";
 export { DEFAULT_LOCAL_MODEL, checkGgufFile, modelCacheDir, resolveLocalModel } from "./resolve.js";

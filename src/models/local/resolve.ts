@@ -8,8 +8,8 @@ import { constants } from "node:fs";
 import { access, open, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
-import { ServiceUnavailableError, UserError } from "../../errors.js";
-import { DEFAULT_SETTINGS, localModelSettings } from "../../settings.js";
+import { ServiceUnavailableError, UserError } from "../../errors/errors.js";
+import { DEFAULT_SETTINGS, localModelSettings } from "../../configuration/settings.js";
 
 /**
  * Suggested default: ~1 GB, runs on a laptop CPU, follows tool-calling prompts well.
@@ -18,7 +18,8 @@ import { DEFAULT_SETTINGS, localModelSettings } from "../../settings.js";
  */
 export const DEFAULT_LOCAL_MODEL = DEFAULT_SETTINGS.model.replace(/^local:/, "");
 
-const INSTEAD = "set PERSONA_AGENT_MODEL=local:<path to a .gguf file>, or a hosted model (PERSONA_AGENT_MODEL=openai:... / bedrock:...)";
+const INSTEAD =
+  "set PERSONA_AGENT_MODEL=local:<path to a .gguf file>, or a hosted model (PERSONA_AGENT_MODEL=openai:... / bedrock:...)";
 
 /** `PERSONA_AGENT_MODEL_CACHE`, else `<data dir>/models`. */
 export function modelCacheDir(): string {
@@ -49,7 +50,9 @@ export async function checkGgufFile(path: string): Promise<string> {
       await handle.close();
     }
   } catch (error) {
-    throw new UserError(`cannot read local model file ${absolute} (${(error as NodeJS.ErrnoException).code ?? String(error)}); ${INSTEAD}`);
+    throw new UserError(
+      `cannot read local model file ${absolute} (${(error as NodeJS.ErrnoException).code ?? String(error)}); ${INSTEAD}`,
+    );
   }
   if (magic.toString("latin1") !== "GGUF") {
     throw new UserError(`not a GGUF model file: ${absolute} (it does not start with "GGUF"); ${INSTEAD}`);
@@ -59,12 +62,29 @@ export async function checkGgufFile(path: string): Promise<string> {
 
 async function resolves(host: string): Promise<boolean> {
   const timeout = new Promise<false>((done) => setTimeout(done, 5_000, false).unref());
-  return Promise.race([lookup(host).then(() => true, () => false), timeout]);
+  return Promise.race([
+    lookup(host).then(
+      () => true,
+      () => false,
+    ),
+    timeout,
+  ]);
 }
 
 function isNetworkFailure(error: unknown): boolean {
   for (let e = error as { code?: string; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"].includes(e.code ?? "")) return true;
+    if (
+      [
+        "ENOTFOUND",
+        "EAI_AGAIN",
+        "ECONNREFUSED",
+        "ECONNRESET",
+        "ETIMEDOUT",
+        "ENETUNREACH",
+        "UND_ERR_CONNECT_TIMEOUT",
+      ].includes(e.code ?? "")
+    )
+      return true;
     if (/fetch failed|getaddrinfo|network|socket/i.test(e.message ?? "")) return true;
   }
   return false;
@@ -77,7 +97,9 @@ function isNetworkFailure(error: unknown): boolean {
 export async function resolveLocalModel(name: string, cacheDir = modelCacheDir()): Promise<string> {
   if (!isRemoteModel(name)) return checkGgufFile(name);
   const { resolveModelFile } = await import("node-llama-cpp");
-  const cached = await resolveModelFile(name, { directory: cacheDir, download: false, cli: false }).catch(() => undefined);
+  const cached = await resolveModelFile(name, { directory: cacheDir, download: false, cli: false }).catch(
+    () => undefined,
+  );
   if (cached) return checkGgufFile(cached);
   // Offline, node-llama-cpp's downloader retries for minutes: find out in one DNS lookup.
   const host = /^https?:/i.test(name) ? new URL(name).hostname : "huggingface.co";
@@ -85,7 +107,10 @@ export async function resolveLocalModel(name: string, cacheDir = modelCacheDir()
     throw new ServiceUnavailableError(`cannot download ${name}: no network (${host} does not resolve); ${INSTEAD}`);
   }
   // node-llama-cpp's own progress bar writes to stdout, which `--json` output owns: draw ours on stderr.
-  const bar = new SingleBar({ format: `downloading ${name} {bar} {percentage}% | {value}/{total} MB`, stream: process.stderr }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: `downloading ${name} {bar} {percentage}% | {value}/{total} MB`, stream: process.stderr },
+    Presets.shades_classic,
+  );
   let started = false;
   let path: string;
   try {
@@ -101,7 +126,9 @@ export async function resolveLocalModel(name: string, cacheDir = modelCacheDir()
     });
   } catch (error) {
     if (isNetworkFailure(error)) {
-      throw new ServiceUnavailableError(`cannot download ${name}: no network; put the .gguf file in ${cacheDir} or ${INSTEAD}`);
+      throw new ServiceUnavailableError(
+        `cannot download ${name}: no network; put the .gguf file in ${cacheDir} or ${INSTEAD}`,
+      );
     }
     throw new UserError(`cannot get ${name}: ${String((error as Error).message ?? error).split("\n")[0]}; ${INSTEAD}`);
   } finally {
