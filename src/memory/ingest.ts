@@ -33,6 +33,7 @@ export async function ingestHistory(
   options: { task: ProfileTask; onProgress?: Progress },
 ): Promise<IngestResult> {
   const { memory, semantic, personas, chatModel } = parts;
+  await semantic.markIngest(userId, true);
   const { added, skipped } = await memory.add(userId, entries, options.onProgress);
   try {
     let profile = await semantic.get(userId);
@@ -65,6 +66,7 @@ export async function ingestHistory(
         personaCreated = false;
       }
     }
+    await semantic.markIngest(userId, false);
     return { added, skipped, profileUpdated, personaVersion: persona.version, personaCreated };
   } catch (error) {
     // The memories are stored; say so, and how to finish (re-running adds nothing twice).

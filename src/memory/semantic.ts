@@ -129,4 +129,28 @@ export class SemanticMemory {
       { namespace: userNamespace(userId, "profile"), key: "current", value: { ...profile } },
     ]);
   }
+
+  /**
+   * Marks an ingest as begun (before its memories are stored) or finished (after its profile step).
+   * While the mark stands, the profile may not summarize every memory an ingest added: `persona`
+   * and `ask` say so (stale.ts). Memories recorded by feedback never set it: the profile summarizes
+   * the history, and the persona learns the feedback through alignment.
+   */
+  async markIngest(userId: string, running: boolean): Promise<void> {
+    await putUserItems(this.store, userId, [
+      {
+        namespace: userNamespace(userId, "profile"),
+        key: INGEST_MARK,
+        value: running ? { since: new Date().toISOString() } : null,
+      },
+    ]);
+  }
+
+  /** When an ingest that has not finished began, if one has. */
+  async unfinishedIngest(userId: string): Promise<string | undefined> {
+    const item = await this.store.get(userNamespace(userId, "profile"), INGEST_MARK);
+    return (item?.value as { since?: string } | undefined)?.since;
+  }
 }
+
+const INGEST_MARK = "ingest-running";

@@ -61,8 +61,9 @@ describe("through the CLI", () => {
     holder.exec("BEGIN IMMEDIATE");
     try {
       const result = await runCli(["forget", "--user", "alice"], { PERSONA_AGENT_DATA_DIR: dataDir });
+      // The store's own transactions name the file (store/sqlite-busy.ts).
       expect(result.stderr).toBe(
-        "persona-agent: the database stayed locked by another process: database is locked (run the command again)\n",
+        `persona-agent: the database ${join(dataDir, "store.sqlite")} is busy: other processes kept it locked for more than 5 s; retry the command\n`,
       );
       expect(result.code).toBe(3);
     } finally {
