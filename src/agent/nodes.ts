@@ -13,7 +13,7 @@ import { ensureAlignmentConfiguration } from "../alignment/configuration.js";
 import { initializeTools } from "../tools/index.js";
 import { malformedCallReplies, repairReply, wellFormedCalls } from "./tool-call-repair.js";
 import { userNamespace } from "../users/users.js";
-import { putUserItems, runGeneration, userGeneration as currentGeneration } from "../store/lifecycle.js";
+import { putUserItems, runGeneration, userGeneration as currentGeneration, withUserLock } from "../store/lifecycle.js";
 import type { RetrievedMemory } from "../memory/episodic.js";
 import type { PersonaAgentStateType, PersonaAgentUpdate } from "./state.js";
 
@@ -53,8 +53,10 @@ export async function startTurn(
   const { personas, store } = servicesFor(config, cfg);
   validateQuery(turnQuery(state.messages));
   if (state.truth != null) validateTruth(state.truth);
-  // Read before the persona: a forget after this point refuses the turn's record.
-  const userGeneration = runGeneration(cfg.userId) ?? (await currentGeneration(store, cfg.userId));
+  // Read before the persona, under the user's lock: a forget running now is waited for; one after
+  // this point refuses the turn's record.
+  const userGeneration =
+    runGeneration(cfg.userId) ?? (await withUserLock(store, cfg.userId, () => currentGeneration(store, cfg.userId)));
   // Each turn of a continued thread reports only its own tool calls, memories and feedback.
   const turn = {
     userGeneration,

@@ -13,7 +13,7 @@ import { renderSetPrompt } from "../prompts/prompts.js";
 import { DEFAULT_SETTINGS, type PromptSet } from "../configuration/settings.js";
 import { listAll } from "../store/list.js";
 import { userNamespace } from "../users/users.js";
-import { isLocking, isTransactional } from "../store/transactional.js";
+import { isLocking, isTransactional, withProcessLock } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { assertCurrent, assertCurrentSync, withUserLock } from "../store/lifecycle.js";
 
@@ -48,19 +48,6 @@ export class PersonaConflictError extends UserError {
 /** The first persona: the set's persona initialization prompt (the paper's Appendix B) filled with the profile. */
 export async function initialPersona(profile: string, set: PromptSet): Promise<string> {
   return renderSetPrompt(set, "persona_init", { profile });
-}
-
-/** Saves queue per store and user within this process; only other processes can still race. */
-const saveQueues = new WeakMap<BaseStore, Map<string, Promise<unknown>>>();
-
-function serialized<T>(store: BaseStore, userId: string, fn: () => Promise<T>): Promise<T> {
-  let queues = saveQueues.get(store);
-  if (!queues) saveQueues.set(store, (queues = new Map()));
-  const run = (queues.get(userId) ?? Promise.resolve()).then(fn, fn);
-  const tail = run.catch(() => undefined);
-  queues.set(userId, tail);
-  void tail.then(() => queues.get(userId) === tail && queues.delete(userId));
-  return run;
 }
 
 export class PersonaStore {
@@ -140,7 +127,8 @@ export class PersonaStore {
         return records;
       });
     }
-    return serialized(store, userId, () =>
+    // Saves queue within this process first; only other processes can still race for the lock.
+    return withProcessLock(store, `persona-save:${userId}`, () =>
       withUserLock(store, userId, async () => {
         await assertCurrent(store, userId);
         const head = ((await store.get(metaNs, HEAD_KEY))?.value.version as number | undefined) ?? 0;

@@ -50,8 +50,27 @@ export function hasLockedTransactions(store: BaseStore): store is LockedTransact
   return isLocking(store) && typeof (store as Partial<LockedTransactionStore>).lockedTransaction === "function";
 }
 
-/** Runs `fn` under the store's cross-process lock named `key`, or as is on stores without one. */
+/**
+ * Runs `fn` under the store's cross-process lock named `key`. SQLite needs none (its writes are
+ * transactions). Other stores without one (the dev server's InMemoryStore, which lives in one
+ * process) get a lock within this process, so a forget there holds back the user's runs as it
+ * does on PostgreSQL.
+ */
 export function withStoreLock<T>(store: BaseStore, key: string, fn: () => Promise<T>): Promise<T> {
   const real = unwrapStore(store);
-  return isLocking(real) ? real.withLock(key, fn) : fn();
+  if (isLocking(real)) return real.withLock(key, fn);
+  return isTransactional(real) ? fn() : withProcessLock(real, key, fn);
+}
+
+const processLocks = new WeakMap<BaseStore, Map<string, Promise<unknown>>>();
+
+/** Runs `fn` after every earlier call with the same store and `key` in this process has settled. */
+export function withProcessLock<T>(store: BaseStore, key: string, fn: () => Promise<T>): Promise<T> {
+  let queues = processLocks.get(store);
+  if (!queues) processLocks.set(store, (queues = new Map()));
+  const run = (queues.get(key) ?? Promise.resolve()).then(fn, fn);
+  const tail = run.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => queues.get(key) === tail && queues.delete(key));
+  return run;
 }
