@@ -11,7 +11,7 @@ import type { BaseCheckpointSaver, BaseStore, LangGraphRunnableConfig } from "@l
 import { z } from "zod";
 import { apiContextSchema } from "../configuration/configuration.js";
 import type { EpisodicMemory } from "../memory/episodic.js";
-import { hasPrefix, listAll } from "../store/list.js";
+import { listAll, listNamespacesUnder } from "../store/list.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { assertCurrent, forgetRecords, runGeneration, UserForgottenError, userGeneration } from "../store/lifecycle.js";
 import { ServiceUnavailableError } from "../errors/errors.js";
@@ -52,7 +52,7 @@ export async function forgetUser(
   // SQLite and PostgreSQL delete the whole subtree in one statement; other stores item by item.
   const deleted = await forgetRecords(real, userId, prefix, async () => {
     let count = 0;
-    for (const namespace of await namespacesUnder(real, prefix)) {
+    for (const namespace of await listNamespacesUnder(real, prefix)) {
       const items = await listAll(real, namespace);
       if (items.length === 0) continue;
       await real.batch(items.map((item) => ({ namespace, key: item.key, value: null })));
@@ -60,7 +60,7 @@ export async function forgetUser(
     }
     // Never report fewer deletions than there were: what a store failed to delete fails the forget.
     let left = 0;
-    for (const namespace of await namespacesUnder(real, prefix)) left += (await listAll(real, namespace)).length;
+    for (const namespace of await listNamespacesUnder(real, prefix)) left += (await listAll(real, namespace)).length;
     if (left > 0)
       throw new ServiceUnavailableError(
         `forget of user "${userId}" is incomplete: ${left} records remain in the store after deleting ${count}; run forget again`,
@@ -75,20 +75,6 @@ export async function forgetUser(
   const notCompacted = await maintenance?.compact?.();
   return notCompacted ? { deleted, notCompacted } : { deleted };
 }
-
-/**
- * Every namespace under `prefix`, matched label by label (PostgresStore matches the joined
- * string: "users:u1" also lists u10's namespaces) and page by page, never capped.
- */
-async function namespacesUnder(store: BaseStore, prefix: string[]): Promise<string[][]> {
-  const found: string[][] = [];
-  for (let offset = 0; ; offset += NAMESPACE_PAGE) {
-    const page = await store.listNamespaces({ prefix, limit: NAMESPACE_PAGE, offset });
-    found.push(...page.filter((ns) => hasPrefix(ns, prefix)));
-    if (page.length < NAMESPACE_PAGE) return found;
-  }
-}
-const NAMESPACE_PAGE = 1000;
 
 /**
  * The checkpointer as one run of `userId` may use it: a checkpoint of a run older than the
