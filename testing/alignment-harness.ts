@@ -89,25 +89,25 @@ export async function aliceStore(
   return store;
 }
 
+/** A run's settings for alice on `model`: local embeddings, no index on disk, Wikipedia unreachable, no retries; `extra` on top. */
+export function aliceConfigurable(model: ScriptedChatModel | string, extra: Record<string, unknown> = {}) {
+  return {
+    userId: "alice",
+    model,
+    embeddings: EMB,
+    indexDir: undefined,
+    wikipediaBaseUrl: UNREACHABLE_WIKI,
+    maxRetries: 0,
+    ...extra,
+  };
+}
+
 /** Runs the alignment graph for alice; resolves to its output, the run's summary. */
 export async function align(
   store: BaseStore,
   model: ScriptedChatModel | string,
   configurable: Record<string, unknown> = {},
 ) {
-  const output = await builder.compile({ store }).invoke(
-    {},
-    {
-      configurable: {
-        userId: "alice",
-        model,
-        embeddings: EMB,
-        indexDir: undefined,
-        wikipediaBaseUrl: UNREACHABLE_WIKI,
-        maxRetries: 0,
-        ...configurable,
-      },
-    },
-  );
+  const output = await builder.compile({ store }).invoke({}, { configurable: aliceConfigurable(model, configurable) });
   return output.alignment!;
 }

@@ -11,12 +11,12 @@ import { PROMPT_SETS } from "../../src/configuration/settings.js";
 import { episodicMemoryFor } from "../../src/services/services.js";
 import {
   align,
+  aliceConfigurable,
   aliceStore,
   EMB,
   filled,
   roleOf,
   scriptedModel,
-  UNREACHABLE_WIKI,
 } from "../../testing/alignment-harness.js";
 import { builder } from "../../graphs/alignment.js";
 
@@ -231,17 +231,7 @@ describe("alignment graph", () => {
     const graph = builder.compile({ store, checkpointer: new MemorySaver() });
     let n = 0;
     const model = scriptedModel({ update: () => `ALIGNED PERSONA ${++n}` });
-    const configurable = {
-      thread_id: "t",
-      userId: "alice",
-      model,
-      embeddings: EMB,
-      indexDir: undefined,
-      wikipediaBaseUrl: UNREACHABLE_WIKI,
-      maxRetries: 0,
-      batchSize: 2,
-      iterations: 2,
-    };
+    const configurable = aliceConfigurable(model, { thread_id: "t", batchSize: 2, iterations: 2 });
     await graph.invoke({}, { configurable });
     const second = (await graph.invoke({}, { configurable })).alignment!;
     expect(second).toMatchObject({ fromVersion: 3, toVersion: 5 });

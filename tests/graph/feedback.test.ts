@@ -9,7 +9,7 @@ import { builder, graph } from "../../graphs/persona_agent.js";
 import { PersonaStore } from "../../src/persona/persona.js";
 import { FeedbackLog } from "../../src/alignment/feedback-log.js";
 import { episodicMemoryFor } from "../../src/services/services.js";
-import { aliceStore, EMB, roleOf, scriptedModel, UNREACHABLE_WIKI } from "../../testing/alignment-harness.js";
+import { aliceConfigurable, aliceStore, EMB, roleOf, scriptedModel } from "../../testing/alignment-harness.js";
 import { ScriptedChatModel } from "../../testing/scripted-model.js";
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { forgetUser } from "../../src/users/forget.js";
@@ -18,17 +18,7 @@ import { UserForgottenError } from "../../src/store/lifecycle.js";
 const QUERY = "Tag this movie: two strangers fall in love on a night train";
 const TRUTH = "romance";
 
-function configurable(model: ScriptedChatModel, extra: Record<string, unknown> = {}) {
-  return {
-    userId: "alice",
-    model,
-    embeddings: EMB,
-    indexDir: undefined,
-    wikipediaBaseUrl: UNREACHABLE_WIKI,
-    maxRetries: 0,
-    ...extra,
-  };
-}
+const configurable = aliceConfigurable;
 
 describe("persona_agent with the user's true response", () => {
   test("records the feedback and, when alignment is due, the alignment subgraph saves a new persona version", async () => {
