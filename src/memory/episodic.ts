@@ -10,7 +10,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { setImmediate } from "node:timers/promises";
+import { setImmediate, setTimeout as sleep } from "node:timers/promises";
 import type { BaseStore, Item } from "@langchain/langgraph";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { HistoryEntry } from "./history.js";
@@ -83,8 +83,15 @@ interface LoadedIndex {
 
 const META_KEY = "episodic";
 const EMBED_BATCH = 32;
-/** Entries written per transaction by an add (~3 MB with 512-d vectors: tens of milliseconds of SQLite's write lock). */
+/** Entries written per transaction by an add (~3 MB with 512-d vectors: SQLite's write lock held 0.1–0.7 s). */
 const WRITE_BATCH = 1000;
+/**
+ * Between the parts of a large add on SQLite, the write lock is left free for as long as the part
+ * held it, and never less than the longest sleep of SQLite's busy wait (100 ms): two large adds
+ * otherwise took the lock back to back, and another user's ask, waking to retry, rarely found it
+ * free and failed after the busy timeout (bench:sqlite-contention measures the waits).
+ */
+const MIN_WRITE_PAUSE_MS = 100;
 /** Query vectors kept per EpisodicMemory (all users), least recently used dropped first. */
 const QUERY_VECTORS_KEPT = 2048;
 
@@ -272,16 +279,20 @@ export class EpisodicMemory {
     // one transaction of a 100,000-entry add kept other users' writes waiting past the busy
     // timeout. A forget between parts refuses the rest (SQLite checks the generation in each;
     // on PostgreSQL forget waits for the user's lock held here).
-    const write = async (puts: { namespace: string[]; key: string; value: Record<string, unknown> }[]) => {
-      if (isTransactional(store)) {
-        store.transaction(() => {
-          assertCurrentSync(store, userId);
-          for (const put of puts) store.putSync(put.namespace, put.key, put.value);
-        });
-      } else {
+    type Put = { namespace: string[]; key: string; value: Record<string, unknown> };
+    /** Writes one part; returns how long it held SQLite's write lock (0 on other stores). */
+    const write = async (puts: Put[]) => {
+      if (!isTransactional(store)) {
         await store.batch(puts);
+        await setImmediate(); // other requests of a server get their turn between parts
+        return 0;
       }
-      await setImmediate(); // other requests of a server get their turn between parts
+      const started = performance.now();
+      store.transaction(() => {
+        assertCurrentSync(store, userId);
+        for (const put of puts) store.putSync(put.namespace, put.key, put.value);
+      });
+      return performance.now() - started;
     };
     let added: number;
     try {
@@ -294,9 +305,15 @@ export class EpisodicMemory {
         await assertCurrent(store, userId);
         const meta = await this.meta(userId);
         const { puts, meta: next } = plan(meta, await store.batch(unique.map(([key]) => ({ namespace: ns, key }))));
+        const parts: Put[][] = [];
         for (let start = 0; start < puts.length; start += WRITE_BATCH)
-          await write(puts.slice(start, start + WRITE_BATCH));
-        if (puts.length > 0) await write([{ namespace: metaNs, key: META_KEY, value: { ...next } }]); // strictly after every entry is written
+          parts.push(puts.slice(start, start + WRITE_BATCH));
+        if (puts.length > 0) parts.push([{ namespace: metaNs, key: META_KEY, value: { ...next } }]); // strictly after every entry is written
+        let held = 0;
+        for (const part of parts) {
+          if (held > 0 && parts.length > 2) await sleep(Math.max(held, MIN_WRITE_PAUSE_MS));
+          held = await write(part);
+        }
         return puts.length;
       });
     } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * SQLite under write load (issue 21, failure 8): large memory adds write in short transactions,
- * so two concurrent 100,000-entry adds (each in a process of its own, large-add.ts, with the
+ * so two concurrent 100,000-entry adds (each in a process of its own, bench/large-add.ts, with the
  * benches' cheap 512-d embeddings) leave another user's asks through the real executable
  * working; a write that still waits past the busy timeout exits 3 naming the database.
  */
@@ -41,7 +41,7 @@ describe("SQLite under write load", () => {
   afterAll(async () => server.close());
 
   test("two concurrent 100,000-entry adds: both finish, and another user's asks meanwhile all succeed", async () => {
-    const script = fileURLToPath(new URL("./large-add.ts", import.meta.url));
+    const script = fileURLToPath(new URL("../../bench/large-add.ts", import.meta.url));
     const add = (user: string) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
         execFile(

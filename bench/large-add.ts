@@ -1,13 +1,14 @@
 /**
- * One large memory add in a process of its own, for tests/faults/sqlite-load.test.ts: the real
- * EpisodicMemory on the data directory's SQLite store, with the benches' cheap 512-d embeddings
- * (bench/cheap-embeddings.ts), so the write load is an ingest's without its embedding time.
- *   node --import tsx tests/faults/large-add.ts <dataDir> <user> <entries>
+ * One large memory add in a process of its own, for tests/faults/sqlite-load.test.ts and
+ * bench/sqlite-contention.ts: the real EpisodicMemory on the data directory's SQLite store, with
+ * the benches' cheap 512-d embeddings (bench/cheap-embeddings.ts), so the write load is an
+ * ingest's without its embedding time.
+ *   node --import tsx bench/large-add.ts <dataDir> <user> <entries>
  */
 import { join } from "node:path";
-import { EpisodicMemory } from "../../src/memory/episodic.js";
-import { SqliteStore } from "../../src/store/sqlite-store.js";
-import { HashEmbeddings } from "../../bench/cheap-embeddings.js";
+import { EpisodicMemory } from "../src/memory/episodic.js";
+import { SqliteStore } from "../src/store/sqlite-store.js";
+import { HashEmbeddings } from "./cheap-embeddings.js";
 
 const [dataDir, user, n] = process.argv.slice(2) as [string, string, string];
 const store = new SqliteStore(join(dataDir, "store.sqlite"));
