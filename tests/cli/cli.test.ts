@@ -9,6 +9,7 @@ import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } fr
 import { lastUserText, systemText } from "../../testing/scripted-chat.js";
 import type { ScriptedReply } from "../../testing/scripted-chat.js";
 import { runCli } from "../support/cli.js";
+import { agentTurn, profileNamingUser } from "../support/scripted-agent.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir, unreachableUrl } from "../../testing/fixtures.js";
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from "../support/postgres.js";
 
@@ -42,26 +43,8 @@ async function backendText(dataDir: string, databaseUrl?: string): Promise<strin
 const toJsonl = (entries: object[]) => entries.map((e) => JSON.stringify(e)).join("\n") + "\n";
 
 /** Summaries name their user; agent turns call memory + Wikipedia, then answer. */
-function scriptedProvider(req: RecordedChatRequest): ScriptedReply {
-  const user = lastUserText(req);
-  if (!req.tools) {
-    return { content: user.includes("wormhole") ? "Profile: a sci-fi fan (ALICE)" : "Profile: a romance fan (BOB)" };
-  }
-  const lastMessage = req.messages.at(-1);
-  if (lastMessage?.role !== "tool") {
-    return {
-      toolCalls: [
-        { name: "memory_retrieval", args: { query: user } },
-        { name: "wikipedia_search", args: { query: "film genre" } },
-      ],
-    };
-  }
-  const memories = req.messages
-    .filter((m: { role: string }) => m.role === "tool")
-    .map((m: { content: string }) => m.content)
-    .join("\n");
-  return { content: memories.includes("sci-fi") ? "sci-fi" : "romance" };
-}
+const scriptedProvider = (req: RecordedChatRequest): ScriptedReply =>
+  req.tools ? agentTurn(req) : profileNamingUser(req);
 
 /** The same behaviour on the embedded store and on PostgreSQL. */
 const backends: [string, boolean][] = [

@@ -16,6 +16,7 @@ import { scriptedServerEnv, startDevServer, STARTUP_LIMIT_MS, type DevServer } f
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { userNamespace } from "../../src/users/users.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
+import { agentTurn, profileNamingUser } from "../support/scripted-agent.js";
 
 const started = Date.now();
 
@@ -43,29 +44,15 @@ const role = (req: RecordedChatRequest) =>
 
 /** Summaries name their user; agent turns call memory + Wikipedia, then answer from the memories. */
 function scriptedProvider(req: RecordedChatRequest): ScriptedReply {
-  const user = lastUserText(req);
   switch (role(req)) {
     case "summary":
-      return { content: user.includes("wormhole") ? "Profile: a sci-fi fan (ALICE)" : "Profile: a romance fan (BOB)" };
+      return profileNamingUser(req);
     case "grad":
       return { content: "GRAD: prefer the user's own tags" };
     case "update":
       return { content: `ALIGNED persona for ${systemText(req).includes("BOB") ? "bob" : "alice"}` };
-    default: {
-      if (req.messages.at(-1)?.role !== "tool") {
-        return {
-          toolCalls: [
-            { name: "memory_retrieval", args: { query: user } },
-            { name: "wikipedia_search", args: { query: "film genre" } },
-          ],
-        };
-      }
-      const memories = req.messages
-        .filter((m: { role: string }) => m.role === "tool")
-        .map((m: { content: string }) => m.content)
-        .join("\n");
-      return { content: memories.includes("sci-fi") ? "sci-fi" : "romance" };
-    }
+    default:
+      return agentTurn(req);
   }
 }
 
