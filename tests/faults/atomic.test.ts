@@ -13,7 +13,7 @@ import { serverError } from "../support/fault-server.js";
 import { runCli, scriptedEnv } from "../support/cli.js";
 import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
 import { BACKENDS, createTestDatabase, type TestDatabase } from "../support/postgres.js";
-import { writeJsonl } from "./support.js";
+import { ingestAlice, writeJsonl } from "./support.js";
 import { openPersistence } from "../../src/store/open.js";
 import { listAll } from "../../src/store/list.js";
 import { SemanticMemory } from "../../src/memory/semantic.js";
@@ -50,10 +50,7 @@ describe.each(BACKENDS)("atomic commands on %s", (_backend, usePostgres) => {
     dataDir = tempDir("faults-atomic-");
     database = usePostgres ? await createTestDatabase() : undefined;
     env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database?.url });
-    expect(
-      (await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env))
-        .code,
-    ).toBe(0);
+    await ingestAlice(dataDir, env);
   });
   afterEach(() => {
     fault = undefined;

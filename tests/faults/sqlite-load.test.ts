@@ -8,20 +8,12 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } from "../../testing/openai-server.js";
-import { lastUserText, toolResults, type ScriptedReply } from "../../testing/scripted-chat.js";
+import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
 import { runCli, scriptedEnv, type CliResult } from "../support/cli.js";
-import { ALICE_HISTORY, BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
-import { snapshot, writeJsonl } from "./support.js";
+import { BOB_HISTORY, tempDir } from "../../testing/fixtures.js";
+import { healthy, ingestAlice, snapshot, writeJsonl } from "./support.js";
 
 const LARGE = 100_000;
-
-function reply(req: RecordedChatRequest): ScriptedReply {
-  if (!req.tools) return { content: "Profile: tags most films sci-fi" };
-  return toolResults(req).length === 0
-    ? { toolCalls: [{ name: "memory_retrieval", args: { query: lastUserText(req) } }] }
-    : { content: "sci-fi" };
-}
 
 describe("SQLite under write load", () => {
   let server: OpenAITestServer;
@@ -30,13 +22,10 @@ describe("SQLite under write load", () => {
 
   beforeAll(async () => {
     // 512-d vectors, as a real embedding model's: what makes an entry's record ~3 KB.
-    server = await startOpenAIServer(reply, { embeddingDims: 512 });
+    server = await startOpenAIServer(healthy, { embeddingDims: 512 });
     dataDir = tempDir("faults-sqlite-load-");
     env = scriptedEnv(server.url, dataDir);
-    expect(
-      (await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env))
-        .code,
-    ).toBe(0);
+    await ingestAlice(dataDir, env);
   });
   afterAll(async () => server.close());
 

@@ -78,12 +78,17 @@ export async function startFaultyCli(prefix: string): Promise<FaultyCli> {
   const server = await startOpenAIServer((req) => (fault ? fault(req) : healthy(req)));
   const dataDir = tempDir(prefix);
   const env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_TIMEOUT_MS: "500", PERSONA_AGENT_MAX_RETRIES: "1" });
+  await ingestAlice(dataDir, env);
+  return { server, env, dataDir, setFault: (f) => (fault = f) };
+}
+
+/** Ingests alice's history through the CLI (a test's set-up); throws with its stderr if it fails. */
+export async function ingestAlice(dataDir: string, env: Record<string, string>): Promise<void> {
   const ingest = await runCli(
     ["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)],
     env,
   );
   if (ingest.code !== 0) throw new Error(`setup ingest failed: ${ingest.stderr}`);
-  return { server, env, dataDir, setFault: (f) => (fault = f) };
 }
 
 /**

@@ -9,9 +9,9 @@ import { startOpenAIServer, type OpenAITestServer, type RecordedChatRequest } fr
 import { lastUserText, toolResults, type ScriptedReply } from "../../testing/scripted-chat.js";
 import { serverError } from "../support/fault-server.js";
 import { runCli, scriptedEnv } from "../support/cli.js";
-import { ALICE_HISTORY, tempDir } from "../../testing/fixtures.js";
+import { tempDir } from "../../testing/fixtures.js";
 import { BACKENDS, createTestDatabase, type TestDatabase } from "../support/postgres.js";
-import { writeJsonl } from "./support.js";
+import { ingestAlice } from "./support.js";
 import { openPersistence } from "../../src/store/open.js";
 import { userThreadId } from "../../src/users/forget.js";
 
@@ -43,10 +43,7 @@ describe.each(BACKENDS)("one thread, concurrent asks, on %s", (_backend, usePost
     dataDir = tempDir("faults-threads-");
     database = usePostgres ? await createTestDatabase() : undefined;
     env = scriptedEnv(server.url, dataDir, { PERSONA_AGENT_DATABASE_URL: database?.url });
-    expect(
-      (await runCli(["ingest", "--user", "alice", "--file", writeJsonl(dataDir, "alice.jsonl", ALICE_HISTORY)], env))
-        .code,
-    ).toBe(0);
+    await ingestAlice(dataDir, env);
   });
   afterAll(async () => {
     await server.close();
