@@ -22,6 +22,21 @@ import { syntheticItem, syntheticQuestion } from "../apps/eval/synthetic.js";
 export const PERSONS = ["journalist", "timed", "silent", "single", "reader", "critic", "fan"] as const;
 export type PersonName = (typeof PERSONS)[number];
 
+/**
+ * What the grouping into persons (apps/eval/data/persons.ts) reports for the fixture: 10
+ * questions, 7 persons (3 questions merged into another's person: the journalist's and timed's
+ * later ones), 4 profile items removed as a query's own item, 1 dated on or after its person's
+ * first query.
+ */
+export const FIXTURE_POPULATION = {
+  questions: 10,
+  persons: 7,
+  queriesPerPerson: { min: 1, median: 1, max: 3 },
+  merged: 3,
+  leaksRemoved: 4,
+  laterRemoved: 1,
+};
+
 export interface PersonsFixture {
   task: LampTask;
   /** Questions joined with their golds, in file order. */

@@ -10,12 +10,12 @@ import { join } from "node:path";
 import { LAMP_LABELS, profileInteractions } from "../../apps/eval/data/lamp.js";
 import { loadOppuUsers } from "../../apps/eval/data/oppu.js";
 import { writeSyntheticLamp } from "../../apps/eval/synthetic.js";
-import { BIN, runCli } from "../support/cli.js";
+import { BIN, lampFlags, runCli } from "../support/cli.js";
 import { tempDir, unreachableUrl } from "../../testing/fixtures.js";
 import { closeServer, listen, startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
 import { respondWith } from "../../testing/scripted-chat.js";
 import { majority } from "../../testing/lamp-script.js";
-import { writeLampPersonsFixture } from "../../testing/lamp-persons.js";
+import { FIXTURE_POPULATION, writeLampPersonsFixture } from "../../testing/lamp-persons.js";
 
 const dir = tempDir("eval-cli-");
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -60,12 +60,7 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
   });
   const evalArgs = (out: string, ...more: string[]) => [
     "eval",
-    "--task",
-    "lamp-2m",
-    "--questions",
-    files.questions,
-    "--outputs",
-    files.outputs,
+    ...lampFlags("lamp-2m", files),
     "--method",
     "rag-1",
     "--out",
@@ -218,12 +213,7 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
       [
         "data",
         "convert",
-        "--task",
-        "lamp-2m",
-        "--questions",
-        files.questions,
-        "--outputs",
-        files.outputs,
+        ...lampFlags("lamp-2m", files),
         "--out",
         out,
         "--histories",
@@ -251,10 +241,7 @@ describe("persona-agent eval (real CLI, local OpenAI server)", () => {
   });
 
   it("refuses a task whose labels the golds do not use, in one line", async () => {
-    const res = await runCli(
-      ["eval", "--task", "lamp-2n", "--questions", files.questions, "--outputs", files.outputs, "--method", "prompt"],
-      env(),
-    );
+    const res = await runCli(["eval", ...lampFlags("lamp-2n", files), "--method", "prompt"], env());
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(
       /^persona-agent: .*gold "sci-fi" of question "000" is not a lamp-2n label; is --task right\?\n$/,
@@ -282,21 +269,7 @@ describe("LaMP's question files to persons (issue #19, the persons fixture in La
 
   it("data convert writes one user per person with LaMP's raw items, none of them a query's own, and prints the summary", async () => {
     const out = join(dir, "persons.json");
-    const res = await runCli(
-      [
-        "data",
-        "convert",
-        "--task",
-        "lamp-2n",
-        "--questions",
-        fixture.questions,
-        "--outputs",
-        fixture.outputs,
-        "--out",
-        out,
-      ],
-      {},
-    );
+    const res = await runCli(["data", "convert", ...lampFlags("lamp-2n", fixture), "--out", out], {});
     expect(res.stderr).toBe("");
     expect(res.stdout).toBe(`${out}: 7 users, 10 queries\npopulation: ${POPULATION}\n`);
     const users = JSON.parse(readFileSync(out, "utf8"));
@@ -315,33 +288,9 @@ describe("LaMP's question files to persons (issue #19, the persons fixture in La
     expect(users[0].profile).toEqual(fixture.examples[0]!.profile.slice(0, 6));
     // The users file passes eval's leak check (eval --oppu reads it).
     const json = JSON.parse(
-      (
-        await runCli(
-          [
-            "data",
-            "convert",
-            "--task",
-            "lamp-2n",
-            "--questions",
-            fixture.questions,
-            "--outputs",
-            fixture.outputs,
-            "--out",
-            out,
-            "--json",
-          ],
-          {},
-        )
-      ).stdout,
+      (await runCli(["data", "convert", ...lampFlags("lamp-2n", fixture), "--out", out, "--json"], {})).stdout,
     );
-    expect(json.population).toEqual({
-      questions: 10,
-      persons: 7,
-      queriesPerPerson: { min: 1, median: 1, max: 3 },
-      merged: 3,
-      leaksRemoved: 4,
-      laterRemoved: 1,
-    });
+    expect(json.population).toEqual(FIXTURE_POPULATION);
   });
 
   it("eval refuses a users file whose profile holds a query's own item: exit 2, one line naming the query", async () => {
@@ -365,12 +314,7 @@ describe("LaMP's question files to persons (issue #19, the persons fixture in La
   it("eval groups the same way, prints the population, and skips (and names) a person with nothing to align on", async () => {
     const args = [
       "eval",
-      "--task",
-      "lamp-2n",
-      "--questions",
-      fixture.questions,
-      "--outputs",
-      fixture.outputs,
+      ...lampFlags("lamp-2n", fixture),
       "--method",
       "persona-agent",
       "--users",

@@ -10,7 +10,7 @@ import { rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { LAMP_LABELS } from "../../apps/eval/data/lamp.js";
 import { writeSyntheticLamp } from "../../apps/eval/synthetic.js";
-import { runCli, spawnCli } from "../support/cli.js";
+import { lampFlags, runCli, spawnCli } from "../support/cli.js";
 import { connectionReset, hang, rateLimited, serverError } from "../support/fault-server.js";
 import { tempDir } from "../../testing/fixtures.js";
 import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
@@ -59,12 +59,7 @@ describe("eval: a run a researcher pays for", () => {
   });
   const evalArgs = (out: string, data = files, ...more: string[]) => [
     "eval",
-    "--task",
-    "lamp-2m",
-    "--questions",
-    data.questions,
-    "--outputs",
-    data.outputs,
+    ...lampFlags("lamp-2m", data),
     "--method",
     "rag-1",
     "--out",
@@ -203,12 +198,7 @@ describe("eval: a run a researcher pays for", () => {
     const out = join(dir, "killed");
     const pag = (to: string) => [
       "eval",
-      "--task",
-      "lamp-2m",
-      "--questions",
-      files.questions,
-      "--outputs",
-      files.outputs,
+      ...lampFlags("lamp-2m", files),
       "--method",
       "pag-4",
       "--out",

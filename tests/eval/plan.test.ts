@@ -10,7 +10,7 @@ import { LAMP_LABELS } from "../../apps/eval/data/lamp.js";
 import { OUTPUT_TOKENS } from "../../apps/eval/plan.js";
 import { writeSyntheticLamp } from "../../apps/eval/synthetic.js";
 import { MEMORY_TOOL } from "../../src/tools/index.js";
-import { runCli } from "../support/cli.js";
+import { lampFlags, runCli } from "../support/cli.js";
 import { tempDir } from "../../testing/fixtures.js";
 import { parseAlignmentPrompt } from "../../testing/alignment-prompts.js";
 import { majority } from "../../testing/lamp-script.js";
@@ -58,19 +58,7 @@ describe("eval plan", () => {
     PERSONA_AGENT_MODEL: "openai:gpt-4o-mini",
     PERSONA_AGENT_EMBEDDINGS: "openai:emb",
   });
-  const flags = () => [
-    "--task",
-    "lamp-2m",
-    "--questions",
-    files.questions,
-    "--outputs",
-    files.outputs,
-    "--users",
-    "3",
-    "--out",
-    join(dir, "runs"),
-    "--json",
-  ];
+  const flags = () => [...lampFlags("lamp-2m", files), "--users", "3", "--out", join(dir, "runs"), "--json"];
   const METHODS = ["rag-1", "pag-4", "persona-agent"] as const;
 
   it("matches real runs of the same plan within 25 % (calls and tokens), and asks nothing itself", async () => {

@@ -14,6 +14,7 @@ import { summaryName } from "../../apps/eval/runner.js";
 import { METHOD_COLOURS, paddedDomain } from "../../apps/eval/figures.js";
 import { UniversalSentenceEncoderEmbeddings } from "../../src/models/embeddings.js";
 import { tempDir } from "../../testing/fixtures.js";
+import { FIXTURE_POPULATION } from "../../testing/lamp-persons.js";
 
 const root = tempDir("eval-report-");
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -419,14 +420,7 @@ describe("eval report never mixes runs", () => {
 describe("eval report shows each run's population and skipped persons (issue #22)", () => {
   it("one row per run used: persons, questions, merged, removed items, and the skipped persons with their unscored queries (Markdown and HTML)", async () => {
     const out = join(root, "skipped");
-    const population = {
-      questions: 10,
-      persons: 7,
-      queriesPerPerson: { min: 1, median: 1, max: 3 },
-      merged: 3,
-      leaksRemoved: 4,
-      laterRemoved: 1,
-    };
+    const population = FIXTURE_POPULATION; // as the persons fixture gives
     await summary(
       out,
       "lamp-2n",

@@ -8,7 +8,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { LAMP_LABELS } from "../../apps/eval/data/lamp.js";
 import { writeSyntheticLamp } from "../../apps/eval/synthetic.js";
-import { runCli } from "../support/cli.js";
+import { lampFlags, runCli } from "../support/cli.js";
 import { tempDir } from "../../testing/fixtures.js";
 import { startOpenAIServer, type OpenAITestServer } from "../../testing/openai-server.js";
 import { respondWith, textOf, toolResults } from "../../testing/scripted-chat.js";
@@ -58,12 +58,7 @@ describe("eval with LLM faults", () => {
     runCli(
       [
         "eval",
-        "--task",
-        "lamp-2m",
-        "--questions",
-        files.questions,
-        "--outputs",
-        files.outputs,
+        ...lampFlags("lamp-2m", files),
         "--method",
         method,
         "--out",

@@ -82,3 +82,8 @@ export function scriptedEnv(
   };
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
+
+/** The flags naming a LaMP task and its two files, as `eval` and `data convert` take them. */
+export function lampFlags(task: string, files: { questions: string; outputs: string }): string[] {
+  return ["--task", task, "--questions", files.questions, "--outputs", files.outputs];
+}
