@@ -18,7 +18,7 @@ import { listAll } from "../store/list.js";
 import { EMBEDDING_CACHE_FILE, EmbeddingCache } from "./embedding-cache.js";
 import { userFileKey, userNamespace } from "../users/users.js";
 import { UserError } from "../errors/errors.js";
-import { isTransactional } from "../store/transactional.js";
+import { hasLeases, isTransactional } from "../store/transactional.js";
 import { unwrapStore } from "../adapters/batched-store.js";
 import { decodeVector, encodeVector, indexKindFor, MemoryIndex, nativeFaiss } from "./vector-index.js";
 import { assertCurrent, assertCurrentSync, UserForgottenError, withUserLock } from "../store/lifecycle.js";
@@ -94,11 +94,6 @@ const WRITE_BATCH = 1000;
 const MIN_WRITE_PAUSE_MS = 100;
 /** Query vectors kept per EpisodicMemory (all users), least recently used dropped first. */
 const QUERY_VECTORS_KEPT = 2048;
-
-/** Stores with named locks held across transactions (SqliteStore's leases, src/store/lease-lock.ts). */
-type LeasingStore = BaseStore & { withLease<T>(name: string, fn: () => Promise<T>): Promise<T> };
-const hasLeases = (store: BaseStore): store is LeasingStore =>
-  typeof (store as Partial<LeasingStore>).withLease === "function";
 
 /** Same interaction, same id: re-ingesting a history adds nothing. */
 export function entryId(entry: HistoryEntry): string {
@@ -309,7 +304,7 @@ export class EpisodicMemory {
         for (let start = 0; start < puts.length; start += WRITE_BATCH)
           parts.push(puts.slice(start, start + WRITE_BATCH));
         if (puts.length > 0) parts.push([{ namespace: metaNs, key: META_KEY, value: { ...next } }]); // strictly after every entry is written
-        let held = 0;
+        let held = 0; // the previous part's time on SQLite's lock: 0 before the first part and on other stores
         for (const part of parts) {
           if (held > 0 && parts.length > 2) await sleep(Math.max(held, MIN_WRITE_PAUSE_MS));
           held = await write(part);

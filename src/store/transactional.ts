@@ -30,6 +30,15 @@ export function isLocking(store: BaseStore): store is LockingStore {
   return typeof (store as Partial<LockingStore>).withLock === "function";
 }
 
+/** Stores with named locks held across many transactions (SqliteStore's leases, src/store/lease-lock.ts). */
+export interface LeasingStore extends BaseStore {
+  withLease<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+export function hasLeases(store: BaseStore): store is LeasingStore {
+  return typeof (store as Partial<LeasingStore>).withLease === "function";
+}
+
 /** What a locked transaction may do (PostgreSQL: openPersistence gives its stores one). */
 export interface StoreTransaction {
   get(namespace: string[], key: string): Promise<Record<string, unknown> | undefined>;
